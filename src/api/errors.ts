@@ -1,0 +1,41 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { SwitchboardError, type ErrorCode } from '../errors.js';
+import type { Stats } from '../observability/metrics.js';
+import type { Logger } from 'pino';
+
+/** Fastify's own errors mapped onto our stable codes. */
+function fromFastify(err: FastifyError): SwitchboardError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new SwitchboardError('too_large', 'request body is larger than api.maxBodyBytes');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new SwitchboardError('bad_request', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SwitchboardError('bad_request', 'request body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new SwitchboardError('bad_request', 'request body is not valid JSON');
+  }
+  if (err instanceof SyntaxError || err.statusCode === 400) return new SwitchboardError('bad_request', 'request body is not valid JSON');
+  return undefined;
+}
+
+export function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
+  return { error: { code, message } };
+}
+
+/** Every HTTP error answer has the shape {"error":{"code","message"}} and is counted by code. */
+export function installErrorHandling(app: FastifyInstance, stats: Stats, log: Logger): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const known = err instanceof SwitchboardError ? err : fromFastify(err);
+    const error = known ?? new SwitchboardError('internal', 'internal error');
+    if (!known) log.error({ event: 'api.failed', method: req.method, url: req.url, err }, 'request failed');
+    if (error.code === 'too_large') stats.limit('body_size');
+    stats.error(error.code);
+    reply.code(error.httpStatus).send(errorBody(error.code, error.message));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    stats.error('not_found');
+    reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`));
+  });
+}

@@ -1,0 +1,61 @@
+import type { AccessLevel, Config, NamespaceOptions } from '../config/schema.js';
+import { SwitchboardError } from '../errors.js';
+
+/** Characters a channel name may contain; `:` separates the namespace from the rest. */
+export const channelNamePattern = /^[A-Za-z0-9_\-.:@=/+]+$/;
+
+export interface ResolvedChannel {
+  name: string;
+  /** Namespace name, or '' for channels without one. */
+  namespace: string;
+  options: NamespaceOptions;
+}
+
+/** Validates channel names and answers which namespace options apply to a channel. */
+export class ChannelRules {
+  private readonly maxNameLength: number;
+  private readonly defaults: NamespaceOptions;
+  private readonly namespaces: Record<string, NamespaceOptions>;
+
+  constructor(config: Config['channels']) {
+    this.maxNameLength = config.maxNameLength;
+    this.defaults = config.default;
+    this.namespaces = config.namespaces;
+  }
+
+  /** Throws bad_request for an invalid name and not_found for an unknown namespace. */
+  resolve(name: unknown): ResolvedChannel {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new SwitchboardError('bad_request', 'channel must be a non-empty string');
+    }
+    if (name.length > this.maxNameLength) {
+      throw new SwitchboardError('bad_request', `channel name longer than ${this.maxNameLength} characters`);
+    }
+    if (!channelNamePattern.test(name)) {
+      throw new SwitchboardError('bad_request', 'channel name may contain only A-Z a-z 0-9 and _ - . : @ = / +');
+    }
+    const colon = name.indexOf(':');
+    if (colon === -1) return { name, namespace: '', options: this.defaults };
+    const namespace = name.slice(0, colon);
+    const options = this.namespaces[namespace];
+    if (!options) throw new SwitchboardError('not_found', `unknown namespace ${JSON.stringify(namespace)}`);
+    return { name, namespace, options };
+  }
+
+  /** Throws forbidden unless a client with this identity may subscribe to the channel. */
+  checkClientSubscribe(channel: ResolvedChannel, user: string): void {
+    checkAccess(channel.options.subscribe, user, 'subscribe to', channel.name);
+  }
+
+  /** Throws forbidden unless a client with this identity may publish to the channel. */
+  checkClientPublish(channel: ResolvedChannel, user: string): void {
+    checkAccess(channel.options.publish, user, 'publish to', channel.name);
+  }
+}
+
+function checkAccess(level: AccessLevel, user: string, action: string, channel: string): void {
+  if (level === 'public') return;
+  if (level === 'authenticated' && user !== '') return;
+  const who = level === 'server' ? 'only the server API may' : 'only authenticated clients may';
+  throw new SwitchboardError('forbidden', `${who} ${action} ${channel}`);
+}

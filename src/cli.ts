@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+import { stringify as toYaml } from 'yaml';
+import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { SwitchboardNode } from './node.js';
+
+const usage = `Usage:
+  switchboard serve [options]          start a node
+  switchboard config print [options]   print the effective configuration as YAML
+  switchboard config describe          list every setting with its environment variable and default
+
+Options:
+  --config FILE        YAML settings file (also SWITCHBOARD_CONFIG)
+  --demo               serve the demo page at / and the API without a key (local quick start)
+  --port N             same as --server.port N
+  --host ADDR          same as --server.host ADDR
+  --<setting> VALUE    any setting by its dotted path, e.g. --sessions.heartbeatInterval 10s
+
+Settings are read from defaults, then the file, then SWITCHBOARD_* environment variables, then flags.
+Exit codes: 0 done, 1 failed while running, 2 bad command line or configuration.`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  command: string[];
+  sources: ConfigSources;
+}
+
+const shorthands: Record<string, string> = { port: 'server.port', host: 'server.host' };
+
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
+  const command: string[] = [];
+  const flags: Record<string, unknown> = {};
+  let file = env.SWITCHBOARD_CONFIG;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      command.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (name === 'help') throw new UsageError('');
+    if (name === 'demo') {
+      flags['demo.enabled'] = true;
+      flags['api.insecure'] = true;
+      continue;
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    if (name === 'config') file = value;
+    else flags[shorthands[name] ?? name] = value;
+  }
+  return { command, sources: { file, env, flags } };
+}
+
+function printable(config: Config): Config {
+  return { ...config, api: { ...config.api, keys: config.api.keys.map(() => '********') } };
+}
+
+async function serve(config: Config): Promise<void> {
+  const node = new SwitchboardNode(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    node.log.info({ event: 'node.signal', signal }, `received ${signal}, draining`);
+    node.drain().then(
+      () => process.exit(0),
+      (err) => {
+        node.log.error({ event: 'node.drain_failed', err }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await node.start();
+  if (config.demo.enabled) {
+    const shown = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+    process.stderr.write(
+      `\nSwitchboard is running (in-memory broker).\n` +
+        `  demo page:  http://${shown}:${node.port}/\n` +
+        `  publish:    curl -X POST http://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n\n`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`${err instanceof UsageError && err.message ? `${err.message}\n\n` : ''}${usage}\n`);
+    return err instanceof UsageError && !err.message ? 0 : 2;
+  }
+  const [verb, sub] = parsed.command;
+  if (verb === 'config' && sub === 'describe') {
+    for (const s of describeSettings()) {
+      process.stdout.write(`${s.path}\n  env: ${s.env}\n  default: ${JSON.stringify(s.default)}\n  ${s.doc}\n`);
+    }
+    return 0;
+  }
+  if (!(verb === 'serve' && sub === undefined) && !(verb === 'config' && sub === 'print')) {
+    process.stderr.write(`${verb ? `unknown command: ${parsed.command.join(' ')}\n\n` : ''}${usage}\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(parsed.sources);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  if (verb === 'config') {
+    process.stdout.write(toYaml(printable(config)));
+    return 0;
+  }
+  await serve(config);
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    process.stderr.write(`switchboard: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { type Config, type Field, type SchemaNode, isField, schema } from './schema.js';
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface ConfigSources {
+  /** Path of a YAML (or JSON) file. */
+  file?: string;
+  /** Environment; only SWITCHBOARD_* variables are read. */
+  env?: Record<string, string | undefined>;
+  /** Settings by dotted path, as given on the command line. */
+  flags?: Record<string, unknown>;
+  /** Settings by dotted path or nested object, applied last (used by tests and embedding). */
+  overrides?: Record<string, unknown>;
+}
+
+interface Leaf {
+  path: string;
+  field: Field;
+}
+
+function leaves(node: SchemaNode, prefix = ''): Leaf[] {
+  if (isField(node)) return [{ path: prefix, field: node }];
+  return Object.entries(node).flatMap(([key, child]) => leaves(child, prefix ? `${prefix}.${key}` : key));
+}
+
+const allLeaves = leaves(schema);
+const leafByPath = new Map(allLeaves.map((l) => [l.path, l]));
+
+/** `sessions.heartbeatInterval` -> `SWITCHBOARD_SESSIONS_HEARTBEAT_INTERVAL`. */
+export function envName(path: string): string {
+  return `SWITCHBOARD_${path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+const pathByEnvName = new Map(allLeaves.map((l) => [envName(l.path), l.path]));
+/** Environment variables that are not settings but select where settings come from. */
+const envControlNames = new Set(['SWITCHBOARD_CONFIG']);
+
+/** Flattens a nested object into dotted paths, stopping at schema leaves (whose values may be objects). */
+function flatten(value: unknown, where: string, problems: string[], prefix = ''): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  if (value === null || value === undefined) return out;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${where}: expected a mapping of settings${prefix ? ` at ${prefix}` : ''}`);
+    return out;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (leafByPath.has(path)) {
+      out.set(path, child);
+    } else if (allLeaves.some((l) => l.path.startsWith(`${path}.`))) {
+      for (const [p, v] of flatten(child, where, problems, path)) out.set(p, v);
+    } else {
+      problems.push(`${where}: unknown setting ${path}`);
+    }
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function readFile(file: string, problems: string[]): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`config file ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return undefined;
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    problems.push(`config file ${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+}
+
+/** Builds the one validated Config: defaults < file < environment < flags < overrides. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const problems: string[] = [];
+  const given = new Map<string, { value: unknown; where: string }>();
+  const apply = (entries: Map<string, unknown>, where: (path: string) => string) => {
+    for (const [path, value] of entries) given.set(path, { value, where: where(path) });
+  };
+
+  if (sources.file) {
+    const where = `config file ${sources.file}`;
+    apply(flatten(readFile(sources.file, problems), where, problems), (p) => `${where}: ${p}`);
+  }
+
+  const fromEnv = new Map<string, unknown>();
+  for (const [name, value] of Object.entries(sources.env ?? {})) {
+    if (!name.startsWith('SWITCHBOARD_') || value === undefined || envControlNames.has(name)) continue;
+    const path = pathByEnvName.get(name);
+    if (!path) {
+      problems.push(`environment: unknown setting ${name}`);
+      continue;
+    }
+    fromEnv.set(path, path === 'channels.namespaces' ? parseJsonEnv(name, value, problems) : value);
+  }
+  apply(fromEnv, (p) => `environment ${envName(p)}`);
+
+  for (const [label, entries] of [['flag', sources.flags], ['override', sources.overrides]] as const) {
+    if (!entries) continue;
+    const nested: Record<string, unknown> = {};
+    for (const [path, value] of Object.entries(entries)) setPath(nested, path, value);
+    apply(flatten(nested, label, problems), (p) => (label === 'flag' ? `flag --${p}` : `override ${p}`));
+  }
+
+  const result: Record<string, unknown> = {};
+  for (const { path, field } of allLeaves) {
+    const entry = given.get(path);
+    try {
+      setPath(result, path, field.parse(entry ? entry.value : field.default));
+    } catch (err) {
+      problems.push(`${entry ? entry.where : `default ${path}`}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config = result as unknown as Config;
+  checkConsistency(config, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (config.node.id === '') config.node.id = randomBytes(6).toString('hex');
+  return config;
+}
+
+function parseJsonEnv(name: string, value: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    problems.push(`environment ${name}: expected a JSON object`);
+    return undefined;
+  }
+}
+
+function checkConsistency(config: Config, problems: string[]): void {
+  if (config.api.keys.length === 0 && !config.api.insecure) {
+    problems.push('api.keys is empty: set at least one API key, or api.insecure: true to serve the API without one');
+  }
+  if (config.sessions.lifetime.min > config.sessions.lifetime.max) {
+    problems.push('sessions.lifetime.min must not be greater than sessions.lifetime.max');
+  }
+  if (config.sessions.heartbeatInterval === 0) {
+    problems.push('sessions.heartbeatInterval must be greater than 0');
+  }
+  if (config.limits.clientMessagesBurst < 1) {
+    problems.push('limits.clientMessagesBurst must be at least 1');
+  }
+}
+
+/** Every setting with its environment variable, default and meaning, for docs and `config describe`. */
+export function describeSettings(): { path: string; env: string; default: unknown; doc: string }[] {
+  return allLeaves.map(({ path, field }) => ({ path, env: envName(path), default: field.default, doc: field.doc }));
+}

@@ -1,0 +1,173 @@
+import {
+  parseBoolean,
+  parseBytes,
+  parseDuration,
+  parseEnum,
+  parseInteger,
+  parseString,
+  parseStringList,
+} from './values.js';
+
+/** Who may do something on a channel of a namespace. */
+export const accessLevels = ['public', 'authenticated', 'server'] as const;
+export type AccessLevel = (typeof accessLevels)[number];
+
+export interface NamespaceOptions {
+  /** Who may subscribe from a client connection. `server`: only through the server API. */
+  subscribe: AccessLevel;
+  /** Who may publish from a client connection. `server`: only through the server API. */
+  publish: AccessLevel;
+  /** Keep a member list and send join/leave events to subscribers. */
+  presence: boolean;
+}
+
+export interface Config {
+  server: { host: string; port: number };
+  node: { id: string };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  api: { keys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number };
+  demo: { enabled: boolean };
+  sessions: {
+    heartbeatInterval: number;
+    closeGracePeriod: number;
+    maxBufferedBytes: number;
+    maxSubscriptions: number;
+    lifetime: { enabled: boolean; min: number; max: number };
+  };
+  limits: {
+    maxFrameBytes: number;
+    maxBadFrames: number;
+    clientMessagesPerSecond: number;
+    clientMessagesBurst: number;
+    maxConnections: number;
+  };
+  channels: {
+    maxNameLength: number;
+    default: NamespaceOptions;
+    namespaces: Record<string, NamespaceOptions>;
+  };
+  broker: { type: 'memory' };
+  shutdown: { drainWindow: number };
+  compat: { push: { enabled: boolean } };
+}
+
+/** One leaf setting: how to parse it, its default and a sentence for `config print --describe` and the docs. */
+export interface Field {
+  parse: (value: unknown) => unknown;
+  default: unknown;
+  doc: string;
+}
+
+export type SchemaNode = Field | { [key: string]: SchemaNode };
+
+export function isField(node: SchemaNode): node is Field {
+  return typeof (node as Field).parse === 'function';
+}
+
+const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => ({
+  subscribe: {
+    parse: (v) => parseEnum(v, accessLevels),
+    default: defaults.subscribe,
+    doc: 'who may subscribe from a client: public, authenticated or server (API only)',
+  },
+  publish: {
+    parse: (v) => parseEnum(v, accessLevels),
+    default: defaults.publish,
+    doc: 'who may publish from a client: public, authenticated or server (API only)',
+  },
+  presence: { parse: parseBoolean, default: defaults.presence, doc: 'track members and send join/leave events' },
+});
+
+const defaultNamespace: NamespaceOptions = { subscribe: 'public', publish: 'server', presence: false };
+
+const namespaceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+function parseNamespaces(value: unknown): Record<string, NamespaceOptions> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error('expected a map of namespace name to options');
+  }
+  const result: Record<string, NamespaceOptions> = {};
+  for (const [name, raw] of Object.entries(value)) {
+    if (!namespaceNamePattern.test(name)) {
+      throw new Error(`namespace name ${JSON.stringify(name)} must match ${namespaceNamePattern.source}`);
+    }
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new Error(`namespace ${name}: expected an object of options`);
+    }
+    const fields = namespaceFields(defaultNamespace);
+    const options: Record<string, unknown> = {};
+    for (const key of Object.keys(raw)) {
+      if (!(key in fields)) throw new Error(`namespace ${name}: unknown option ${JSON.stringify(key)}`);
+    }
+    for (const [key, field] of Object.entries(fields)) {
+      const given = (raw as Record<string, unknown>)[key];
+      try {
+        options[key] = given === undefined ? field.default : field.parse(given);
+      } catch (err) {
+        throw new Error(`namespace ${name}.${key}: ${(err as Error).message}`);
+      }
+    }
+    result[name] = options as unknown as NamespaceOptions;
+  }
+  return result;
+}
+
+export const schema: SchemaNode = {
+  server: {
+    host: { parse: parseString, default: '0.0.0.0', doc: 'address the HTTP/WebSocket port listens on' },
+    port: { parse: (v) => parseInteger(v, 0, 65535), default: 8080, doc: 'the one port for clients, API, metrics and demo (0 picks a free port)' },
+  },
+  node: {
+    id: { parse: parseString, default: '', doc: 'this node\'s id; empty means a random one at start' },
+  },
+  log: {
+    level: {
+      parse: (v) => parseEnum(v, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+      default: 'info',
+      doc: 'minimum level of the JSON log lines written to stdout',
+    },
+  },
+  api: {
+    keys: { parse: parseStringList, default: [], doc: 'API keys accepted by the server API (Authorization: Bearer KEY or X-API-Key)' },
+    insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
+    maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
+    maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
+  },
+  demo: {
+    enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at /' },
+  },
+  sessions: {
+    heartbeatInterval: { parse: parseDuration, default: '30s', doc: 'how often the server sends heartbeats (WebSocket ping, SSE comment)' },
+    closeGracePeriod: { parse: parseDuration, default: '4s', doc: 'how long the server waits for a heartbeat answer or a requested close before closing itself' },
+    maxBufferedBytes: { parse: parseBytes, default: '4MiB', doc: 'outbound bytes a session may have waiting; above it the session is closed with slow_consumer' },
+    maxSubscriptions: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 128, doc: 'channels one session may subscribe to' },
+    lifetime: {
+      enabled: { parse: parseBoolean, default: false, doc: 'close native sessions after a random lifetime between min and max (Push-compatible sessions always have one)' },
+      min: { parse: parseDuration, default: '120s', doc: 'shortest connection lifetime (the Push seed\'s reconnect dither min)' },
+      max: { parse: parseDuration, default: '180s', doc: 'longest connection lifetime (the Push seed\'s reconnect dither max)' },
+    },
+  },
+  limits: {
+    maxFrameBytes: { parse: parseBytes, default: '64KiB', doc: 'largest client WebSocket frame; larger frames close the connection with 1009' },
+    maxBadFrames: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 10, doc: 'invalid client frames tolerated before the session is closed with bad_request' },
+    clientMessagesPerSecond: { parse: (v) => parseInteger(v, 1, 1_000_000_000), default: 100, doc: 'sustained client frames per second per session' },
+    clientMessagesBurst: { parse: (v) => parseInteger(v, 1, 1_000_000_000), default: 200, doc: 'client frames a session may send at once above the sustained rate' },
+    maxConnections: { parse: (v) => parseInteger(v, 0, 100_000_000), default: 0, doc: 'client connections this node accepts at once; 0 means no limit' },
+  },
+  channels: {
+    maxNameLength: { parse: (v) => parseInteger(v, 1, 4096), default: 255, doc: 'longest channel name' },
+    default: namespaceFields(defaultNamespace),
+    namespaces: { parse: parseNamespaces, default: {}, doc: 'options per namespace (the part of a channel name before ":")' },
+  },
+  broker: {
+    type: { parse: (v) => parseEnum(v, ['memory'] as const), default: 'memory', doc: 'the broker that carries publications between nodes' },
+  },
+  shutdown: {
+    drainWindow: { parse: parseDuration, default: '10s', doc: 'on SIGTERM, sessions are asked to reconnect spread over this window before the node exits' },
+  },
+  compat: {
+    push: {
+      enabled: { parse: parseBoolean, default: true, doc: 'serve the Push-compatible endpoints /messages, /sse/messages and /ws/messages' },
+    },
+  },
+};

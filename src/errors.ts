@@ -1,0 +1,82 @@
+/**
+ * Every error a client or an API caller can see. The code is stable and machine-readable;
+ * HTTP status and WebSocket close code are derived from it here and nowhere else.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'too_large'
+  | 'limit_exceeded'
+  | 'rate_limited'
+  | 'slow_consumer'
+  | 'unavailable'
+  | 'internal';
+
+interface CodeMapping {
+  http: number;
+  /** Close code used when the error ends a session. 4000-4499: reconnect; 4500-4999: do not. */
+  close: number;
+}
+
+const mappings: Record<ErrorCode, CodeMapping> = {
+  bad_request: { http: 400, close: 4500 },
+  unauthorized: { http: 401, close: 4501 },
+  forbidden: { http: 403, close: 4502 },
+  not_found: { http: 404, close: 4503 },
+  too_large: { http: 413, close: 4504 },
+  limit_exceeded: { http: 409, close: 4505 },
+  rate_limited: { http: 429, close: 4429 },
+  slow_consumer: { http: 503, close: 4001 },
+  unavailable: { http: 503, close: 4002 },
+  internal: { http: 500, close: 4003 },
+};
+
+export const errorCodes = Object.keys(mappings) as ErrorCode[];
+
+export class SwitchboardError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'SwitchboardError';
+    this.code = code;
+  }
+
+  get httpStatus(): number {
+    return mappings[this.code].http;
+  }
+
+  get closeCode(): number {
+    return mappings[this.code].close;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return mappings[code].http;
+}
+
+export function closeCodeOf(code: ErrorCode): number {
+  return mappings[code].close;
+}
+
+/** Any thrown value as a SwitchboardError; unknown errors become `internal` without leaking details. */
+export function asSwitchboardError(err: unknown): SwitchboardError {
+  if (err instanceof SwitchboardError) return err;
+  return new SwitchboardError('internal', 'internal error');
+}
+
+/** Close codes that are not errors. */
+export const CloseCodes = {
+  normal: 1000,
+  goingAway: 1001,
+  /** The server asks the client to reconnect (drain, lifetime reached). */
+  reconnect: 4000,
+  /** No heartbeat answer within the grace period. */
+  idleTimeout: 4004,
+} as const;

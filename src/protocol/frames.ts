@@ -1,0 +1,107 @@
+import { SwitchboardError, type ErrorCode } from '../errors.js';
+
+/** The one place that knows the JSON shapes of the client protocol (docs/protocol.md). */
+
+export type FrameId = number | string;
+
+export type ClientFrame =
+  | { type: 'subscribe'; id?: FrameId; channel: string }
+  | { type: 'unsubscribe'; id?: FrameId; channel: string }
+  | { type: 'publish'; id?: FrameId; channel: string; data: unknown }
+  | { type: 'send'; id?: FrameId; data: unknown }
+  | { type: 'rpc'; id?: FrameId; method: string; data: unknown }
+  | { type: 'refresh'; id?: FrameId; token: string }
+  | { type: 'ping'; id?: FrameId };
+
+export const clientFrameTypes = ['subscribe', 'unsubscribe', 'publish', 'send', 'rpc', 'refresh', 'ping'] as const;
+
+/** Most frames in one batch (a JSON array of frames). */
+export const maxBatchFrames = 100;
+
+/** A frame that failed validation, with the id it carried (if any) so the error reply can be correlated. */
+export class FrameError extends SwitchboardError {
+  readonly frameId: FrameId | undefined;
+
+  constructor(code: ErrorCode, message: string, frameId?: FrameId) {
+    super(code, message);
+    this.frameId = frameId;
+  }
+}
+
+/** Parses one WebSocket text message: a frame object or an array of them. Invalid items become FrameErrors. */
+export function parseClientMessage(text: string): (ClientFrame | FrameError)[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [new FrameError('bad_request', 'frame is not valid JSON')];
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [new FrameError('bad_request', 'empty batch')];
+    if (value.length > maxBatchFrames) {
+      return [new FrameError('too_large', `a batch holds at most ${maxBatchFrames} frames`)];
+    }
+    return value.map(validateFrame);
+  }
+  return [validateFrame(value)];
+}
+
+function validateFrame(value: unknown): ClientFrame | FrameError {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return new FrameError('bad_request', 'frame must be a JSON object');
+  }
+  const frame = value as Record<string, unknown>;
+  const id = frame.id;
+  if (id !== undefined && !(typeof id === 'number' && Number.isFinite(id)) && !(typeof id === 'string' && id.length <= 64)) {
+    return new FrameError('bad_request', 'id must be a number or a string of at most 64 characters');
+  }
+  const fail = (message: string) => new FrameError('bad_request', message, id as FrameId | undefined);
+  switch (frame.type) {
+    case 'subscribe':
+    case 'unsubscribe':
+      if (typeof frame.channel !== 'string') return fail(`${frame.type} needs a channel`);
+      return frame as ClientFrame;
+    case 'publish':
+      if (typeof frame.channel !== 'string') return fail('publish needs a channel');
+      if (frame.data === undefined) return fail('publish needs data');
+      return frame as ClientFrame;
+    case 'send':
+      if (frame.data === undefined) return fail('send needs data');
+      return frame as ClientFrame;
+    case 'rpc':
+      if (typeof frame.method !== 'string') return fail('rpc needs a method');
+      return frame as ClientFrame;
+    case 'refresh':
+      if (typeof frame.token !== 'string') return fail('refresh needs a token');
+      return frame as ClientFrame;
+    case 'ping':
+      return frame as ClientFrame;
+    case undefined:
+      return fail('frame needs a type');
+    default:
+      return fail(`unknown frame type ${JSON.stringify(String(frame.type)).slice(0, 80)}`);
+  }
+}
+
+/** Server -> client frames other than publications. */
+export type ServerFrame =
+  | { type: 'welcome'; session: string; user: string; node: string; heartbeat: number; channels: string[] }
+  | { type: 'reply'; id?: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } }
+  | { type: 'subscribed'; id?: FrameId; channel: string }
+  | { type: 'unsubscribed'; id?: FrameId; channel: string; reason?: string }
+  | { type: 'pong'; id?: FrameId }
+  | { type: 'join' | 'leave'; channel: string; user: string; session: string }
+  | { type: 'reconnect'; after: number; reason: string }
+  | { type: 'disconnect'; code: number; reason: string };
+
+export function errorReply(err: SwitchboardError, id?: FrameId): ServerFrame {
+  return { type: 'reply', id, error: { code: err.code, message: err.message } };
+}
+
+/**
+ * The JSON text of a publication in the native protocol, built by string concatenation so the
+ * data is serialised exactly once per publication.
+ */
+export function messageJson(channelJson: string, dataJson: string): string {
+  return `{"type":"message","channel":${channelJson},"data":${dataJson}}`;
+}

@@ -1,0 +1,63 @@
+import type { ServerFrame } from './frames.js';
+import { messageJson } from './frames.js';
+import { wsTextFrame } from './ws-frame.js';
+
+/**
+ * Wire formats a session can speak. The hub encodes each publication once per format that has
+ * subscribers on the channel, then hands the same bytes to every session of that format.
+ */
+export const WireFormat = {
+  /** Native protocol over WebSocket: one JSON object per text frame. */
+  ws: 0,
+  /** Native protocol over Server-Sent Events. */
+  sse: 1,
+  /** Native protocol as newline-delimited JSON over HTTP streaming. */
+  ndjson: 2,
+  /** The Push seed's WebSocket shape: {"event":"message","data":{"channel","message"}}. */
+  pushWs: 3,
+  /** The Push seed's SSE shape: event:message / data:{"channel","message"}. */
+  pushSse: 4,
+} as const;
+export type WireFormat = (typeof WireFormat)[keyof typeof WireFormat];
+export const wireFormatCount = 5;
+export const wireFormatNames = ['ws', 'sse', 'http-stream', 'push-ws', 'push-sse'] as const;
+
+/** Bytes of one publication in one wire format. */
+export function encodePublication(format: WireFormat, channelJson: string, dataJson: string): Buffer {
+  switch (format) {
+    case WireFormat.ws:
+      return wsTextFrame(messageJson(channelJson, dataJson));
+    case WireFormat.sse:
+      return Buffer.from(`event: message\ndata: {"channel":${channelJson},"data":${dataJson}}\n\n`);
+    case WireFormat.ndjson:
+      return Buffer.from(`${messageJson(channelJson, dataJson)}\n`);
+    case WireFormat.pushWs:
+      return wsTextFrame(`{"event":"message","data":{"channel":${channelJson},"message":${dataJson}}}`);
+    case WireFormat.pushSse:
+      return Buffer.from(`event:message\ndata:{"channel":${channelJson},"message":${dataJson}}\n\n`);
+  }
+}
+
+/** Bytes of a protocol frame, or undefined for formats that do not carry it (the Push shapes). */
+export function encodeControl(format: WireFormat, frame: ServerFrame): Buffer | undefined {
+  switch (format) {
+    case WireFormat.ws:
+      return wsTextFrame(JSON.stringify(frame));
+    case WireFormat.sse:
+      return Buffer.from(`event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`);
+    case WireFormat.ndjson:
+      return Buffer.from(`${JSON.stringify(frame)}\n`);
+    case WireFormat.pushWs:
+    case WireFormat.pushSse:
+      return undefined;
+  }
+}
+
+/** Heartbeats that travel as data (WebSocket heartbeats of the native protocol are ping frames). */
+export const heartbeatBytes: Record<WireFormat, Buffer | undefined> = {
+  [WireFormat.ws]: undefined,
+  [WireFormat.sse]: Buffer.from(': ping\n\n'),
+  [WireFormat.ndjson]: Buffer.from('{"type":"ping"}\n'),
+  [WireFormat.pushWs]: wsTextFrame('{"event":"ping","data":{}}'),
+  [WireFormat.pushSse]: Buffer.from('event:heartbeat\ndata:{}\n\n'),
+};

@@ -1,0 +1,96 @@
+import type { ChannelRules } from '../channels/channels.js';
+import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import type { Hub } from '../hub/hub.js';
+import type { Stats } from '../observability/metrics.js';
+import { type ClientFrame, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';
+import type { Session } from './session.js';
+
+export interface CommandDeps {
+  rules: ChannelRules;
+  hub: Hub;
+  stats: Stats;
+  maxSubscriptions: number;
+  maxBadFrames: number;
+  publish: (channel: string, data: unknown, source: 'client') => Promise<{ subscribers: number }>;
+  onError: (session: Session, err: unknown) => void;
+}
+
+/** Errors that mean the client sends what it should not; enough of them close the session. */
+const badInputCodes = new Set(['bad_request', 'too_large', 'rate_limited']);
+
+/** Carries out the frames a client sends over a bidirectional transport. */
+export class ClientCommands {
+  constructor(private readonly deps: CommandDeps) {}
+
+  /** One text message from the client: a frame or a batch. Never throws. */
+  handleMessage(session: Session, text: string): void {
+    if (!session.takeToken(Date.now())) {
+      this.deps.stats.limit('rate');
+      this.reject(session, new FrameError('rate_limited', 'too many frames; slow down'));
+      return;
+    }
+    for (const frame of parseClientMessage(text)) {
+      if (frame instanceof FrameError) this.reject(session, frame);
+      else this.run(session, frame).catch((err) => this.fail(session, err, frame.id));
+    }
+  }
+
+  /** Answers input that cannot be parsed at all (binary frame, invalid UTF-8). */
+  reject(session: Session, err: FrameError): void {
+    this.deps.stats.error(err.code);
+    session.send(errorReply(err, err.frameId));
+    if (badInputCodes.has(err.code) && ++session.badFrames >= this.deps.maxBadFrames) {
+      session.close(err.closeCode, err.code, { type: 'disconnect', code: err.closeCode, reason: err.code });
+    }
+  }
+
+  private fail(session: Session, err: unknown, id: ClientFrame['id']): void {
+    if (!(err instanceof SwitchboardError)) this.deps.onError(session, err);
+    const error = asSwitchboardError(err);
+    this.reject(session, new FrameError(error.code, error.message, id));
+  }
+
+  private async run(session: Session, frame: ClientFrame): Promise<void> {
+    const { rules, hub } = this.deps;
+    switch (frame.type) {
+      case 'subscribe': {
+        const channel = rules.resolve(frame.channel);
+        rules.checkClientSubscribe(channel, session.user);
+        if (!session.channels.has(channel.name) && session.channels.size >= this.deps.maxSubscriptions) {
+          this.deps.stats.limit('subscriptions');
+          throw new SwitchboardError('limit_exceeded', `a session may subscribe to at most ${this.deps.maxSubscriptions} channels`);
+        }
+        const added = await hub.subscribe(session, channel.name);
+        session.send({ type: 'subscribed', id: frame.id, channel: channel.name });
+        if (added && channel.options.presence) {
+          hub.sendControl(channel.name, { type: 'join', channel: channel.name, user: session.user, session: session.id }, session);
+        }
+        return;
+      }
+      case 'unsubscribe': {
+        const channel = rules.resolve(frame.channel);
+        const removed = hub.unsubscribe(session, channel.name);
+        session.send({ type: 'unsubscribed', id: frame.id, channel: channel.name });
+        if (removed && channel.options.presence) {
+          hub.sendControl(channel.name, { type: 'leave', channel: channel.name, user: session.user, session: session.id });
+        }
+        return;
+      }
+      case 'publish': {
+        const channel = rules.resolve(frame.channel);
+        rules.checkClientPublish(channel, session.user);
+        const result = await this.deps.publish(channel.name, frame.data, 'client');
+        if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: result });
+        return;
+      }
+      case 'send':
+      case 'rpc':
+        throw new SwitchboardError('not_found', 'no route is configured for client messages');
+      case 'refresh':
+        throw new SwitchboardError('bad_request', 'this node does not authenticate clients with tokens');
+      case 'ping':
+        session.send({ type: 'pong', id: frame.id });
+        return;
+    }
+  }
+}

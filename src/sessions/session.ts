@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { closeCodeOf } from '../errors.js';
+import type { ServerFrame } from '../protocol/frames.js';
+import { encodeControl, heartbeatBytes, type WireFormat } from '../protocol/wire.js';
+import { scheduleFlush } from './outbox.js';
+import type { Sink } from './sink.js';
+
+export interface SessionLimits {
+  maxBufferedBytes: number;
+  closeGracePeriod: number;
+  messagesPerSecond: number;
+  messagesBurst: number;
+}
+
+export interface SessionInit {
+  format: WireFormat;
+  sink: Sink;
+  user: string;
+  context: Record<string, unknown>;
+  remote: string;
+  limits: SessionLimits;
+  /** Called once when the connection is gone, with the reason it ended. */
+  onEnd: (session: Session, reason: string) => void;
+}
+
+type State = 'open' | 'closing' | 'closed';
+
+/**
+ * One client connection, whatever its transport. Outbound bytes are queued and written once per
+ * event-loop turn; the queue plus the socket's own buffer is bounded by maxBufferedBytes.
+ */
+export class Session {
+  readonly id = randomUUID();
+  readonly format: WireFormat;
+  readonly user: string;
+  readonly context: Record<string, unknown>;
+  readonly remote: string;
+  readonly connectedAt = Date.now();
+  readonly channels = new Set<string>();
+
+  /** Last time anything arrived from the client (frame, pong). */
+  lastSeen = Date.now();
+  /** When the next heartbeat is due, and when the last unanswered one was sent (0: none pending). */
+  nextHeartbeatAt = 0;
+  heartbeatSentAt = 0;
+  /** When the maximum lifetime ends (0: no limit). */
+  expiresAt = 0;
+  badFrames = 0;
+  /** Bytes discarded when the session was closed as a slow consumer. */
+  droppedBytes = 0;
+
+  private state: State = 'open';
+  private readonly sink: Sink;
+  private readonly limits: SessionLimits;
+  private readonly onEnd: SessionInit['onEnd'];
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private dirty = false;
+  private tokens: number;
+  private tokensAt = Date.now();
+  private graceTimer: NodeJS.Timeout | undefined;
+  private endReason = 'client_closed';
+
+  constructor(init: SessionInit) {
+    this.format = init.format;
+    this.sink = init.sink;
+    this.user = init.user;
+    this.context = init.context;
+    this.remote = init.remote;
+    this.limits = init.limits;
+    this.onEnd = init.onEnd;
+    this.tokens = init.limits.messagesBurst;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Queues bytes for this turn's write. The hot path: no allocation besides the array slot. */
+  enqueue(bytes: Buffer): void {
+    if (this.state !== 'open') return;
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (!this.dirty) {
+      this.dirty = true;
+      scheduleFlush(this);
+    }
+    if (this.queuedBytes > this.limits.maxBufferedBytes) this.closeSlowConsumer();
+  }
+
+  send(frame: ServerFrame): void {
+    const bytes = encodeControl(this.format, frame);
+    if (bytes) this.enqueue(bytes);
+  }
+
+  flush(): void {
+    this.dirty = false;
+    if (this.queue.length === 0) return;
+    if (this.state === 'closed') {
+      this.queue.length = 0;
+      this.queuedBytes = 0;
+      return;
+    }
+    this.sink.write(this.queue, this.queuedBytes);
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    if (this.state === 'open' && this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.closeSlowConsumer();
+  }
+
+  /** Token bucket over client frames; false means the frame must be refused as rate_limited. */
+  takeToken(now: number): boolean {
+    const refill = ((now - this.tokensAt) / 1000) * this.limits.messagesPerSecond;
+    this.tokens = Math.min(this.limits.messagesBurst, this.tokens + refill);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  get expectsHeartbeatAnswer(): boolean {
+    return this.sink.answersPings;
+  }
+
+  heartbeat(): void {
+    const bytes = heartbeatBytes[this.format];
+    if (bytes) this.enqueue(bytes);
+    this.sink.ping();
+  }
+
+  /**
+   * Ends the session politely: queued bytes and the optional last frame go out first, then the
+   * transport's close; if the client has not closed within the grace period the connection is dropped.
+   */
+  close(code: number, reason: string, lastFrame?: ServerFrame): void {
+    if (this.state !== 'open') return;
+    if (lastFrame) this.send(lastFrame);
+    this.state = 'closing';
+    this.endReason = reason;
+    this.flushNow();
+    this.sink.end(code, reason);
+    this.graceTimer = setTimeout(() => this.sink.destroy(), this.limits.closeGracePeriod);
+    this.graceTimer.unref();
+  }
+
+  /** Drops the connection at once, discarding what is queued. */
+  terminate(reason: string): void {
+    if (this.state === 'closed') return;
+    this.endReason = reason;
+    this.state = 'closing';
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.sink.destroy();
+  }
+
+  /** Called by the transport when the connection is gone, whoever closed it. */
+  handleClosed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.onEnd(this, this.endReason);
+  }
+
+  private flushNow(): void {
+    if (this.queue.length > 0) this.flush();
+  }
+
+  /**
+   * Discards what is queued and asks the transport to close with slow_consumer; bytes already in
+   * the socket buffer get the grace period to drain before the connection is dropped.
+   */
+  private closeSlowConsumer(): void {
+    this.droppedBytes = this.queuedBytes;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.close(closeCodeOf('slow_consumer'), 'slow_consumer');
+  }
+
+  describe(): SessionView {
+    return {
+      id: this.id,
+      user: this.user,
+      remote: this.remote,
+      connectedAt: new Date(this.connectedAt).toISOString(),
+      channels: [...this.channels],
+    };
+  }
+}
+
+export interface SessionView {
+  id: string;
+  user: string;
+  remote: string;
+  connectedAt: string;
+  channels: string[];
+}

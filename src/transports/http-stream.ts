@@ -1,0 +1,50 @@
+import type { ServerResponse } from 'node:http';
+import type { Sink } from '../sessions/sink.js';
+
+/**
+ * A long-lived HTTP response (Server-Sent Events or newline-delimited JSON) as a session sink.
+ * Chunks queued in one turn are joined into one write, so each flush costs one chunked-encoding frame.
+ */
+export class HttpStreamSink implements Sink {
+  readonly answersPings = false;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  write(chunks: Buffer[], totalBytes: number): void {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    this.res.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, totalBytes));
+  }
+
+  bufferedBytes(): number {
+    return this.res.writableLength + (this.res.socket?.writableLength ?? 0);
+  }
+
+  ping(): void {}
+
+  end(): void {
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  destroy(): void {
+    this.res.destroy();
+  }
+}
+
+export const streamContentTypes = {
+  sse: 'text/event-stream; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+} as const;
+
+/** Starts a streaming response with headers that keep proxies from buffering or caching it. */
+export function startStream(res: ServerResponse, contentType: string, prelude?: Buffer): void {
+  res.writeHead(200, {
+    'content-type': contentType,
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.socket?.setNoDelay(true);
+  res.socket?.setTimeout(0);
+  if (prelude) res.write(prelude);
+  else res.flushHeaders();
+}
