@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Broker, Publication } from './brokers/broker.js';
+import type { Broker, Publication, StreamPosition } from './brokers/broker.js';
 import { MemoryBroker, MemoryBus } from './brokers/memory.js';
 import { ChannelRules, type ResolvedChannel } from './channels/channels.js';
 import type { Config } from './config/schema.js';
@@ -11,7 +11,9 @@ import { registerApiRoutes } from './api/routes.js';
 import { registerOpsRoutes } from './observability/ops-routes.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { WireFormat } from './protocol/wire.js';
+import type { Cursor } from './protocol/cursor.js';
+import type { FrameId, ServerFrame } from './protocol/frames.js';
+import { WireFormat, encodeForSession } from './protocol/wire.js';
 import { ClientCommands } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
@@ -33,6 +35,14 @@ export interface OpenSessionInit {
   sink: Sink;
   remote: string;
   channels: ResolvedChannel[];
+  /** Positions to recover from, by channel (SSE Last-Event-ID). */
+  cursor?: Cursor;
+}
+
+export interface PublishResult {
+  subscribers: number;
+  offset?: number;
+  epoch?: string;
 }
 
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
@@ -71,6 +81,7 @@ export class SwitchboardNode {
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxBadFrames: config.limits.maxBadFrames,
       publish: (channel, data, source) => this.publish(channel, data, source),
+      subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
       onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
     });
     this.clock = new HeartbeatClock(
@@ -116,14 +127,19 @@ export class SwitchboardNode {
     );
   }
 
-  /** Accepts a publication and fans it out; resolves with the number of local subscribers reached. */
-  async publish(channel: string, data: unknown, source: 'api' | 'client'): Promise<{ subscribers: number }> {
+  /**
+   * Accepts a publication and fans it out; resolves with the number of local subscribers reached
+   * and, on channels with history, the publication's stream position.
+   */
+  async publish(channel: ResolvedChannel, data: unknown, source: 'api' | 'client'): Promise<PublishResult> {
     if (data === undefined) throw new SwitchboardError('bad_request', 'data is required');
-    const pub: Publication = { channel, data, time: Date.now() };
-    await this.broker.publish(pub);
+    const pub: Publication = { channel: channel.name, data, time: Date.now() };
+    const { historySize, historyTtl } = channel.options;
+    const position = await this.broker.publish(pub, historySize > 0 ? { history: { size: historySize, ttl: historyTtl } } : undefined);
     if (source === 'api') this.metrics.stats.publicationsApi += 1;
     else this.metrics.stats.publicationsClient += 1;
-    return { subscribers: this.hub.subscriberCount(channel) };
+    const subscribers = this.hub.subscriberCount(channel.name);
+    return position ? { subscribers, offset: position.offset, epoch: position.epoch } : { subscribers };
   }
 
   /** Validates the channels a connection asks for in its URL; throws before the connection is accepted. */
@@ -177,13 +193,36 @@ export class SwitchboardNode {
       channels: init.channels.map((c) => c.name),
     });
     for (const channel of init.channels) {
-      this.hub.subscribe(session, channel.name).catch((err) => {
+      this.subscribe(session, channel, init.cursor?.get(channel.name)).catch((err) => {
         this.log.error({ event: 'session.subscribe_failed', session: session.id, channel: channel.name, err }, 'subscribe failed');
         session.send({ type: 'unsubscribed', channel: channel.name, reason: 'unavailable' });
       });
     }
     this.log.debug({ event: 'session.opened', session: session.id, format: init.format, remote: init.remote, channels: session.channels.size });
     return session;
+  }
+
+  /**
+   * Subscribes a session. The `subscribed` frame, then the replayed publications (recovery from
+   * `since`), are queued at the moment the session joins the live stream, so nothing is missed or
+   * doubled at the hand-over.
+   */
+  async subscribe(session: Session, channel: ResolvedChannel, since?: StreamPosition, id?: FrameId): Promise<void> {
+    const history = channel.options.historySize > 0;
+    await this.hub.subscribe(session, channel.name, { history, since: history ? since : undefined }, (result) => {
+      const frame: ServerFrame = { type: 'subscribed', id, channel: channel.name };
+      if (since) frame.recovered = result.recovered ?? false;
+      if (result.position) {
+        frame.offset = result.position.offset;
+        frame.epoch = result.position.epoch;
+      }
+      if (result.publications.length > 0) frame.replayed = result.publications.length;
+      session.send(frame);
+      for (const pub of result.publications) session.enqueue(encodeForSession(session.format, pub));
+      if (result.added && channel.options.presence) {
+        this.hub.sendControl(channel.name, { type: 'join', channel: channel.name, user: session.user, session: session.id }, session);
+      }
+    });
   }
 
   private endSession(session: Session, reason: string): void {

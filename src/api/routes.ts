@@ -1,14 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { StreamPosition } from '../brokers/broker.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
-import type { SwitchboardNode } from '../node.js';
+import type { PublishResult, SwitchboardNode } from '../node.js';
 import { wireFormatNames } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 import { installErrorHandling } from './errors.js';
 
-interface PublishItem {
+interface PublishItem extends PublishResult {
   channel: string;
-  subscribers: number;
 }
 
 type ItemResult = PublishItem | { channel?: unknown; error: { code: string; message: string } };
@@ -38,11 +38,11 @@ export function registerApiRoutes(node: SwitchboardNode): void {
 
   const publishOne = async (item: unknown): Promise<PublishItem> => {
     if (!isObject(item)) throw new SwitchboardError('bad_request', 'a publication is an object {channel, data}');
-    const channel = node.rules.resolve(item.channel).name;
+    const channel = node.rules.resolve(item.channel);
     const started = process.hrtime.bigint();
     const result = await node.publish(channel, item.data, 'api');
     metrics.publishDuration.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
-    return { channel, ...result };
+    return { channel: channel.name, ...result };
   };
 
   /** Publishes items in order; a bad item gets its own error without stopping the rest. */
@@ -94,6 +94,25 @@ export function registerApiRoutes(node: SwitchboardNode): void {
       return { channel: channel.name, members };
     });
 
+    api.get('/api/channels/:channel/history', async (req) => {
+      const channel = node.rules.resolve((req.params as { channel: string }).channel);
+      if (channel.options.historySize === 0) {
+        throw new SwitchboardError('not_found', `history is not enabled for ${channel.namespace ? `namespace ${channel.namespace}` : 'channels without a namespace'}`);
+      }
+      const query = req.query as { since?: string; limit?: string; reverse?: string };
+      const result = await node.broker.history(channel.name, {
+        since: query.since === undefined ? undefined : parseSince(query.since),
+        limit: query.limit === undefined ? undefined : parseLimit(query.limit),
+        reverse: query.reverse === 'true' || query.reverse === '1',
+      });
+      return {
+        channel: channel.name,
+        offset: result.position.offset,
+        epoch: result.position.epoch,
+        publications: result.publications.map((p) => ({ data: p.data, offset: p.offset, epoch: p.epoch, time: new Date(p.time).toISOString() })),
+      };
+    });
+
     api.get('/api/sessions', async (req) => {
       const { user, channel } = req.query as { user?: string; channel?: string };
       let sessions = user !== undefined ? [...node.registry.ofUser(user)] : [...node.registry.all()];
@@ -112,7 +131,8 @@ export function registerApiRoutes(node: SwitchboardNode): void {
       const body = isObject(req.body) ? req.body : {};
       const { reason: queryReason } = req.query as { reason?: string };
       const reason = typeof body.reason === 'string' ? body.reason : queryReason ?? 'disconnected by the server';
-      if (reason.length > 120) throw new SwitchboardError('bad_request', 'reason is longer than 120 characters');
+      // A WebSocket close frame carries at most 123 bytes of reason.
+      if (Buffer.byteLength(reason) > 120) throw new SwitchboardError('bad_request', 'reason is longer than 120 bytes (UTF-8)');
       if (!node.disconnect(id, reason)) throw new SwitchboardError('not_found', 'no such session on this node');
       reply.code(200);
       return { disconnected: id, reason };
@@ -142,6 +162,19 @@ export function registerApiRoutes(node: SwitchboardNode): void {
       });
     }
   });
+}
+
+/** `since=OFFSET:EPOCH`, the position a client last saw. */
+function parseSince(text: string): StreamPosition {
+  const match = /^(\d{1,15}):([A-Za-z0-9]{0,64})$/.exec(text);
+  if (!match) throw new SwitchboardError('bad_request', 'since must be OFFSET:EPOCH, e.g. since=41:3f2a9c1b');
+  return { offset: Number(match[1]), epoch: match[2]! };
+}
+
+function parseLimit(text: string): number {
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 0 || limit > 100_000) throw new SwitchboardError('bad_request', 'limit must be an integer from 0 to 100000');
+  return limit;
 }
 
 function describe(node: SwitchboardNode, session: Session) {

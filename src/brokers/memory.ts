@@ -1,4 +1,5 @@
-import type { Broker, Publication } from './broker.js';
+import type { Broker, HistoryOptions, HistoryQuery, HistoryResult, Publication, StreamPosition } from './broker.js';
+import { MemoryStreams } from './memory-stream.js';
 
 /**
  * An in-process bus several memory brokers can share, so tests can run many nodes in one
@@ -6,6 +7,7 @@ import type { Broker, Publication } from './broker.js';
  */
 export class MemoryBus {
   private readonly subscribers = new Map<string, Set<MemoryBroker>>();
+  readonly streams = new MemoryStreams();
 
   deliver(pub: Publication): void {
     const brokers = this.subscribers.get(pub.channel);
@@ -35,8 +37,14 @@ export class MemoryBroker implements Broker {
 
   constructor(private readonly bus: MemoryBus = new MemoryBus()) {}
 
-  async publish(pub: Publication): Promise<void> {
+  async publish(pub: Publication, opts?: { history?: HistoryOptions }): Promise<StreamPosition | undefined> {
+    const position = opts?.history ? this.bus.streams.append(pub, opts.history) : undefined;
     this.bus.deliver(pub);
+    return position;
+  }
+
+  async history(channel: string, query: HistoryQuery): Promise<HistoryResult> {
+    return this.bus.streams.query(channel, query);
   }
 
   async subscribe(channel: string): Promise<void> {

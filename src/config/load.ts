@@ -67,12 +67,19 @@ function flatten(value: unknown, where: string, problems: string[], prefix = '')
   return out;
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Sets a dotted path in a nested object; throws when a value given for a shorter path is in the way. */
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
   let node = target;
-  for (const part of parts.slice(0, -1)) {
+  for (const [i, part] of parts.slice(0, -1).entries()) {
     node[part] ??= {};
-    node = node[part] as Record<string, unknown>;
+    const next = node[part];
+    if (!isMapping(next)) throw new Error(`${parts.slice(0, i + 1).join('.')} is given both a value and settings below it`);
+    node = next;
   }
   node[parts[parts.length - 1]!] = value;
 }
@@ -114,14 +121,27 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       problems.push(`environment: unknown setting ${name}`);
       continue;
     }
-    fromEnv.set(path, path === 'channels.namespaces' ? parseJsonEnv(name, value, problems) : value);
+    const parsed = path === 'channels.namespaces' ? parseJsonEnv(name, value, problems) : value;
+    if (parsed !== undefined) fromEnv.set(path, parsed);
   }
   apply(fromEnv, (p) => `environment ${envName(p)}`);
 
   for (const [label, entries] of [['flag', sources.flags], ['override', sources.overrides]] as const) {
     if (!entries) continue;
     const nested: Record<string, unknown> = {};
-    for (const [path, value] of Object.entries(entries)) setPath(nested, path, value);
+    for (const [path, value] of Object.entries(entries)) {
+      // Below a leaf only where the leaf's value is itself a mapping (channels.namespaces.chat.presence).
+      const leaf = allLeaves.find((l) => path.startsWith(`${l.path}.`));
+      if (leaf && !isMapping(leaf.field.default)) {
+        problems.push(`${label}: unknown setting ${path}`);
+        continue;
+      }
+      try {
+        setPath(nested, path, value);
+      } catch (err) {
+        problems.push(`${label}: ${(err as Error).message}`);
+      }
+    }
     apply(flatten(nested, label, problems), (p) => (label === 'flag' ? `flag --${p}` : `override ${p}`));
   }
 

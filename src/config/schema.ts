@@ -19,6 +19,10 @@ export interface NamespaceOptions {
   publish: AccessLevel;
   /** Keep a member list and send join/leave events to subscribers. */
   presence: boolean;
+  /** Publications kept per channel for recovery and long-polling; 0 turns history off. */
+  historySize: number;
+  /** How long a kept publication stays, in ms; 0 keeps it until pushed out by historySize. */
+  historyTtl: number;
 }
 
 export interface Config {
@@ -48,6 +52,7 @@ export interface Config {
   };
   broker: { type: 'memory' };
   shutdown: { drainWindow: number };
+  longPoll: { timeout: number; maxMessages: number };
   compat: { push: { enabled: boolean } };
 }
 
@@ -76,9 +81,19 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
     doc: 'who may publish from a client: public, authenticated or server (API only)',
   },
   presence: { parse: parseBoolean, default: defaults.presence, doc: 'track members and send join/leave events' },
+  historySize: {
+    parse: (v) => parseInteger(v, 0, 1_000_000),
+    default: defaults.historySize,
+    doc: 'publications kept per channel so clients can recover what they missed; 0 turns history off',
+  },
+  historyTtl: {
+    parse: parseDuration,
+    default: defaults.historyTtl,
+    doc: 'how long a kept publication stays; 0 keeps it until pushed out by historySize',
+  },
 });
 
-const defaultNamespace: NamespaceOptions = { subscribe: 'public', publish: 'server', presence: false };
+const defaultNamespace: NamespaceOptions = { subscribe: 'public', publish: 'server', presence: false, historySize: 0, historyTtl: 300_000 };
 
 const namespaceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -164,6 +179,10 @@ export const schema: SchemaNode = {
   },
   shutdown: {
     drainWindow: { parse: parseDuration, default: '10s', doc: 'on SIGTERM, sessions are asked to reconnect spread over this window before the node exits' },
+  },
+  longPoll: {
+    timeout: { parse: parseDuration, default: '25s', doc: 'how long a long-poll request is held open when nothing is waiting' },
+    maxMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most publications one long-poll answer carries' },
   },
   compat: {
     push: {

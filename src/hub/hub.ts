@@ -1,28 +1,48 @@
-import type { Broker, Publication } from '../brokers/broker.js';
+import { continuesFrom, type Broker, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Stats } from '../observability/metrics.js';
-import type { ServerFrame } from '../protocol/frames.js';
+import { encodeCursor } from '../protocol/cursor.js';
+import { positionJson, type ServerFrame } from '../protocol/frames.js';
 import { encodeControl, encodePublication, wireFormatCount, type WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 
 /** The local subscribers of one channel, grouped by wire format so each group shares one encoding. */
 class ChannelSubscribers {
   readonly groups: (Set<Session> | undefined)[] = new Array(wireFormatCount);
+  /** Sessions joining the channel: publications are held for them until their join completes. */
+  pending: Map<Session, Publication[]> | undefined;
+  /** Subscribers, joined or pending. */
   size = 0;
+  /** The newest stream position known on this node (channels with history). */
+  position: StreamPosition | undefined;
+  /** `channel~offset~epoch` for `position`, built on first use after it changes. */
+  cursorText: string | undefined;
 
-  add(session: Session): boolean {
+  has(session: Session): boolean {
+    return this.groups[session.format]?.has(session) === true || this.pending?.has(session) === true;
+  }
+
+  join(session: Session): void {
     let group = this.groups[session.format];
     if (!group) this.groups[session.format] = group = new Set();
-    if (group.has(session)) return false;
     group.add(session);
-    this.size += 1;
-    return true;
   }
+}
 
-  delete(session: Session): boolean {
-    if (!this.groups[session.format]?.delete(session)) return false;
-    this.size -= 1;
-    return true;
-  }
+export interface SubscribeOptions {
+  /** The channel keeps history: learn its position and, with `since`, replay what was missed. */
+  history: boolean;
+  since?: StreamPosition;
+}
+
+export interface JoinResult {
+  /** False when the session was already subscribed. */
+  added: boolean;
+  /** With `since`: whether every publication after it is in `publications`. */
+  recovered?: boolean;
+  /** With history: the position after the last publication in `publications`. */
+  position?: StreamPosition;
+  /** Publications the session must receive before live ones: the replay, then any that arrived while joining. */
+  publications: Publication[];
 }
 
 export interface ChannelCount {
@@ -54,29 +74,81 @@ export class Hub {
     return this.channels.size;
   }
 
-  /** Adds the session to the channel; false if it was already subscribed. */
-  async subscribe(session: Session, channel: string): Promise<boolean> {
+  /**
+   * Subscribes the session. Until the broker subscription (and the history read) is done the
+   * session is pending: live publications are held for it. `onJoined` runs synchronously at the
+   * moment it joins the live stream, so what it sends precedes every later publication.
+   */
+  async subscribe(session: Session, channel: string, options: SubscribeOptions, onJoined: (result: JoinResult) => void): Promise<void> {
     let entry = this.channels.get(channel);
     const first = !entry;
     if (!entry) this.channels.set(channel, (entry = new ChannelSubscribers()));
-    if (!entry.add(session)) return false;
+    if (entry.has(session)) {
+      onJoined({ added: false, position: entry.position, publications: [] });
+      return;
+    }
+    (entry.pending ??= new Map()).set(session, []);
+    entry.size += 1;
     session.channels.add(channel);
+    session.pendingJoins += 1;
     this.subscriptionTotal += 1;
-    if (first) {
-      try {
-        await this.broker.subscribe(channel);
-      } catch (err) {
-        this.unsubscribe(session, channel);
-        throw err;
+
+    let history;
+    try {
+      if (first) await this.broker.subscribe(channel);
+      if (options.history) history = await this.broker.history(channel, options.since ? { since: options.since } : { limit: 0 });
+    } catch (err) {
+      this.unsubscribe(session, channel);
+      throw err;
+    }
+    const held = entry.pending?.get(session);
+    if (!held || this.channels.get(channel) !== entry) return; // unsubscribed or closed while joining
+    entry.pending!.delete(session);
+    if (entry.pending!.size === 0) entry.pending = undefined;
+    session.pendingJoins -= 1;
+    entry.join(session);
+
+    if (!history) {
+      onJoined({ added: true, publications: held });
+      return;
+    }
+    const { position } = history;
+    // Only live publications move a known position: a history read may run ahead of what the
+    // other sessions have been sent.
+    entry.position ??= position;
+    const since = options.since;
+    let recovered: boolean | undefined;
+    let replay: Publication[] = [];
+    let last = position.offset;
+    if (since) {
+      recovered = continuesFrom(since, history);
+      if (recovered) {
+        replay = history.publications;
+        last = replay.length > 0 ? replay[replay.length - 1]!.offset! : since.offset;
       }
     }
-    return true;
+    // Publications that arrived while joining and are not already in the replay.
+    let top = last;
+    for (const pub of held) {
+      if (pub.epoch !== position.epoch || pub.offset! > last) {
+        replay.push(pub);
+        if (pub.epoch === position.epoch) top = Math.max(top, pub.offset!);
+      }
+    }
+    onJoined({ added: true, recovered, position: { offset: top, epoch: position.epoch }, publications: replay });
   }
 
   /** Removes the session from the channel; false if it was not subscribed. */
   unsubscribe(session: Session, channel: string): boolean {
     const entry = this.channels.get(channel);
-    if (!entry?.delete(session)) return false;
+    if (!entry) return false;
+    if (entry.pending?.delete(session)) {
+      session.pendingJoins -= 1;
+      if (entry.pending.size === 0) entry.pending = undefined;
+    } else if (!entry.groups[session.format]?.delete(session)) {
+      return false;
+    }
+    entry.size -= 1;
     session.channels.delete(channel);
     this.subscriptionTotal -= 1;
     if (entry.size === 0) {
@@ -96,21 +168,27 @@ export class Hub {
   dispatch(pub: Publication): number {
     const entry = this.channels.get(pub.channel);
     if (!entry) return 0;
+    if (pub.offset !== undefined) {
+      entry.position = { offset: pub.offset, epoch: pub.epoch! };
+      entry.cursorText = undefined;
+    }
     const channelJson = JSON.stringify(pub.channel);
     const dataJson = JSON.stringify(pub.data);
+    const position = positionJson(pub.offset, pub.epoch);
     const { groups } = entry;
     for (let format = 0; format < wireFormatCount; format++) {
       const group = groups[format];
       if (!group || group.size === 0) continue;
-      const bytes = encodePublication(format as WireFormat, channelJson, dataJson);
+      const bytes = encodePublication(format as WireFormat, channelJson, dataJson, position);
       for (const session of group) session.enqueue(bytes);
       this.stats.messagesOut[format]! += group.size;
       this.stats.bytesOut[format]! += bytes.length * group.size;
     }
+    if (entry.pending) for (const held of entry.pending.values()) held.push(pub);
     return entry.size;
   }
 
-  /** Sends a protocol frame (join, leave) to the channel's subscribers, except one session. */
+  /** Sends a protocol frame (join, leave) to the channel's joined subscribers, except one session. */
   sendControl(channel: string, frame: ServerFrame, except?: Session): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
@@ -123,6 +201,26 @@ export class Hub {
     }
   }
 
+  /**
+   * The cursor of everything queued for the session so far on its channels with history, or
+   * undefined while it is still joining a channel (its replay is not queued yet).
+   */
+  cursorOf(session: Session): string | undefined {
+    if (session.pendingJoins > 0) return undefined;
+    if (session.channels.size === 1) {
+      const [channel] = session.channels;
+      const entry = this.channels.get(channel!);
+      if (!entry?.position) return undefined;
+      return (entry.cursorText ??= encodeCursor([[channel!, entry.position]]));
+    }
+    const positions: [string, StreamPosition][] = [];
+    for (const channel of session.channels) {
+      const position = this.channels.get(channel)?.position;
+      if (position) positions.push([channel, position]);
+    }
+    return positions.length > 0 ? encodeCursor(positions) : undefined;
+  }
+
   subscriberCount(channel: string): number {
     return this.channels.get(channel)?.size ?? 0;
   }
@@ -130,7 +228,7 @@ export class Hub {
   subscribers(channel: string): Session[] {
     const entry = this.channels.get(channel);
     if (!entry) return [];
-    return entry.groups.flatMap((group) => (group ? [...group] : []));
+    return [...entry.groups.flatMap((group) => (group ? [...group] : [])), ...(entry.pending?.keys() ?? [])];
   }
 
   /** Channels with local subscribers, optionally only those starting with a prefix. */

@@ -1,3 +1,4 @@
+import type { StreamPosition } from '../brokers/broker.js';
 import { SwitchboardError, type ErrorCode } from '../errors.js';
 
 /** The one place that knows the JSON shapes of the client protocol (docs/protocol.md). */
@@ -5,7 +6,7 @@ import { SwitchboardError, type ErrorCode } from '../errors.js';
 export type FrameId = number | string;
 
 export type ClientFrame =
-  | { type: 'subscribe'; id?: FrameId; channel: string }
+  | { type: 'subscribe'; id?: FrameId; channel: string; since?: StreamPosition }
   | { type: 'unsubscribe'; id?: FrameId; channel: string }
   | { type: 'publish'; id?: FrameId; channel: string; data: unknown }
   | { type: 'send'; id?: FrameId; data: unknown }
@@ -58,8 +59,13 @@ function validateFrame(value: unknown): ClientFrame | FrameError {
   const fail = (message: string) => new FrameError('bad_request', message, id as FrameId | undefined);
   switch (frame.type) {
     case 'subscribe':
+      if (typeof frame.channel !== 'string') return fail('subscribe needs a channel');
+      if (frame.since !== undefined && !isPosition(frame.since)) {
+        return fail('since must be {"offset": integer >= 0, "epoch": string}');
+      }
+      return frame as ClientFrame;
     case 'unsubscribe':
-      if (typeof frame.channel !== 'string') return fail(`${frame.type} needs a channel`);
+      if (typeof frame.channel !== 'string') return fail('unsubscribe needs a channel');
       return frame as ClientFrame;
     case 'publish':
       if (typeof frame.channel !== 'string') return fail('publish needs a channel');
@@ -83,11 +89,28 @@ function validateFrame(value: unknown): ClientFrame | FrameError {
   }
 }
 
+function isPosition(value: unknown): value is StreamPosition {
+  if (value === null || typeof value !== 'object') return false;
+  const { offset, epoch } = value as Record<string, unknown>;
+  return Number.isSafeInteger(offset) && (offset as number) >= 0 && typeof epoch === 'string' && epoch.length <= 64;
+}
+
 /** Server -> client frames other than publications. */
 export type ServerFrame =
   | { type: 'welcome'; session: string; user: string; node: string; heartbeat: number; channels: string[] }
   | { type: 'reply'; id?: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } }
-  | { type: 'subscribed'; id?: FrameId; channel: string }
+  | {
+      type: 'subscribed';
+      id?: FrameId;
+      channel: string;
+      /** With history: whether every missed publication follows (false: reload state). */
+      recovered?: boolean;
+      /** With history: the stream position after the publications that follow this frame. */
+      offset?: number;
+      epoch?: string;
+      /** With history: how many replayed publications follow as message frames. */
+      replayed?: number;
+    }
   | { type: 'unsubscribed'; id?: FrameId; channel: string; reason?: string }
   | { type: 'pong'; id?: FrameId }
   | { type: 'join' | 'leave'; channel: string; user: string; session: string }
@@ -102,6 +125,11 @@ export function errorReply(err: SwitchboardError, id?: FrameId): ServerFrame {
  * The JSON text of a publication in the native protocol, built by string concatenation so the
  * data is serialised exactly once per publication.
  */
-export function messageJson(channelJson: string, dataJson: string): string {
-  return `{"type":"message","channel":${channelJson},"data":${dataJson}}`;
+export function messageJson(channelJson: string, dataJson: string, positionJson: string): string {
+  return `{"type":"message","channel":${channelJson},"data":${dataJson}${positionJson}}`;
+}
+
+/** `,"offset":N,"epoch":"E"` for publications of channels with history, '' otherwise. */
+export function positionJson(offset: number | undefined, epoch: string | undefined): string {
+  return offset === undefined ? '' : `,"offset":${offset},"epoch":${JSON.stringify(epoch)}`;
 }

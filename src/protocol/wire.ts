@@ -1,5 +1,6 @@
 import type { ServerFrame } from './frames.js';
-import { messageJson } from './frames.js';
+import type { Publication } from '../brokers/broker.js';
+import { messageJson, positionJson } from './frames.js';
 import { wsTextFrame } from './ws-frame.js';
 
 /**
@@ -17,24 +18,33 @@ export const WireFormat = {
   pushWs: 3,
   /** The Push seed's SSE shape: event:message / data:{"channel","message"}. */
   pushSse: 4,
+  /** A held long-poll request: any publication only wakes it; the answer is read from history. */
+  longPoll: 5,
 } as const;
 export type WireFormat = (typeof WireFormat)[keyof typeof WireFormat];
-export const wireFormatCount = 5;
-export const wireFormatNames = ['ws', 'sse', 'http-stream', 'push-ws', 'push-sse'] as const;
+export const wireFormatCount = 6;
+export const wireFormatNames = ['ws', 'sse', 'http-stream', 'push-ws', 'push-sse', 'long-poll'] as const;
 
-/** Bytes of one publication in one wire format. */
-export function encodePublication(format: WireFormat, channelJson: string, dataJson: string): Buffer {
+const wakeUp = Buffer.alloc(0);
+
+/**
+ * Bytes of one publication in one wire format. `position` is positionJson() of the publication:
+ * the offset and epoch of channels with history, '' otherwise.
+ */
+export function encodePublication(format: WireFormat, channelJson: string, dataJson: string, position: string): Buffer {
   switch (format) {
     case WireFormat.ws:
-      return wsTextFrame(messageJson(channelJson, dataJson));
+      return wsTextFrame(messageJson(channelJson, dataJson, position));
     case WireFormat.sse:
-      return Buffer.from(`event: message\ndata: {"channel":${channelJson},"data":${dataJson}}\n\n`);
+      return Buffer.from(`event: message\ndata: {"channel":${channelJson},"data":${dataJson}${position}}\n\n`);
     case WireFormat.ndjson:
-      return Buffer.from(`${messageJson(channelJson, dataJson)}\n`);
+      return Buffer.from(`${messageJson(channelJson, dataJson, position)}\n`);
     case WireFormat.pushWs:
       return wsTextFrame(`{"event":"message","data":{"channel":${channelJson},"message":${dataJson}}}`);
     case WireFormat.pushSse:
       return Buffer.from(`event:message\ndata:{"channel":${channelJson},"message":${dataJson}}\n\n`);
+    case WireFormat.longPoll:
+      return wakeUp;
   }
 }
 
@@ -49,6 +59,7 @@ export function encodeControl(format: WireFormat, frame: ServerFrame): Buffer | 
       return Buffer.from(`${JSON.stringify(frame)}\n`);
     case WireFormat.pushWs:
     case WireFormat.pushSse:
+    case WireFormat.longPoll:
       return undefined;
   }
 }
@@ -60,4 +71,10 @@ export const heartbeatBytes: Record<WireFormat, Buffer | undefined> = {
   [WireFormat.ndjson]: Buffer.from('{"type":"ping"}\n'),
   [WireFormat.pushWs]: wsTextFrame('{"event":"ping","data":{}}'),
   [WireFormat.pushSse]: Buffer.from('event:heartbeat\ndata:{}\n\n'),
+  [WireFormat.longPoll]: undefined,
 };
+
+/** Bytes of one publication for one session (history replay); the live fan-out shares encodings instead. */
+export function encodeForSession(format: WireFormat, pub: Publication): Buffer {
+  return encodePublication(format, JSON.stringify(pub.channel), JSON.stringify(pub.data), positionJson(pub.offset, pub.epoch));
+}

@@ -1,8 +1,10 @@
-import type { ChannelRules } from '../channels/channels.js';
+import type { StreamPosition } from '../brokers/broker.js';
+import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { Stats } from '../observability/metrics.js';
-import { type ClientFrame, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';
+import type { PublishResult } from '../node.js';
+import { type ClientFrame, type FrameId, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';
 import type { Session } from './session.js';
 
 export interface CommandDeps {
@@ -11,7 +13,8 @@ export interface CommandDeps {
   stats: Stats;
   maxSubscriptions: number;
   maxBadFrames: number;
-  publish: (channel: string, data: unknown, source: 'client') => Promise<{ subscribers: number }>;
+  publish: (channel: ResolvedChannel, data: unknown, source: 'client') => Promise<PublishResult>;
+  subscribe: (session: Session, channel: ResolvedChannel, since: StreamPosition | undefined, id: FrameId | undefined) => Promise<void>;
   onError: (session: Session, err: unknown) => void;
 }
 
@@ -60,11 +63,7 @@ export class ClientCommands {
           this.deps.stats.limit('subscriptions');
           throw new SwitchboardError('limit_exceeded', `a session may subscribe to at most ${this.deps.maxSubscriptions} channels`);
         }
-        const added = await hub.subscribe(session, channel.name);
-        session.send({ type: 'subscribed', id: frame.id, channel: channel.name });
-        if (added && channel.options.presence) {
-          hub.sendControl(channel.name, { type: 'join', channel: channel.name, user: session.user, session: session.id }, session);
-        }
+        await this.deps.subscribe(session, channel, frame.since, frame.id);
         return;
       }
       case 'unsubscribe': {
@@ -79,7 +78,7 @@ export class ClientCommands {
       case 'publish': {
         const channel = rules.resolve(frame.channel);
         rules.checkClientPublish(channel, session.user);
-        const result = await this.deps.publish(channel.name, frame.data, 'client');
+        const result = await this.deps.publish(channel, frame.data, 'client');
         if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: result });
         return;
       }

@@ -46,6 +46,8 @@ export class Session {
   /** When the maximum lifetime ends (0: no limit). */
   expiresAt = 0;
   badFrames = 0;
+  /** Channels the session is still joining (see Hub.subscribe). */
+  pendingJoins = 0;
   /** Bytes discarded when the session was closed as a slow consumer. */
   droppedBytes = 0;
 

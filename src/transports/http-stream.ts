@@ -7,11 +7,25 @@ import type { Sink } from '../sessions/sink.js';
  */
 export class HttpStreamSink implements Sink {
   readonly answersPings = false;
+  /**
+   * SSE only: the session's cursor after what is being written. When it changed, an id-only
+   * event follows the chunks; it sets the browser's Last-Event-ID without dispatching an event, so
+   * one shared encoding of each publication serves sessions on any mix of channels.
+   */
+  cursor: (() => string | undefined) | undefined;
+  private lastCursor: string | undefined;
 
   constructor(private readonly res: ServerResponse) {}
 
   write(chunks: Buffer[], totalBytes: number): void {
     if (this.res.writableEnded || this.res.destroyed) return;
+    const cursor = this.cursor?.();
+    if (cursor !== undefined && cursor !== this.lastCursor) {
+      this.lastCursor = cursor;
+      const id = Buffer.from(`id: ${cursor}\n\n`);
+      chunks.push(id);
+      totalBytes += id.length;
+    }
     this.res.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, totalBytes));
   }
 

@@ -3,10 +3,12 @@ import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { asSwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
+import { decodeCursor } from '../protocol/cursor.js';
 import { FrameError } from '../protocol/frames.js';
 import { WireFormat, heartbeatBytes } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
+import { longPoll } from './long-poll.js';
 import { WebSocketTransport } from './websocket.js';
 import { errorBody } from '../api/errors.js';
 
@@ -70,13 +72,22 @@ export function registerClientRoutes(node: SwitchboardNode): void {
     app.get(path, (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
       const channels = node.admit(channelsFromQuery(url));
+      const lastEventId = req.headers['last-event-id'];
+      const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
+      const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
       reply.hijack();
       const res = reply.raw;
       startStream(res, contentType, prelude);
-      const session = node.openSession({ format, sink: new HttpStreamSink(res), remote: remoteOf(req.raw), channels });
+      const sink = new HttpStreamSink(res);
+      const session = node.openSession({ format, sink, remote: remoteOf(req.raw), channels, cursor });
+      if (format === WireFormat.sse) sink.cursor = () => node.hub.cursorOf(session);
       res.on('close', () => session.handleClosed());
     });
   };
+  app.get('/poll', async (req) => {
+    const url = new URL(req.url, 'http://switchboard');
+    return longPoll(node, req.raw, url, node.admit(channelsFromQuery(url)));
+  });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
   streamRoute('/stream', WireFormat.ndjson, streamContentTypes.ndjson);
   if (config.compat.push.enabled) {

@@ -37,12 +37,24 @@ class WebSocketSink implements Sink {
   }
 
   end(code: number, reason: string): void {
-    this.ws.close(code, reason);
+    this.ws.close(code, closeReason(reason));
   }
 
   destroy(): void {
     this.ws.terminate();
   }
+}
+
+/** Most bytes of UTF-8 a close frame's reason may hold (RFC 6455 section 5.5). */
+const maxCloseReasonBytes = 123;
+
+/** The reason cut to fit a close frame, at a character boundary; ws throws on a longer one. */
+export function closeReason(reason: string): string {
+  const bytes = Buffer.from(reason);
+  if (bytes.length <= maxCloseReasonBytes) return reason;
+  let cut = maxCloseReasonBytes;
+  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+  return bytes.subarray(0, cut).toString('utf8');
 }
 
 export interface WebSocketHandlers {
