@@ -54,8 +54,21 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags } };
 }
 
-function printable(config: Config): Config {
-  return { ...config, api: { ...config.api, keys: config.api.keys.map(() => '********') } };
+/** Settings whose values are secrets; `config print` shows them masked. */
+const secretPaths = new Set(['api.keys', 'broker.nats.pass', 'broker.nats.token']);
+const masked = '********';
+
+/** The config with secrets masked: secret settings, and passwords inside URLs (redis://user:PASSWORD@host). */
+function printable(value: unknown, path = ''): unknown {
+  if (secretPaths.has(path)) {
+    if (Array.isArray(value)) return value.map(() => masked);
+    return value === '' ? value : masked;
+  }
+  if (typeof value === 'string') return value.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]+@/gi, `$1${masked}@`);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, printable(child, path ? `${path}.${key}` : key)]));
+  }
+  return value;
 }
 
 async function serve(config: Config): Promise<void> {
@@ -91,8 +104,13 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);
   } catch (err) {
-    process.stderr.write(`${err instanceof UsageError && err.message ? `${err.message}\n\n` : ''}${usage}\n`);
-    return err instanceof UsageError && !err.message ? 0 : 2;
+    // --help asked for the usage: it goes to stdout and is not a failure.
+    if (err instanceof UsageError && !err.message) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    process.stderr.write(`${err instanceof UsageError ? `${err.message}\n\n` : ''}${usage}\n`);
+    return 2;
   }
   const [verb, sub] = parsed.command;
   if (verb === 'config' && sub === 'describe') {

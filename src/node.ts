@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Broker, Publication, StreamPosition } from './brokers/broker.js';
-import { MemoryBroker, MemoryBus } from './brokers/memory.js';
+import { continuesFrom, type Broker, type ClusterQuery, type ControlMessage, type ControlTarget, type NodeReport, type Publication, type StreamPosition } from './brokers/broker.js';
+import { createBroker } from './brokers/create.js';
+import type { MemoryBus } from './brokers/memory.js';
+import { Cluster } from './cluster/cluster.js';
 import { ChannelRules, type ResolvedChannel } from './channels/channels.js';
 import type { Config } from './config/schema.js';
 import { CloseCodes, SwitchboardError } from './errors.js';
@@ -13,11 +15,11 @@ import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
 import type { FrameId, ServerFrame } from './protocol/frames.js';
-import { WireFormat, encodeForSession } from './protocol/wire.js';
+import { WireFormat, encodeForSession, wireFormatNames } from './protocol/wire.js';
 import { ClientCommands } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
-import { Session } from './sessions/session.js';
+import { Session, type SessionView } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
 import { registerDemoRoutes } from './demo/routes.js';
@@ -39,6 +41,11 @@ export interface OpenSessionInit {
   cursor?: Cursor;
 }
 
+export interface SessionListing extends SessionView {
+  node: string;
+  transport: string;
+}
+
 export interface PublishResult {
   subscribers: number;
   offset?: number;
@@ -56,9 +63,11 @@ export class SwitchboardNode {
   readonly rules: ChannelRules;
   readonly commands: ClientCommands;
   readonly app: FastifyInstance;
+  readonly cluster: Cluster;
   private readonly clock: HeartbeatClock;
   private state: NodeState = 'created';
   private readonly startedAt = Date.now();
+  private presenceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: Config,
@@ -71,17 +80,25 @@ export class SwitchboardNode {
       subscriptions: () => this.hub.subscriptions,
       channels: () => this.hub.channelCount,
     });
-    this.broker = new MemoryBroker(options.bus);
+    this.broker = createBroker(config.broker, options.bus);
+    this.broker.onReconnect(() => this.resync());
     this.hub = new Hub(this.broker, this.metrics.stats);
+    this.cluster = new Cluster(
+      this.id,
+      this.broker,
+      { report: () => this.report(), answer: (query) => this.answer(query), act: (message) => this.act(message) },
+      config.cluster,
+      this.log,
+    );
     this.rules = new ChannelRules(config.channels);
     this.commands = new ClientCommands({
       rules: this.rules,
-      hub: this.hub,
       stats: this.metrics.stats,
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxBadFrames: config.limits.maxBadFrames,
       publish: (channel, data, source) => this.publish(channel, data, source),
       subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
+      unsubscribe: (session, channel, id) => this.unsubscribe(session, channel, id),
       onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
     });
     this.clock = new HeartbeatClock(
@@ -100,8 +117,9 @@ export class SwitchboardNode {
     if (config.demo.enabled) registerDemoRoutes(this.app);
   }
 
+  /** Running and connected to the broker. */
   get isReady(): boolean {
-    return this.state === 'running';
+    return this.state === 'running' && this.broker.healthy;
   }
 
   get isDraining(): boolean {
@@ -118,9 +136,14 @@ export class SwitchboardNode {
   }
 
   async start(): Promise<void> {
+    await this.broker.connect();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.clock.start();
     this.state = 'running';
+    this.cluster.start();
+    const presenceRefresh = this.config.cluster.presenceTtl / 3;
+    this.presenceTimer = setInterval(() => this.refreshPresence(), presenceRefresh);
+    this.presenceTimer.unref();
     this.log.info(
       { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled },
       `listening on http://${this.config.server.host}:${this.port}`,
@@ -198,7 +221,7 @@ export class SwitchboardNode {
         session.send({ type: 'unsubscribed', channel: channel.name, reason: 'unavailable' });
       });
     }
-    this.log.debug({ event: 'session.opened', session: session.id, format: init.format, remote: init.remote, channels: session.channels.size });
+    this.log.debug({ event: 'session.opened', session: session.id, transport: wireFormatNames[init.format], remote: init.remote, channels: session.channels.size });
     return session;
   }
 
@@ -209,7 +232,9 @@ export class SwitchboardNode {
    */
   async subscribe(session: Session, channel: ResolvedChannel, since?: StreamPosition, id?: FrameId): Promise<void> {
     const history = channel.options.historySize > 0;
+    let added = false;
     await this.hub.subscribe(session, channel.name, { history, since: history ? since : undefined }, (result) => {
+      added = result.added;
       const frame: ServerFrame = { type: 'subscribed', id, channel: channel.name };
       if (since) frame.recovered = result.recovered ?? false;
       if (result.position) {
@@ -219,19 +244,71 @@ export class SwitchboardNode {
       if (result.publications.length > 0) frame.replayed = result.publications.length;
       session.send(frame);
       for (const pub of result.publications) session.enqueue(encodeForSession(session.format, pub));
-      if (result.added && channel.options.presence) {
-        this.hub.sendControl(channel.name, { type: 'join', channel: channel.name, user: session.user, session: session.id }, session);
-      }
     });
+    if (added && channel.options.presence) await this.announce(channel.name, session, 'join');
+  }
+
+  /** Unsubscribes a session; answers with `unsubscribed` when asked with a frame id or by the server. */
+  async unsubscribe(session: Session, channel: ResolvedChannel, id?: FrameId, reason?: string): Promise<void> {
+    const removed = this.hub.unsubscribe(session, channel.name);
+    session.send({ type: 'unsubscribed', id, channel: channel.name, reason });
+    if (removed && channel.options.presence) await this.announce(channel.name, session, 'leave');
+  }
+
+  /** Records presence and tells every subscriber, on every node, that a session joined or left. */
+  private async announce(channel: string, session: Session, type: 'join' | 'leave'): Promise<void> {
+    const member = { session: session.id, user: session.user, node: this.id };
+    if (type === 'join') await this.broker.presence.add(channel, [member], this.config.cluster.presenceTtl);
+    else await this.broker.presence.remove(channel, [session.id]);
+    await this.broker.publish({ channel, data: null, time: Date.now(), presence: { type, user: session.user, session: session.id } });
+  }
+
+  /** Refreshes the presence entries of this node's sessions before they expire. */
+  private refreshPresence(): void {
+    const byChannel = new Map<string, { session: string; user: string; node: string }[]>();
+    for (const session of this.registry.all()) {
+      for (const channel of session.channels) {
+        if (!this.tryResolve(channel)?.options.presence) continue;
+        let members = byChannel.get(channel);
+        if (!members) byChannel.set(channel, (members = []));
+        members.push({ session: session.id, user: session.user, node: this.id });
+      }
+    }
+    for (const [channel, members] of byChannel) {
+      this.broker.presence.add(channel, members, this.config.cluster.presenceTtl).catch((err) => {
+        this.log.warn({ event: 'presence.refresh_failed', channel, err: (err as Error).message }, 'presence not refreshed');
+      });
+    }
+  }
+
+  /**
+   * After the broker connection came back: publications of the gap are read from history and
+   * delivered in order; sessions on a channel whose gap history cannot cover are asked to reconnect
+   * (they will be told `recovered: false`).
+   */
+  private async resync(): Promise<void> {
+    this.log.info({ event: 'broker.reconnected', broker: this.broker.name }, 'broker connection is back');
+    for (const { channel, position } of this.hub.positions()) {
+      try {
+        const result = await this.broker.history(channel, { since: position });
+        if (continuesFrom(position, result)) {
+          for (const pub of result.publications) this.hub.dispatch(pub);
+          continue;
+        }
+        for (const session of this.hub.subscribers(channel)) this.askToReconnect(session, 'insufficient_state');
+      } catch (err) {
+        this.log.warn({ event: 'broker.resync_failed', channel, err: (err as Error).message }, 'could not read the gap from history');
+      }
+    }
   }
 
   private endSession(session: Session, reason: string): void {
     this.registry.remove(session);
     for (const channel of this.hub.unsubscribeAll(session)) {
-      const resolved = this.tryResolve(channel);
-      if (resolved?.options.presence) {
-        this.hub.sendControl(channel, { type: 'leave', channel, user: session.user, session: session.id });
-      }
+      if (!this.tryResolve(channel)?.options.presence) continue;
+      this.announce(channel, session, 'leave').catch((err) => {
+        this.log.warn({ event: 'presence.leave_failed', channel, err: (err as Error).message }, 'leave not recorded');
+      });
     }
     const { stats } = this.metrics;
     stats.disconnect(reason);
@@ -251,12 +328,63 @@ export class SwitchboardNode {
     }
   }
 
-  /** Closes a session by id; false when no such session lives on this node. */
-  disconnect(sessionId: string, reason: string): boolean {
-    const session = this.registry.get(sessionId);
-    if (!session) return false;
-    session.close(CloseCodes.reconnect, reason, { type: 'disconnect', code: CloseCodes.reconnect, reason });
-    return true;
+  /** This node's sessions a control target names. */
+  private localSessions(target: ControlTarget): Session[] {
+    if ('session' in target) {
+      const session = this.registry.get(target.session);
+      return session ? [session] : [];
+    }
+    return [...this.registry.ofUser(target.user)];
+  }
+
+  /** Carries out a control command on this node's sessions. */
+  private act(message: Exclude<ControlMessage, { kind: 'node' | 'query' | 'answer' }>): void {
+    const sessions = this.localSessions(message.target);
+    switch (message.kind) {
+      case 'disconnect':
+        for (const session of sessions) session.close(message.code, message.reason, { type: 'disconnect', code: message.code, reason: message.reason });
+        return;
+      case 'send':
+        for (const session of sessions) session.send({ type: 'message', data: message.data });
+        return;
+      case 'subscribe':
+      case 'unsubscribe': {
+        const channel = this.tryResolve(message.channel);
+        if (!channel) return;
+        for (const session of sessions) {
+          const done = message.kind === 'subscribe' ? this.subscribe(session, channel) : this.unsubscribe(session, channel, undefined, 'server');
+          done.catch((err) => this.log.warn({ event: 'session.server_subscribe_failed', session: session.id, err: (err as Error).message }, 'server-side subscription change failed'));
+        }
+        return;
+      }
+    }
+  }
+
+  /** This node's answer to a cluster query. */
+  private answer(query: ClusterQuery): unknown {
+    if (query.what === 'channels') return this.hub.list(query.prefix);
+    let sessions: Iterable<Session> = query.session !== undefined ? this.localSessions({ session: query.session }) : query.user !== undefined ? this.registry.ofUser(query.user) : this.registry.all();
+    if (query.channel !== undefined) sessions = [...sessions].filter((s) => s.channels.has(query.channel!));
+    return [...sessions].map((s) => ({ ...s.describe(), node: this.id, transport: wireFormatNames[s.format] }));
+  }
+
+  private report(): NodeReport {
+    return {
+      id: this.id,
+      url: this.config.cluster.advertiseUrl || `http://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
+      state: this.state === 'created' ? 'running' : this.state,
+      sessions: this.registry.size,
+      subscriptions: this.hub.subscriptions,
+      channels: this.hub.channelCount,
+      startedAt: this.startedAt,
+      time: Date.now(),
+    };
+  }
+
+  /** Sessions on every live node matching the filter. */
+  async clusterSessions(filter: Omit<Extract<ClusterQuery, { what: 'sessions' }>, 'what'>): Promise<SessionListing[]> {
+    const answers = await this.cluster.query({ what: 'sessions', ...filter });
+    return [...answers.values()].flatMap((list) => list as SessionListing[]);
   }
 
   /** Tells a session to reconnect (to any node) and closes it. */
@@ -290,9 +418,12 @@ export class SwitchboardNode {
 
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
+    const wasRunning = this.state !== 'created';
     this.state = 'stopped';
     this.clock.stop();
+    clearInterval(this.presenceTimer);
     for (const session of [...this.registry.all()]) session.terminate('shutdown');
+    if (wasRunning) await this.cluster.stop();
     await this.app.close();
     await this.broker.close();
     this.log.info({ event: 'node.stopped' }, 'stopped');

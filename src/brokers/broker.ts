@@ -14,12 +14,14 @@ export interface Publication {
   /** Set by the broker when the channel keeps history. */
   offset?: number;
   epoch?: string;
+  /** A presence event instead of data: subscribers get a join or leave frame. */
+  presence?: { type: 'join' | 'leave'; user: string; session: string };
 }
 
 export interface HistoryOptions {
   /** Most publications kept. */
   size: number;
-  /** How long a publication is kept, in ms; 0 keeps it until pushed out by size. */
+  /** How long the stream lives after its last publication, in ms; 0: for ever. */
   ttl: number;
 }
 
@@ -37,13 +39,80 @@ export interface HistoryResult {
   position: StreamPosition;
 }
 
+/** One session's presence on a channel. */
+export interface PresenceMember {
+  session: string;
+  user: string;
+  node: string;
+}
+
+/**
+ * Who is on a channel, cluster-wide. Entries expire unless the owning node refreshes them, so the
+ * sessions of a node that died disappear by themselves.
+ */
+export interface PresenceStore {
+  /** Adds or refreshes members; each entry lives `ttl` ms unless refreshed. */
+  add(channel: string, members: PresenceMember[], ttl: number): Promise<void>;
+  remove(channel: string, sessions: string[]): Promise<void>;
+  list(channel: string): Promise<PresenceMember[]>;
+}
+
+/** Whom a control command acts on: one session, or every session of a user. */
+export type ControlTarget = { session: string } | { user: string };
+
+/** A question every node answers about its own sessions (cluster-wide API views). */
+export type ClusterQuery =
+  | { what: 'sessions'; user?: string; channel?: string; session?: string }
+  | { what: 'channels'; prefix: string };
+
+/**
+ * Node-to-node messages; every node receives every message. Commands act on the receiver's own
+ * sessions; queries are answered by every node to the asking one.
+ */
+export type ControlMessage =
+  | { kind: 'disconnect'; target: ControlTarget; code: number; reason: string }
+  | { kind: 'send'; target: ControlTarget; data: unknown }
+  | { kind: 'subscribe' | 'unsubscribe'; target: ControlTarget; channel: string }
+  | { kind: 'node'; node: NodeReport }
+  | { kind: 'query'; id: string; from: string; query: ClusterQuery }
+  | { kind: 'answer'; id: string; from: string; to: string; result: unknown };
+
+/** What a node says of itself in its heartbeat. */
+export interface NodeReport {
+  id: string;
+  url: string;
+  state: 'running' | 'draining' | 'stopped';
+  sessions: number;
+  subscriptions: number;
+  channels: number;
+  startedAt: number;
+  /** When the report was sent (ms since the epoch). */
+  time: number;
+}
+
+export interface ControlBus {
+  publish(message: ControlMessage): Promise<void>;
+  onMessage(handler: (message: ControlMessage) => void): void;
+}
+
 /**
  * The seam between one node and the others (DESIGN.md section 2). A broker carries publications
- * for the channels this node subscribed to and keeps the bounded history of channels that have
- * one; presence and the control bus join this interface with the issues that build them.
+ * for the channels this node subscribed to, keeps the bounded history of channels that have one,
+ * presence, and the control bus between nodes.
  */
 export interface Broker {
   readonly name: string;
+  /** Connects to the backing service; throws SwitchboardError('unavailable') when it cannot. */
+  connect(): Promise<void>;
+  readonly presence: PresenceStore;
+  readonly control: ControlBus;
+  /** False while the broker's connection is down; publishes fail with `unavailable` then. */
+  readonly healthy: boolean;
+  /**
+   * Called after the connection came back and every channel was subscribed again: publications
+   * of that gap are read from history by the hub.
+   */
+  onReconnect(handler: () => void): void;
   /** Delivers the publication to every subscribed node; with history, assigns and returns its position. */
   publish(pub: Publication, opts?: { history?: HistoryOptions }): Promise<StreamPosition | undefined>;
   /** Start receiving this channel's publications on this node. */

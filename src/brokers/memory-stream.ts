@@ -3,8 +3,8 @@ import type { HistoryOptions, HistoryQuery, HistoryResult, Publication, StreamPo
 
 /**
  * One channel's bounded history in memory: offsets grow by one per publication; the epoch is new
- * each time the stream is created (process start, or after every entry expired), so positions from
- * an older stream are recognised as lost.
+ * each time the stream is created (process start, or after it expired), so positions from an older
+ * stream are recognised as lost.
  */
 class Stream {
   readonly epoch = randomBytes(4).toString('hex');
@@ -13,30 +13,22 @@ class Stream {
   private items: Publication[] = [];
   private head = 0;
 
-  append(pub: Publication, options: HistoryOptions, now: number): void {
+  /** When the last publication was appended. */
+  lastAppend = 0;
+
+  append(pub: Publication, size: number, now: number): void {
     this.offset += 1;
+    this.lastAppend = now;
     pub.offset = this.offset;
     pub.epoch = this.epoch;
     this.items.push(pub);
-    this.trim(options, now);
-  }
-
-  trim(options: HistoryOptions, now: number): void {
-    const excess = this.items.length - this.head - options.size;
+    const excess = this.items.length - this.head - size;
     if (excess > 0) this.head += excess;
-    if (options.ttl > 0) {
-      const oldest = now - options.ttl;
-      while (this.head < this.items.length && this.items[this.head]!.time < oldest) this.head += 1;
-    }
     // Compact once the dropped prefix outgrows what is kept, so trimming stays amortised O(1).
     if (this.head > 64 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-  }
-
-  get size(): number {
-    return this.items.length - this.head;
   }
 
   /** Kept publications after `sinceOffset` (all kept when undefined), oldest first. */
@@ -53,7 +45,10 @@ class Stream {
   }
 }
 
-/** History for every channel of a memory broker. */
+/**
+ * History for every channel of a memory broker. As with Redis and NATS, a stream lives `ttl` after
+ * its last publication, then it is gone as a whole (the next publication starts a new epoch).
+ */
 export class MemoryStreams {
   private readonly streams = new Map<string, { stream: Stream; options: HistoryOptions }>();
 
@@ -66,7 +61,7 @@ export class MemoryStreams {
       this.streams.set(pub.channel, entry);
     }
     entry.options = options;
-    entry.stream.append(pub, options, now);
+    entry.stream.append(pub, options.size, now);
     return entry.stream.position();
   }
 
@@ -82,12 +77,11 @@ export class MemoryStreams {
     return { publications, position };
   }
 
-  /** The stream of a channel after dropping expired entries; a stream left empty by expiry is gone. */
+  /** The stream of a channel, unless it expired. */
   private live(channel: string, now: number) {
     const entry = this.streams.get(channel);
     if (!entry) return undefined;
-    entry.stream.trim(entry.options, now);
-    if (entry.stream.size === 0 && entry.options.ttl > 0) {
+    if (entry.options.ttl > 0 && now - entry.stream.lastAppend > entry.options.ttl) {
       this.streams.delete(channel);
       return undefined;
     }

@@ -20,7 +20,7 @@ export class ChannelRules {
   constructor(config: Config['channels']) {
     this.maxNameLength = config.maxNameLength;
     this.defaults = config.default;
-    this.namespaces = config.namespaces;
+    this.namespaces = Object.fromEntries(Object.entries(config.namespaces).map(([name, options]) => [name, { ...config.default, ...options }]));
   }
 
   /** Throws bad_request for an invalid name and not_found for an unknown namespace. */

@@ -130,9 +130,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (!entries) continue;
     const nested: Record<string, unknown> = {};
     for (const [path, value] of Object.entries(entries)) {
-      // Below a leaf only where the leaf's value is itself a mapping (channels.namespaces.chat.presence).
-      const leaf = allLeaves.find((l) => path.startsWith(`${l.path}.`));
-      if (leaf && !isMapping(leaf.field.default)) {
+      // A setting, a section, or a path below a setting whose value is a mapping (channels.namespaces.chat.presence).
+      const below = allLeaves.find((l) => path.startsWith(`${l.path}.`));
+      const known = leafByPath.has(path) || allLeaves.some((l) => l.path.startsWith(`${path}.`)) || (below && isMapping(below.field.default));
+      if (!known) {
         problems.push(`${label}: unknown setting ${path}`);
         continue;
       }

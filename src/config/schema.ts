@@ -21,7 +21,7 @@ export interface NamespaceOptions {
   presence: boolean;
   /** Publications kept per channel for recovery and long-polling; 0 turns history off. */
   historySize: number;
-  /** How long a kept publication stays, in ms; 0 keeps it until pushed out by historySize. */
+  /** How long a channel's history lives after its last publication, in ms; 0: for ever. */
   historyTtl: number;
 }
 
@@ -48,9 +48,15 @@ export interface Config {
   channels: {
     maxNameLength: number;
     default: NamespaceOptions;
-    namespaces: Record<string, NamespaceOptions>;
+    /** Options each namespace sets; the rest come from channels.default. */
+    namespaces: Record<string, Partial<NamespaceOptions>>;
   };
-  broker: { type: 'memory' };
+  broker: {
+    type: 'memory' | 'redis' | 'nats';
+    redis: { url: string; prefix: string };
+    nats: { servers: string; prefix: string; user: string; pass: string; token: string };
+  };
+  cluster: { heartbeatInterval: number; nodeTimeout: number; presenceTtl: number; queryTimeout: number; advertiseUrl: string };
   shutdown: { drainWindow: number };
   longPoll: { timeout: number; maxMessages: number };
   compat: { push: { enabled: boolean } };
@@ -89,7 +95,7 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
   historyTtl: {
     parse: parseDuration,
     default: defaults.historyTtl,
-    doc: 'how long a kept publication stays; 0 keeps it until pushed out by historySize',
+    doc: 'how long a channel\'s history lives after its last publication; 0: for ever',
   },
 });
 
@@ -97,11 +103,11 @@ const defaultNamespace: NamespaceOptions = { subscribe: 'public', publish: 'serv
 
 const namespaceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
 
-function parseNamespaces(value: unknown): Record<string, NamespaceOptions> {
+function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOptions>> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error('expected a map of namespace name to options');
   }
-  const result: Record<string, NamespaceOptions> = {};
+  const result: Record<string, Partial<NamespaceOptions>> = {};
   for (const [name, raw] of Object.entries(value)) {
     if (!namespaceNamePattern.test(name)) {
       throw new Error(`namespace name ${JSON.stringify(name)} must match ${namespaceNamePattern.source}`);
@@ -116,13 +122,14 @@ function parseNamespaces(value: unknown): Record<string, NamespaceOptions> {
     }
     for (const [key, field] of Object.entries(fields)) {
       const given = (raw as Record<string, unknown>)[key];
+      if (given === undefined) continue;
       try {
-        options[key] = given === undefined ? field.default : field.parse(given);
+        options[key] = field.parse(given);
       } catch (err) {
         throw new Error(`namespace ${name}.${key}: ${(err as Error).message}`);
       }
     }
-    result[name] = options as unknown as NamespaceOptions;
+    result[name] = options as Partial<NamespaceOptions>;
   }
   return result;
 }
@@ -172,10 +179,32 @@ export const schema: SchemaNode = {
   channels: {
     maxNameLength: { parse: (v) => parseInteger(v, 1, 4096), default: 255, doc: 'longest channel name' },
     default: namespaceFields(defaultNamespace),
-    namespaces: { parse: parseNamespaces, default: {}, doc: 'options per namespace (the part of a channel name before ":")' },
+    namespaces: { parse: parseNamespaces, default: {}, doc: 'options per namespace (the part of a channel name before ":"); options a namespace leaves out come from channels.default' },
   },
   broker: {
-    type: { parse: (v) => parseEnum(v, ['memory'] as const), default: 'memory', doc: 'the broker that carries publications between nodes' },
+    type: {
+      parse: (v) => parseEnum(v, ['memory', 'redis', 'nats'] as const),
+      default: 'memory',
+      doc: 'the broker that carries publications, history, presence and control between nodes: memory (one process), redis or nats',
+    },
+    redis: {
+      url: { parse: parseString, default: 'redis://127.0.0.1:6379', doc: 'Redis URL; rediss:// for TLS, redis://user:password@host:port/db for credentials' },
+      prefix: { parse: parseString, default: 'switchboard:', doc: 'prefix of every Redis key and pub/sub channel, so several deployments can share one Redis' },
+    },
+    nats: {
+      servers: { parse: parseString, default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },
+      prefix: { parse: parseString, default: 'switchboard', doc: 'prefix of every NATS subject, stream and bucket name' },
+      user: { parse: parseString, default: '', doc: 'NATS user name' },
+      pass: { parse: parseString, default: '', doc: 'NATS password' },
+      token: { parse: parseString, default: '', doc: 'NATS authentication token' },
+    },
+  },
+  cluster: {
+    heartbeatInterval: { parse: parseDuration, default: '2s', doc: 'how often a node reports itself to the others over the broker' },
+    nodeTimeout: { parse: parseDuration, default: '6s', doc: 'a node that has not reported for this long is dropped from the cluster view' },
+    presenceTtl: { parse: parseDuration, default: '30s', doc: 'presence entries expire unless their node refreshes them within this time (it does every third of it)' },
+    queryTimeout: { parse: parseDuration, default: '1s', doc: 'how long a cluster-wide API answer waits for the other nodes' },
+    advertiseUrl: { parse: parseString, default: '', doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT' },
   },
   shutdown: {
     drainWindow: { parse: parseDuration, default: '10s', doc: 'on SIGTERM, sessions are asked to reconnect spread over this window before the node exits' },

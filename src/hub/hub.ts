@@ -168,6 +168,11 @@ export class Hub {
   dispatch(pub: Publication): number {
     const entry = this.channels.get(pub.channel);
     if (!entry) return 0;
+    if (pub.presence) {
+      const { type, user, session } = pub.presence;
+      this.sendControl(pub.channel, { type, channel: pub.channel, user, session }, (s) => s.id === session);
+      return entry.size;
+    }
     if (pub.offset !== undefined) {
       entry.position = { offset: pub.offset, epoch: pub.epoch! };
       entry.cursorText = undefined;
@@ -188,8 +193,8 @@ export class Hub {
     return entry.size;
   }
 
-  /** Sends a protocol frame (join, leave) to the channel's joined subscribers, except one session. */
-  sendControl(channel: string, frame: ServerFrame, except?: Session): void {
+  /** Sends a protocol frame (join, leave) to the channel's joined subscribers, except those excluded. */
+  sendControl(channel: string, frame: ServerFrame, exclude: (session: Session) => boolean = () => false): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
     for (let format = 0; format < wireFormatCount; format++) {
@@ -197,7 +202,7 @@ export class Hub {
       if (!group || group.size === 0) continue;
       const bytes = encodeControl(format as WireFormat, frame);
       if (!bytes) continue;
-      for (const session of group) if (session !== except) session.enqueue(bytes);
+      for (const session of group) if (!exclude(session)) session.enqueue(bytes);
     }
   }
 
@@ -219,6 +224,13 @@ export class Hub {
       if (position) positions.push([channel, position]);
     }
     return positions.length > 0 ? encodeCursor(positions) : undefined;
+  }
+
+  /** Channels whose stream position this node knows (those with history). */
+  positions(): { channel: string; position: StreamPosition }[] {
+    const result: { channel: string; position: StreamPosition }[] = [];
+    for (const [channel, entry] of this.channels) if (entry.position) result.push({ channel, position: entry.position });
+    return result;
   }
 
   subscriberCount(channel: string): number {

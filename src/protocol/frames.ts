@@ -113,6 +113,8 @@ export type ServerFrame =
     }
   | { type: 'unsubscribed'; id?: FrameId; channel: string; reason?: string }
   | { type: 'pong'; id?: FrameId }
+  /** A message sent by the server API to this session or its user directly, not through a channel. */
+  | { type: 'message'; data: unknown }
   | { type: 'join' | 'leave'; channel: string; user: string; session: string }
   | { type: 'reconnect'; after: number; reason: string }
   | { type: 'disconnect'; code: number; reason: string };

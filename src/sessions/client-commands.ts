@@ -1,7 +1,6 @@
 import type { StreamPosition } from '../brokers/broker.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
-import type { Hub } from '../hub/hub.js';
 import type { Stats } from '../observability/metrics.js';
 import type { PublishResult } from '../node.js';
 import { type ClientFrame, type FrameId, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';
@@ -9,12 +8,12 @@ import type { Session } from './session.js';
 
 export interface CommandDeps {
   rules: ChannelRules;
-  hub: Hub;
   stats: Stats;
   maxSubscriptions: number;
   maxBadFrames: number;
   publish: (channel: ResolvedChannel, data: unknown, source: 'client') => Promise<PublishResult>;
   subscribe: (session: Session, channel: ResolvedChannel, since: StreamPosition | undefined, id: FrameId | undefined) => Promise<void>;
+  unsubscribe: (session: Session, channel: ResolvedChannel, id: FrameId | undefined) => Promise<void>;
   onError: (session: Session, err: unknown) => void;
 }
 
@@ -54,7 +53,7 @@ export class ClientCommands {
   }
 
   private async run(session: Session, frame: ClientFrame): Promise<void> {
-    const { rules, hub } = this.deps;
+    const { rules } = this.deps;
     switch (frame.type) {
       case 'subscribe': {
         const channel = rules.resolve(frame.channel);
@@ -66,15 +65,9 @@ export class ClientCommands {
         await this.deps.subscribe(session, channel, frame.since, frame.id);
         return;
       }
-      case 'unsubscribe': {
-        const channel = rules.resolve(frame.channel);
-        const removed = hub.unsubscribe(session, channel.name);
-        session.send({ type: 'unsubscribed', id: frame.id, channel: channel.name });
-        if (removed && channel.options.presence) {
-          hub.sendControl(channel.name, { type: 'leave', channel: channel.name, user: session.user, session: session.id });
-        }
+      case 'unsubscribe':
+        await this.deps.unsubscribe(session, rules.resolve(frame.channel), frame.id);
         return;
-      }
       case 'publish': {
         const channel = rules.resolve(frame.channel);
         rules.checkClientPublish(channel, session.user);

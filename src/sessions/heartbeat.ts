@@ -14,6 +14,8 @@ export interface HeartbeatOptions {
  */
 export class HeartbeatClock {
   private timer: NodeJS.Timeout | undefined;
+  private tick = 0;
+  private lastSweepAt = 0;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -23,8 +25,8 @@ export class HeartbeatClock {
   ) {}
 
   start(): void {
-    const tick = Math.max(50, Math.min(this.options.interval, this.options.closeGracePeriod) / 2);
-    this.timer = setInterval(() => this.sweep(Date.now()), tick);
+    this.tick = Math.max(50, Math.min(this.options.interval, this.options.closeGracePeriod) / 2);
+    this.timer = setInterval(() => this.sweep(Date.now()), this.tick);
     this.timer.unref();
   }
 
@@ -38,6 +40,11 @@ export class HeartbeatClock {
   }
 
   sweep(now: number): void {
+    // A sweep that runs late means this process was stalled (GC, CPU starvation): answers to
+    // heartbeats may be waiting unread in socket buffers, and timers run before sockets are read.
+    // Judge idleness again on the next, punctual sweep instead of closing healthy clients.
+    const stalled = this.tick > 0 && this.lastSweepAt > 0 && now - this.lastSweepAt > this.tick * 2;
+    this.lastSweepAt = now;
     for (const session of this.registry.all()) {
       if (!session.isOpen) continue;
       if (session.expiresAt !== 0 && now >= session.expiresAt) {
@@ -47,7 +54,7 @@ export class HeartbeatClock {
       if (session.heartbeatSentAt !== 0) {
         if (session.lastSeen >= session.heartbeatSentAt) {
           session.heartbeatSentAt = 0;
-        } else if (now - session.heartbeatSentAt > this.options.closeGracePeriod) {
+        } else if (!stalled && now - session.heartbeatSentAt > this.options.closeGracePeriod) {
           session.close(CloseCodes.idleTimeout, 'idle_timeout', { type: 'disconnect', code: CloseCodes.idleTimeout, reason: 'idle_timeout' });
           continue;
         }

@@ -135,9 +135,13 @@ export class Session {
    */
   close(code: number, reason: string, lastFrame?: ServerFrame): void {
     if (this.state !== 'open') return;
-    if (lastFrame) this.send(lastFrame);
     this.state = 'closing';
     this.endReason = reason;
+    const bytes = lastFrame && encodeControl(this.format, lastFrame);
+    if (bytes) {
+      this.queue.push(bytes);
+      this.queuedBytes += bytes.length;
+    }
     this.flushNow();
     this.sink.end(code, reason);
     this.graceTimer = setTimeout(() => this.sink.destroy(), this.limits.closeGracePeriod);

@@ -48,7 +48,12 @@ async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cur
   const max = node.config.longPoll.maxMessages;
   for (const channel of channels) {
     const since = cursor.get(channel.name);
-    const room = Math.max(0, max - messages.length);
+    const room = max - messages.length;
+    if (since && room <= 0) {
+      // The answer is full: this channel keeps its place for the next poll.
+      positions.push([channel.name, since]);
+      continue;
+    }
     const result = await node.broker.history(channel.name, since ? { since, limit: room } : { limit: 0 });
     if (since && !continuesFrom(since, result)) reset.push(channel.name);
     if (!since || reset.includes(channel.name)) {

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import WebSocket from 'ws';
 
 /** Waits for items pushed into a queue, in order, with a timeout. */
@@ -39,6 +41,8 @@ class Inbox<T> {
 export interface WsClient {
   ws: WebSocket;
   inbox: Inbox<any>;
+  /** The text of every frame received, exactly as it arrived. */
+  texts: string[];
   send(frame: unknown): void;
   next(match?: (frame: any) => boolean, timeoutMs?: number): Promise<any>;
   closed: Promise<{ code: number; reason: string }>;
@@ -49,8 +53,10 @@ export interface WsClient {
 export async function connectWs(url: string, options: WebSocket.ClientOptions = {}): Promise<WsClient> {
   const ws = new WebSocket(url, options);
   const inbox = new Inbox<any>();
+  const texts: string[] = [];
   ws.on('message', (data) => {
     const text = data.toString();
+    texts.push(text);
     try {
       inbox.push(JSON.parse(text));
     } catch {
@@ -72,6 +78,7 @@ export async function connectWs(url: string, options: WebSocket.ClientOptions = 
   return {
     ws,
     inbox,
+    texts,
     send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
     next: (match, timeoutMs) => inbox.next(match, timeoutMs),
     closed,
@@ -90,6 +97,8 @@ export interface StreamClient<T> {
   status: number;
   headers: http.IncomingHttpHeaders;
   inbox: Inbox<T>;
+  /** Everything the response body carried so far, exactly as it arrived. */
+  readonly raw: string;
   next(match?: (item: T) => boolean, timeoutMs?: number): Promise<T>;
   ended: Promise<void>;
   close(): void;
@@ -107,8 +116,10 @@ export async function connectSse(url: string, headers: Record<string, string> = 
   const { req, res } = await openStream(url, { accept: 'text/event-stream', ...headers });
   const inbox = new Inbox<SseEvent>();
   let buffer = '';
+  let raw = '';
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
+    raw += chunk;
     buffer += chunk;
     let end;
     while ((end = buffer.indexOf('\n\n')) !== -1) {
@@ -137,7 +148,17 @@ export async function connectSse(url: string, headers: Record<string, string> = 
     }
   });
   const ended = new Promise<void>((resolve) => res.on('close', () => resolve()));
-  return { status: res.statusCode!, headers: res.headers, inbox, next: (m, t) => inbox.next(m, t), ended, close: () => req.destroy() };
+  return {
+    status: res.statusCode!,
+    headers: res.headers,
+    inbox,
+    get raw() {
+      return raw;
+    },
+    next: (m, t) => inbox.next(m, t),
+    ended,
+    close: () => req.destroy(),
+  };
 }
 
 /** A real HTTP-streaming client reading newline-delimited JSON. */
@@ -145,8 +166,10 @@ export async function connectNdjson(url: string): Promise<StreamClient<any>> {
   const { req, res } = await openStream(url, {});
   const inbox = new Inbox<any>();
   let buffer = '';
+  let raw = '';
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
+    raw += chunk;
     buffer += chunk;
     let nl;
     while ((nl = buffer.indexOf('\n')) !== -1) {
@@ -156,5 +179,66 @@ export async function connectNdjson(url: string): Promise<StreamClient<any>> {
     }
   });
   const ended = new Promise<void>((resolve) => res.on('close', () => resolve()));
-  return { status: res.statusCode!, headers: res.headers, inbox, next: (m, t) => inbox.next(m, t), ended, close: () => req.destroy() };
+  return {
+    status: res.statusCode!,
+    headers: res.headers,
+    inbox,
+    get raw() {
+      return raw;
+    },
+    next: (m, t) => inbox.next(m, t),
+    ended,
+    close: () => req.destroy(),
+  };
+}
+
+export interface RawClient {
+  socket: net.Socket;
+  /** Bytes received right after the response head (while the socket was read). */
+  received: Buffer;
+  /** Resolves when the TCP connection is closed. */
+  closed: Promise<void>;
+}
+
+/** Sends a GET by hand and resolves once the response head arrived, leaving the socket paused. */
+async function rawRequest(url: string, headers: string[], expectStatus: number): Promise<RawClient> {
+  const { hostname, port, pathname, search } = new URL(url);
+  const socket = net.connect({ host: hostname, port: Number(port) });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`);
+  let head = Buffer.alloc(0);
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      socket.off('data', onData);
+      socket.pause();
+      const status = head.subarray(0, head.indexOf('\r\n')).toString();
+      if (!status.includes(` ${expectStatus} `)) reject(new Error(`unexpected response: ${head.toString()}`));
+      else resolve(head.subarray(end + 4));
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error('connection closed before the response head')));
+  });
+  return { socket, received, closed };
+}
+
+/**
+ * A WebSocket client at the TCP level: sends the opening handshake by hand and resolves once the
+ * server has answered 101, with the socket paused, so a test can leave it unread like a stuck client.
+ */
+export function connectRawWs(url: string): Promise<RawClient> {
+  const key = randomBytes(16).toString('base64');
+  return rawRequest(url, ['Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'], 101);
+}
+
+/** An SSE or HTTP-streaming request at the TCP level, resolved on the 200 response head with the socket paused. */
+export function connectRawStream(url: string): Promise<RawClient> {
+  return rawRequest(url, ['Accept: */*'], 200);
 }

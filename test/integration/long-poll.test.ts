@@ -69,6 +69,25 @@ describe('long-polling', () => {
     assert.match(res.body.cursor, /^h:burst~30~/);
   });
 
+  it('keeps the place of channels that did not fit in a full answer, losing nothing', async () => {
+    const small = await startNode({ 'channels.namespaces': namespaces, 'longPoll.maxMessages': 2 });
+    try {
+      const { body: start } = await poll(small, 'h:a,h:b');
+      await post(`${small.url}/api/publish`, [
+        { channel: 'h:a', data: 'a1' },
+        { channel: 'h:a', data: 'a2' },
+        { channel: 'h:b', data: 'b1' },
+      ]);
+      const first = await poll(small, 'h:a,h:b', start.cursor);
+      assert.deepEqual(first.body.messages.map((m: any) => m.data), ['a1', 'a2']);
+      assert.equal(first.body.reset, undefined);
+      const second = await poll(small, 'h:a,h:b', first.body.cursor);
+      assert.deepEqual(second.body.messages.map((m: any) => m.data), ['b1']);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('refuses channels without history and malformed cursors with bad_request', async () => {
     const plain = await poll(a, 'plain');
     assert.equal(plain.status, 400);

@@ -1,0 +1,127 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { forkTracked, isRunning, waitExit } from './children.js';
+import { Rpc } from './ipc.js';
+
+export const serverNames = ['switchboard', 'ws', 'socketio'] as const;
+export type ServerName = (typeof serverNames)[number];
+
+/** How clients reach each server: the WebSocket flavour, paths (with `{ch}`), and whether it has SSE. */
+export interface ServerKind {
+  wsKind: 'ws' | 'sio';
+  wsPath: string;
+  ssePath: string | null;
+}
+
+export const serverKinds: Record<ServerName, ServerKind> = {
+  switchboard: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
+  ws: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
+  socketio: { wsKind: 'sio', wsPath: '/socket.io/?EIO=4&transport=websocket&channels={ch}', ssePath: null },
+};
+
+const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
+/** dist/bench/lib -> the repository root. */
+export const repoRoot = here('../../../');
+
+const scripts: Record<ServerName, { path: string; args: string[] }> = {
+  switchboard: { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn'] },
+  ws: { path: here('../peers/bare-ws.js'), args: [] },
+  socketio: { path: here('../peers/socketio.js'), args: [] },
+};
+
+export interface Usage {
+  cpuMicros: number;
+  rss: number;
+  maxRss: number;
+  heapUsed: number;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface StartOptions {
+  /** Write a V8 CPU profile of this server into the directory (`--cpu-prof`). */
+  profileDir?: string;
+  /** Used in the profile's file name. */
+  label: string;
+}
+
+/** A server under test, in its own process, with the probe preloaded to answer usage questions. */
+export class ServerProcess {
+  readonly host = '127.0.0.1';
+  private output = '';
+
+  private constructor(
+    readonly name: ServerName,
+    readonly child: ChildProcess,
+    readonly rpc: Rpc,
+    readonly port: number,
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  static async start(name: ServerName, options: StartOptions): Promise<ServerProcess> {
+    const port = await freePort();
+    const execArgv = ['--import', pathToFileURL(here('./probe.js')).href, '--expose-gc'];
+    if (options.profileDir) {
+      mkdirSync(options.profileDir, { recursive: true });
+      execArgv.push('--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${name}-${options.label}-${Date.now()}.cpuprofile`);
+    }
+    const script = scripts[name];
+    const child = forkTracked(script.path, [...script.args, '--host', '127.0.0.1', '--port', String(port)], {
+      execArgv,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const server = new ServerProcess(name, child, new Rpc(child, name), port);
+    const deadline = Date.now() + 20_000;
+    while (!(await canConnect(server.host, port))) {
+      if (!isRunning(child)) throw new Error(`${name} exited while starting: ${server.output}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`${name} did not listen within 20 s: ${server.output}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return server;
+  }
+
+  get recentOutput(): string {
+    return this.output;
+  }
+
+  usage(gc = false): Promise<Usage> {
+    return this.rpc.call<Usage>('usage', { gc }, 20_000);
+  }
+
+  /** Asks the server to exit (so a CPU profile is written), then kills it if it has not. */
+  async stop(): Promise<void> {
+    if (!isRunning(this.child)) return;
+    await this.rpc.call('exit', {}, 5_000).catch(() => {});
+    await waitExit(this.child, 30_000);
+  }
+}

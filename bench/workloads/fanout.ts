@@ -1,0 +1,172 @@
+import { clockMs, Histogram } from '../lib/histogram.js';
+import { machineBusyPercent, machineCpuTimes } from '../lib/machine.js';
+import { cpuPercent, round, type Loadgen } from '../lib/loadgen.js';
+import { serverKinds, type ServerName, type ServerProcess } from '../lib/servers.js';
+import { type Context, type Result, timeLeft, withServer } from './context.js';
+
+const CHANNEL = 'fanout';
+
+interface Step {
+  rate: number;
+  ok: boolean;
+  reason: string | null;
+  published: number;
+  publishRate: number;
+  deliveries: number;
+  deliveriesPerSec: number;
+  lost: number;
+  duplicates: number;
+  closed: number;
+  publishErrors: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+  requestP99Ms: number | null;
+  serverCpuPct: number;
+  serverRssMB: number;
+  loadgenCpuPct: number;
+  loadgenMaxProcessCpuPct: number;
+  publisherCpuPct: number;
+  machineCpuPct: number | null;
+  attempts?: number;
+}
+
+async function runStep(ctx: Context, server: ServerProcess, loadgen: Loadgen, rate: number, subscribers: number, closedBefore: number): Promise<Step> {
+  const { fanout } = ctx.settings;
+  // Sample about 300 subscribers' copy of each publication for latency.
+  await loadgen.reset(Math.max(1, Math.floor(subscribers / 300)));
+  const s0 = await server.usage();
+  const l0 = await loadgen.usage();
+  const m0 = machineCpuTimes();
+  const t0 = clockMs();
+  const pub = await loadgen.publisher.call('paced', { rate, durationMs: fanout.stepMs, channel: CHANNEL }, fanout.stepMs + 30_000);
+  const progress = await loadgen.drain(pub.accepted, fanout.drainMs);
+  const { received, latency } = await loadgen.collect();
+  const t1 = clockMs();
+  const s1 = await server.usage();
+  const l1 = await loadgen.usage();
+  const machineCpuPct = machineBusyPercent(m0, machineCpuTimes());
+  const wall = t1 - t0;
+  const seconds = pub.publishMs / 1000;
+  const p99 = latency.percentile(99);
+  const closed = progress.closed - closedBefore;
+  let reason: string | null = null;
+  if (pub.sent < pub.target * 0.97) reason = `publisher reached only ${Math.round(pub.sent / seconds)}/s (the server answered too slowly)`;
+  else if (pub.errors > 0) reason = `${pub.errors} publish requests failed`;
+  else if (progress.deficit > 0) reason = `${progress.deficit} deliveries missing after ${fanout.drainMs} ms`;
+  else if (closed > 0) reason = `${closed} subscribers disconnected`;
+  else if (p99 === null) reason = 'no latency samples';
+  else if (p99 > fanout.maxP99Ms) reason = `p99 ${p99} ms > ${fanout.maxP99Ms} ms`;
+  const requests = new Histogram();
+  requests.merge(pub.request);
+  const perProcess = l1.perProcess.map((v, i) => cpuPercent(v - l0.perProcess[i]!, wall));
+  return {
+    rate,
+    ok: reason === null,
+    reason,
+    published: pub.accepted,
+    publishRate: round(pub.accepted / seconds, 1),
+    deliveries: received,
+    deliveriesPerSec: Math.round(received / seconds),
+    lost: progress.deficit,
+    duplicates: progress.excess,
+    closed,
+    publishErrors: pub.errors,
+    p50Ms: latency.percentile(50),
+    p99Ms: p99,
+    maxMs: latency.count > 0 ? round(latency.max, 1) : null,
+    requestP99Ms: requests.percentile(99),
+    serverCpuPct: cpuPercent(s1.cpuMicros - s0.cpuMicros, wall),
+    serverRssMB: round(s1.rss / 2 ** 20, 1),
+    loadgenCpuPct: cpuPercent(l1.totalMicros - l0.totalMicros, wall),
+    loadgenMaxProcessCpuPct: Math.max(...perProcess),
+    publisherCpuPct: perProcess[perProcess.length - 2]!,
+    machineCpuPct,
+  };
+}
+
+/**
+ * Fan-out: N subscribers on one channel, single-publication HTTP requests at stepped rates. The
+ * result is the highest step sustained with no loss, no disconnect and p99 within the limit.
+ */
+export async function fanout(ctx: Context, name: ServerName, transport: 'ws' | 'sse'): Promise<Result> {
+  const { fanout: settings, connectConcurrency } = ctx.settings;
+  const workload = transport === 'ws' ? 'fanout' : 'sse-fanout';
+  const kind = serverKinds[name];
+  const path = transport === 'ws' ? kind.wsPath : kind.ssePath;
+  if (!path) throw new Error(`${name} has no SSE endpoint`);
+  return withServer(ctx, name, workload, async (server, loadgen) => {
+    const subscribers = settings.subscribers;
+    const conn = await loadgen.connect({
+      kind: transport === 'ws' ? kind.wsKind : 'sse',
+      host: server.host,
+      port: server.port,
+      pathTemplate: path,
+      channelMode: 'same',
+      channel: CHANNEL,
+      count: subscribers,
+      concurrency: connectConcurrency,
+      localAddresses: ctx.settings.sourceAddresses(subscribers),
+      timeoutMs: 60_000,
+    });
+    ctx.log(`${workload} ${name}: ${conn.connected}/${subscribers} subscribers in ${Math.round(conn.elapsedMs)} ms`);
+    const base: Result = { workload, server: name, transport, subscribers, connected: conn.connected };
+    if (conn.connected === 0) return { ...base, error: 'no subscriber could connect' };
+    await loadgen.publisher.call('open', { host: server.host, port: server.port, connections: settings.publishConnections });
+
+    // Warm-up (JIT, buffers): one short slow step, not reported.
+    await loadgen.reset(1);
+    const before = await loadgen.progress(0);
+    const warm = await loadgen.publisher.call('paced', { rate: Math.min(20, settings.steps[0] ?? 20), durationMs: 1000, channel: CHANNEL }, 30_000);
+    await loadgen.drain(warm.accepted, settings.drainMs);
+    let closedBefore = before.closed;
+
+    const report = (step: Step, note = '') =>
+      ctx.log(
+        `${workload} ${name}: ${step.rate}/s${note} -> ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} p99 ${step.p99Ms} max ${step.maxMs} ms, ` +
+          `server CPU ${step.serverCpuPct}%, loadgen CPU ${step.loadgenCpuPct}% (max process ${step.loadgenMaxProcessCpuPct}%), machine ${step.machineCpuPct}%` +
+          (step.ok ? '' : ` -- not sustained: ${step.reason}`),
+      );
+    const steps: Step[] = [];
+    let stopped: string | null = null;
+    for (const rate of settings.steps) {
+      if (timeLeft(ctx) < settings.stepMs + settings.drainMs + 5_000) {
+        stopped = 'time budget used up';
+        break;
+      }
+      let step = await runStep(ctx, server, loadgen, rate, conn.connected, closedBefore);
+      let attempts = 1;
+      closedBefore += step.closed;
+      report(step);
+      // Other programs on the machine can spoil one step: when nothing was lost, try it again.
+      for (let retry = 0; retry < settings.retries && !step.ok && step.lost === 0 && step.closed === 0 && step.publishErrors === 0; retry++) {
+        if (timeLeft(ctx) < settings.stepMs + settings.drainMs + 5_000) break;
+        step = await runStep(ctx, server, loadgen, rate, conn.connected, closedBefore);
+        attempts += 1;
+        closedBefore += step.closed;
+        report(step, ' (retry)');
+      }
+      steps.push({ ...step, attempts });
+      if (!step.ok) break;
+    }
+    const best = [...steps].reverse().find((s) => s.ok);
+    const failed = steps.find((s) => !s.ok);
+    return {
+      ...base,
+      sustainedRate: best?.rate ?? 0,
+      deliveriesPerSec: best?.deliveriesPerSec ?? 0,
+      p50Ms: best?.p50Ms ?? null,
+      p99Ms: best?.p99Ms ?? null,
+      maxMs: best?.maxMs ?? null,
+      serverCpuPct: best?.serverCpuPct ?? null,
+      serverRssMB: best?.serverRssMB ?? null,
+      loadgenCpuPct: best?.loadgenCpuPct ?? null,
+      loadgenMaxProcessCpuPct: best?.loadgenMaxProcessCpuPct ?? null,
+      machineCpuPct: best?.machineCpuPct ?? null,
+      limit: failed
+        ? { rate: failed.rate, reason: failed.reason, deliveriesPerSec: failed.deliveriesPerSec, p99Ms: failed.p99Ms, serverCpuPct: failed.serverCpuPct, loadgenCpuPct: failed.loadgenCpuPct, loadgenMaxProcessCpuPct: failed.loadgenMaxProcessCpuPct, machineCpuPct: failed.machineCpuPct }
+        : { rate: null, reason: stopped ?? 'every step sustained (raise --steps)' },
+      steps: steps.map((s) => ({ rate: s.rate, deliveriesPerSec: s.deliveriesPerSec, p99Ms: s.p99Ms, serverCpuPct: s.serverCpuPct, loadgenCpuPct: s.loadgenCpuPct, machineCpuPct: s.machineCpuPct, attempts: s.attempts, ok: s.ok })),
+    };
+  });
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import type { StreamPosition } from '../brokers/broker.js';
+import type { ResolvedChannel } from '../channels/channels.js';
+import { SwitchboardError } from '../errors.js';
+import type { ChannelCount } from '../hub/hub.js';
+import type { SwitchboardNode } from '../node.js';
+
+/** `since=OFFSET:EPOCH`, the position a client last saw. */
+function parseSince(text: string): StreamPosition {
+  const match = /^(\d{1,15}):([A-Za-z0-9]{0,64})$/.exec(text);
+  if (!match) throw new SwitchboardError('bad_request', 'since must be OFFSET:EPOCH, e.g. since=41:3f2a9c1b');
+  return { offset: Number(match[1]), epoch: match[2]! };
+}
+
+function parseLimit(text: string): number {
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 0 || limit > 100_000) throw new SwitchboardError('bad_request', 'limit must be an integer from 0 to 100000');
+  return limit;
+}
+
+function scope(channel: ResolvedChannel): string {
+  return channel.namespace ? `namespace ${channel.namespace}` : 'channels without a namespace';
+}
+
+/** Channels across the cluster: subscriber counts, presence, history. */
+export function registerChannelRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+  const channelOf = (params: unknown) => node.rules.resolve((params as { channel: string }).channel);
+
+  const withPresence = (params: unknown): ResolvedChannel => {
+    const channel = channelOf(params);
+    if (!channel.options.presence) throw new SwitchboardError('not_found', `presence is not enabled for ${scope(channel)}`);
+    return channel;
+  };
+
+  api.get('/api/channels', async (req) => {
+    const { prefix } = req.query as { prefix?: string };
+    const answers = await node.cluster.query({ what: 'channels', prefix: prefix ?? '' });
+    const totals = new Map<string, number>();
+    for (const list of answers.values()) {
+      for (const { channel, subscribers } of list as ChannelCount[]) totals.set(channel, (totals.get(channel) ?? 0) + subscribers);
+    }
+    const channels = [...totals].map(([channel, subscribers]) => ({ channel, subscribers })).sort((a, b) => (a.channel < b.channel ? -1 : 1));
+    return { nodes: answers.size, channels };
+  });
+
+  api.get('/api/channels/:channel/presence', async (req) => {
+    const channel = withPresence(req.params);
+    return { channel: channel.name, members: await node.broker.presence.list(channel.name) };
+  });
+
+  api.get('/api/channels/:channel/presence-stats', async (req) => {
+    const channel = withPresence(req.params);
+    const members = await node.broker.presence.list(channel.name);
+    return { channel: channel.name, sessions: members.length, users: new Set(members.map((m) => m.user)).size };
+  });
+
+  api.get('/api/channels/:channel/history', async (req) => {
+    const channel = channelOf(req.params);
+    if (channel.options.historySize === 0) throw new SwitchboardError('not_found', `history is not enabled for ${scope(channel)}`);
+    const query = req.query as { since?: string; limit?: string; reverse?: string };
+    const result = await node.broker.history(channel.name, {
+      since: query.since === undefined ? undefined : parseSince(query.since),
+      limit: query.limit === undefined ? undefined : parseLimit(query.limit),
+      reverse: query.reverse === 'true' || query.reverse === '1',
+    });
+    return {
+      channel: channel.name,
+      offset: result.position.offset,
+      epoch: result.position.epoch,
+      publications: result.publications.map((p) => ({ data: p.data, offset: p.offset, epoch: p.epoch, time: new Date(p.time).toISOString() })),
+    };
+  });
+}

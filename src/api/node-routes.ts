@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import type { SwitchboardNode } from '../node.js';
+
+/** This node and the cluster as this node sees it. */
+export function registerNodeRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+  api.get('/api/info', async () => ({
+    node: node.id,
+    broker: node.broker.name,
+    brokerConnected: node.broker.healthy,
+    uptimeSeconds: Math.round(node.uptimeSeconds),
+    sessions: node.registry.size,
+    subscriptions: node.hub.subscriptions,
+    channels: node.hub.channelCount,
+    state: node.isReady ? 'running' : node.isDraining ? 'draining' : 'stopped',
+  }));
+
+  api.get('/api/nodes', async () => ({ nodes: node.cluster.liveNodes() }));
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import type { PublishResult, SwitchboardNode } from '../node.js';
+import { isObject } from './api-keys.js';
+
+interface PublishItem extends PublishResult {
+  channel: string;
+}
+
+type ItemResult = PublishItem | { channel?: unknown; error: { code: string; message: string } };
+
+/** POST /api/publish (one or a batch), POST /api/broadcast and the Push seed's POST /messages. */
+export function registerPublishRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+  const { config, metrics } = node;
+
+  const publishOne = async (item: unknown): Promise<PublishItem> => {
+    if (!isObject(item)) throw new SwitchboardError('bad_request', 'a publication is an object {channel, data}');
+    const channel = node.rules.resolve(item.channel);
+    const started = process.hrtime.bigint();
+    const result = await node.publish(channel, item.data, 'api');
+    metrics.publishDuration.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
+    return { channel: channel.name, ...result };
+  };
+
+  /** Publishes items in order; a bad item gets its own error without stopping the rest. */
+  const publishEach = async (items: unknown[]): Promise<ItemResult[]> => {
+    if (items.length > config.api.maxBatchSize) {
+      metrics.stats.limit('batch_size');
+      throw new SwitchboardError('too_large', `a batch holds at most ${config.api.maxBatchSize} publications (api.maxBatchSize)`);
+    }
+    const results: ItemResult[] = [];
+    for (const item of items) {
+      try {
+        results.push(await publishOne(item));
+      } catch (err) {
+        const error = asSwitchboardError(err);
+        metrics.stats.error(error.code);
+        results.push({ channel: isObject(item) ? item.channel : undefined, error: error.toJSON() });
+      }
+    }
+    return results;
+  };
+
+  api.post('/api/publish', async (req) => {
+    if (Array.isArray(req.body)) return { results: await publishEach(req.body) };
+    return publishOne(req.body);
+  });
+
+  api.post('/api/broadcast', async (req) => {
+    const body = req.body;
+    if (!isObject(body) || !Array.isArray(body.channels) || body.channels.length === 0) {
+      throw new SwitchboardError('bad_request', 'broadcast needs {channels: [names...], data}');
+    }
+    return { results: await publishEach(body.channels.map((channel) => ({ channel, data: body.data }))) };
+  });
+
+  if (config.compat.push.enabled) {
+    // The Push seed's publish endpoint: {"channel","message"} -> {"subscribers":N}.
+    api.post('/messages', async (req) => {
+      const body = req.body;
+      if (!isObject(body) || body.message === undefined) {
+        throw new SwitchboardError('bad_request', 'expected {"channel": "...", "message": ...}');
+      }
+      const { subscribers } = await publishOne({ channel: body.channel, data: body.message });
+      return { subscribers };
+    });
+  }
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ControlTarget } from '../brokers/broker.js';
+import { CloseCodes, SwitchboardError } from '../errors.js';
+import type { SessionListing, SwitchboardNode } from '../node.js';
+import { isObject } from './api-keys.js';
+
+/** Longest reason accepted; the WebSocket transport cuts it to the 123 bytes a close frame holds. */
+const maxReasonLength = 120;
+
+function reasonOf(req: FastifyRequest): string {
+  const body = isObject(req.body) ? req.body : {};
+  const { reason: queryReason } = req.query as { reason?: string };
+  const reason = typeof body.reason === 'string' ? body.reason : queryReason ?? 'disconnected by the server';
+  if (reason.length > maxReasonLength) throw new SwitchboardError('bad_request', `reason is longer than ${maxReasonLength} characters`);
+  return reason;
+}
+
+function dataOf(req: FastifyRequest): unknown {
+  const body = req.body;
+  if (!isObject(body) || body.data === undefined) throw new SwitchboardError('bad_request', 'expected {"data": ...}');
+  return body.data;
+}
+
+function channelOf(req: FastifyRequest): string {
+  const body = req.body;
+  if (!isObject(body) || typeof body.channel !== 'string') throw new SwitchboardError('bad_request', 'expected {"channel": "..."}');
+  return body.channel;
+}
+
+/** Sessions and users on every node: list, look up, disconnect, send, subscribe server-side. */
+export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+  const sessionId = (req: FastifyRequest) => (req.params as { id: string }).id;
+  const userId = (req: FastifyRequest) => (req.params as { id: string }).id;
+
+  const findSession = async (id: string): Promise<SessionListing> => {
+    const [found] = await node.clusterSessions({ session: id });
+    if (!found) throw new SwitchboardError('not_found', 'no such session on any node');
+    return found;
+  };
+
+  /** Sends a command to the sessions of a target and answers how many there were. */
+  const command = async (target: ControlTarget, sessions: SessionListing[], build: (target: ControlTarget) => Parameters<SwitchboardNode['cluster']['command']>[0]) => {
+    if (sessions.length > 0) await node.cluster.command(build(target));
+    return sessions.length;
+  };
+
+  api.get('/api/sessions', async (req) => {
+    const { user, channel } = req.query as { user?: string; channel?: string };
+    return { sessions: await node.clusterSessions({ user, channel }) };
+  });
+
+  api.get('/api/sessions/:id', async (req) => findSession(sessionId(req)));
+
+  const disconnectSession = async (req: FastifyRequest) => {
+    const id = sessionId(req);
+    const reason = reasonOf(req);
+    await findSession(id);
+    await node.cluster.command({ kind: 'disconnect', target: { session: id }, code: CloseCodes.reconnect, reason });
+    return { disconnected: id, reason };
+  };
+  api.delete('/api/sessions/:id', disconnectSession);
+  api.post('/api/sessions/:id/disconnect', disconnectSession);
+
+  api.post('/api/sessions/:id/messages', async (req) => {
+    const id = sessionId(req);
+    const data = dataOf(req);
+    await findSession(id);
+    await node.cluster.command({ kind: 'send', target: { session: id }, data });
+    return { sessions: 1 };
+  });
+
+  api.get('/api/users/:id/sessions', async (req) => ({ user: userId(req), sessions: await node.clusterSessions({ user: userId(req) }) }));
+
+  api.post('/api/users/:id/disconnect', async (req) => {
+    const user = userId(req);
+    const reason = reasonOf(req);
+    const sessions = await node.clusterSessions({ user });
+    return { sessions: await command({ user }, sessions, (target) => ({ kind: 'disconnect', target, code: CloseCodes.reconnect, reason })) };
+  });
+
+  api.post('/api/users/:id/messages', async (req) => {
+    const user = userId(req);
+    const data = dataOf(req);
+    const sessions = await node.clusterSessions({ user });
+    return { sessions: await command({ user }, sessions, (target) => ({ kind: 'send', target, data })) };
+  });
+
+  for (const kind of ['subscribe', 'unsubscribe'] as const) {
+    api.post(`/api/users/:id/${kind}`, async (req) => {
+      const user = userId(req);
+      const channel = node.rules.resolve(channelOf(req)).name;
+      const sessions = await node.clusterSessions({ user });
+      return { sessions: await command({ user }, sessions, (target) => ({ kind, target, channel })) };
+    });
+  }
+}
