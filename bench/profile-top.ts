@@ -124,4 +124,4 @@ function main(): number {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) process.exitCode = main();
+if (process.argv[1] && basename(process.argv[1]) === 'profile-top.js' && import.meta.url.endsWith('/profile-top.js')) process.exitCode = main();

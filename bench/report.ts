@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { serverNames } from './lib/servers.js';
 import type { Result } from './workloads/context.js';
 
@@ -58,6 +60,20 @@ function ratio(a: unknown, b: unknown): string {
   return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`;
 }
 
+/**
+ * `node dist/bench/report.js bench-results/latest.jsonl` prints the table of a saved run again.
+ */
+function main(): number {
+  const file = process.argv[2];
+  if (!file) {
+    process.stderr.write('usage: node dist/bench/report.js RESULTS.jsonl\n');
+    return 2;
+  }
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  process.stdout.write(`${table(lines.map((l) => JSON.parse(l) as Result))}\n`);
+  return 0;
+}
+
 /** The human table: one column per server, then Switchboard's value divided by each peer's. */
 export function table(results: Result[]): string {
   const servers = serverNames.filter((s) => results.some((r) => r.server === s));
@@ -93,3 +109,5 @@ export function table(results: Result[]): string {
   if (notes.length > 0) out.push('', 'Limits:', ...notes.map((n) => `  ${n}`));
   return out.join('\n');
 }
+
+if (process.argv[1] && basename(process.argv[1]) === 'report.js' && import.meta.url.endsWith('/report.js')) process.exitCode = main();

@@ -54,13 +54,17 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags } };
 }
 
-/** Settings whose values are secrets; `config print` shows them masked. */
-const secretPaths = new Set(['api.keys', 'broker.nats.pass', 'broker.nats.token']);
 const masked = '********';
 
-/** The config with secrets masked: secret settings, and passwords inside URLs (redis://user:PASSWORD@host). */
+/** Settings whose values are secrets, known by their names: keys, secrets, passwords, tokens (not public keys). */
+function isSecret(path: string): boolean {
+  const name = path.slice(path.lastIndexOf('.') + 1);
+  return /^(keys|secrets?|pass(word)?|token)$|[a-z](Keys|Secrets?|Password|Token)$/.test(name) && !name.startsWith('public');
+}
+
+/** The config as `config print` shows it: secret settings masked, and passwords inside URLs (redis://user:PASSWORD@host). */
 function printable(value: unknown, path = ''): unknown {
-  if (secretPaths.has(path)) {
+  if (isSecret(path)) {
     if (Array.isArray(value)) return value.map(() => masked);
     return value === '' ? value : masked;
   }

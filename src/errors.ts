@@ -79,4 +79,8 @@ export const CloseCodes = {
   reconnect: 4000,
   /** No heartbeat answer within the grace period. */
   idleTimeout: 4004,
+  /** The credentials expired and no valid new token came within the refresh grace time. */
+  tokenExpired: 4005,
+  /** The token or user was revoked. */
+  revoked: 4506,
 } as const;

@@ -2,6 +2,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { continuesFrom, type Broker, type ClusterQuery, type ControlMessage, type ControlTarget, type NodeReport, type Publication, type StreamPosition } from './brokers/broker.js';
+import { Authenticator, type ConnectRequest } from './auth/authenticator.js';
+import { DisconnectHook } from './auth/disconnect-hook.js';
+import type { Identity } from './auth/identity.js';
+import { Permissions } from './auth/permissions.js';
+import { RevocationList, revocationChannel, type Revocation } from './auth/revocations.js';
+import { TokenVerifier } from './auth/tokens.js';
 import { createBroker } from './brokers/create.js';
 import type { MemoryBus } from './brokers/memory.js';
 import { Cluster } from './cluster/cluster.js';
@@ -37,6 +43,7 @@ export interface OpenSessionInit {
   sink: Sink;
   remote: string;
   channels: ResolvedChannel[];
+  identity: Identity;
   /** Positions to recover from, by channel (SSE Last-Event-ID). */
   cursor?: Cursor;
 }
@@ -64,10 +71,14 @@ export class SwitchboardNode {
   readonly commands: ClientCommands;
   readonly app: FastifyInstance;
   readonly cluster: Cluster;
+  readonly authenticator: Authenticator;
+  readonly permissions: Permissions;
+  readonly revocations: RevocationList;
   private readonly clock: HeartbeatClock;
   private state: NodeState = 'created';
   private readonly startedAt = Date.now();
   private presenceTimer: NodeJS.Timeout | undefined;
+  private readonly disconnectHook: DisconnectHook;
 
   constructor(
     readonly config: Config,
@@ -83,6 +94,12 @@ export class SwitchboardNode {
     this.broker = createBroker(config.broker, options.bus);
     this.broker.onReconnect(() => this.resync());
     this.hub = new Hub(this.broker, this.metrics.stats);
+    this.revocations = new RevocationList(this.broker, (revocation) => this.closeRevoked(revocation));
+    this.broker.onPublication((pub) => (pub.channel === revocationChannel ? this.revocations.receive(pub) : this.hub.dispatch(pub)));
+    const verifier = new TokenVerifier(config.auth.jwt);
+    this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, this.metrics.stats, this.log);
+    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log);
+    this.permissions = new Permissions(config.auth, verifier, this.metrics.stats, this.log);
     this.cluster = new Cluster(
       this.id,
       this.broker,
@@ -90,14 +107,16 @@ export class SwitchboardNode {
       config.cluster,
       this.log,
     );
-    this.rules = new ChannelRules(config.channels);
+    this.rules = new ChannelRules(config.channels, config.auth.personalNamespace);
     this.commands = new ClientCommands({
       rules: this.rules,
+      permissions: this.permissions,
       stats: this.metrics.stats,
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxBadFrames: config.limits.maxBadFrames,
       publish: (channel, data, source) => this.publish(channel, data, source),
       subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
+      refresh: (session, token) => this.refresh(session, token),
       unsubscribe: (session, channel, id) => this.unsubscribe(session, channel, id),
       onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
     });
@@ -105,6 +124,7 @@ export class SwitchboardNode {
       this.registry,
       { interval: config.sessions.heartbeatInterval, closeGracePeriod: config.sessions.closeGracePeriod },
       (session) => this.askToReconnect(session, 'lifetime'),
+      (session, now) => this.credentialsExpired(session, now),
     );
     this.app = Fastify({
       logger: false,
@@ -137,6 +157,7 @@ export class SwitchboardNode {
 
   async start(): Promise<void> {
     await this.broker.connect();
+    await this.revocations.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.clock.start();
     this.state = 'running';
@@ -165,7 +186,7 @@ export class SwitchboardNode {
     return position ? { subscribers, offset: position.offset, epoch: position.epoch } : { subscribers };
   }
 
-  /** Validates the channels a connection asks for in its URL; throws before the connection is accepted. */
+  /** Checks a connection may be accepted at all and validates the channels it names; throws before accepting it. */
   admit(channelNames: string[]): ResolvedChannel[] {
     if (this.state !== 'running') throw new SwitchboardError('unavailable', 'this node is shutting down; connect to another node');
     const max = this.config.limits.maxConnections;
@@ -177,9 +198,29 @@ export class SwitchboardNode {
       this.metrics.stats.limit('subscriptions');
       throw new SwitchboardError('limit_exceeded', `a session may subscribe to at most ${this.config.sessions.maxSubscriptions} channels`);
     }
-    const channels = channelNames.map((name) => this.rules.resolve(name));
-    for (const channel of channels) this.rules.checkClientSubscribe(channel, '');
-    return channels;
+    return channelNames.map((name) => this.rules.resolve(name));
+  }
+
+  /**
+   * Authenticates a connection and checks it may subscribe to what it asked for; resolves with
+   * its identity and every channel to subscribe (asked for, from the connect hook, personal).
+   */
+  async authorize(req: ConnectRequest, asked: ResolvedChannel[], firstFrameToken?: string): Promise<{ identity: Identity; channels: ResolvedChannel[] }> {
+    const identity = await this.authenticator.authenticate(req, firstFrameToken);
+    const subject = { id: '', ...identity };
+    for (const channel of asked) await this.permissions.checkSubscribe(subject, channel);
+    const channels = new Map(asked.map((c) => [c.name, c]));
+    for (const name of identity.channels) channels.set(name, this.rules.resolve(name));
+    const personal = this.config.auth.personalNamespace;
+    if (identity.user !== '' && personal) {
+      const name = `${personal}:${identity.user}`;
+      try {
+        channels.set(name, this.rules.resolve(name));
+      } catch {
+        this.log.warn({ event: 'session.no_personal_channel', user: identity.user }, 'user id cannot form a channel name; no personal channel');
+      }
+    }
+    return { identity, channels: [...channels.values()] };
   }
 
   /** Registers a new session and subscribes it to the channels it was admitted with. */
@@ -188,8 +229,7 @@ export class SwitchboardNode {
     const session = new Session({
       format: init.format,
       sink: init.sink,
-      user: '',
-      context: {},
+      identity: init.identity,
       remote: init.remote,
       limits: {
         maxBufferedBytes: sessions.maxBufferedBytes,
@@ -318,6 +358,42 @@ export class SwitchboardNode {
       stats.droppedBytes += session.droppedBytes;
     }
     this.log.debug({ event: 'session.closed', session: session.id, reason, seconds: (Date.now() - session.connectedAt) / 1000 });
+    if (this.config.auth.disconnectHook.url && session.format !== WireFormat.longPoll) this.disconnectHook.notify(session, reason, this.id);
+  }
+
+  /** The client sent a new token: same user, not revoked; the session's credentials now expire with it. */
+  private async refresh(session: Session, token: string): Promise<void> {
+    const verified = await this.authenticator.verify(token);
+    if (verified.user !== session.user) throw new SwitchboardError('forbidden', 'a refreshed token must be for the same user');
+    session.context = verified.claims as Record<string, unknown>;
+    session.jti = verified.jti;
+    session.issuedAt = verified.issuedAt ?? Date.now();
+    session.credentialsExpireAt = verified.expiresAt ?? 0;
+    session.refreshDeadline = 0;
+  }
+
+  /**
+   * Credentials ran out: a bidirectional session is asked to refresh within the grace time; when
+   * that passes (or the transport cannot send a token) the session is closed to reconnect with a new one.
+   */
+  private credentialsExpired(session: Session, now: number): void {
+    if (session.refreshDeadline === 0 && session.format === WireFormat.ws) {
+      const grace = this.config.auth.refreshGrace;
+      session.refreshDeadline = now + grace;
+      session.send({ type: 'refresh', within: grace });
+      return;
+    }
+    this.metrics.stats.authFailure('expired');
+    session.close(CloseCodes.tokenExpired, 'token_expired', { type: 'disconnect', code: CloseCodes.tokenExpired, reason: 'token_expired' });
+  }
+
+  /** A revocation arrived: live sessions it names are closed at once. */
+  private closeRevoked(revocation: Revocation): void {
+    const sessions = revocation.user !== undefined ? this.registry.ofUser(revocation.user) : this.registry.all();
+    for (const session of [...sessions]) {
+      if (!RevocationList.matches(revocation, { user: session.user, jti: session.jti, issuedAt: session.issuedAt })) continue;
+      session.close(CloseCodes.revoked, 'revoked', { type: 'disconnect', code: CloseCodes.revoked, reason: 'revoked' });
+    }
   }
 
   private tryResolve(channel: string): ResolvedChannel | undefined {

@@ -3,21 +3,42 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 
-/** An onRequest hook that admits requests carrying one of the configured API keys (constant-time compare). */
+export type ApiScope = 'publish' | 'admin';
+
+/** Routes a publish-scope key may call (method and route pattern); everything else needs admin. */
+const publishRoutes = new Set([
+  'POST /api/publish',
+  'POST /api/broadcast',
+  'POST /messages',
+  'POST /api/users/:id/messages',
+  'GET /api/channels/:channel/history',
+  'GET /api/channels/:channel/presence',
+  'GET /api/channels/:channel/presence-stats',
+]);
+
+/**
+ * An onRequest hook admitting requests that carry an admin key (api.keys) or, for publish routes,
+ * a publish key (api.publishKeys). Keys are compared in constant time and never logged.
+ */
 export function apiKeyCheck(config: Config['api']): (req: FastifyRequest) => Promise<void> {
-  const keys = config.keys.map((k) => Buffer.from(k));
-  const matches = (given: string): boolean => {
+  const keys: [Buffer, ApiScope][] = [
+    ...config.keys.map((k): [Buffer, ApiScope] => [Buffer.from(k), 'admin']),
+    ...config.publishKeys.map((k): [Buffer, ApiScope] => [Buffer.from(k), 'publish']),
+  ];
+  const scopeOf = (given: string): ApiScope | undefined => {
     const buf = Buffer.from(given);
-    let found = false;
-    for (const key of keys) if (key.length === buf.length && timingSafeEqual(key, buf)) found = true;
-    return found;
+    let scope: ApiScope | undefined;
+    for (const [key, keyScope] of keys) if (key.length === buf.length && timingSafeEqual(key, buf) && scope !== 'admin') scope = keyScope;
+    return scope;
   };
   return async (req) => {
     if (config.insecure) return;
     const header = req.headers.authorization;
     const given = header?.startsWith('Bearer ') ? header.slice(7) : req.headers['x-api-key'];
-    if (typeof given !== 'string' || !matches(given)) {
-      throw new SwitchboardError('unauthorized', 'a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)');
+    const scope = typeof given === 'string' ? scopeOf(given) : undefined;
+    if (!scope) throw new SwitchboardError('unauthorized', 'a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)');
+    if (scope === 'publish' && !publishRoutes.has(`${req.method} ${req.routeOptions.url}`)) {
+      throw new SwitchboardError('forbidden', 'this API key has the publish scope only; this call needs an admin key');
     }
   };
 }

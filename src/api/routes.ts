@@ -4,6 +4,7 @@ import { registerChannelRoutes } from './channel-routes.js';
 import { installErrorHandling } from './errors.js';
 import { registerNodeRoutes } from './node-routes.js';
 import { registerPublishRoutes } from './publish-routes.js';
+import { registerRevocationRoutes } from './revocation-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
 
 /** The server HTTP API (docs/api.md). Everything here needs an API key unless api.insecure is set. */
@@ -15,5 +16,6 @@ export function registerApiRoutes(node: SwitchboardNode): void {
     registerChannelRoutes(api, node);
     registerSessionRoutes(api, node);
     registerNodeRoutes(api, node);
+    registerRevocationRoutes(api, node);
   });
 }

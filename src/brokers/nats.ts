@@ -82,7 +82,8 @@ interface Limits {
   maxAge: number;
 }
 
-type Body = { d: unknown; t: number };
+/** A message body: data, time, and for a presence event (join/leave, never stored) `p`. */
+type Body = { d: unknown; t: number; p?: Publication['presence'] };
 
 function unavailable(err: unknown): SwitchboardError {
   if (err instanceof SwitchboardError) return err;
@@ -390,7 +391,7 @@ export class NatsBroker implements Broker {
   }
 
   async publish(pub: Publication, opts?: { history?: HistoryOptions }): Promise<StreamPosition | undefined> {
-    const body = JSON.stringify({ d: pub.data, t: pub.time } satisfies Body);
+    const body = JSON.stringify((pub.presence ? { d: pub.data, t: pub.time, p: pub.presence } : { d: pub.data, t: pub.time }) satisfies Body);
     const history = opts?.history;
     if (!history) {
       await this.run(async () => {
@@ -672,6 +673,7 @@ export class NatsBroker implements Broker {
       return;
     }
     const pub: Publication = { channel, data: body.d, time: body.t };
+    if (body.p) pub.presence = body.p;
     const offset = msg.headers?.get(H_OFFSET);
     if (offset) {
       pub.offset = Number(offset);

@@ -1,4 +1,4 @@
-import type { AccessLevel, Config, NamespaceOptions } from '../config/schema.js';
+import type { Config, NamespaceOptions } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 
 /** Characters a channel name may contain; `:` separates the namespace from the rest. */
@@ -17,10 +17,12 @@ export class ChannelRules {
   private readonly defaults: NamespaceOptions;
   private readonly namespaces: Record<string, NamespaceOptions>;
 
-  constructor(config: Config['channels']) {
+  /** `personalNamespace` is known even when not configured: its channels take the default options. */
+  constructor(config: Config['channels'], personalNamespace = '') {
     this.maxNameLength = config.maxNameLength;
     this.defaults = config.default;
     this.namespaces = Object.fromEntries(Object.entries(config.namespaces).map(([name, options]) => [name, { ...config.default, ...options }]));
+    if (personalNamespace && !this.namespaces[personalNamespace]) this.namespaces[personalNamespace] = config.default;
   }
 
   /** Throws bad_request for an invalid name and not_found for an unknown namespace. */
@@ -41,21 +43,4 @@ export class ChannelRules {
     if (!options) throw new SwitchboardError('not_found', `unknown namespace ${JSON.stringify(namespace)}`);
     return { name, namespace, options };
   }
-
-  /** Throws forbidden unless a client with this identity may subscribe to the channel. */
-  checkClientSubscribe(channel: ResolvedChannel, user: string): void {
-    checkAccess(channel.options.subscribe, user, 'subscribe to', channel.name);
-  }
-
-  /** Throws forbidden unless a client with this identity may publish to the channel. */
-  checkClientPublish(channel: ResolvedChannel, user: string): void {
-    checkAccess(channel.options.publish, user, 'publish to', channel.name);
-  }
-}
-
-function checkAccess(level: AccessLevel, user: string, action: string, channel: string): void {
-  if (level === 'public') return;
-  if (level === 'authenticated' && user !== '') return;
-  const who = level === 'server' ? 'only the server API may' : 'only authenticated clients may';
-  throw new SwitchboardError('forbidden', `${who} ${action} ${channel}`);
 }

@@ -137,8 +137,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         problems.push(`${label}: unknown setting ${path}`);
         continue;
       }
+      // On the command line the namespace map is JSON, as in SWITCHBOARD_CHANNELS_NAMESPACES.
+      const jsonFlag = label === 'flag' && path === 'channels.namespaces' && typeof value === 'string' && value.trim().startsWith('{');
+      const parsed = jsonFlag ? parseJsonFlag(path, value, problems) : value;
+      if (parsed === undefined) continue;
       try {
-        setPath(nested, path, value);
+        setPath(nested, path, parsed);
       } catch (err) {
         problems.push(`${label}: ${(err as Error).message}`);
       }
@@ -173,8 +177,17 @@ function parseJsonEnv(name: string, value: string, problems: string[]): unknown 
   }
 }
 
+function parseJsonFlag(path: string, value: string, problems: string[]): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    problems.push(`flag --${path}: expected a JSON object`);
+    return undefined;
+  }
+}
+
 function checkConsistency(config: Config, problems: string[]): void {
-  if (config.api.keys.length === 0 && !config.api.insecure) {
+  if (config.api.keys.length === 0 && config.api.publishKeys.length === 0 && !config.api.insecure) {
     problems.push('api.keys is empty: set at least one API key, or api.insecure: true to serve the API without one');
   }
   if (config.sessions.lifetime.min > config.sessions.lifetime.max) {

@@ -8,8 +8,12 @@ import {
   parseStringList,
 } from './values.js';
 
-/** Who may do something on a channel of a namespace. */
-export const accessLevels = ['public', 'authenticated', 'server'] as const;
+/**
+ * Who may do something on a channel of a namespace, from a client connection: anyone; any
+ * authenticated user; users whose `claim` lists the channel; holders of a subscription token for
+ * the channel (subscribe only); whoever the namespace's hook allows; nobody (server API only).
+ */
+export const accessLevels = ['public', 'authenticated', 'claim', 'token', 'hook', 'server'] as const;
 export type AccessLevel = (typeof accessLevels)[number];
 
 export interface NamespaceOptions {
@@ -17,6 +21,12 @@ export interface NamespaceOptions {
   subscribe: AccessLevel;
   /** Who may publish from a client connection. `server`: only through the server API. */
   publish: AccessLevel;
+  /** The claim (or connect hook context key) listing channels a user may use, for the `claim` level. */
+  claim: string;
+  /** URL asked whether a client may subscribe, for the `hook` level. */
+  subscribeHook: string;
+  /** URL asked whether a client may publish (and which data to publish), for the `hook` level. */
+  publishHook: string;
   /** Keep a member list and send join/leave events to subscribers. */
   presence: boolean;
   /** Publications kept per channel for recovery and long-polling; 0 turns history off. */
@@ -29,7 +39,32 @@ export interface Config {
   server: { host: string; port: number };
   node: { id: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  api: { keys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number };
+  api: { keys: string[]; publishKeys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number };
+  auth: {
+    anonymous: boolean;
+    jwt: {
+      secrets: string[];
+      publicKeys: string[];
+      jwksUrl: string;
+      jwksCacheMaxAge: number;
+      jwksCooldown: number;
+      algorithms: string[];
+      issuer: string;
+      audience: string;
+      clockSkew: number;
+      userClaim: string;
+      cookie: string;
+      maxTokenBytes: number;
+    };
+    firstFrameTimeout: number;
+    refreshGrace: number;
+    privilegedClaim: string;
+    privilegedValue: string;
+    personalNamespace: string;
+    hookTimeout: number;
+    connectHook: { url: string; timeout: number; failOpen: boolean };
+    disconnectHook: { url: string; timeout: number; retries: number };
+  };
   demo: { enabled: boolean };
   sessions: {
     heartbeatInterval: number;
@@ -92,6 +127,9 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
     default: defaults.historySize,
     doc: 'publications kept per channel so clients can recover what they missed; 0 turns history off',
   },
+  claim: { parse: parseString, default: defaults.claim, doc: 'claim listing the channels a user may use, for the claim level' },
+  subscribeHook: { parse: parseString, default: defaults.subscribeHook, doc: 'URL asked before a client subscribes, for the hook level' },
+  publishHook: { parse: parseString, default: defaults.publishHook, doc: 'URL asked before a client publishes; it may reject or rewrite the data (hook level)' },
   historyTtl: {
     parse: parseDuration,
     default: defaults.historyTtl,
@@ -99,7 +137,16 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
   },
 });
 
-const defaultNamespace: NamespaceOptions = { subscribe: 'public', publish: 'server', presence: false, historySize: 0, historyTtl: 300_000 };
+const defaultNamespace: NamespaceOptions = {
+  subscribe: 'public',
+  publish: 'server',
+  claim: 'channels',
+  subscribeHook: '',
+  publishHook: '',
+  presence: false,
+  historySize: 0,
+  historyTtl: 300_000,
+};
 
 const namespaceNamePattern = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -150,13 +197,51 @@ export const schema: SchemaNode = {
     },
   },
   api: {
-    keys: { parse: parseStringList, default: [], doc: 'API keys accepted by the server API (Authorization: Bearer KEY or X-API-Key)' },
+    keys: { parse: parseStringList, default: [], doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
+    publishKeys: { parse: parseStringList, default: [], doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
     insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
     maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
   },
   demo: {
     enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at /' },
+  },
+  auth: {
+    anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
+    jwt: {
+      secrets: { parse: parseStringList, default: [], doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
+      publicKeys: { parse: parseStringList, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
+      jwksUrl: { parse: parseString, default: '', doc: 'JWKS URL to fetch token keys from (cached, refetched for unknown key ids)' },
+      jwksCacheMaxAge: { parse: parseDuration, default: '10m', doc: 'how long fetched JWKS keys are used before they are fetched again' },
+      jwksCooldown: { parse: parseDuration, default: '30s', doc: 'least time between two JWKS fetches (rate limit for unknown key ids)' },
+      algorithms: {
+        parse: (v) => parseStringList(v).map((a) => parseEnum(a, ['HS256', 'HS384', 'HS512', 'RS256', 'ES256', 'EdDSA'] as const)),
+        default: ['HS256', 'HS384', 'HS512', 'RS256', 'ES256', 'EdDSA'],
+        doc: 'token algorithms accepted; none is never accepted',
+      },
+      issuer: { parse: parseString, default: '', doc: 'required iss claim; empty: not checked' },
+      audience: { parse: parseString, default: '', doc: 'required aud claim; empty: not checked' },
+      clockSkew: { parse: parseDuration, default: '30s', doc: 'tolerance for exp and nbf' },
+      userClaim: { parse: parseString, default: 'sub', doc: 'claim that names the user' },
+      cookie: { parse: parseString, default: 'switchboard_token', doc: 'cookie a browser may carry its token in' },
+      maxTokenBytes: { parse: parseBytes, default: '8KiB', doc: 'largest token accepted' },
+    },
+    firstFrameTimeout: { parse: parseDuration, default: '5s', doc: 'how long a WebSocket may take to send its token in a first connect frame' },
+    refreshGrace: { parse: parseDuration, default: '10s', doc: 'after a token expires, how long the client has to send a new one before the session is closed' },
+    privilegedClaim: { parse: parseString, default: 'role', doc: 'claim that marks privileged users (they may subscribe to other users\' personal channels)' },
+    privilegedValue: { parse: parseString, default: 'admin', doc: 'value of privilegedClaim (or an element of it) that makes a user privileged' },
+    personalNamespace: { parse: parseString, default: 'user', doc: 'namespace of personal channels: every session of user U is subscribed to NAMESPACE:U' },
+    hookTimeout: { parse: parseDuration, default: '2s', doc: 'timeout of subscribe and publish hook calls (they deny on timeout)' },
+    connectHook: {
+      url: { parse: parseString, default: '', doc: 'URL asked before a connection is accepted (authorizer); empty: no hook' },
+      timeout: { parse: parseDuration, default: '2s', doc: 'timeout of a connect hook call' },
+      failOpen: { parse: parseBoolean, default: false, doc: 'accept connections as anonymous when the connect hook fails or times out (default: refuse)' },
+    },
+    disconnectHook: {
+      url: { parse: parseString, default: '', doc: 'URL told when a session ends; empty: no hook' },
+      timeout: { parse: parseDuration, default: '2s', doc: 'timeout of one disconnect hook call' },
+      retries: { parse: (v) => parseInteger(v, 0, 20), default: 3, doc: 'retries of a failed disconnect hook call, with growing delays' },
+    },
   },
   sessions: {
     heartbeatInterval: { parse: parseDuration, default: '30s', doc: 'how often the server sends heartbeats (WebSocket ping, SSE comment)' },

@@ -62,9 +62,7 @@ export class Hub {
   constructor(
     private readonly broker: Broker,
     private readonly stats: Stats,
-  ) {
-    broker.onPublication((pub) => this.dispatch(pub));
-  }
+  ) {}
 
   get subscriptions(): number {
     return this.subscriptionTotal;

@@ -20,6 +20,8 @@ export class Stats {
   readonly errors = new Map<ErrorCode, number>(errorCodes.map((c) => [c, 0]));
   readonly limits = new Map<LimitName, number>(limitNames.map((l) => [l, 0]));
   readonly disconnects = new Map<string, number>();
+  readonly authFailures = new Map<string, number>();
+  readonly hookCalls = new Map<string, number>();
 
   error(code: ErrorCode): void {
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
@@ -31,6 +33,16 @@ export class Stats {
 
   disconnect(reason: string): void {
     this.disconnects.set(reason, (this.disconnects.get(reason) ?? 0) + 1);
+  }
+
+  authFailure(reason: string): void {
+    this.authFailures.set(reason, (this.authFailures.get(reason) ?? 0) + 1);
+    this.error('unauthorized');
+  }
+
+  hookCall(hook: string, outcome: string): void {
+    const key = `${hook} ${outcome}`;
+    this.hookCalls.set(key, (this.hookCalls.get(key) ?? 0) + 1);
   }
 }
 
@@ -108,6 +120,15 @@ export function createMetrics(gauges: Gauges): Metrics {
   );
   counter('switchboard_limit_hits_total', 'Requests or sessions stopped by a configured limit, by limit', ['limit'], () =>
     [...stats.limits].map(([limit, n]): Sample => [{ limit }, n]),
+  );
+  counter('switchboard_auth_failures_total', 'Client credentials refused, by reason', ['reason'], () =>
+    [...stats.authFailures].map(([reason, n]): Sample => [{ reason }, n]),
+  );
+  counter('switchboard_hook_calls_total', 'Calls of connect, subscribe, publish and disconnect hooks, by hook and outcome', ['hook', 'outcome'], () =>
+    [...stats.hookCalls].map(([key, n]): Sample => {
+      const [hook, outcome] = key.split(' ');
+      return [{ hook: hook!, outcome: outcome! }, n];
+    }),
   );
   const publishDuration = new Histogram({
     name: 'switchboard_publish_duration_seconds',

@@ -6,7 +6,8 @@ import { SwitchboardError, type ErrorCode } from '../errors.js';
 export type FrameId = number | string;
 
 export type ClientFrame =
-  | { type: 'subscribe'; id?: FrameId; channel: string; since?: StreamPosition }
+  | { type: 'subscribe'; id?: FrameId; channel: string; since?: StreamPosition; token?: string }
+  | { type: 'connect'; id?: FrameId; token: string }
   | { type: 'unsubscribe'; id?: FrameId; channel: string }
   | { type: 'publish'; id?: FrameId; channel: string; data: unknown }
   | { type: 'send'; id?: FrameId; data: unknown }
@@ -14,7 +15,7 @@ export type ClientFrame =
   | { type: 'refresh'; id?: FrameId; token: string }
   | { type: 'ping'; id?: FrameId };
 
-export const clientFrameTypes = ['subscribe', 'unsubscribe', 'publish', 'send', 'rpc', 'refresh', 'ping'] as const;
+export const clientFrameTypes = ['connect', 'subscribe', 'unsubscribe', 'publish', 'send', 'rpc', 'refresh', 'ping'] as const;
 
 /** Most frames in one batch (a JSON array of frames). */
 export const maxBatchFrames = 100;
@@ -63,6 +64,7 @@ function validateFrame(value: unknown): ClientFrame | FrameError {
       if (frame.since !== undefined && !isPosition(frame.since)) {
         return fail('since must be {"offset": integer >= 0, "epoch": string}');
       }
+      if (frame.token !== undefined && typeof frame.token !== 'string') return fail('token must be a string');
       return frame as ClientFrame;
     case 'unsubscribe':
       if (typeof frame.channel !== 'string') return fail('unsubscribe needs a channel');
@@ -78,7 +80,8 @@ function validateFrame(value: unknown): ClientFrame | FrameError {
       if (typeof frame.method !== 'string') return fail('rpc needs a method');
       return frame as ClientFrame;
     case 'refresh':
-      if (typeof frame.token !== 'string') return fail('refresh needs a token');
+    case 'connect':
+      if (typeof frame.token !== 'string') return fail(`${frame.type} needs a token`);
       return frame as ClientFrame;
     case 'ping':
       return frame as ClientFrame;
@@ -117,6 +120,8 @@ export type ServerFrame =
   | { type: 'message'; data: unknown }
   | { type: 'join' | 'leave'; channel: string; user: string; session: string }
   | { type: 'reconnect'; after: number; reason: string }
+  /** The session's credentials expired: send `refresh {token}` within `within` ms. */
+  | { type: 'refresh'; within: number }
   | { type: 'disconnect'; code: number; reason: string };
 
 export function errorReply(err: SwitchboardError, id?: FrameId): ServerFrame {

@@ -1,4 +1,5 @@
 import type { StreamPosition } from '../brokers/broker.js';
+import type { Permissions } from '../auth/permissions.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
@@ -8,12 +9,14 @@ import type { Session } from './session.js';
 
 export interface CommandDeps {
   rules: ChannelRules;
+  permissions: Permissions;
   stats: Stats;
   maxSubscriptions: number;
   maxBadFrames: number;
   publish: (channel: ResolvedChannel, data: unknown, source: 'client') => Promise<PublishResult>;
   subscribe: (session: Session, channel: ResolvedChannel, since: StreamPosition | undefined, id: FrameId | undefined) => Promise<void>;
   unsubscribe: (session: Session, channel: ResolvedChannel, id: FrameId | undefined) => Promise<void>;
+  refresh: (session: Session, token: string) => Promise<void>;
   onError: (session: Session, err: unknown) => void;
 }
 
@@ -53,11 +56,11 @@ export class ClientCommands {
   }
 
   private async run(session: Session, frame: ClientFrame): Promise<void> {
-    const { rules } = this.deps;
+    const { rules, permissions } = this.deps;
     switch (frame.type) {
       case 'subscribe': {
         const channel = rules.resolve(frame.channel);
-        rules.checkClientSubscribe(channel, session.user);
+        await permissions.checkSubscribe(session, channel, frame.token);
         if (!session.channels.has(channel.name) && session.channels.size >= this.deps.maxSubscriptions) {
           this.deps.stats.limit('subscriptions');
           throw new SwitchboardError('limit_exceeded', `a session may subscribe to at most ${this.deps.maxSubscriptions} channels`);
@@ -70,8 +73,8 @@ export class ClientCommands {
         return;
       case 'publish': {
         const channel = rules.resolve(frame.channel);
-        rules.checkClientPublish(channel, session.user);
-        const result = await this.deps.publish(channel, frame.data, 'client');
+        const data = await permissions.checkPublish(session, channel, frame.data);
+        const result = await this.deps.publish(channel, data, 'client');
         if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: result });
         return;
       }
@@ -79,7 +82,11 @@ export class ClientCommands {
       case 'rpc':
         throw new SwitchboardError('not_found', 'no route is configured for client messages');
       case 'refresh':
-        throw new SwitchboardError('bad_request', 'this node does not authenticate clients with tokens');
+        await this.deps.refresh(session, frame.token);
+        if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: { expiresAt: session.credentialsExpireAt || null } });
+        return;
+      case 'connect':
+        throw new SwitchboardError('bad_request', 'connect is only accepted as the first frame of a connection without a token');
       case 'ping':
         session.send({ type: 'pong', id: frame.id });
         return;

@@ -22,6 +22,8 @@ export class HeartbeatClock {
     private readonly options: HeartbeatOptions,
     /** Called for a session whose lifetime is over. */
     private readonly onExpired: (session: Session) => void,
+    /** Called for a session whose credentials expired (and again at its refresh deadline). */
+    private readonly onCredentialsExpired: (session: Session, now: number) => void,
   ) {}
 
   start(): void {
@@ -50,6 +52,10 @@ export class HeartbeatClock {
       if (session.expiresAt !== 0 && now >= session.expiresAt) {
         this.onExpired(session);
         continue;
+      }
+      if (session.credentialsExpireAt !== 0 && now >= session.credentialsExpireAt && (session.refreshDeadline === 0 || now >= session.refreshDeadline)) {
+        this.onCredentialsExpired(session, now);
+        if (!session.isOpen) continue;
       }
       if (session.heartbeatSentAt !== 0) {
         if (session.lastSeen >= session.heartbeatSentAt) {

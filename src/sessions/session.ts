@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Identity } from '../auth/identity.js';
 import { closeCodeOf } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { encodeControl, heartbeatBytes, type WireFormat } from '../protocol/wire.js';
@@ -15,8 +16,7 @@ export interface SessionLimits {
 export interface SessionInit {
   format: WireFormat;
   sink: Sink;
-  user: string;
-  context: Record<string, unknown>;
+  identity: Identity;
   remote: string;
   limits: SessionLimits;
   /** Called once when the connection is gone, with the reason it ended. */
@@ -33,8 +33,16 @@ export class Session {
   readonly id = randomUUID();
   readonly format: WireFormat;
   readonly user: string;
-  readonly context: Record<string, unknown>;
   readonly remote: string;
+  /** Token claims or connect hook context; replaced when the client refreshes its token. */
+  context: Record<string, unknown>;
+  privileged: boolean;
+  jti: string | undefined;
+  issuedAt: number;
+  /** When the credentials expire (0: never); then the client must refresh within the grace time. */
+  credentialsExpireAt: number;
+  /** Set when a refresh was requested: the session is closed if no valid token arrives by then. */
+  refreshDeadline = 0;
   readonly connectedAt = Date.now();
   readonly channels = new Set<string>();
 
@@ -66,8 +74,12 @@ export class Session {
   constructor(init: SessionInit) {
     this.format = init.format;
     this.sink = init.sink;
-    this.user = init.user;
-    this.context = init.context;
+    this.user = init.identity.user;
+    this.context = init.identity.context;
+    this.privileged = init.identity.privileged;
+    this.jti = init.identity.jti;
+    this.issuedAt = init.identity.issuedAt;
+    this.credentialsExpireAt = init.identity.expiresAt ?? 0;
     this.remote = init.remote;
     this.limits = init.limits;
     this.onEnd = init.onEnd;

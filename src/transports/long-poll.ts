@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { continuesFrom, type Publication, type StreamPosition } from '../brokers/broker.js';
+import type { Identity } from '../auth/identity.js';
 import type { ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
@@ -75,7 +76,7 @@ async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cur
  * waiting (or the cursor is new or broken), otherwise holds the request up to longPoll.timeout.
  * The cursor is made of history positions, so the next poll may land on any node.
  */
-export async function longPoll(node: SwitchboardNode, req: IncomingMessage, url: URL, channels: ResolvedChannel[]): Promise<PollAnswer> {
+export async function longPoll(node: SwitchboardNode, req: IncomingMessage, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
   for (const channel of channels) {
     if (channel.options.historySize === 0) {
       throw new SwitchboardError('bad_request', `long-polling needs history on ${channel.name} (namespace option historySize)`);
@@ -87,7 +88,7 @@ export async function longPoll(node: SwitchboardNode, req: IncomingMessage, url:
   if (first.messages.length > 0 || first.reset || channels.some((c) => !cursor.has(c.name))) return first;
 
   const sink = new PollSink();
-  const session = node.openSession({ format: WireFormat.longPoll, sink, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`, channels });
+  const session = node.openSession({ format: WireFormat.longPoll, sink, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`, channels, identity });
   const timer = setTimeout(() => sink.end(), node.config.longPoll.timeout);
   const onClientGone = () => sink.destroy();
   req.socket.once('close', onClientGone);

@@ -1,15 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
 import { decodeCursor } from '../protocol/cursor.js';
-import { FrameError } from '../protocol/frames.js';
-import { WireFormat, heartbeatBytes } from '../protocol/wire.js';
+import type { ConnectRequest } from '../auth/authenticator.js';
+import type { Identity } from '../auth/identity.js';
+import type { ResolvedChannel } from '../channels/channels.js';
+import { FrameError, parseClientMessage } from '../protocol/frames.js';
+import { wsTextFrame } from '../protocol/ws-frame.js';
+import type { Sink } from '../sessions/sink.js';
+import { WireFormat, heartbeatBytes, wireFormatNames } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
 import { longPoll } from './long-poll.js';
-import { WebSocketTransport } from './websocket.js';
+import { WebSocketTransport, type WebSocketSessionHandlers } from './websocket.js';
 import { errorBody } from '../api/errors.js';
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
@@ -21,6 +26,63 @@ export function channelsFromQuery(url: URL): string[] {
 
 function remoteOf(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
+}
+
+function connectRequest(req: IncomingMessage, url: URL, transport: string): ConnectRequest {
+  return { headers: req.headers, query: url.searchParams, remote: remoteOf(req), transport };
+}
+
+/**
+ * A WebSocket whose client could not put its token in the request (browsers cannot set headers)
+ * sends it in a first `{"type":"connect","token"}` frame; the session opens once it is verified.
+ */
+function awaitConnectFrame(
+  node: SwitchboardNode,
+  request: ConnectRequest,
+  asked: ResolvedChannel[],
+  sink: Sink,
+  accept: (identity: Identity, channels: ResolvedChannel[], sink: Sink) => WebSocketSessionHandlers,
+): WebSocketSessionHandlers {
+  let handlers: WebSocketSessionHandlers | undefined;
+  let state: 'waiting' | 'authorizing' | 'closed' = 'waiting';
+  const refuse = (err: unknown) => {
+    if (state === 'closed') return;
+    state = 'closed';
+    clearTimeout(timer);
+    const error = asSwitchboardError(err);
+    node.metrics.stats.error(error.code);
+    sink.write([wsTextFrame(JSON.stringify({ type: 'disconnect', code: error.closeCode, reason: error.message }))], 0);
+    sink.end(error.closeCode, error.code);
+  };
+  const timer = setTimeout(() => {
+    node.metrics.stats.authFailure('missing');
+    refuse(new SwitchboardError('unauthorized', 'no connect frame with a token arrived in time'));
+  }, node.config.auth.firstFrameTimeout);
+  return {
+    message: (text) => {
+      if (handlers) return handlers.message(text);
+      if (state !== 'waiting') return;
+      const [frame] = parseClientMessage(text);
+      if (!frame || frame instanceof FrameError || frame.type !== 'connect') {
+        refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}'));
+        return;
+      }
+      state = 'authorizing';
+      node.authorize(request, asked, frame.token).then(({ identity, channels }) => {
+        if (state === 'closed') return;
+        clearTimeout(timer);
+        handlers = accept(identity, channels, sink);
+      }, refuse);
+    },
+    badInput: () => refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}')),
+    tooLarge: () => handlers?.tooLarge(),
+    activity: () => handlers?.activity(),
+    closed: () => {
+      state = 'closed';
+      clearTimeout(timer);
+      handlers?.closed();
+    },
+  };
 }
 
 /** Answers a refused upgrade on the raw socket, with the same JSON error body as the API. */
@@ -50,28 +112,39 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       refuseUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${url.pathname}`));
       return;
     }
-    let channels;
+    let asked: ResolvedChannel[];
     try {
-      channels = node.admit(channelsFromQuery(url));
+      asked = node.admit(channelsFromQuery(url));
     } catch (err) {
+      refuse(err);
+      return;
+    }
+    const request = connectRequest(req, url, wireFormatNames[format]);
+    const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
+      const session = node.openSession({ format, sink, remote: request.remote, channels, identity });
+      if (format === WireFormat.pushWs) session.enqueue(heartbeatBytes[WireFormat.pushWs]!);
+      return sessionHandlers(node, session);
+    };
+    if (format === WireFormat.ws && node.authenticator.needsFirstFrame(request)) {
+      transport.upgrade(req, socket, head, { open: (sink) => awaitConnectFrame(node, request, asked, sink, accept) });
+      return;
+    }
+    node.authorize(request, asked).then(
+      ({ identity, channels }) => transport.upgrade(req, socket, head, { open: (sink) => accept(identity, channels, sink) }),
+      refuse,
+    );
+
+    function refuse(err: unknown): void {
       const error = asSwitchboardError(err);
       stats.error(error.code);
       refuseUpgrade(socket, error.httpStatus, errorBody(error.code, error.message));
-      return;
     }
-    transport.upgrade(req, socket, head, {
-      open: (sink) => {
-        const session = node.openSession({ format, sink, remote: remoteOf(req), channels });
-        if (format === WireFormat.pushWs) session.enqueue(heartbeatBytes[WireFormat.pushWs]!);
-        return sessionHandlers(node, session);
-      },
-    });
   });
 
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
-    app.get(path, (req, reply) => {
+    app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
-      const channels = node.admit(channelsFromQuery(url));
+      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format]), node.admit(channelsFromQuery(url)));
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -79,14 +152,15 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       const res = reply.raw;
       startStream(res, contentType, prelude);
       const sink = new HttpStreamSink(res);
-      const session = node.openSession({ format, sink, remote: remoteOf(req.raw), channels, cursor });
+      const session = node.openSession({ format, sink, remote: remoteOf(req.raw), channels, cursor, identity });
       if (format === WireFormat.sse) sink.cursor = () => node.hub.cursorOf(session);
       res.on('close', () => session.handleClosed());
     });
   };
   app.get('/poll', async (req) => {
     const url = new URL(req.url, 'http://switchboard');
-    return longPoll(node, req.raw, url, node.admit(channelsFromQuery(url)));
+    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll'), node.admit(channelsFromQuery(url)));
+    return longPoll(node, req.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
   streamRoute('/stream', WireFormat.ndjson, streamContentTypes.ndjson);

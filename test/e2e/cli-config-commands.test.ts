@@ -27,15 +27,15 @@ describe('switchboard config print and config describe', () => {
   });
 
   it('masks API keys', async () => {
-    const res = await runCli(['config', 'print', '--api.keys', 'first-secret,second-secret']);
+    const res = await runCli(['config', 'print', '--api.keys', 'first-api-key,second-api-key']);
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(res.stdout.includes('secret'), false, res.stdout);
+    assert.equal(res.stdout.includes('-api-key'), false, res.stdout);
     const printed = parseYaml(res.stdout);
     assert.equal(printed.api.keys.length, 2);
     for (const key of printed.api.keys) assert.match(key, /^\*+$/);
   });
 
-  it('masks broker credentials, including passwords inside URLs', async () => {
+  it('masks every secret: keys, token secrets, broker credentials and passwords inside URLs', async () => {
     const res = await runCli([
       'config', 'print', '--api.insecure', 'true',
       '--broker.redis.url', 'redis://app:hunter2@10.0.0.5:6379/0',
@@ -43,9 +43,11 @@ describe('switchboard config print and config describe', () => {
       '--broker.nats.user', 'n',
       '--broker.nats.pass', 'nats-password',
       '--broker.nats.token', 'nats-token',
+      '--api.publishKeys', 'publish-only-key',
+      '--auth.jwt.secrets', 'jwt-hmac-secret',
     ]);
     assert.equal(res.code, 0, res.stderr);
-    for (const secret of ['hunter2', 'pw-one', 'pw-two', 'nats-password', 'nats-token']) {
+    for (const secret of ['hunter2', 'pw-one', 'pw-two', 'nats-password', 'nats-token', 'publish-only-key', 'jwt-hmac-secret']) {
       assert.equal(res.stdout.includes(secret), false, `${secret} is not printed`);
     }
     const printed = parseYaml(res.stdout);
@@ -54,6 +56,8 @@ describe('switchboard config print and config describe', () => {
     assert.equal(printed.broker.nats.user, 'n');
     assert.equal(printed.broker.nats.pass, '********');
     assert.equal(printed.broker.nats.token, '********');
+    assert.deepEqual(printed.api.publishKeys, ['********']);
+    assert.deepEqual(printed.auth.jwt.secrets, ['********']);
   });
 
   it('fails like serve, with code 2, when the configuration is bad', async () => {

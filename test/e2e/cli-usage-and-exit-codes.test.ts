@@ -8,7 +8,7 @@ describe('switchboard command line usage', () => {
     const results = await Promise.all(commands.map((args) => runCli(args)));
     for (const [i, args] of commands.entries()) {
       const res = results[i]!;
-      assert.equal(res.code, 0, args.join(' '));
+      assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stdout, /^Usage:\n/m, args.join(' '));
       assert.match(res.stdout, /switchboard serve/);
       assert.match(res.stdout, /switchboard config print/);
@@ -28,7 +28,7 @@ describe('switchboard command line usage', () => {
     const results = await Promise.all(commands.map((args) => runCli(args)));
     for (const [i, args] of commands.entries()) {
       const res = results[i]!;
-      assert.equal(res.code, 2, JSON.stringify(args));
+      assert.equal(res.code, 2, `${JSON.stringify(args)}: ${res.stderr}`);
       assert.match(res.stderr, /Usage:/);
     }
   });

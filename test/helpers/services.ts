@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,4 +90,93 @@ export async function startNats(): Promise<Service> {
   );
   await service.start();
   return service;
+}
+
+/** A Redis Cluster the test owns: `stop`, `kill` and `start` act on every node at once. */
+export interface RedisClusterService extends Service {
+  /** One comma-separated seed URL per node. */
+  url: string;
+  /** The nodes, each a master owning a third of the slots; kill one to lose a shard. */
+  nodes: Service[];
+  /** Waits until every node that runs says `cluster_state:ok`. */
+  waitUntilOk(timeoutMs?: number): Promise<void>;
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+}
+
+/** Distinct free loopback ports. */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+/**
+ * Three `redis-server --cluster-enabled yes` masters on free loopback ports (and free cluster bus
+ * ports: the default bus port, port + 10000, may lie above 65535), joined with
+ * `redis-cli --cluster create`, keeping nothing on disk but their cluster config files in a
+ * temporary directory. The config files outlive a kill, so `start` after `kill` brings back the
+ * same cluster (empty, as a crashed cluster without persistence would be).
+ */
+export async function startRedisCluster(): Promise<RedisClusterService> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-redis-cluster-'));
+  const ports = await freePorts(6);
+  const nodes = [0, 1, 2].map((i) => {
+    const busPort = ports[i + 3]!;
+    return ownedProcess(
+      'redis-server',
+      (p) => [
+        '--port', String(p),
+        '--cluster-enabled', 'yes',
+        '--cluster-config-file', join(dir, `nodes-${p}.conf`),
+        '--cluster-port', String(busPort),
+        '--bind', '127.0.0.1',
+        '--save', '',
+        '--appendonly', 'no',
+      ],
+      ports[i]!,
+      `redis://127.0.0.1:${ports[i]}`,
+    );
+  });
+  const waitUntilOk = async (timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await Promise.all(
+        nodes.map((node) => run('redis-cli', ['-p', String(node.port), 'cluster', 'info']).then((info) => /^cluster_state:ok\r?$/m.test(info), () => false)),
+      );
+      if (states.every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error(`the Redis Cluster is not ok after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const cluster: RedisClusterService = {
+    port: nodes[0]!.port,
+    url: nodes.map((node) => node.url).join(','),
+    nodes,
+    waitUntilOk,
+    start: async () => {
+      await Promise.all(nodes.map((node) => node.start()));
+      await waitUntilOk();
+    },
+    kill: async () => {
+      await Promise.all(nodes.map((node) => node.kill()));
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(nodes.map((node) => node.start()));
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await waitUntilOk();
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
 }

@@ -176,6 +176,17 @@ for (const kind of kinds) {
       assert.deepEqual(await a.presence.list('room'), []);
     });
 
+    it('carries presence events to other nodes as presence events, not as data', async () => {
+      await b.subscribe('lobby');
+      await a.publish({ channel: 'lobby', data: null, time: Date.now(), presence: { type: 'join', user: 'u1', session: 's1' } });
+      await a.publish({ channel: 'lobby', data: null, time: Date.now(), presence: { type: 'leave', user: 'u1', session: 's1' } });
+      await waitUntil(() => received.filter((p) => p.channel === 'lobby').length === 2, 5000, 'both presence events');
+      assert.deepEqual(
+        received.filter((p) => p.channel === 'lobby').map((p) => p.presence),
+        [{ type: 'join', user: 'u1', session: 's1' }, { type: 'leave', user: 'u1', session: 's1' }],
+      );
+    });
+
     it('carries control messages to every node, the sender included', async () => {
       const message: ControlMessage = { kind: 'disconnect', target: { user: 'u9' }, code: 4000, reason: 'bye' };
       await a.control.publish(message);

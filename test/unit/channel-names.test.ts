@@ -77,13 +77,4 @@ describe('channel names', () => {
     assert.equal(codeOf(() => r.resolve('game:1')), 'not_found');
     assert.throws(() => r.resolve('game:1'), /unknown namespace "game"/);
   });
-
-  it('checks client access by the namespace options', () => {
-    assert.equal(codeOf(() => r.checkClientSubscribe(r.resolve('news'), '')), 'accepted');
-    assert.equal(codeOf(() => r.checkClientPublish(r.resolve('news'), 'alice')), 'forbidden');
-    assert.equal(codeOf(() => r.checkClientSubscribe(r.resolve('chat:1'), '')), 'forbidden');
-    assert.equal(codeOf(() => r.checkClientSubscribe(r.resolve('chat:1'), 'alice')), 'accepted');
-    assert.equal(codeOf(() => r.checkClientPublish(r.resolve('chat:1'), '')), 'accepted');
-    assert.equal(codeOf(() => r.checkClientSubscribe(r.resolve('ops:1'), 'alice')), 'forbidden');
-  });
 });

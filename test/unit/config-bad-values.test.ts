@@ -20,7 +20,7 @@ describe('config with bad values', () => {
     { kind: 'negative duration', flag: 'shutdown.drainWindow', value: '-1s', expected: /expected a duration/ },
     { kind: 'size', flag: 'limits.maxFrameBytes', value: '64 zettabytes', expected: /expected a size such as 65536, 64KiB or 1MiB/ },
     { kind: 'choice', flag: 'log.level', value: 'loud', expected: /expected one of fatal, error, warn, info, debug, trace, silent, got "loud"/ },
-    { kind: 'access level', flag: 'channels.default.subscribe', value: 'everyone', expected: /expected one of public, authenticated, server/ },
+    { kind: 'access level', flag: 'channels.default.subscribe', value: 'everyone', expected: /expected one of public, authenticated, .*got "everyone"/ },
     { kind: 'broker type', flag: 'broker.type', value: 'kafka', expected: /expected one of memory/ },
     { kind: 'string', flag: 'server.host', value: { a: 1 }, expected: /expected a string/ },
     { kind: 'string list', flag: 'api.keys', value: 42, expected: /expected a list of strings or a comma-separated string, got 42/ },
@@ -71,11 +71,11 @@ api:
         },
       }),
     );
-    assert.deepEqual(problems.sort(), [
-      'environment SWITCHBOARD_API_INSECURE: expected true or false, got "nope"',
-      'environment SWITCHBOARD_CHANNELS_NAMESPACES: namespace chat.subscribe: expected one of public, authenticated, server, got "anyone"',
-      'environment SWITCHBOARD_SESSIONS_MAX_BUFFERED_BYTES: expected a size such as 65536, 64KiB or 1MiB, got "lots"',
-    ]);
+    problems.sort();
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.equal(problems[0], 'environment SWITCHBOARD_API_INSECURE: expected true or false, got "nope"');
+    assert.match(problems[1]!, /^environment SWITCHBOARD_CHANNELS_NAMESPACES: namespace chat\.subscribe: expected one of public, .*got "anyone"$/);
+    assert.equal(problems[2], 'environment SWITCHBOARD_SESSIONS_MAX_BUFFERED_BYTES: expected a size such as 65536, 64KiB or 1MiB, got "lots"');
   });
 
   it('reports every bad key at once, in one error whose message lists them', () => {

@@ -1,0 +1,134 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { SwitchboardError } from '../errors.js';
+import type { Stats } from '../observability/metrics.js';
+import { callHook, denied, HookFailure } from './hooks.js';
+import { anonymousIdentity, claimHolds, type Identity } from './identity.js';
+import type { RevocationList } from './revocations.js';
+import { TokenError, type TokenVerifier, type VerifiedToken } from './tokens.js';
+
+/** What is known of a connection request before it is accepted. */
+export interface ConnectRequest {
+  headers: IncomingHttpHeaders;
+  query: URLSearchParams;
+  remote: string;
+  transport: string;
+}
+
+/** The token a request carries: Authorization: Bearer, ?token=, or the configured cookie. */
+export function tokenOf(req: ConnectRequest, cookieName: string): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  const query = req.query.get('token');
+  if (query) return query;
+  const cookies = req.headers.cookie;
+  if (!cookies || !cookieName) return undefined;
+  for (const part of cookies.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === cookieName) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+function headersForHook(headers: IncomingHttpHeaders): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) result[name] = Array.isArray(value) ? value.join(', ') : value;
+  return result;
+}
+
+/**
+ * Decides who a connection is: a verified token, else the connect hook's answer, else anonymous
+ * when allowed. Refusals are SwitchboardErrors (unauthorized / forbidden / unavailable), counted.
+ */
+export class Authenticator {
+  constructor(
+    private readonly config: Config['auth'],
+    private readonly verifier: TokenVerifier,
+    private readonly revocations: RevocationList,
+    private readonly stats: Stats,
+    private readonly log: Logger,
+  ) {}
+
+  get tokensEnabled(): boolean {
+    return this.verifier.enabled;
+  }
+
+  /** A WebSocket without credentials must then send its token in a first `connect` frame. */
+  needsFirstFrame(req: ConnectRequest): boolean {
+    return this.verifier.enabled && !this.config.anonymous && !this.config.connectHook.url && tokenOf(req, this.config.jwt.cookie) === undefined;
+  }
+
+  async authenticate(req: ConnectRequest, firstFrameToken?: string): Promise<Identity> {
+    const token = firstFrameToken ?? tokenOf(req, this.config.jwt.cookie);
+    if (token !== undefined && this.verifier.enabled) return this.fromToken(await this.verify(token));
+    if (this.config.connectHook.url) return this.fromHook(req, token);
+    if (this.config.anonymous) return anonymousIdentity();
+    this.stats.authFailure('missing');
+    throw new SwitchboardError('unauthorized', 'a token is required (Authorization: Bearer, ?token=, cookie, or a first connect frame)');
+  }
+
+  /** Verifies a token (connect or refresh) and checks it is not revoked. */
+  async verify(token: string): Promise<VerifiedToken> {
+    try {
+      const verified = await this.verifier.verify(token);
+      if (this.revocations.isRevoked({ user: verified.user, jti: verified.jti, issuedAt: verified.issuedAt ?? 0 })) {
+        throw new TokenError('revoked', 'token has been revoked');
+      }
+      return verified;
+    } catch (err) {
+      if (err instanceof TokenError) this.stats.authFailure(err.reason);
+      throw err;
+    }
+  }
+
+  private fromToken(token: VerifiedToken): Identity {
+    const claims = token.claims as Record<string, unknown>;
+    return {
+      user: token.user,
+      context: claims,
+      privileged: claimHolds(claims[this.config.privilegedClaim], this.config.privilegedValue),
+      channels: [],
+      expiresAt: token.expiresAt,
+      jti: token.jti,
+      issuedAt: token.issuedAt ?? Date.now(),
+    };
+  }
+
+  /** hydrogen's authorizer: the hook sees the request and answers allow/deny, user, context, channels, expiry. */
+  private async fromHook(req: ConnectRequest, token: string | undefined): Promise<Identity> {
+    const { url, timeout, failOpen } = this.config.connectHook;
+    let answer: Record<string, unknown>;
+    try {
+      answer = await callHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout);
+    } catch (err) {
+      const failure = err as HookFailure;
+      this.stats.hookCall('connect', failure.outcome);
+      this.log.warn({ event: 'hook.connect_failed', outcome: failure.outcome, err: failure.message }, 'connect hook failed');
+      if (failOpen && this.config.anonymous) return anonymousIdentity();
+      throw new SwitchboardError('unavailable', 'the connect hook did not answer; try again');
+    }
+    if (answer.allow !== true) {
+      this.stats.hookCall('connect', 'deny');
+      throw denied(answer, 'connection');
+    }
+    this.stats.hookCall('connect', 'allow');
+    const context = answer.context !== null && typeof answer.context === 'object' && !Array.isArray(answer.context) ? (answer.context as Record<string, unknown>) : {};
+    const user = typeof answer.user === 'string' ? answer.user : '';
+    const channels = Array.isArray(answer.channels) ? answer.channels.filter((c): c is string => typeof c === 'string') : [];
+    const expiresIn = typeof answer.expiresIn === 'number' && answer.expiresIn > 0 ? answer.expiresIn : undefined;
+    const identity: Identity = {
+      user,
+      context,
+      privileged: answer.privileged === true || claimHolds(context[this.config.privilegedClaim], this.config.privilegedValue),
+      channels,
+      expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
+      issuedAt: Date.now(),
+    };
+    if (user && this.revocations.isRevoked({ user, issuedAt: 0 })) {
+      this.stats.authFailure('revoked');
+      throw new SwitchboardError('unauthorized', 'user has been revoked');
+    }
+    return identity;
+  }
+}

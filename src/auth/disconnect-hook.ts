@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Stats } from '../observability/metrics.js';
+import type { Session } from '../sessions/session.js';
+import { callHook, HookFailure } from './hooks.js';
+
+/**
+ * hydrogen's OnDisconnect: tells a backend that a session ended. Runs in the background; failed
+ * calls are retried a bounded number of times with growing delays, then logged and dropped.
+ */
+export class DisconnectHook {
+  constructor(
+    private readonly config: Config['auth']['disconnectHook'],
+    private readonly stats: Stats,
+    private readonly log: Logger,
+  ) {}
+
+  notify(session: Session, reason: string, node: string): void {
+    const body = {
+      session: session.id,
+      user: session.user,
+      context: session.context,
+      reason,
+      node,
+      connectedAt: new Date(session.connectedAt).toISOString(),
+      durationMs: Date.now() - session.connectedAt,
+    };
+    void this.deliver(body, 0);
+  }
+
+  private async deliver(body: { session: string }, attempt: number): Promise<void> {
+    try {
+      await callHook(this.config.url, body, this.config.timeout);
+      this.stats.hookCall('disconnect', 'allow');
+    } catch (err) {
+      const failure = err as HookFailure;
+      this.stats.hookCall('disconnect', failure.outcome);
+      if (attempt >= this.config.retries) {
+        this.log.warn({ event: 'hook.disconnect_dropped', session: body.session, attempts: attempt + 1, err: failure.message }, 'disconnect hook failed; giving up');
+        return;
+      }
+      const delay = Math.min(200 * 2 ** attempt, 10_000) * (0.5 + Math.random() / 2);
+      setTimeout(() => void this.deliver(body, attempt + 1), delay).unref();
+    }
+  }
+}

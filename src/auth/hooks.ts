@@ -1,0 +1,65 @@
+import { Agent, request } from 'undici';
+import { SwitchboardError } from '../errors.js';
+
+/** Most bytes of a hook's answer that are read; a larger answer is refused as garbage. */
+const maxAnswerBytes = 256 * 1024;
+
+const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+
+export type HookOutcome = 'allow' | 'deny' | 'error' | 'timeout';
+
+/** A hook call that did not produce a usable answer (timeout, connection error, non-2xx, not JSON). */
+export class HookFailure extends Error {
+  constructor(
+    readonly outcome: 'error' | 'timeout',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** POSTs a JSON body to a hook and returns its JSON object answer, or throws HookFailure. */
+export async function callHook(url: string, body: unknown, timeoutMs: number): Promise<Record<string, unknown>> {
+  let response;
+  try {
+    response = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+    throw new HookFailure(timedOut ? 'timeout' : 'error', timedOut ? `hook did not answer within ${timeoutMs} ms` : `hook unreachable: ${(err as Error).message}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body) {
+      size += (chunk as Buffer).length;
+      if (size > maxAnswerBytes) throw new HookFailure('error', 'hook answer is too large');
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    response.body.destroy();
+    if (err instanceof HookFailure) throw err;
+    const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+    throw new HookFailure(timedOut ? 'timeout' : 'error', `hook answer could not be read: ${(err as Error).message}`);
+  }
+  if (response.statusCode < 200 || response.statusCode >= 300) throw new HookFailure('error', `hook answered HTTP ${response.statusCode}`);
+  let answer: unknown;
+  try {
+    answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HookFailure('error', 'hook answer is not JSON');
+  }
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw new HookFailure('error', 'hook answer is not a JSON object');
+  return answer as Record<string, unknown>;
+}
+
+/** A denial as the client sees it: the hook's reason when it gave one. */
+export function denied(answer: Record<string, unknown>, what: string): SwitchboardError {
+  const reason = typeof answer.reason === 'string' ? answer.reason.slice(0, 200) : `${what} denied`;
+  return new SwitchboardError('forbidden', reason);
+}

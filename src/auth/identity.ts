@@ -1,0 +1,25 @@
+/** Who a session is, as established at connect (token, connect hook, or anonymous). */
+export interface Identity {
+  /** '' for anonymous sessions. */
+  user: string;
+  /** Token claims or the connect hook's context; forwarded to hooks and shown by the API. */
+  context: Record<string, unknown>;
+  /** May subscribe to other users' personal channels. */
+  privileged: boolean;
+  /** Channels the connect hook subscribes the session to. */
+  channels: string[];
+  /** When the credentials expire (ms since the epoch); the session must refresh before. */
+  expiresAt?: number;
+  jti?: string;
+  /** When the token was issued, or the session authorized (ms since the epoch). */
+  issuedAt: number;
+}
+
+export function anonymousIdentity(): Identity {
+  return { user: '', context: {}, privileged: false, channels: [], issuedAt: Date.now() };
+}
+
+/** Whether a claim (or context value) equals the value or, as a list, contains it. */
+export function claimHolds(value: unknown, expected: string): boolean {
+  return value === expected || (Array.isArray(value) && value.includes(expected));
+}

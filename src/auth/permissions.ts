@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { ResolvedChannel } from '../channels/channels.js';
+import type { AccessLevel, Config } from '../config/schema.js';
+import { SwitchboardError } from '../errors.js';
+import type { Stats } from '../observability/metrics.js';
+import { callHook, denied, HookFailure } from './hooks.js';
+import { claimHolds } from './identity.js';
+import { TokenError, type TokenVerifier } from './tokens.js';
+
+/** The parts of a session that permissions look at. */
+export interface Subject {
+  id: string;
+  user: string;
+  context: Record<string, unknown>;
+  privileged: boolean;
+}
+
+/**
+ * Who may subscribe and publish from a client connection, by the namespace's access level, and
+ * the personal channel rule: `NAMESPACE:U` belongs to user U (and privileged users).
+ */
+export class Permissions {
+  constructor(
+    private readonly config: Config['auth'],
+    private readonly verifier: TokenVerifier,
+    private readonly stats: Stats,
+    private readonly log: Logger,
+  ) {}
+
+  isPersonal(channel: ResolvedChannel): boolean {
+    return this.config.personalNamespace !== '' && channel.namespace === this.config.personalNamespace;
+  }
+
+  /** Throws forbidden unless the subject may subscribe; `token` is a subscription token for the `token` level. */
+  async checkSubscribe(subject: Subject, channel: ResolvedChannel, token?: string): Promise<void> {
+    if (this.isPersonal(channel)) {
+      const owner = channel.name.slice(channel.namespace.length + 1);
+      if (subject.user !== '' && (owner === subject.user || subject.privileged)) return;
+      throw new SwitchboardError('forbidden', `${channel.name} is the personal channel of another user`);
+    }
+    await this.check(channel.options.subscribe, 'subscribe to', subject, channel, channel.options.subscribeHook, token);
+  }
+
+  /** Throws forbidden unless the subject may publish; resolves with the data to publish (a publish hook may rewrite it). */
+  async checkPublish(subject: Subject, channel: ResolvedChannel, data: unknown): Promise<unknown> {
+    if (this.isPersonal(channel) && !subject.privileged) {
+      throw new SwitchboardError('forbidden', 'only the server API and privileged users publish to personal channels');
+    }
+    const answer = await this.check(channel.options.publish, 'publish to', subject, channel, channel.options.publishHook, undefined, data);
+    return answer && 'data' in answer ? answer.data : data;
+  }
+
+  private async check(
+    level: AccessLevel,
+    action: string,
+    subject: Subject,
+    channel: ResolvedChannel,
+    hook: string,
+    token?: string,
+    data?: unknown,
+  ): Promise<Record<string, unknown> | undefined> {
+    switch (level) {
+      case 'public':
+        return undefined;
+      case 'authenticated':
+        if (subject.user !== '') return undefined;
+        throw new SwitchboardError('forbidden', `only authenticated clients may ${action} ${channel.name}`);
+      case 'claim': {
+        const granted = subject.context[channel.options.claim];
+        if (claimHolds(granted, channel.name) || (channel.namespace && claimHolds(granted, `${channel.namespace}:*`))) return undefined;
+        throw new SwitchboardError('forbidden', `the ${channel.options.claim} claim does not allow to ${action} ${channel.name}`);
+      }
+      case 'token':
+        if (action === 'subscribe to' && token !== undefined) {
+          await this.checkSubscriptionToken(subject, channel, token);
+          return undefined;
+        }
+        throw new SwitchboardError('forbidden', `${action} ${channel.name} needs a subscription token`);
+      case 'hook':
+        return this.askHook(hook, action === 'subscribe to' ? 'subscribe' : 'publish', subject, channel, data);
+      case 'server':
+        throw new SwitchboardError('forbidden', `only the server API may ${action} ${channel.name}`);
+    }
+  }
+
+  /** A subscription token is a JWT signed with the client token keys whose `channel` claim names the channel. */
+  private async checkSubscriptionToken(subject: Subject, channel: ResolvedChannel, token: string): Promise<void> {
+    try {
+      const verified = await this.verifier.verify(token);
+      if (verified.claims.channel !== channel.name) throw new SwitchboardError('forbidden', `the subscription token is for another channel than ${channel.name}`);
+      if (verified.user !== subject.user) throw new SwitchboardError('forbidden', 'the subscription token is for another user');
+    } catch (err) {
+      if (err instanceof TokenError) {
+        this.stats.authFailure(err.reason);
+        throw new SwitchboardError('forbidden', `subscription token refused: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  private async askHook(url: string, kind: 'subscribe' | 'publish', subject: Subject, channel: ResolvedChannel, data: unknown): Promise<Record<string, unknown>> {
+    if (!url) throw new SwitchboardError('forbidden', `no ${kind} hook is configured for ${channel.name}`);
+    let answer: Record<string, unknown>;
+    try {
+      answer = await callHook(url, { session: subject.id, user: subject.user, context: subject.context, channel: channel.name, data }, this.config.hookTimeout);
+    } catch (err) {
+      const failure = err as HookFailure;
+      this.stats.hookCall(kind, failure.outcome);
+      this.log.warn({ event: `hook.${kind}_failed`, channel: channel.name, outcome: failure.outcome, err: failure.message }, `${kind} hook failed`);
+      throw new SwitchboardError('unavailable', `the ${kind} hook did not answer; try again`);
+    }
+    if (answer.allow !== true) {
+      this.stats.hookCall(kind, 'deny');
+      throw denied(answer, kind);
+    }
+    this.stats.hookCall(kind, 'allow');
+    return answer;
+  }
+}

@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { get, startProcess, type NodeProcess } from './node.js';
+import { freePort, startNats, startRedis, type Service } from './services.js';
+import { waitUntil } from './wait.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+/** The brokers several node processes can share. */
+export type SharedBrokerKind = 'redis' | 'nats';
+export const sharedBrokerKinds: SharedBrokerKind[] = ['redis', 'nats'];
+
+export interface SharedBroker {
+  kind: SharedBrokerKind;
+  service: Service;
+  /** The `switchboard serve` flags that select this broker. */
+  args: string[];
+}
+
+/** Starts a broker server of this kind on a free loopback port. */
+export async function startSharedBroker(kind: SharedBrokerKind): Promise<SharedBroker> {
+  const service = kind === 'redis' ? await startRedis() : await startNats();
+  const args = kind === 'redis' ? ['--broker.type', 'redis', '--broker.redis.url', service.url] : ['--broker.type', 'nats', '--broker.nats.servers', service.url];
+  return { kind, service, args };
+}
+
+/**
+ * `redis-server` keeping an append-only file in a temporary directory, so its data survives a kill
+ * and restart as a deployment's Redis with persistence would.
+ */
+export async function startPersistentRedis(): Promise<SharedBroker> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-redis-'));
+  let child: ChildProcess | undefined;
+  const exited = () =>
+    new Promise<void>((resolve) => (child && child.exitCode === null && child.signalCode === null ? child.once('exit', () => resolve()) : resolve()));
+  const service: Service = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    start: async () => {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir], {
+        stdio: 'ignore',
+      });
+      child.once('error', () => {});
+      await waitForPort(port);
+    },
+    kill: async () => {
+      const done = exited();
+      child?.kill('SIGKILL');
+      await done;
+    },
+    stop: async () => {
+      const done = exited();
+      child?.kill('SIGTERM');
+      await done;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await service.start();
+  return { kind: 'redis', service, args: ['--broker.type', 'redis', '--broker.redis.url', service.url] };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  await waitUntil(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    10_000,
+    `a server on 127.0.0.1:${port}`,
+  );
+}
+
+/** Short cluster timings so tests see nodes and presence come and go within a second or two. */
+export const fastCluster = ['--cluster.heartbeatInterval', '200ms', '--cluster.nodeTimeout', '1s', '--cluster.presenceTtl', '1500ms'];
+
+/** Starts `count` node processes on one broker; resolves once every node sees all of them. */
+export async function startCluster(count: number, broker: SharedBroker, extraArgs: string[] = []): Promise<NodeProcess[]> {
+  const args = [...broker.args, '--api.insecure', 'true', ...fastCluster, ...extraArgs];
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startProcess(args)));
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    for (const node of nodes) node.kill();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  try {
+    await waitForNodes(nodes, count);
+  } catch (err) {
+    for (const node of nodes) node.kill();
+    throw err;
+  }
+  return nodes;
+}
+
+/** Ids of the nodes `GET /api/nodes` of this node lists. */
+export async function listedNodes(node: NodeProcess): Promise<string[]> {
+  const res = await get(`${node.url}/api/nodes`);
+  if (res.status !== 200) return [];
+  return (res.body.nodes as { id: string }[]).map((n) => n.id).sort();
+}
+
+/** Waits until every node lists `count` nodes. */
+export async function waitForNodes(nodes: NodeProcess[], count: number, timeoutMs = 5000): Promise<void> {
+  await waitUntil(async () => (await Promise.all(nodes.map(listedNodes))).every((ids) => ids.length === count), timeoutMs, `every node to list ${count} nodes`);
+}
+
+/** Kills every process still running (SIGKILL); for after() hooks. */
+export function killAll(nodes: (NodeProcess | undefined)[]): void {
+  for (const node of nodes) node?.kill();
+}
+
+export const wsUrl = (node: NodeProcess): string => node.url.replace('http', 'ws');
