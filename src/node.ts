@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { continuesFrom, type Broker, type ClusterQuery, type ControlMessage, type ControlTarget, type NodeReport, type Publication, type StreamPosition } from './brokers/broker.js';
+import { type Broker, type ClusterQuery, type ControlMessage, type ControlTarget, type NodeReport, type Publication, type StreamPosition } from './brokers/broker.js';
 import { Authenticator, type ConnectRequest } from './auth/authenticator.js';
 import { DisconnectHook } from './auth/disconnect-hook.js';
 import type { Identity } from './auth/identity.js';
@@ -51,6 +51,8 @@ export interface OpenSessionInit {
 export interface SessionListing extends SessionView {
   node: string;
   transport: string;
+  /** Token claims or the connect hook's context (what hooks receive too). */
+  context: Record<string, unknown>;
 }
 
 export interface PublishResult {
@@ -93,13 +95,16 @@ export class SwitchboardNode {
     });
     this.broker = createBroker(config.broker, options.bus);
     this.broker.onReconnect(() => this.resync());
-    this.hub = new Hub(this.broker, this.metrics.stats);
+    this.hub = new Hub(this.broker, this.metrics.stats, (channel, sessions) => {
+      this.log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');
+      for (const session of sessions) this.askToReconnect(session, 'insufficient_state');
+    });
     this.revocations = new RevocationList(this.broker, (revocation) => this.closeRevoked(revocation));
     this.broker.onPublication((pub) => (pub.channel === revocationChannel ? this.revocations.receive(pub) : this.hub.dispatch(pub)));
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, this.metrics.stats, this.log);
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log);
-    this.permissions = new Permissions(config.auth, verifier, this.metrics.stats, this.log);
+    this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log);
     this.cluster = new Cluster(
       this.id,
       this.broker,
@@ -323,23 +328,12 @@ export class SwitchboardNode {
 
   /**
    * After the broker connection came back: publications of the gap are read from history and
-   * delivered in order; sessions on a channel whose gap history cannot cover are asked to reconnect
-   * (they will be told `recovered: false`).
+   * delivered in order, before live ones; sessions on a channel whose gap history cannot cover are
+   * asked to reconnect (they will be told `recovered: false`). See Hub.resync.
    */
-  private async resync(): Promise<void> {
+  private resync(): void {
     this.log.info({ event: 'broker.reconnected', broker: this.broker.name }, 'broker connection is back');
-    for (const { channel, position } of this.hub.positions()) {
-      try {
-        const result = await this.broker.history(channel, { since: position });
-        if (continuesFrom(position, result)) {
-          for (const pub of result.publications) this.hub.dispatch(pub);
-          continue;
-        }
-        for (const session of this.hub.subscribers(channel)) this.askToReconnect(session, 'insufficient_state');
-      } catch (err) {
-        this.log.warn({ event: 'broker.resync_failed', channel, err: (err as Error).message }, 'could not read the gap from history');
-      }
-    }
+    this.hub.resync();
   }
 
   private endSession(session: Session, reason: string): void {
@@ -441,7 +435,7 @@ export class SwitchboardNode {
     if (query.what === 'channels') return this.hub.list(query.prefix);
     let sessions: Iterable<Session> = query.session !== undefined ? this.localSessions({ session: query.session }) : query.user !== undefined ? this.registry.ofUser(query.user) : this.registry.all();
     if (query.channel !== undefined) sessions = [...sessions].filter((s) => s.channels.has(query.channel!));
-    return [...sessions].map((s) => ({ ...s.describe(), node: this.id, transport: wireFormatNames[s.format] }));
+    return [...sessions].map((s): SessionListing => ({ ...s.describe(), context: s.context, node: this.id, transport: wireFormatNames[s.format] }));
   }
 
   private report(): NodeReport {

@@ -48,6 +48,13 @@ export function timeLeft(ctx: Context): number {
   return ctx.settings.deadline - Date.now();
 }
 
+/** Starts a server under test and a load generator of its own. */
+export async function startPair(ctx: Context, name: ServerName, label: string): Promise<{ server: ServerProcess; loadgen: Loadgen }> {
+  const profileDir = name === 'switchboard' ? ctx.settings.profileDir : undefined;
+  const server = await ServerProcess.start(name, { profileDir, label });
+  return { server, loadgen: Loadgen.start(ctx.settings.workers) };
+}
+
 /** Starts the server and a fresh load generator, runs fn, and stops both whatever happens. */
 export async function withServer<T>(
   ctx: Context,
@@ -55,9 +62,7 @@ export async function withServer<T>(
   label: string,
   fn: (server: ServerProcess, loadgen: Loadgen) => Promise<T>,
 ): Promise<T> {
-  const profileDir = name === 'switchboard' ? ctx.settings.profileDir : undefined;
-  const server = await ServerProcess.start(name, { profileDir, label });
-  const loadgen = Loadgen.start(ctx.settings.workers);
+  const { server, loadgen } = await startPair(ctx, name, label);
   try {
     return await fn(server, loadgen);
   } catch (err) {

@@ -2,7 +2,7 @@ import { clockMs, Histogram } from '../lib/histogram.js';
 import { machineBusyPercent, machineCpuTimes } from '../lib/machine.js';
 import { cpuPercent, round, type Loadgen } from '../lib/loadgen.js';
 import { serverKinds, type ServerName, type ServerProcess } from '../lib/servers.js';
-import { type Context, type Result, timeLeft, withServer } from './context.js';
+import { type Context, type Result, startPair, timeLeft } from './context.js';
 
 const CHANNEL = 'fanout';
 
@@ -40,7 +40,12 @@ async function runStep(ctx: Context, server: ServerProcess, loadgen: Loadgen, ra
   const m0 = machineCpuTimes();
   const t0 = clockMs();
   const pub = await loadgen.publisher.call('paced', { rate, durationMs: fanout.stepMs, channel: CHANNEL }, fanout.stepMs + 30_000);
-  const progress = await loadgen.drain(pub.accepted, fanout.drainMs);
+  let progress = await loadgen.drain(pub.accepted, fanout.drainMs);
+  if (progress.deficit > 0 && progress.closed === closedBefore) {
+    // Late is not lost: wait longer, so late deliveries count as latency (and the backlog is gone
+    // before the next step); only what never arrives counts as loss.
+    progress = await loadgen.drain(pub.accepted, 10_000);
+  }
   const { received, latency } = await loadgen.collect();
   const t1 = clockMs();
   const s1 = await server.usage();
@@ -53,7 +58,7 @@ async function runStep(ctx: Context, server: ServerProcess, loadgen: Loadgen, ra
   let reason: string | null = null;
   if (pub.sent < pub.target * 0.97) reason = `publisher reached only ${Math.round(pub.sent / seconds)}/s (the server answered too slowly)`;
   else if (pub.errors > 0) reason = `${pub.errors} publish requests failed`;
-  else if (progress.deficit > 0) reason = `${progress.deficit} deliveries missing after ${fanout.drainMs} ms`;
+  else if (progress.deficit > 0) reason = `${progress.deficit} deliveries missing`;
   else if (closed > 0) reason = `${closed} subscribers disconnected`;
   else if (p99 === null) reason = 'no latency samples';
   else if (p99 > fanout.maxP99Ms) reason = `p99 ${p99} ms > ${fanout.maxP99Ms} ms`;
@@ -85,88 +90,159 @@ async function runStep(ctx: Context, server: ServerProcess, loadgen: Loadgen, ra
   };
 }
 
+interface Contender {
+  name: ServerName;
+  server: ServerProcess;
+  loadgen: Loadgen;
+  base: Result;
+  subscribers: number;
+  closedBefore: number;
+  steps: Step[];
+  done: boolean;
+}
+
+function summary(c: Contender, stopped: string | null): Result {
+  const best = [...c.steps].reverse().find((s) => s.ok);
+  const failed = c.steps.find((s) => !s.ok);
+  return {
+    ...c.base,
+    sustainedRate: best?.rate ?? 0,
+    deliveriesPerSec: best?.deliveriesPerSec ?? 0,
+    p50Ms: best?.p50Ms ?? null,
+    p99Ms: best?.p99Ms ?? null,
+    maxMs: best?.maxMs ?? null,
+    serverCpuPct: best?.serverCpuPct ?? null,
+    serverRssMB: best?.serverRssMB ?? null,
+    loadgenCpuPct: best?.loadgenCpuPct ?? null,
+    loadgenMaxProcessCpuPct: best?.loadgenMaxProcessCpuPct ?? null,
+    machineCpuPct: best?.machineCpuPct ?? null,
+    limit: failed
+      ? {
+          rate: failed.rate,
+          reason: failed.reason,
+          deliveriesPerSec: failed.deliveriesPerSec,
+          p99Ms: failed.p99Ms,
+          serverCpuPct: failed.serverCpuPct,
+          loadgenCpuPct: failed.loadgenCpuPct,
+          loadgenMaxProcessCpuPct: failed.loadgenMaxProcessCpuPct,
+          machineCpuPct: failed.machineCpuPct,
+        }
+      : { rate: null, reason: stopped ?? 'every step sustained (raise --steps)' },
+    steps: c.steps.map((s) => ({
+      rate: s.rate,
+      deliveriesPerSec: s.deliveriesPerSec,
+      p99Ms: s.p99Ms,
+      serverCpuPct: s.serverCpuPct,
+      loadgenCpuPct: s.loadgenCpuPct,
+      machineCpuPct: s.machineCpuPct,
+      lost: s.lost,
+      attempts: s.attempts,
+      ok: s.ok,
+    })),
+  };
+}
+
 /**
  * Fan-out: N subscribers on one channel, single-publication HTTP requests at stepped rates. The
  * result is the highest step sustained with no loss, no disconnect and p99 within the limit.
+ *
+ * The servers run side by side: each is started with its own load generator and subscribers, then
+ * every rate is run against each server still in the race, one after the other (the order rotates
+ * from step to step), so that all of them meet about the same conditions on a shared machine. Only
+ * one server is under load at a time; the others' subscribers sit idle.
  */
-export async function fanout(ctx: Context, name: ServerName, transport: 'ws' | 'sse'): Promise<Result> {
+export async function fanout(ctx: Context, names: ServerName[], transport: 'ws' | 'sse', emit: (r: Result) => void): Promise<void> {
   const { fanout: settings, connectConcurrency } = ctx.settings;
   const workload = transport === 'ws' ? 'fanout' : 'sse-fanout';
-  const kind = serverKinds[name];
-  const path = transport === 'ws' ? kind.wsPath : kind.ssePath;
-  if (!path) throw new Error(`${name} has no SSE endpoint`);
-  return withServer(ctx, name, workload, async (server, loadgen) => {
-    const subscribers = settings.subscribers;
-    const conn = await loadgen.connect({
-      kind: transport === 'ws' ? kind.wsKind : 'sse',
-      host: server.host,
-      port: server.port,
-      pathTemplate: path,
-      channelMode: 'same',
-      channel: CHANNEL,
-      count: subscribers,
-      concurrency: connectConcurrency,
-      localAddresses: ctx.settings.sourceAddresses(subscribers),
-      timeoutMs: 60_000,
-    });
-    ctx.log(`${workload} ${name}: ${conn.connected}/${subscribers} subscribers in ${Math.round(conn.elapsedMs)} ms`);
-    const base: Result = { workload, server: name, transport, subscribers, connected: conn.connected };
-    if (conn.connected === 0) return { ...base, error: 'no subscriber could connect' };
-    await loadgen.publisher.call('open', { host: server.host, port: server.port, connections: settings.publishConnections });
+  const contenders: Contender[] = [];
+  try {
+    for (const name of names) {
+      const kind = serverKinds[name];
+      const path = transport === 'ws' ? kind.wsPath : kind.ssePath;
+      if (!path) continue;
+      try {
+        const { server, loadgen } = await startPair(ctx, name, workload);
+        const c: Contender = { name, server, loadgen, base: { workload, server: name, transport }, subscribers: 0, closedBefore: 0, steps: [], done: false };
+        contenders.push(c);
+        const conn = await loadgen.connect({
+          kind: transport === 'ws' ? kind.wsKind : 'sse',
+          host: server.host,
+          port: server.port,
+          pathTemplate: path,
+          channelMode: 'same',
+          channel: CHANNEL,
+          count: settings.subscribers,
+          concurrency: connectConcurrency,
+          localAddresses: ctx.settings.sourceAddresses(settings.subscribers),
+          timeoutMs: 60_000,
+        });
+        ctx.log(`${workload} ${name}: ${conn.connected}/${settings.subscribers} subscribers in ${Math.round(conn.elapsedMs)} ms`);
+        c.subscribers = conn.connected;
+        c.base = { ...c.base, subscribers: settings.subscribers, connected: conn.connected };
+        if (conn.connected === 0) throw new Error('no subscriber could connect');
+        await loadgen.publisher.call('open', { host: server.host, port: server.port, connections: settings.publishConnections });
+        // Warm-up (JIT, buffers): one short slow step, not reported.
+        await loadgen.reset(1);
+        const warm = await loadgen.publisher.call('paced', { rate: Math.min(20, settings.steps[0] ?? 20), durationMs: 1000, channel: CHANNEL }, 30_000);
+        await loadgen.drain(warm.accepted, settings.drainMs);
+        c.closedBefore = (await loadgen.progress(0)).closed;
+      } catch (err) {
+        ctx.log(`${workload} ${name} failed to start: ${(err as Error).stack ?? err}`);
+        const c = contenders.find((x) => x.name === name);
+        if (c) {
+          c.done = true;
+          c.base = { ...c.base, error: (err as Error).message };
+        } else {
+          emit({ workload, server: name, error: (err as Error).message });
+        }
+      }
+    }
 
-    // Warm-up (JIT, buffers): one short slow step, not reported.
-    await loadgen.reset(1);
-    const before = await loadgen.progress(0);
-    const warm = await loadgen.publisher.call('paced', { rate: Math.min(20, settings.steps[0] ?? 20), durationMs: 1000, channel: CHANNEL }, 30_000);
-    await loadgen.drain(warm.accepted, settings.drainMs);
-    let closedBefore = before.closed;
-
-    const report = (step: Step, note = '') =>
+    const report = (c: Contender, step: Step, note = '') =>
       ctx.log(
-        `${workload} ${name}: ${step.rate}/s${note} -> ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} p99 ${step.p99Ms} max ${step.maxMs} ms, ` +
+        `${workload} ${c.name}: ${step.rate}/s${note} -> ${step.deliveriesPerSec} deliveries/s, p50 ${step.p50Ms} p99 ${step.p99Ms} max ${step.maxMs} ms, ` +
           `server CPU ${step.serverCpuPct}%, loadgen CPU ${step.loadgenCpuPct}% (max process ${step.loadgenMaxProcessCpuPct}%), machine ${step.machineCpuPct}%` +
           (step.ok ? '' : ` -- not sustained: ${step.reason}`),
       );
-    const steps: Step[] = [];
+    const enough = () => timeLeft(ctx) > settings.stepMs + settings.drainMs + 5_000;
     let stopped: string | null = null;
-    for (const rate of settings.steps) {
-      if (timeLeft(ctx) < settings.stepMs + settings.drainMs + 5_000) {
-        stopped = 'time budget used up';
-        break;
+    for (const [index, rate] of settings.steps.entries()) {
+      const racing = contenders.filter((c) => !c.done);
+      if (racing.length === 0) break;
+      // Rotate who goes first, so no server always runs right after another one's heaviest step.
+      const order = racing.map((_, i) => racing[(i + index) % racing.length]!);
+      for (const c of order) {
+        if (!enough()) {
+          stopped = 'time budget used up';
+          break;
+        }
+        try {
+          let step = await runStep(ctx, c.server, c.loadgen, rate, c.subscribers, c.closedBefore);
+          let attempts = 1;
+          c.closedBefore += step.closed;
+          report(c, step);
+          // Other programs on the machine can spoil one step: when nothing was lost, try it again.
+          while (!step.ok && attempts <= settings.retries && step.lost === 0 && step.closed === 0 && step.publishErrors === 0 && enough()) {
+            step = await runStep(ctx, c.server, c.loadgen, rate, c.subscribers, c.closedBefore);
+            attempts += 1;
+            c.closedBefore += step.closed;
+            report(c, step, ' (retry)');
+          }
+          c.steps.push({ ...step, attempts });
+          if (!step.ok) c.done = true;
+        } catch (err) {
+          ctx.log(`${workload} ${c.name} failed at ${rate}/s: ${(err as Error).stack ?? err}`);
+          c.done = true;
+          c.base = { ...c.base, error: `failed at ${rate}/s: ${(err as Error).message}` };
+        }
       }
-      let step = await runStep(ctx, server, loadgen, rate, conn.connected, closedBefore);
-      let attempts = 1;
-      closedBefore += step.closed;
-      report(step);
-      // Other programs on the machine can spoil one step: when nothing was lost, try it again.
-      for (let retry = 0; retry < settings.retries && !step.ok && step.lost === 0 && step.closed === 0 && step.publishErrors === 0; retry++) {
-        if (timeLeft(ctx) < settings.stepMs + settings.drainMs + 5_000) break;
-        step = await runStep(ctx, server, loadgen, rate, conn.connected, closedBefore);
-        attempts += 1;
-        closedBefore += step.closed;
-        report(step, ' (retry)');
-      }
-      steps.push({ ...step, attempts });
-      if (!step.ok) break;
+      if (stopped) break;
     }
-    const best = [...steps].reverse().find((s) => s.ok);
-    const failed = steps.find((s) => !s.ok);
-    return {
-      ...base,
-      sustainedRate: best?.rate ?? 0,
-      deliveriesPerSec: best?.deliveriesPerSec ?? 0,
-      p50Ms: best?.p50Ms ?? null,
-      p99Ms: best?.p99Ms ?? null,
-      maxMs: best?.maxMs ?? null,
-      serverCpuPct: best?.serverCpuPct ?? null,
-      serverRssMB: best?.serverRssMB ?? null,
-      loadgenCpuPct: best?.loadgenCpuPct ?? null,
-      loadgenMaxProcessCpuPct: best?.loadgenMaxProcessCpuPct ?? null,
-      machineCpuPct: best?.machineCpuPct ?? null,
-      limit: failed
-        ? { rate: failed.rate, reason: failed.reason, deliveriesPerSec: failed.deliveriesPerSec, p99Ms: failed.p99Ms, serverCpuPct: failed.serverCpuPct, loadgenCpuPct: failed.loadgenCpuPct, loadgenMaxProcessCpuPct: failed.loadgenMaxProcessCpuPct, machineCpuPct: failed.machineCpuPct }
-        : { rate: null, reason: stopped ?? 'every step sustained (raise --steps)' },
-      steps: steps.map((s) => ({ rate: s.rate, deliveriesPerSec: s.deliveriesPerSec, p99Ms: s.p99Ms, serverCpuPct: s.serverCpuPct, loadgenCpuPct: s.loadgenCpuPct, machineCpuPct: s.machineCpuPct, attempts: s.attempts, ok: s.ok })),
-    };
-  });
+    for (const c of contenders) emit(c.base.error ? c.base : summary(c, stopped));
+  } finally {
+    for (const c of contenders) {
+      await c.loadgen.stop().catch(() => {});
+      await c.server.stop().catch(() => {});
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
@@ -21,14 +21,17 @@ const publishRoutes = new Set([
  * a publish key (api.publishKeys). Keys are compared in constant time and never logged.
  */
 export function apiKeyCheck(config: Config['api']): (req: FastifyRequest) => Promise<void> {
+  // Keys are compared as SHA-256 digests: equal lengths, so neither a key's content nor its length
+  // shows in the time a comparison takes; every key is compared every time.
+  const digest = (key: string) => createHash('sha256').update(key).digest();
   const keys: [Buffer, ApiScope][] = [
-    ...config.keys.map((k): [Buffer, ApiScope] => [Buffer.from(k), 'admin']),
-    ...config.publishKeys.map((k): [Buffer, ApiScope] => [Buffer.from(k), 'publish']),
+    ...config.keys.map((k): [Buffer, ApiScope] => [digest(k), 'admin']),
+    ...config.publishKeys.map((k): [Buffer, ApiScope] => [digest(k), 'publish']),
   ];
   const scopeOf = (given: string): ApiScope | undefined => {
-    const buf = Buffer.from(given);
+    const buf = digest(given);
     let scope: ApiScope | undefined;
-    for (const [key, keyScope] of keys) if (key.length === buf.length && timingSafeEqual(key, buf) && scope !== 'admin') scope = keyScope;
+    for (const [key, keyScope] of keys) if (timingSafeEqual(key, buf) && scope !== 'admin') scope = keyScope;
     return scope;
   };
   return async (req) => {

@@ -38,9 +38,13 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     return found;
   };
 
-  /** Sends a command to the sessions of a target and answers how many there were. */
+  /**
+   * Sends a command to the sessions of a user on every node and answers how many sessions the
+   * cluster view listed. The command goes out even when none were listed: a node that has not
+   * reported yet still carries it out for its sessions.
+   */
   const command = async (target: ControlTarget, sessions: SessionListing[], build: (target: ControlTarget) => Parameters<SwitchboardNode['cluster']['command']>[0]) => {
-    if (sessions.length > 0) await node.cluster.command(build(target));
+    await node.cluster.command(build(target));
     return sessions.length;
   };
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
-import { callHook, denied, HookFailure } from './hooks.js';
+import { askHook, denied, HookFailure } from './hooks.js';
 import { anonymousIdentity, claimHolds, type Identity } from './identity.js';
 import type { RevocationList } from './revocations.js';
 import { TokenError, type TokenVerifier, type VerifiedToken } from './tokens.js';
@@ -100,12 +100,12 @@ export class Authenticator {
     const { url, timeout, failOpen } = this.config.connectHook;
     let answer: Record<string, unknown>;
     try {
-      answer = await callHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout);
+      answer = await askHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout);
     } catch (err) {
       const failure = err as HookFailure;
       this.stats.hookCall('connect', failure.outcome);
       this.log.warn({ event: 'hook.connect_failed', outcome: failure.outcome, err: failure.message }, 'connect hook failed');
-      if (failOpen && this.config.anonymous) return anonymousIdentity();
+      if (failOpen) return anonymousIdentity();
       throw new SwitchboardError('unavailable', 'the connect hook did not answer; try again');
     }
     if (answer.allow !== true) {

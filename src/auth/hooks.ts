@@ -58,6 +58,16 @@ export async function callHook(url: string, body: unknown, timeoutMs: number): P
   return answer as Record<string, unknown>;
 }
 
+/**
+ * Calls a hook that decides (connect, subscribe, publish): its answer must be a JSON object with a
+ * boolean `allow`. Anything else is garbage and fails like an error answer, never as a denial.
+ */
+export async function askHook(url: string, body: unknown, timeoutMs: number): Promise<Record<string, unknown> & { allow: boolean }> {
+  const answer = await callHook(url, body, timeoutMs);
+  if (typeof answer.allow !== 'boolean') throw new HookFailure('error', 'hook answer has no boolean "allow"');
+  return answer as Record<string, unknown> & { allow: boolean };
+}
+
 /** A denial as the client sees it: the hook's reason when it gave one. */
 export function denied(answer: Record<string, unknown>, what: string): SwitchboardError {
   const reason = typeof answer.reason === 'string' ? answer.reason.slice(0, 200) : `${what} denied`;

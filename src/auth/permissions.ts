@@ -3,9 +3,9 @@ import type { ResolvedChannel } from '../channels/channels.js';
 import type { AccessLevel, Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
-import { callHook, denied, HookFailure } from './hooks.js';
+import { askHook, denied, HookFailure } from './hooks.js';
 import { claimHolds } from './identity.js';
-import { TokenError, type TokenVerifier } from './tokens.js';
+import { TokenError, type VerifiedToken } from './tokens.js';
 
 /** The parts of a session that permissions look at. */
 export interface Subject {
@@ -22,7 +22,8 @@ export interface Subject {
 export class Permissions {
   constructor(
     private readonly config: Config['auth'],
-    private readonly verifier: TokenVerifier,
+    /** Verifies a token and checks it is not revoked (counting refusals): Authenticator.verify. */
+    private readonly verify: (token: string) => Promise<VerifiedToken>,
     private readonly stats: Stats,
     private readonly log: Logger,
   ) {}
@@ -43,7 +44,9 @@ export class Permissions {
 
   /** Throws forbidden unless the subject may publish; resolves with the data to publish (a publish hook may rewrite it). */
   async checkPublish(subject: Subject, channel: ResolvedChannel, data: unknown): Promise<unknown> {
-    if (this.isPersonal(channel) && !subject.privileged) {
+    if (this.isPersonal(channel)) {
+      // Like subscribing, the personal channel rule replaces the namespace's level.
+      if (subject.privileged) return data;
       throw new SwitchboardError('forbidden', 'only the server API and privileged users publish to personal channels');
     }
     const answer = await this.check(channel.options.publish, 'publish to', subject, channel, channel.options.publishHook, undefined, data);
@@ -77,32 +80,33 @@ export class Permissions {
         }
         throw new SwitchboardError('forbidden', `${action} ${channel.name} needs a subscription token`);
       case 'hook':
-        return this.askHook(hook, action === 'subscribe to' ? 'subscribe' : 'publish', subject, channel, data);
+        return this.ask(hook, action === 'subscribe to' ? 'subscribe' : 'publish', subject, channel, data);
       case 'server':
         throw new SwitchboardError('forbidden', `only the server API may ${action} ${channel.name}`);
     }
   }
 
-  /** A subscription token is a JWT signed with the client token keys whose `channel` claim names the channel. */
+  /**
+   * A subscription token is a JWT signed with the client token keys whose `channel` claim names
+   * the channel, for the session's user; revocations apply to it as to any token.
+   */
   private async checkSubscriptionToken(subject: Subject, channel: ResolvedChannel, token: string): Promise<void> {
+    let verified: VerifiedToken;
     try {
-      const verified = await this.verifier.verify(token);
-      if (verified.claims.channel !== channel.name) throw new SwitchboardError('forbidden', `the subscription token is for another channel than ${channel.name}`);
-      if (verified.user !== subject.user) throw new SwitchboardError('forbidden', 'the subscription token is for another user');
+      verified = await this.verify(token);
     } catch (err) {
-      if (err instanceof TokenError) {
-        this.stats.authFailure(err.reason);
-        throw new SwitchboardError('forbidden', `subscription token refused: ${err.message}`);
-      }
+      if (err instanceof TokenError && err.code === 'unauthorized') throw new SwitchboardError('forbidden', `subscription token refused: ${err.message}`);
       throw err;
     }
+    if (verified.claims.channel !== channel.name) throw new SwitchboardError('forbidden', `the subscription token is for another channel than ${channel.name}`);
+    if (verified.user !== subject.user) throw new SwitchboardError('forbidden', 'the subscription token is for another user');
   }
 
-  private async askHook(url: string, kind: 'subscribe' | 'publish', subject: Subject, channel: ResolvedChannel, data: unknown): Promise<Record<string, unknown>> {
+  private async ask(url: string, kind: 'subscribe' | 'publish', subject: Subject, channel: ResolvedChannel, data: unknown): Promise<Record<string, unknown>> {
     if (!url) throw new SwitchboardError('forbidden', `no ${kind} hook is configured for ${channel.name}`);
     let answer: Record<string, unknown>;
     try {
-      answer = await callHook(url, { session: subject.id, user: subject.user, context: subject.context, channel: channel.name, data }, this.config.hookTimeout);
+      answer = await askHook(url, { session: subject.id, user: subject.user, context: subject.context, channel: channel.name, data }, this.config.hookTimeout);
     } catch (err) {
       const failure = err as HookFailure;
       this.stats.hookCall(kind, failure.outcome);

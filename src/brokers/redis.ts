@@ -120,14 +120,54 @@ function clusterSeeds(urls: string): { nodes: { host: string; port: number }[]; 
   };
 }
 
-/** Whether every slot has an owner this client holds a ready connection to. */
-function everySlotServed(cluster: Cluster): boolean {
-  const ready = new Set(cluster.nodes('master').filter((node) => node.status === 'ready').map((node) => `${node.options.host}:${node.options.port}`));
-  for (let slot = 0; slot < 16384; slot++) {
-    const owner = cluster.slots[slot]?.[0];
-    if (owner === undefined || !ready.has(owner)) return false;
+/** CRC16 (XMODEM) as Redis Cluster computes key slots. */
+const crcTable = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1;
+    table[i] = crc & 0xffff;
   }
-  return true;
+  return table;
+})();
+
+/** The Cluster slot of a key or shard channel name: CRC16 of its hash tag (or of all of it) mod 16384. */
+function keySlot(name: string): number {
+  const bytes = Buffer.from(name);
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b);
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ crcTable[((crc >> 8) ^ bytes[i]!) & 0xff]!;
+  return crc % 16384;
+}
+
+/** A Cluster that answers but does not report `cluster_state:ok` on every master (yet). */
+class ClusterNotReady extends Error {}
+
+/** Throws ClusterNotReady unless every master this client is connected to reports cluster_state:ok. */
+async function clusterOk(cluster: Cluster): Promise<void> {
+  const infos = await Promise.all(cluster.nodes('master').map((node) => node.cluster('INFO')));
+  if (infos.length === 0 || !infos.every((info) => /^cluster_state:ok\r?$/m.test(info))) throw new ClusterNotReady('cluster_state is not ok');
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A publication on the wire: `offset:epoch:` (both empty without history) then {"c","d","t","p"?}; `p` is a presence event. */
@@ -145,6 +185,7 @@ function decode(message: string): Publication {
 }
 
 function unavailable(err: unknown): SwitchboardError {
+  if (err instanceof SwitchboardError) return err;
   return new SwitchboardError('unavailable', `redis is unavailable: ${(err as Error).message}`);
 }
 
@@ -165,22 +206,33 @@ export class RedisBroker implements Broker {
   readonly name = 'redis';
   readonly presence: PresenceStore;
   readonly control: ControlBus;
-  private readonly commands: RedisWithScripts | ClusterWithScripts;
-  private readonly subscriber: Redis | Cluster;
-  /** Set in cluster mode: one client carries the commands and the subscriptions. */
-  private readonly cluster: ClusterWithScripts | undefined;
+  /** Standalone: one connection for commands and one in subscriber mode. */
+  private readonly standalone: { commands: RedisWithScripts; subscriber: Redis } | undefined;
+  /** Cluster mode: makes a client (each carries commands, classic and sharded subscriptions). */
+  private readonly newCluster: (() => ClusterWithScripts) | undefined;
+  /** Cluster mode: the client in use, once connected; replaced by a new one after the Cluster was lost. */
+  private cluster: ClusterWithScripts | undefined;
+  /** Cluster mode: the client being connected. */
+  private opening: ClusterWithScripts | undefined;
+  /** Cluster mode: the channels this node subscribed, to subscribe them on a new client. */
+  private readonly channels = new Set<string>();
   private readonly prefix: string;
   private readonly controlChannel: string;
   private handler: (pub: Publication) => void = () => {};
   private controlHandler: (message: ControlMessage) => void = () => {};
   private reconnectHandler: () => void = () => {};
   private wasDown = false;
-  /** Cluster mode: a connection or a shard's subscriber was lost, and the reconnection is not reported yet. */
-  private down = false;
-  /** Cluster mode: the sharded subscribers were set up (and resubscribed) since the last loss. */
-  private shardsReady = false;
+  /** Cluster mode: a shard's subscriber was replaced, and its channels were not reported back yet. */
+  private shardLost = false;
+  /** Cluster mode: ioredis subscribed the channels again since the last replacement (`settleShards` confirms). */
+  private shardsBack = false;
   private settling = false;
   private settleTimer: NodeJS.Timeout | undefined;
+  /** Cluster mode: no new `settleShards` attempt before this time (ioredis retries a lost shard in a tight loop). */
+  private nextSettle = 0;
+  private reopening = false;
+  private reopenAttempts = 0;
+  private reopenTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(options: RedisBrokerOptions) {
@@ -188,60 +240,48 @@ export class RedisBroker implements Broker {
     this.controlChannel = `${this.prefix}control`;
     if (options.cluster) {
       const { nodes, ...connection } = clusterSeeds(options.url);
-      this.cluster = new Cluster(nodes, {
-        lazyConnect: true,
-        // Commands fail at once while the Cluster is unreachable or down (publish answers 503):
-        // nothing waits in a queue, and a lost shard or CLUSTERDOWN is not retried in the background.
-        enableOfflineQueue: false,
-        retryDelayOnFailover: 0,
-        retryDelayOnClusterDown: 0,
-        clusterRetryStrategy: backoff,
-        // One subscriber connection per master for SSUBSCRIBE; ioredis moves a channel's
-        // subscription when its slot moves and subscribes it again after a reconnection.
-        shardedSubscribers: true,
-        // Connect to every master at once, so the loss of any of them is noticed (see `everySlotServed`).
-        redisOptions: { ...connection, maxRetriesPerRequest: 1, lazyConnect: false },
-      }) as ClusterWithScripts;
-      this.commands = this.cluster;
-      this.subscriber = this.cluster;
+      this.standalone = undefined;
+      this.newCluster = () => this.clusterClient(nodes, connection);
     } else {
       const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: backoff };
       // Commands fail at once while disconnected (publish answers 503); nothing waits in a queue.
-      this.commands = new Redis(options.url, { ...common, enableOfflineQueue: false }) as RedisWithScripts;
-      this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true });
-    }
-    this.commands.defineCommand('sbPublish', { numberOfKeys: 2, lua: publishScript(this.cluster ? 'spublish' : 'publish') });
-    this.commands.defineCommand('sbHistory', { numberOfKeys: 2, lua: historyScript });
-    this.commands.defineCommand('sbPresenceList', { numberOfKeys: 2, lua: presenceListScript });
-    for (const client of this.clients()) client.on('error', () => {});
-
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.controlChannel) this.controlHandler(JSON.parse(message) as ControlMessage);
-      else this.handler(decode(message));
-    });
-    if (this.cluster) {
-      const cluster = this.cluster;
-      cluster.on('smessage', (_channel: string, message: string) => this.handler(decode(message)));
-      // The whole Cluster was lost ('close'), or one shard's subscriber was ('-subscriber': ioredis
-      // drops it and connects a new one when the slots are refreshed).
-      cluster.on('close', () => this.lose());
-      cluster.on('-subscriber', () => this.lose());
-      // ioredis sent SSUBSCRIBE for every channel again before it reports 'subscribersReady'.
-      cluster.on('subscribersReady', () => {
-        this.shardsReady = true;
-        this.settle();
-      });
-      cluster.on('ready', () => this.settle());
-    } else {
-      this.subscriber.on('close', () => {
-        this.wasDown = true;
-      });
-      // ioredis subscribes every channel again before it reports ready.
-      this.subscriber.on('ready', () => {
-        if (!this.wasDown) return;
-        this.wasDown = false;
-        this.reconnectHandler();
-      });
+      const commands = new Redis(options.url, { ...common, enableOfflineQueue: false }) as RedisWithScripts;
+      const subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true });
+      this.standalone = { commands, subscriber };
+      this.newCluster = undefined;
+      commands.defineCommand('sbPublish', { numberOfKeys: 2, lua: publishScript('publish') });
+      commands.defineCommand('sbHistory', { numberOfKeys: 2, lua: historyScript });
+      commands.defineCommand('sbPresenceList', { numberOfKeys: 2, lua: presenceListScript });
+      for (const client of [commands, subscriber]) client.on('error', () => {});
+      subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
+      // The reconnection is reported once both connections are back and every channel is subscribed
+      // again, so the history read that follows sees whatever the live stream did not bring. ioredis
+      // emits 'ready' just before it sends SUBSCRIBE for every channel again: a SUBSCRIBE sent after
+      // those is answered once they all are.
+      let settling = false;
+      const settle = () => {
+        if (!this.wasDown || settling || this.closed || !this.healthy) return;
+        settling = true;
+        setImmediate(() => {
+          subscriber.subscribe(this.controlChannel).then(
+            () => {
+              settling = false;
+              if (this.closed || !this.healthy || !this.wasDown) return;
+              this.wasDown = false;
+              this.reconnectHandler();
+            },
+            () => {
+              settling = false;
+            },
+          );
+        });
+      };
+      for (const client of [commands, subscriber]) {
+        client.on('close', () => {
+          this.wasDown = true;
+        });
+        client.on('ready', settle);
+      }
     }
 
     this.control = {
@@ -278,64 +318,90 @@ export class RedisBroker implements Broker {
     };
   }
 
-  /** The distinct clients: a command and a subscriber connection, or one Cluster client. */
-  private clients(): (Redis | Cluster)[] {
-    return this.cluster ? [this.cluster] : [this.commands, this.subscriber];
-  }
-
-  get healthy(): boolean {
-    if (this.cluster) return this.cluster.status === 'ready' && !this.down;
-    return this.commands.status === 'ready' && this.subscriber.status === 'ready';
-  }
-
-  /** Connects and subscribes the control channel; throws when Redis cannot be reached. */
-  async connect(): Promise<void> {
-    try {
-      if (this.cluster) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`the Cluster did not become ready within ${clusterConnectTimeout} ms`)), clusterConnectTimeout);
-        });
-        await Promise.race([this.cluster.connect(), timeout]).finally(() => clearTimeout(timer));
-      } else {
-        await Promise.all([this.commands.connect(), this.subscriber.connect()]);
-      }
-      await this.subscriber.subscribe(this.controlChannel);
-    } catch (err) {
-      for (const client of this.clients()) client.disconnect();
-      throw unavailable(err);
-    }
-  }
-
-  /** Cluster mode: the connection or a shard was lost; publishes go on failing until `settle` sees it back. */
-  private lose(): void {
-    if (this.closed) return;
-    this.down = true;
-    this.shardsReady = false;
+  /** A message on a classic pub/sub channel: the control channel, or (standalone) a channel's publication. */
+  private receive(channel: string, message: string): void {
+    if (channel === this.controlChannel) this.controlHandler(JSON.parse(message) as ControlMessage);
+    else this.handler(decode(message));
   }
 
   /**
-   * Cluster mode: reports the reconnection once the Cluster is ready, every shard's subscriber has
-   * subscribed its channels again and every slot's owner is connected; then subscribes the control
-   * channel again (a no-op when ioredis already did) and calls the reconnect handler.
+   * Cluster mode: a client that reports its state plainly and does not reconnect by itself. When
+   * the whole Cluster is lost the client ends, and `reopen` connects a new one and subscribes every
+   * channel on it before the reconnection is reported. The loss of one shard is handled inside the
+   * client: ioredis connects a new subscriber to the shard's new or returning master and subscribes
+   * its channels again ('-subscriber', then 'subscribersReady').
    */
-  private settle(): void {
+  private clusterClient(nodes: { host: string; port: number }[], connection: { username?: string; password?: string; tls?: object }): ClusterWithScripts {
+    const client = new Cluster(nodes, {
+      lazyConnect: true,
+      // Commands fail at once while the Cluster (or a command's shard) is unreachable or down:
+      // publish answers 503 and nothing waits in a queue or is retried in the background.
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      clusterRetryStrategy: null,
+      // Ready once the slots are known; `openCluster` checks cluster_state on every master itself.
+      enableReadyCheck: false,
+      // One subscriber connection per master for SSUBSCRIBE; ioredis follows a channel's slot to
+      // the master that owns it.
+      shardedSubscribers: true,
+      // Connect to every master at once: losing all of them ends the client.
+      redisOptions: { ...connection, maxRetriesPerRequest: 1, lazyConnect: false },
+      scripts: {
+        sbPublish: { numberOfKeys: 2, lua: publishScript('spublish') },
+        sbHistory: { numberOfKeys: 2, lua: historyScript },
+        sbPresenceList: { numberOfKeys: 2, lua: presenceListScript },
+      },
+    }) as ClusterWithScripts;
+    client.on('error', () => {});
+    client.on('message', (channel: string, message: string) => this.receive(channel, message));
+    client.on('smessage', (_channel: string, message: string) => this.handler(decode(message)));
+    client.on('end', () => {
+      if (client === this.cluster) this.reopenLater();
+    });
+    client.on('-subscriber', () => {
+      if (client !== this.cluster) return;
+      this.shardLost = true;
+      this.shardsBack = false;
+    });
+    // ioredis sent SSUBSCRIBE for the shard's channels again before it reports 'subscribersReady'
+    // (it reports it too when the new subscriber could not connect: `settleShards` checks).
+    client.on('subscribersReady', () => {
+      if (client !== this.cluster || !this.shardLost) return;
+      this.shardsBack = true;
+      this.settleShards();
+    });
+    return client;
+  }
+
+  /**
+   * Cluster mode, after a shard's subscriber was replaced: reports the reconnection once a probe
+   * SSUBSCRIBE (and SUNSUBSCRIBE) went through the subscriber of every master, after the channels
+   * ioredis subscribed there again, and every master reports cluster_state:ok (so the hub can read
+   * the gap from history).
+   */
+  private settleShards(): void {
     const cluster = this.cluster;
-    if (!cluster || !this.down || this.closed || this.settling || cluster.status !== 'ready' || !this.shardsReady) return;
-    if (!everySlotServed(cluster)) {
+    if (!cluster || this.closed || this.settling || !this.shardLost || !this.shardsBack) return;
+    if (Date.now() < this.nextSettle) {
       this.settleLater();
       return;
     }
     this.settling = true;
-    cluster.subscribe(this.controlChannel).then(
+    const probes = this.probes(cluster).map(async (name) => {
+      await cluster.ssubscribe(name);
+      await cluster.sunsubscribe(name);
+    });
+    Promise.all([...probes, clusterOk(cluster)]).then(
       () => {
         this.settling = false;
-        if (this.closed || !this.shardsReady || cluster.status !== 'ready') return;
-        this.down = false;
+        if (cluster !== this.cluster || !this.shardLost || !this.shardsBack) return;
+        this.shardLost = false;
         this.reconnectHandler();
       },
       () => {
         this.settling = false;
+        this.nextSettle = Date.now() + 200;
         this.settleLater();
       },
     );
@@ -345,8 +411,119 @@ export class RedisBroker implements Broker {
     if (this.settleTimer || this.closed) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = undefined;
-      this.settle();
-    }, 100);
+      this.settleShards();
+    }, 200);
+  }
+
+  /** Cluster mode: one shard channel name in a slot of each master (of the names this prefix allows). */
+  private probes(cluster: Cluster): string[] {
+    const owners = new Set<string>();
+    for (let slot = 0; slot < 16384; slot++) {
+      const owner = cluster.slots[slot]?.[0];
+      if (owner !== undefined) owners.add(owner);
+    }
+    const probes = new Map<string, string>();
+    for (let i = 0; probes.size < owners.size && i < 10_000; i++) {
+      const name = `${this.prefix}probe:{${i}}`;
+      const owner = cluster.slots[keySlot(name)]?.[0];
+      if (owner !== undefined && !probes.has(owner)) probes.set(owner, name);
+    }
+    return [...probes.values()];
+  }
+
+  /** The connection commands go through; throws unavailable in cluster mode before `connect`. */
+  private get commands(): RedisWithScripts | ClusterWithScripts {
+    if (this.standalone) return this.standalone.commands;
+    if (this.cluster) return this.cluster;
+    throw unavailable(new Error('not connected'));
+  }
+
+  get healthy(): boolean {
+    if (this.standalone) return this.standalone.commands.status === 'ready' && this.standalone.subscriber.status === 'ready';
+    return this.cluster?.status === 'ready';
+  }
+
+  /** Connects and subscribes the control channel; throws when Redis cannot be reached. */
+  async connect(): Promise<void> {
+    if (this.standalone) {
+      const { commands, subscriber } = this.standalone;
+      try {
+        await Promise.all([commands.connect(), subscriber.connect()]);
+        await subscriber.subscribe(this.controlChannel);
+      } catch (err) {
+        commands.disconnect();
+        subscriber.disconnect();
+        throw unavailable(err);
+      }
+      return;
+    }
+    // A Cluster that answers but is not ok yet (just created or restarted) gets until the deadline.
+    const deadline = Date.now() + clusterConnectTimeout;
+    for (;;) {
+      try {
+        this.cluster = (await this.openCluster()).client;
+        return;
+      } catch (err) {
+        if (!(err instanceof ClusterNotReady) || Date.now() > deadline || this.closed) throw unavailable(err);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /**
+   * Cluster mode: a new client, connected, with cluster_state:ok on every master, the control
+   * channel and every channel of this node subscribed (each subscription confirmed by its shard).
+   */
+  private async openCluster(): Promise<{ client: ClusterWithScripts; channels: string[] }> {
+    const client = this.newCluster!();
+    this.opening = client;
+    const channels = [...this.channels];
+    try {
+      await withTimeout(client.connect(), clusterConnectTimeout, 'the Cluster did not answer');
+      await clusterOk(client);
+      await client.subscribe(this.controlChannel);
+      await Promise.all(channels.map((channel) => client.ssubscribe(this.pubsubChannel(channel))));
+      return { client, channels };
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    } finally {
+      if (this.opening === client) this.opening = undefined;
+    }
+  }
+
+  /** Cluster mode: the client ended (the whole Cluster was lost); connect a new one, with backoff. */
+  private reopenLater(): void {
+    if (this.closed || this.reopening) return;
+    this.reopening = true;
+    this.reopenTimer = setTimeout(() => void this.reopen(), backoff(++this.reopenAttempts));
+  }
+
+  private async reopen(): Promise<void> {
+    this.reopenTimer = undefined;
+    let opened: { client: ClusterWithScripts; channels: string[] };
+    try {
+      opened = await this.openCluster();
+    } catch {
+      this.reopening = false;
+      this.reopenLater();
+      return;
+    }
+    const { client, channels } = opened;
+    this.reopening = false;
+    if (this.closed) {
+      client.disconnect();
+      return;
+    }
+    const old = this.cluster;
+    this.cluster = client;
+    old?.disconnect();
+    this.reopenAttempts = 0;
+    this.shardLost = false;
+    this.shardsBack = false;
+    // Channels unsubscribed while the new client was subscribing them.
+    for (const channel of channels) if (!this.channels.has(channel)) client.sunsubscribe(this.pubsubChannel(channel)).catch(() => {});
+    this.reconnectHandler();
   }
 
   /** `prefix{channel}:kind`: the hash tag keeps a channel's keys in one Cluster slot. */
@@ -356,7 +533,7 @@ export class RedisBroker implements Broker {
 
   /** The pub/sub channel of a channel's live publications; on a Cluster, a shard channel in the slot of its keys. */
   private pubsubChannel(channel: string): string {
-    return this.cluster ? this.key(channel, 'live') : `${this.prefix}channel:${channel}`;
+    return this.standalone ? `${this.prefix}channel:${channel}` : this.key(channel, 'live');
   }
 
   private async run<T>(command: () => Promise<T>): Promise<T> {
@@ -368,12 +545,13 @@ export class RedisBroker implements Broker {
   }
 
   async publish(pub: Publication, opts?: { history?: HistoryOptions }): Promise<StreamPosition | undefined> {
-    const body = JSON.stringify({ c: pub.channel, d: pub.data, t: pub.time });
+    // A presence event (join/leave) carries `p`, so subscribers on every node get it as one.
+    const body = JSON.stringify(pub.presence ? { c: pub.channel, d: pub.data, t: pub.time, p: pub.presence } : { c: pub.channel, d: pub.data, t: pub.time });
     const history = opts?.history;
     if (!history) {
       const message = `::${body}`;
       const channel = this.pubsubChannel(pub.channel);
-      await this.run(() => (this.cluster ? this.cluster.spublish(channel, message) : this.commands.publish(channel, message)));
+      await this.run(() => (this.standalone ? this.commands.publish(channel, message) : this.commands.spublish(channel, message)));
       return undefined;
     }
     const [offset, epoch] = await this.run(() =>
@@ -413,14 +591,27 @@ export class RedisBroker implements Broker {
   async subscribe(channel: string): Promise<void> {
     if (!this.healthy) throw unavailable(new Error('not connected'));
     const name = this.pubsubChannel(channel);
-    await this.run(() => (this.cluster ? this.cluster.ssubscribe(name) : this.subscriber.subscribe(name)));
+    if (this.standalone) {
+      const { subscriber } = this.standalone;
+      await this.run(() => subscriber.subscribe(name));
+      return;
+    }
+    const cluster = this.cluster!;
+    await this.run(() => cluster.ssubscribe(name));
+    this.channels.add(channel);
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    if (this.subscriber.status !== 'ready') return;
     const name = this.pubsubChannel(channel);
-    if (this.cluster) await this.cluster.sunsubscribe(name);
-    else await this.subscriber.unsubscribe(name);
+    if (this.standalone) {
+      const { subscriber } = this.standalone;
+      if (subscriber.status !== 'ready') return;
+      await subscriber.unsubscribe(name);
+      return;
+    }
+    this.channels.delete(channel);
+    if (this.cluster?.status !== 'ready') return;
+    await this.cluster.sunsubscribe(name);
   }
 
   onPublication(handler: (pub: Publication) => void): void {
@@ -433,8 +624,10 @@ export class RedisBroker implements Broker {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.reopenTimer);
     clearTimeout(this.settleTimer);
-    const clients = this.clients();
+    this.opening?.disconnect();
+    const clients = this.standalone ? [this.standalone.commands, this.standalone.subscriber] : this.cluster ? [this.cluster] : [];
     await Promise.allSettled(clients.map((client) => client.quit()));
     for (const client of clients) client.disconnect();
   }

@@ -51,6 +51,7 @@ export class Cluster {
   /** Stops heartbeats and tells the others this node is gone. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     await this.broker.control.publish({ kind: 'node', node: { ...this.handlers.report(), state: 'stopped' } }).catch(() => {});
   }
 
@@ -101,9 +102,16 @@ export class Cluster {
 
   private receive(message: ControlMessage): void {
     switch (message.kind) {
-      case 'node':
-        if (message.node.id !== this.nodeId) this.nodes.set(message.node.id, { report: message.node, seenAt: Date.now() });
+      case 'node': {
+        if (message.node.id === this.nodeId) return;
+        const known = this.nodes.has(message.node.id);
+        this.nodes.set(message.node.id, { report: message.node, seenAt: Date.now() });
+        // A node that just started knows nobody: answer its first report with ours at once, so
+        // its cluster-wide answers (sessions of a user, pushes) include this node from the start
+        // instead of after the next heartbeat.
+        if (!known && message.node.state !== 'stopped' && this.timer) this.beat();
         return;
+      }
       case 'query':
         if (message.from === this.nodeId) return;
         this.broker.control

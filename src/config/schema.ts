@@ -88,7 +88,7 @@ export interface Config {
   };
   broker: {
     type: 'memory' | 'redis' | 'nats';
-    redis: { url: string; prefix: string };
+    redis: { url: string; prefix: string; cluster: boolean };
     nats: { servers: string; prefix: string; user: string; pass: string; token: string };
   };
   cluster: { heartbeatInterval: number; nodeTimeout: number; presenceTtl: number; queryTimeout: number; advertiseUrl: string };
@@ -275,6 +275,11 @@ export const schema: SchemaNode = {
     redis: {
       url: { parse: parseString, default: 'redis://127.0.0.1:6379', doc: 'Redis URL; rediss:// for TLS, redis://user:password@host:port/db for credentials' },
       prefix: { parse: parseString, default: 'switchboard:', doc: 'prefix of every Redis key and pub/sub channel, so several deployments can share one Redis' },
+      cluster: {
+        parse: parseBoolean,
+        default: false,
+        doc: 'the server is a Redis Cluster: broker.redis.url may list several comma-separated seed URLs, and live publications use sharded pub/sub',
+      },
     },
     nats: {
       servers: { parse: parseString, default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },

@@ -5,6 +5,9 @@ import { positionJson, type ServerFrame } from '../protocol/frames.js';
 import { encodeControl, encodePublication, wireFormatCount, type WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 
+/** History reads a gap fill tries (100 ms apart, doubling) before its subscribers are asked to reconnect. */
+const fillAttempts = 6;
+
 /** The local subscribers of one channel, grouped by wire format so each group shares one encoding. */
 class ChannelSubscribers {
   readonly groups: (Set<Session> | undefined)[] = new Array(wireFormatCount);
@@ -16,6 +19,13 @@ class ChannelSubscribers {
   position: StreamPosition | undefined;
   /** `channel~offset~epoch` for `position`, built on first use after it changes. */
   cursorText: string | undefined;
+  /**
+   * Set while the publications after `position` are read from history (a gap in the live stream,
+   * or the broker connection came back): live publications wait here, in arrival order.
+   */
+  filling: Publication[] | undefined;
+  /** Settles when the current fill is over. */
+  fillDone: Promise<void> | undefined;
 
   has(session: Session): boolean {
     return this.groups[session.format]?.has(session) === true || this.pending?.has(session) === true;
@@ -62,6 +72,8 @@ export class Hub {
   constructor(
     private readonly broker: Broker,
     private readonly stats: Stats,
+    /** A gap in a channel's stream that history cannot fill: these subscribers must start again (reconnect). */
+    private readonly onLost: (channel: string, sessions: Session[]) => void = () => {},
   ) {}
 
   get subscriptions(): number {
@@ -95,6 +107,9 @@ export class Hub {
     try {
       if (first) await this.broker.subscribe(channel);
       if (options.history) history = await this.broker.history(channel, options.since ? { since: options.since } : { limit: 0 });
+      // While a gap is being filled the others are behind the stream: join once they caught up,
+      // so what the fill delivers reaches this session through `held`, without duplicates.
+      while (entry.fillDone) await entry.fillDone;
     } catch (err) {
       this.unsubscribe(session, channel);
       throw err;
@@ -162,7 +177,12 @@ export class Hub {
     return channels;
   }
 
-  /** Fans a publication out to the local subscribers; returns how many were reached. */
+  /**
+   * Fans a publication out to the local subscribers; returns how many were reached. On a channel
+   * with history the subscribers get every publication once and in offset order: one already
+   * delivered is dropped, and one past a gap (lost while the broker connection was down) waits
+   * until the gap is read from history.
+   */
   dispatch(pub: Publication): number {
     const entry = this.channels.get(pub.channel);
     if (!entry) return 0;
@@ -170,6 +190,19 @@ export class Hub {
       const { type, user, session } = pub.presence;
       this.sendControl(pub.channel, { type, channel: pub.channel, user, session }, (s) => s.id === session);
       return entry.size;
+    }
+    if (pub.offset !== undefined && entry.position) {
+      if (entry.filling) {
+        entry.filling.push(pub);
+        return entry.size;
+      }
+      const { offset, epoch } = entry.position;
+      if (pub.epoch === epoch && pub.offset <= offset) return entry.size;
+      // The next one is offset + 1, or 1 when a new stream began (the old one expired or was lost).
+      if (pub.offset > (pub.epoch === epoch ? offset + 1 : 1)) {
+        this.startFill(pub.channel, entry, [pub]);
+        return entry.size;
+      }
     }
     if (pub.offset !== undefined) {
       entry.position = { offset: pub.offset, epoch: pub.epoch! };
@@ -189,6 +222,61 @@ export class Hub {
     }
     if (entry.pending) for (const held of entry.pending.values()) held.push(pub);
     return entry.size;
+  }
+
+  /**
+   * After the broker connection came back: reads what each channel with history missed meanwhile
+   * and delivers it in order, before the live publications that arrive during the read.
+   */
+  resync(): void {
+    for (const [channel, entry] of this.channels) {
+      if (entry.position && !entry.filling) this.startFill(channel, entry, []);
+    }
+  }
+
+  private startFill(channel: string, entry: ChannelSubscribers, held: Publication[]): void {
+    entry.filling = held;
+    const done: Promise<void> = this.fill(channel, entry).finally(() => {
+      if (entry.fillDone === done) entry.fillDone = undefined;
+    });
+    entry.fillDone = done;
+  }
+
+  /** Reads the publications after the channel's position from history, then delivers them and those held meanwhile. */
+  private async fill(channel: string, entry: ChannelSubscribers): Promise<void> {
+    const since = entry.position!;
+    let result;
+    // The broker may be coming back (a gap is often seen on the first live publication after a
+    // reconnection, before the history connection is up): try again for a few seconds.
+    for (let attempt = 0; this.channels.get(channel) === entry; attempt++) {
+      try {
+        result = await this.broker.history(channel, { since });
+        break;
+      } catch {
+        if (attempt === fillAttempts) break;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt).unref());
+      }
+    }
+    if (this.channels.get(channel) !== entry) return; // every subscriber left meanwhile
+    const held = entry.filling ?? [];
+    entry.filling = undefined;
+    // The stream is gone (a broker that came back empty), perhaps a new one began: if history holds
+    // the new one from its first publication, the subscribers go on with it, as when a stream expired.
+    const first = result?.publications[0];
+    const reset = result !== undefined && result.position.epoch !== since.epoch && (first ? first.offset === 1 : result.position.offset === 0);
+    if (result && reset) {
+      entry.position = { offset: 0, epoch: result.position.epoch };
+      entry.cursorText = undefined;
+    } else if (!result || !continuesFrom(since, result)) {
+      // History no longer holds the gap (or cannot be read): the subscribers recover on their own.
+      this.onLost(channel, this.subscribers(channel));
+      entry.position = result?.position.epoch ? result.position : undefined;
+      entry.cursorText = undefined;
+      if (result) for (const pub of held) this.dispatch(pub);
+      return;
+    }
+    for (const pub of result.publications) this.dispatch(pub);
+    for (const pub of held) this.dispatch(pub);
   }
 
   /** Sends a protocol frame (join, leave) to the channel's joined subscribers, except those excluded. */

@@ -3,7 +3,7 @@ import type { Identity } from '../auth/identity.js';
 import { closeCodeOf } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { encodeControl, heartbeatBytes, type WireFormat } from '../protocol/wire.js';
-import { scheduleFlush } from './outbox.js';
+import { joinParts, scheduleFlush } from './outbox.js';
 import type { Sink } from './sink.js';
 
 export interface SessionLimits {
@@ -56,7 +56,7 @@ export class Session {
   badFrames = 0;
   /** Channels the session is still joining (see Hub.subscribe). */
   pendingJoins = 0;
-  /** Bytes discarded when the session was closed as a slow consumer. */
+  /** Bytes not delivered when the session was closed as a slow consumer: its queue and its socket buffer. */
   droppedBytes = 0;
 
   private state: State = 'open';
@@ -115,7 +115,7 @@ export class Session {
       this.queuedBytes = 0;
       return;
     }
-    this.sink.write(this.queue, this.queuedBytes);
+    this.sink.write(this.queue.length === 1 ? this.queue[0]! : joinParts(this.queue, this.queuedBytes));
     this.queue.length = 0;
     this.queuedBytes = 0;
     if (this.state === 'open' && this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.closeSlowConsumer();
@@ -170,6 +170,11 @@ export class Session {
     this.sink.destroy();
   }
 
+  /** Records why the transport is about to close the connection by itself (e.g. a frame too large). */
+  closingBecause(reason: string): void {
+    if (this.state === 'open') this.endReason = reason;
+  }
+
   /** Called by the transport when the connection is gone, whoever closed it. */
   handleClosed(): void {
     if (this.state === 'closed') return;
@@ -189,7 +194,7 @@ export class Session {
    * the socket buffer get the grace period to drain before the connection is dropped.
    */
   private closeSlowConsumer(): void {
-    this.droppedBytes = this.queuedBytes;
+    this.droppedBytes = this.queuedBytes + this.sink.bufferedBytes();
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.close(closeCodeOf('slow_consumer'), 'slow_consumer');

@@ -1,7 +1,7 @@
 /** What a transport gives a session: somewhere to write bytes and a way to end the connection. */
 export interface Sink {
-  /** Writes the chunks queued during one event-loop turn, in order, as one write. */
-  write(chunks: Buffer[], totalBytes: number): void;
+  /** Writes what was queued during one event-loop turn, as one write. */
+  write(bytes: Buffer): void;
   /** Bytes accepted by write() that the kernel has not taken yet. */
   bufferedBytes(): number;
   /** Whether the client answers ping() (WebSocket pong), so silence can be detected. */

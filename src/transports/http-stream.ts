@@ -3,7 +3,7 @@ import type { Sink } from '../sessions/sink.js';
 
 /**
  * A long-lived HTTP response (Server-Sent Events or newline-delimited JSON) as a session sink.
- * Chunks queued in one turn are joined into one write, so each flush costs one chunked-encoding frame.
+ * What a session queued in one turn arrives joined, so each flush costs one chunked-encoding frame.
  */
 export class HttpStreamSink implements Sink {
   readonly answersPings = false;
@@ -17,16 +17,19 @@ export class HttpStreamSink implements Sink {
 
   constructor(private readonly res: ServerResponse) {}
 
-  write(chunks: Buffer[], totalBytes: number): void {
+  write(bytes: Buffer): void {
     if (this.res.writableEnded || this.res.destroyed) return;
     const cursor = this.cursor?.();
-    if (cursor !== undefined && cursor !== this.lastCursor) {
-      this.lastCursor = cursor;
-      const id = Buffer.from(`id: ${cursor}\n\n`);
-      chunks.push(id);
-      totalBytes += id.length;
+    if (cursor === undefined || cursor === this.lastCursor) {
+      this.res.write(bytes);
+      return;
     }
-    this.res.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, totalBytes));
+    this.lastCursor = cursor;
+    // Corked, both writes leave as one chunk of the chunked encoding.
+    this.res.cork();
+    this.res.write(bytes);
+    this.res.write(`id: ${cursor}\n\n`);
+    this.res.uncork();
   }
 
   bufferedBytes(): number {

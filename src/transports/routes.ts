@@ -45,13 +45,15 @@ function awaitConnectFrame(
 ): WebSocketSessionHandlers {
   let handlers: WebSocketSessionHandlers | undefined;
   let state: 'waiting' | 'authorizing' | 'closed' = 'waiting';
+  /** Frames sent right behind the connect frame, carried out once the session is open. */
+  const early: string[] = [];
   const refuse = (err: unknown) => {
     if (state === 'closed') return;
     state = 'closed';
     clearTimeout(timer);
     const error = asSwitchboardError(err);
     node.metrics.stats.error(error.code);
-    sink.write([wsTextFrame(JSON.stringify({ type: 'disconnect', code: error.closeCode, reason: error.message }))], 0);
+    sink.write(wsTextFrame(JSON.stringify({ type: 'disconnect', code: error.closeCode, reason: error.message })));
     sink.end(error.closeCode, error.code);
   };
   const timer = setTimeout(() => {
@@ -61,6 +63,11 @@ function awaitConnectFrame(
   return {
     message: (text) => {
       if (handlers) return handlers.message(text);
+      if (state === 'authorizing') {
+        if (early.length < node.config.limits.clientMessagesBurst) early.push(text);
+        else refuse(new SwitchboardError('rate_limited', 'too many frames before the session opened; wait for welcome'));
+        return;
+      }
       if (state !== 'waiting') return;
       const [frame] = parseClientMessage(text);
       if (!frame || frame instanceof FrameError || frame.type !== 'connect') {
@@ -71,7 +78,9 @@ function awaitConnectFrame(
       node.authorize(request, asked, frame.token).then(({ identity, channels }) => {
         if (state === 'closed') return;
         clearTimeout(timer);
-        handlers = accept(identity, channels, sink);
+        const opened = accept(identity, channels, sink);
+        handlers = opened;
+        for (const text of early.splice(0)) opened.message(text);
       }, refuse);
     },
     badInput: () => refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}')),
@@ -188,6 +197,7 @@ function sessionHandlers(node: SwitchboardNode, session: Session) {
     tooLarge: () => {
       stats.limit('frame_size');
       stats.error('too_large');
+      session.closingBecause('too_large');
     },
     activity: () => {
       session.lastSeen = Date.now();

@@ -16,16 +16,8 @@ class WebSocketSink implements Sink {
     private readonly socket: Duplex,
   ) {}
 
-  write(chunks: Buffer[]): void {
-    const socket = this.socket;
-    if (!socket.writable) return;
-    if (chunks.length === 1) {
-      socket.write(chunks[0]);
-      return;
-    }
-    socket.cork();
-    for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
-    socket.uncork();
+  write(bytes: Buffer): void {
+    if (this.socket.writable) this.socket.write(bytes);
   }
 
   bufferedBytes(): number {

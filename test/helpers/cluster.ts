@@ -1,11 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get, startProcess, type NodeProcess } from './node.js';
 import { freePort, startNats, startRedis, type Service } from './services.js';
 import { waitUntil } from './wait.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 
 /** The brokers several node processes can share. */
 export type SharedBrokerKind = 'redis' | 'nats';
@@ -117,3 +117,50 @@ export function killAll(nodes: (NodeProcess | undefined)[]): void {
 }
 
 export const wsUrl = (node: NodeProcess): string => node.url.replace('http', 'ws');
+
+/**
+ * A TCP proxy on a free loopback port in front of a server: `cut()` drops every connection and
+ * refuses new ones (a network partition between one node and the broker), `restore()` lets them in
+ * again on the same port.
+ */
+export interface TcpProxy {
+  port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const port = await freePort();
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  const listen = async () => {
+    server = net.createServer((client) => {
+      const upstream = net.connect(targetPort, '127.0.0.1');
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, '127.0.0.1', () => resolve());
+    });
+  };
+  const cut = async () => {
+    const closing = server;
+    server = undefined;
+    for (const socket of sockets) socket.destroy();
+    if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
+  };
+  await listen();
+  return { port, cut, restore: listen, close: cut };
+}

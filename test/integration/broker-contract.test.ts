@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { continuesFrom, type Broker, type ControlMessage, type Publication } from '../../src/brokers/broker.js';
 import { MemoryBroker, MemoryBus } from '../../src/brokers/memory.js';
 import { NatsBroker } from '../../src/brokers/nats.js';
 import { RedisBroker } from '../../src/brokers/redis.js';
 import { SwitchboardError } from '../../src/errors.js';
-import { freePort, startNats, startRedis, type Service } from '../helpers/services.js';
+import { freePort, startNats, startRedis, startRedisCluster, type RedisClusterService, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** Makes brokers that share one backing store (one cluster), each standing for one node. */
@@ -20,6 +21,41 @@ interface BrokerKind {
   durable?: boolean;
   /** Connects a broker of this kind to a loopback port where nothing listens. */
   connectUnreachable?(port: number): Promise<Broker>;
+  /** For a sharded server (a Redis Cluster): its nodes, each the only master of its shard. */
+  shards?(): RedisClusterService;
+}
+
+/** Asks one node of a Redis Cluster directly, not through a cluster client. */
+async function onNode<T>(node: Service, query: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(node.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await query(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * One channel name per shard, by the shard's index in `cluster.nodes`: the broker keeps a
+ * channel's keys and shard channel under the hash tag `{channel}`, so the slot of `{channel}` is
+ * the channel's slot.
+ */
+async function channelPerShard(cluster: RedisClusterService, base: string): Promise<string[]> {
+  const ports = cluster.nodes.map((node) => node.port);
+  return onNode(cluster.nodes[0]!, async (redis) => {
+    const ranges = await redis.cluster('SLOTS');
+    const byShard = new Map<number, string>();
+    for (let i = 0; byShard.size < ports.length && i < 1000; i++) {
+      const channel = `${base}-${i}`;
+      const slot = await redis.cluster('KEYSLOT', `{${channel}}`);
+      const owner = ranges.find(([start, end]) => slot >= start && slot <= end)?.[2]?.[1];
+      const shard = ports.indexOf(owner ?? -1);
+      if (shard >= 0 && !byShard.has(shard)) byShard.set(shard, channel);
+    }
+    return ports.map((_, shard) => byShard.get(shard)!);
+  });
 }
 
 const kinds: BrokerKind[] = [
@@ -50,6 +86,29 @@ const kinds: BrokerKind[] = [
       service: () => redis,
       connectUnreachable: async (port) => {
         const broker = new RedisBroker({ url: `redis://127.0.0.1:${port}`, prefix: 'contract:' });
+        await broker.connect();
+        return broker;
+      },
+    };
+  })(),
+  (() => {
+    let cluster: RedisClusterService;
+    return {
+      name: 'redis-cluster',
+      setup: async () => {
+        cluster = await startRedisCluster();
+      },
+      create: async () => {
+        const broker = new RedisBroker({ url: cluster.url, prefix: 'contract:', cluster: true });
+        await broker.connect();
+        return broker;
+      },
+      teardown: async () => cluster.stop(),
+      // Killing it kills every node: the whole Cluster is down, then comes back empty.
+      service: () => cluster,
+      shards: () => cluster,
+      connectUnreachable: async (port) => {
+        const broker = new RedisBroker({ url: `redis://127.0.0.1:${port}`, prefix: 'contract:', cluster: true });
         await broker.connect();
         return broker;
       },
@@ -236,6 +295,68 @@ for (const kind of kinds) {
 
     it('fails to connect with unavailable when the server cannot be reached', { skip: !kind.connectUnreachable }, async () => {
       await assert.rejects(kind.connectUnreachable!(await freePort()), isUnavailable);
+    });
+
+    it('spreads channels over the shards: each channel lives on the shard that owns its slot, live and in history', { skip: !kind.shards }, async () => {
+      const cluster = kind.shards!();
+      const channels = await channelPerShard(cluster, 'spread');
+      for (const channel of channels) await b.subscribe(channel);
+      const positions = [];
+      for (const channel of channels) {
+        await a.publish(pub(channel, 'live'));
+        positions.push(await a.publish(pub(channel, 'kept'), { history }));
+      }
+      await waitUntil(() => channels.every((c) => received.filter((p) => p.channel === c).length === 2), 5000, 'both publications of every shard');
+      for (const [shard, channel] of channels.entries()) {
+        assert.deepEqual(received.filter((p) => p.channel === channel).map((p) => p.data), ['live', 'kept'], channel);
+        const stored = await b.history(channel, {});
+        assert.deepEqual(stored.publications.map((p) => p.data), ['kept'], channel);
+        assert.deepEqual(stored.position, positions[shard], channel);
+      }
+      // On the servers: each channel is a shard channel of its own shard only (sharded pub/sub, so its
+      // publications never cross the cluster bus), nothing on classic pub/sub, and its keys live there too.
+      for (const [owner, channel] of channels.entries()) {
+        for (const [shard, node] of cluster.nodes.entries()) {
+          const [shardChannels, classic, keys] = await onNode(node, (redis) =>
+            Promise.all([redis.pubsub('SHARDCHANNELS', `*{${channel}}*`), redis.pubsub('CHANNELS', `*${channel}*`), redis.keys(`*{${channel}}*`)]),
+          );
+          assert.equal(shardChannels.length, shard === owner ? 1 : 0, `shard channels of ${channel} on shard ${shard}`);
+          assert.deepEqual(classic, [], `classic channels of ${channel} on shard ${shard}`);
+          assert.equal(keys.length > 0, shard === owner, `keys of ${channel} on shard ${shard}`);
+        }
+      }
+    });
+
+    it('keeps the other shards working while one is down, fails at once on the lost one, and reports its return', { skip: !kind.shards }, async () => {
+      const cluster = kind.shards!();
+      const [lost, kept] = await channelPerShard(cluster, 'outage');
+      let reconnections = 0;
+      b.onReconnect(() => reconnections++);
+      await b.subscribe(lost!);
+      await b.subscribe(kept!);
+      const before = await a.publish(pub(lost!, 'before the outage'), { history });
+      await waitUntil(() => received.some((p) => p.channel === lost && p.data === 'before the outage'), 5000, 'the publication before the outage');
+
+      await cluster.nodes[0]!.kill();
+      const started = Date.now();
+      await assert.rejects(a.publish(pub(lost!, 'lost')), isUnavailable);
+      await assert.rejects(a.publish(pub(lost!, 'lost'), { history }), isUnavailable);
+      await assert.rejects(a.history(lost!, {}), isUnavailable);
+      assert.ok(Date.now() - started < 1000, `rejections took ${Date.now() - started} ms`);
+      // The other shards go on: the node stays ready, and their channels publish, deliver and keep history.
+      await a.publish(pub(kept!, 'during'), { history });
+      await waitUntil(() => received.some((p) => p.channel === kept && p.data === 'during'), 5000, 'a publication on a shard that is up');
+      assert.deepEqual((await b.history(kept!, { reverse: true, limit: 1 })).publications.map((p) => p.data), ['during']);
+      assert.ok(a.healthy && b.healthy);
+
+      await cluster.nodes[0]!.start();
+      await waitUntil(() => reconnections > 0, 15_000, 'the shard to be reported back');
+      await a.publish(pub(lost!, 'back'));
+      const after = await a.publish(pub(lost!, 'back, with history'), { history });
+      await waitUntil(() => received.some((p) => p.channel === lost && p.data === 'back, with history'), 5000, 'publications on the shard that came back');
+      assert.deepEqual(received.filter((p) => p.channel === lost).map((p) => p.data), ['before the outage', 'back', 'back, with history']);
+      // The shard came back empty (no persistence here): a new epoch, so recovering clients learn they missed history.
+      assert.notEqual(after!.epoch, before!.epoch);
     });
 
     // Last: it kills the server.

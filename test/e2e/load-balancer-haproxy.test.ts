@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { connectSse, connectWs, type SseEvent, type StreamClient, type WsClient } from '../helpers/clients.js';
+import { killAll, startCluster, startSharedBroker, type SharedBroker } from '../helpers/cluster.js';
+import { get, post, type NodeProcess } from '../helpers/node.js';
+import { freePort } from '../helpers/services.js';
+import { waitUntil } from '../helpers/wait.js';
+
+/**
+ * The HAProxy example of deploy/ in front of two node processes sharing Redis: WebSocket and SSE
+ * clients work through it, and when one node drains (SIGTERM) its clients come back on the other.
+ * The test runs the shipped config with only its addresses and check timings made local and short.
+ */
+const haproxyInstalled = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
+const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
+
+/** deploy/haproxy.cfg with the bind line and the servers replaced. */
+function localConfig(port: number, nodes: NodeProcess[]): string {
+  const lines: string[] = [];
+  for (const line of readFileSync(exampleConfig, 'utf8').split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('bind ')) lines.push(`    bind 127.0.0.1:${port}`);
+    else if (trimmed.startsWith('server ')) continue;
+    else {
+      lines.push(line);
+      if (trimmed.startsWith('default-server ')) {
+        // Server options override default-server: check every 100 ms, one answer decides.
+        nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port} inter 100ms fall 1 rise 1`));
+      }
+    }
+  }
+  const text = lines.join('\n');
+  assert.ok(text.includes('server node1 127.0.0.1:'), 'the example has a default-server line to put the servers after');
+  return text;
+}
+
+describe('two nodes behind HAProxy with the example config', { skip: haproxyInstalled ? false : 'haproxy is not installed (.ci/run installs it)' }, () => {
+  let broker: SharedBroker | undefined;
+  let nodes: NodeProcess[] = [];
+  let haproxy: ChildProcess | undefined;
+  let haproxyOutput = '';
+  let dir: string | undefined;
+  let lb = '';
+  const open: { close(): void }[] = [];
+  const ids = new Map<string, NodeProcess>();
+
+  before(async () => {
+    broker = await startSharedBroker('redis');
+    nodes = await startCluster(2, broker, ['--shutdown.drainWindow', '600ms', '--sessions.closeGracePeriod', '500ms']);
+    for (const node of nodes) ids.set((await get(`${node.url}/api/info`)).body.node, node);
+    const port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'switchboard-haproxy-'));
+    const config = join(dir, 'haproxy.cfg');
+    writeFileSync(config, localConfig(port, nodes));
+    const check = spawnSync('haproxy', ['-c', '-f', config], { encoding: 'utf8' });
+    assert.equal(check.status, 0, `haproxy -c: ${check.stdout}${check.stderr}`);
+    haproxy = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    haproxy.stdout!.on('data', (d) => (haproxyOutput += d));
+    haproxy.stderr!.on('data', (d) => (haproxyOutput += d));
+    await waitUntil(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1');
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.once('error', () => resolve(false));
+        }),
+      5000,
+      'haproxy to listen',
+    );
+    lb = `http://127.0.0.1:${port}`;
+  });
+  after(async () => {
+    for (const client of open) client.close();
+    if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
+      const exited = new Promise((resolve) => haproxy!.once('exit', resolve));
+      haproxy.kill('SIGKILL');
+      await exited;
+    }
+    killAll(nodes);
+    await broker?.service.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A WebSocket client through the load balancer, retrying while a draining node refuses it (503). */
+  async function ws(): Promise<WsClient & { node: string }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const client = await connectWs(`${lb.replace('http', 'ws')}/ws?channels=lb`);
+        open.push(client);
+        const welcome = await client.next((f) => f.type === 'welcome');
+        await client.next((f) => f.type === 'subscribed');
+        return Object.assign(client, { node: welcome.node as string });
+      } catch (err) {
+        if ((err as { status?: number }).status !== 503 || attempt === 20) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  async function sse(): Promise<StreamClient<SseEvent> & { node: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await connectSse(`${lb}/sse?channels=lb`);
+      open.push(client);
+      if (client.status === 503 && attempt < 20) {
+        client.close();
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      assert.equal(client.status, 200);
+      const welcome = JSON.parse((await client.next((e) => e.event === 'welcome')).data);
+      await client.next((e) => e.event === 'subscribed');
+      return Object.assign(client, { node: welcome.node as string });
+    }
+  }
+
+  it('carries WebSocket and SSE clients to both nodes, and publications to all of them', async () => {
+    const clients = [];
+    for (let i = 0; i < 6; i++) clients.push(await ws());
+    const streams = [await sse(), await sse()];
+    assert.equal(streams[0]!.headers['content-type'], 'text/event-stream; charset=utf-8');
+    // leastconn spreads them over both nodes.
+    const used = new Set([...clients, ...streams].map((c) => c.node));
+    assert.equal(used.size, 2, `sessions on ${[...used].join(', ')}: ${haproxyOutput.slice(-500)}`);
+
+    const res = await post(`${lb}/api/publish`, { channel: 'lb', data: { through: 'haproxy' } });
+    assert.equal(res.status, 200);
+    for (const client of clients) assert.deepEqual(await client.next((f) => f.type === 'message'), { type: 'message', channel: 'lb', data: { through: 'haproxy' } });
+    for (const stream of streams) {
+      const event = await stream.next((e) => e.event === 'message');
+      assert.deepEqual(JSON.parse(event.data), { channel: 'lb', data: { through: 'haproxy' } });
+    }
+    for (const client of [...clients, ...streams]) client.close();
+  });
+
+  it('moves the clients of a draining node to the other one', async () => {
+    const clients = [];
+    for (let i = 0; i < 6; i++) clients.push(await ws());
+    const streams = [await sse(), await sse(), await sse()];
+    const draining = clients[0]!.node;
+    const staying = [...ids.keys()].find((id) => id !== draining)!;
+    const drainingProcess = ids.get(draining)!;
+    const onDraining = clients.filter((c) => c.node === draining);
+    const streamsOnDraining = streams.filter((s) => s.node === draining);
+    assert.ok(onDraining.length > 0);
+
+    drainingProcess.child.kill('SIGTERM');
+    // Each of its clients is told to reconnect and closed; it comes back through the load balancer.
+    const moved = await Promise.all(
+      onDraining.map(async (client) => {
+        const frame = await client.next((f) => f.type === 'reconnect', 5000);
+        assert.equal(frame.reason, 'shutdown');
+        assert.equal((await client.closed).code, 4000);
+        return ws();
+      }),
+    );
+    const movedStreams = await Promise.all(
+      streamsOnDraining.map(async (stream) => {
+        await stream.next((e) => e.event === 'reconnect', 5000);
+        await stream.ended;
+        return sse();
+      }),
+    );
+    for (const client of [...moved, ...movedStreams]) assert.equal(client.node, staying, 'reconnected to the node that stays');
+    assert.deepEqual(await drainingProcess.exited, { code: 0, signal: null });
+
+    // Everyone is on the remaining node now, and publications through the load balancer reach them.
+    const everyone = [...clients.filter((c) => c.node === staying), ...moved];
+    const everyStream = [...streams.filter((s) => s.node === staying), ...movedStreams];
+    await waitUntil(async () => (await post(`${lb}/api/publish`, { channel: 'lb', data: 'after the drain' })).status === 200, 5000, 'a publish through the load balancer');
+    for (const client of everyone) assert.deepEqual(await client.next((f) => f.type === 'message'), { type: 'message', channel: 'lb', data: 'after the drain' });
+    for (const stream of everyStream) assert.deepEqual(JSON.parse((await stream.next((e) => e.event === 'message' && e.data !== '')).data), { channel: 'lb', data: 'after the drain' });
+    for (const client of [...everyone, ...everyStream]) client.close();
+  });
+});
