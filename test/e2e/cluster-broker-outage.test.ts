@@ -235,7 +235,7 @@ for (const kind of kinds) {
       }
     });
 
-    it('fills the gap from history when one node loses the broker while the others go on publishing', { skip: !kind.viaProxy }, async () => {
+    it('fills the gap from history when one node loses the broker while the others go on publishing', { skip: kind.viaProxy ? false : 'shown on the Redis with persistence and on NATS; persistence plays no part in it' }, async () => {
       const [a] = nodes as [NodeProcess];
       const proxy = await startTcpProxy(broker!.service.port);
       let d: NodeProcess | undefined;

@@ -20,12 +20,13 @@ import { waitUntil } from '../helpers/wait.js';
 const haproxyInstalled = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
 const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
 
-/** deploy/haproxy.cfg with the bind line and the servers replaced. */
+/** deploy/haproxy.cfg with the bind line and the servers replaced, and a maxconn this machine's file limit allows. */
 function localConfig(port: number, nodes: NodeProcess[]): string {
   const lines: string[] = [];
   for (const line of readFileSync(exampleConfig, 'utf8').split('\n')) {
     const trimmed = line.trim();
     if (trimmed.startsWith('bind ')) lines.push(`    bind 127.0.0.1:${port}`);
+    else if (trimmed.startsWith('maxconn ')) lines.push('    maxconn 1000');
     else if (trimmed.startsWith('server ')) continue;
     else {
       lines.push(line);
@@ -65,7 +66,8 @@ describe('two nodes behind HAProxy with the example config', { skip: haproxyInst
     haproxy.stderr!.on('data', (d) => (haproxyOutput += d));
     await waitUntil(
       () =>
-        new Promise<boolean>((resolve) => {
+        new Promise<boolean>((resolve, reject) => {
+          if (haproxy!.exitCode !== null) reject(new Error(`haproxy exited: ${haproxyOutput}`));
           const socket = net.connect(port, '127.0.0.1');
           socket.once('connect', () => {
             socket.destroy();
