@@ -25,7 +25,7 @@ import { WireFormat, encodeForSession, wireFormatNames } from './protocol/wire.j
 import { ClientCommands } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
-import { Session, type SessionView } from './sessions/session.js';
+import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
 import { registerDemoRoutes } from './demo/routes.js';
@@ -81,12 +81,21 @@ export class SwitchboardNode {
   private readonly startedAt = Date.now();
   private presenceTimer: NodeJS.Timeout | undefined;
   private readonly disconnectHook: DisconnectHook;
+  /** Shared by every session (one object, not one per connection). */
+  private readonly sessionLimits: SessionLimits;
+  private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
 
   constructor(
     readonly config: Config,
     options: NodeOptions = {},
   ) {
     this.id = config.node.id;
+    this.sessionLimits = {
+      maxBufferedBytes: config.sessions.maxBufferedBytes,
+      closeGracePeriod: config.sessions.closeGracePeriod,
+      messagesPerSecond: config.limits.clientMessagesPerSecond,
+      messagesBurst: config.limits.clientMessagesBurst,
+    };
     this.log = options.logger ?? createLogger(config.log.level, this.id);
     this.metrics = createMetrics({
       sessionsByFormat: () => this.registry.countsByFormat(),
@@ -230,19 +239,14 @@ export class SwitchboardNode {
 
   /** Registers a new session and subscribes it to the channels it was admitted with. */
   openSession(init: OpenSessionInit): Session {
-    const { sessions, limits } = this.config;
+    const { sessions } = this.config;
     const session = new Session({
       format: init.format,
       sink: init.sink,
       identity: init.identity,
       remote: init.remote,
-      limits: {
-        maxBufferedBytes: sessions.maxBufferedBytes,
-        closeGracePeriod: sessions.closeGracePeriod,
-        messagesPerSecond: limits.clientMessagesPerSecond,
-        messagesBurst: limits.clientMessagesBurst,
-      },
-      onEnd: (s, reason) => this.endSession(s, reason),
+      limits: this.sessionLimits,
+      onEnd: this.onSessionEnd,
     });
     const now = Date.now();
     session.nextHeartbeatAt = this.clock.firstHeartbeatAt(now);

@@ -305,11 +305,27 @@ function flood(args: FloodArgs) {
 }
 
 serveRpc({
-  open: (msg: { host: string; port: number; connections: number }) => {
+  /**
+   * Opens the connection pool and completes one request on each connection (to a channel nobody
+   * subscribes to) before anything is measured: a server busy fanning out can take seconds to serve
+   * the first request of a connection it accepts in the middle of a step.
+   */
+  open: async (msg: { host: string; port: number; connections: number }) => {
     for (const conn of conns) conn.close();
     host = msg.host;
     port = msg.port;
     conns = Array.from({ length: msg.connections }, () => new HttpConn(host, port));
+    const body = '{"channel":"bench-connection-warmup","data":0}';
+    const ok = await Promise.all(
+      conns.map(
+        (conn) =>
+          new Promise<boolean>((resolve) =>
+            conn.send(requestText(body), { sentAt: clockMs(), channels: [-1], batch: false }, (res) => resolve(res?.status === 200)),
+          ),
+      ),
+    );
+    const failed = ok.filter((v) => !v).length;
+    if (failed > 0) throw new Error(`${failed} of ${conns.length} publisher connections could not publish`);
     return {};
   },
   paced: (msg) => paced(msg as PacedArgs),

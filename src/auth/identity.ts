@@ -15,8 +15,12 @@ export interface Identity {
   issuedAt: number;
 }
 
+/** Anonymous sessions share one empty, frozen context and channel list. */
+const noContext: Record<string, unknown> = Object.freeze({});
+const noChannels: string[] = Object.freeze([]) as unknown as string[];
+
 export function anonymousIdentity(): Identity {
-  return { user: '', context: {}, privileged: false, channels: [], issuedAt: Date.now() };
+  return { user: '', context: noContext, privileged: false, channels: noChannels, issuedAt: Date.now() };
 }
 
 /** Whether a claim (or context value) equals the value or, as a list, contains it. */

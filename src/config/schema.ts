@@ -114,12 +114,12 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
   subscribe: {
     parse: (v) => parseEnum(v, accessLevels),
     default: defaults.subscribe,
-    doc: 'who may subscribe from a client: public, authenticated or server (API only)',
+    doc: 'who may subscribe from a client: public, authenticated, claim, token (a subscription token), hook or server (API only)',
   },
   publish: {
     parse: (v) => parseEnum(v, accessLevels),
     default: defaults.publish,
-    doc: 'who may publish from a client: public, authenticated or server (API only)',
+    doc: 'who may publish from a client: public, authenticated, claim, hook or server (API only)',
   },
   presence: { parse: parseBoolean, default: defaults.presence, doc: 'track members and send join/leave events' },
   historySize: {

@@ -14,7 +14,7 @@ import { WireFormat, heartbeatBytes, wireFormatNames } from '../protocol/wire.js
 import type { Session } from '../sessions/session.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
 import { longPoll } from './long-poll.js';
-import { WebSocketTransport, type WebSocketSessionHandlers } from './websocket.js';
+import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody } from '../api/errors.js';
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
@@ -40,7 +40,7 @@ function awaitConnectFrame(
   node: SwitchboardNode,
   request: ConnectRequest,
   asked: ResolvedChannel[],
-  sink: Sink,
+  sink: WebSocketSink,
   accept: (identity: Identity, channels: ResolvedChannel[], sink: Sink) => WebSocketSessionHandlers,
 ): WebSocketSessionHandlers {
   let handlers: WebSocketSessionHandlers | undefined;
@@ -80,6 +80,8 @@ function awaitConnectFrame(
         clearTimeout(timer);
         const opened = accept(identity, channels, sink);
         handlers = opened;
+        // The session's events go to it directly from now on; this waiting state can be collected.
+        sink.handOver(opened);
         for (const text of early.splice(0)) opened.message(text);
       }, refuse);
     },
@@ -92,6 +94,11 @@ function awaitConnectFrame(
       handlers?.closed();
     },
   };
+}
+
+/** A listener shared by every upgraded socket: a closure here would keep the upgrade request alive as long as the socket. */
+function destroySelf(this: Duplex): void {
+  this.destroy();
 }
 
 /** Answers a refused upgrade on the raw socket, with the same JSON error body as the API. */
@@ -113,7 +120,7 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   const paths = { ...websocketPaths, ...(config.compat.push.enabled ? pushWebsocketPaths : {}) };
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySelf);
     const url = new URL(req.url ?? '/', 'http://switchboard');
     const format = paths[url.pathname];
     if (format === undefined) {
@@ -129,17 +136,18 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       return;
     }
     const request = connectRequest(req, url, wireFormatNames[format]);
+    const remote = request.remote;
     const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
-      const session = node.openSession({ format, sink, remote: request.remote, channels, identity });
+      const session = node.openSession({ format, sink, remote, channels, identity });
       if (format === WireFormat.pushWs) session.enqueue(heartbeatBytes[WireFormat.pushWs]!);
-      return sessionHandlers(node, session);
+      return new SessionConnection(node, session);
     };
     if (format === WireFormat.ws && node.authenticator.needsFirstFrame(request)) {
-      transport.upgrade(req, socket, head, { open: (sink) => awaitConnectFrame(node, request, asked, sink, accept) });
+      transport.upgrade(req, socket, head, (sink) => awaitConnectFrame(node, request, asked, sink, accept));
       return;
     }
     node.authorize(request, asked).then(
-      ({ identity, channels }) => transport.upgrade(req, socket, head, { open: (sink) => accept(identity, channels, sink) }),
+      ({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)),
       refuse,
     );
 
@@ -178,30 +186,38 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   }
 }
 
-function sessionHandlers(node: SwitchboardNode, session: Session) {
-  const { stats } = node.metrics;
-  return {
-    message: (text: string) => {
-      stats.messagesIn[session.format]! += 1;
-      if (session.format === WireFormat.pushWs) {
-        // Push clients only ever send {"event":"pong"}; anything else is ignored, as the seed does.
-        return;
-      }
-      node.commands.handleMessage(session, text);
-    },
-    badInput: (reason: 'binary' | 'invalid_utf8') => {
-      stats.messagesIn[session.format]! += 1;
-      const message = reason === 'binary' ? 'binary frames are not accepted; send JSON text' : 'text frame is not valid UTF-8';
-      node.commands.reject(session, new FrameError('bad_request', message));
-    },
-    tooLarge: () => {
-      stats.limit('frame_size');
-      stats.error('too_large');
-      session.closingBecause('too_large');
-    },
-    activity: () => {
-      session.lastSeen = Date.now();
-    },
-    closed: () => session.handleClosed(),
-  };
+/** A session's WebSocket events: one small object per connection, no closures. */
+class SessionConnection implements WebSocketSessionHandlers {
+  constructor(
+    private readonly node: SwitchboardNode,
+    private readonly session: Session,
+  ) {}
+
+  message(text: string): void {
+    const { session } = this;
+    this.node.metrics.stats.messagesIn[session.format]! += 1;
+    // Push clients only ever send {"event":"pong"}; anything else is ignored, as the seed does.
+    if (session.format !== WireFormat.pushWs) this.node.commands.handleMessage(session, text);
+  }
+
+  badInput(reason: 'binary' | 'invalid_utf8'): void {
+    this.node.metrics.stats.messagesIn[this.session.format]! += 1;
+    const message = reason === 'binary' ? 'binary frames are not accepted; send JSON text' : 'text frame is not valid UTF-8';
+    this.node.commands.reject(this.session, new FrameError('bad_request', message));
+  }
+
+  tooLarge(): void {
+    const { stats } = this.node.metrics;
+    stats.limit('frame_size');
+    stats.error('too_large');
+    this.session.closingBecause('too_large');
+  }
+
+  activity(): void {
+    this.session.lastSeen = Date.now();
+  }
+
+  closed(): void {
+    this.session.handleClosed();
+  }
 }

@@ -4,11 +4,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Sink } from '../sessions/sink.js';
 
+/** Where a connection's events go; kept on the WebSocket object itself (see attach). */
+const kHandlers = Symbol('switchboard.handlers');
+type Tracked = WebSocket & { [kHandlers]: WebSocketSessionHandlers };
+
 /**
  * A WebSocket connection as a session sink. Server frames are pre-built by the hub, so they are
  * written straight to the socket: ws only does the handshake, reading, pings and the close handshake.
  */
-class WebSocketSink implements Sink {
+export class WebSocketSink implements Sink {
   readonly answersPings = true;
 
   constructor(
@@ -35,6 +39,37 @@ class WebSocketSink implements Sink {
   destroy(): void {
     this.ws.terminate();
   }
+
+  /** From now on the connection's events go to these handlers (a session opened after a first frame). */
+  handOver(handlers: WebSocketSessionHandlers): void {
+    (this.ws as Tracked)[kHandlers] = handlers;
+  }
+}
+
+// One set of listener functions for every connection: no closure per connection, and nothing of
+// the upgrade request stays reachable from a long-lived listener.
+function handlersOf(ws: WebSocket): WebSocketSessionHandlers {
+  return (ws as Tracked)[kHandlers];
+}
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const handlers = handlersOf(this);
+  handlers.activity();
+  if (isBinary) handlers.badInput('binary');
+  else if (!isUtf8(data)) handlers.badInput('invalid_utf8');
+  else handlers.message(data.toString('utf8'));
+}
+
+function onPong(this: WebSocket): void {
+  handlersOf(this).activity();
+}
+
+function onError(this: WebSocket, err: Error & { code?: string }): void {
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') handlersOf(this).tooLarge();
+}
+
+function onClose(this: WebSocket): void {
+  handlersOf(this).closed();
 }
 
 /** Most bytes of UTF-8 a close frame's reason may hold (RFC 6455 section 5.5). */
@@ -47,11 +82,6 @@ export function closeReason(reason: string): string {
   let cut = maxCloseReasonBytes;
   while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
   return bytes.subarray(0, cut).toString('utf8');
-}
-
-export interface WebSocketHandlers {
-  /** A connection is open; returns what to do with its messages and its end. */
-  open(sink: Sink, req: IncomingMessage): WebSocketSessionHandlers;
 }
 
 export interface WebSocketSessionHandlers {
@@ -77,20 +107,14 @@ export class WebSocketTransport {
     });
   }
 
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, handlers: WebSocketHandlers): void {
+  /** Completes the handshake; `open` is called once with the connection's sink and returns its handlers. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, open: (sink: WebSocketSink) => WebSocketSessionHandlers): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = handlers.open(new WebSocketSink(ws, socket), req);
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        session.activity();
-        if (isBinary) session.badInput('binary');
-        else if (!isUtf8(data)) session.badInput('invalid_utf8');
-        else session.message(data.toString('utf8'));
-      });
-      ws.on('pong', () => session.activity());
-      ws.on('error', (err: Error & { code?: string }) => {
-        if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') session.tooLarge();
-      });
-      ws.on('close', () => session.closed());
+      (ws as Tracked)[kHandlers] = open(new WebSocketSink(ws, socket));
+      ws.on('message', onMessage);
+      ws.on('pong', onPong);
+      ws.on('error', onError);
+      ws.on('close', onClose);
     });
   }
 }
