@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get, startProcess, type NodeProcess } from './node.js';
-import { freePort, startNats, startRedis, type Service } from './services.js';
+import { freePort, ownedProcess, startNats, startRedis, type Service } from './services.js';
 import { waitUntil } from './wait.js';
 
 /** The brokers several node processes can share. */
@@ -32,53 +31,22 @@ export async function startSharedBroker(kind: SharedBrokerKind): Promise<SharedB
 export async function startPersistentRedis(): Promise<SharedBroker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-redis-'));
-  let child: ChildProcess | undefined;
-  const exited = () =>
-    new Promise<void>((resolve) => (child && child.exitCode === null && child.signalCode === null ? child.once('exit', () => resolve()) : resolve()));
-  const service: Service = {
+  const service = ownedProcess(
+    'redis-server',
+    (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir],
     port,
-    url: `redis://127.0.0.1:${port}`,
-    start: async () => {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir], {
-        stdio: 'ignore',
-      });
-      child.once('error', () => {});
-      await waitForPort(port);
-    },
-    kill: async () => {
-      const done = exited();
-      child?.kill('SIGKILL');
-      await done;
-    },
-    stop: async () => {
-      const done = exited();
-      child?.kill('SIGTERM');
-      await done;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    `redis://127.0.0.1:${port}`,
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
   await service.start();
   return { kind: 'redis', service, args: ['--broker.type', 'redis', '--broker.redis.url', service.url] };
 }
 
-async function waitForPort(port: number): Promise<void> {
-  await waitUntil(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      }),
-    10_000,
-    `a server on 127.0.0.1:${port}`,
-  );
-}
-
-/** Short cluster timings so tests see nodes and presence come and go within a second or two. */
-export const fastCluster = ['--cluster.heartbeatInterval', '200ms', '--cluster.nodeTimeout', '1s', '--cluster.presenceTtl', '1500ms'];
+/**
+ * Short cluster timings so tests see nodes and presence come and go within seconds, with room for
+ * a loaded CI machine: a late refresh must not expire a live session's presence.
+ */
+export const fastCluster = ['--cluster.heartbeatInterval', '200ms', '--cluster.nodeTimeout', '2s', '--cluster.presenceTtl', '3s'];
 
 /** Starts `count` node processes on one broker; resolves once every node sees all of them. */
 export async function startCluster(count: number, broker: SharedBroker, extraArgs: string[] = []): Promise<NodeProcess[]> {

@@ -42,7 +42,7 @@ export interface Service {
   start(): Promise<void>;
 }
 
-function ownedProcess(command: string, args: (port: number) => string[], port: number, url: string, cleanup = () => {}): Service {
+export function ownedProcess(command: string, args: (port: number) => string[], port: number, url: string, cleanup = () => {}): Service {
   let child: ChildProcess | undefined;
   const exited = () => new Promise<void>((resolve) => (child && child.exitCode === null && child.signalCode === null ? child.once('exit', () => resolve()) : resolve()));
   const service: Service = {
