@@ -10,11 +10,12 @@ import { killAll } from './lib/children.js';
 import { repoRoot, serverKinds, serverNames, type ServerName } from './lib/servers.js';
 import { table } from './report.js';
 import { channels } from './workloads/channels.js';
+import { clusterFanout, clusterTable } from './workloads/cluster-fanout.js';
 import type { Context, Result, Settings } from './workloads/context.js';
 import { fanout } from './workloads/fanout.js';
 import { idle } from './workloads/idle.js';
 
-const workloadNames = ['fanout', 'sse', 'channels', 'idle'] as const;
+const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster'] as const;
 type WorkloadName = (typeof workloadNames)[number];
 
 const usage = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
@@ -205,24 +206,53 @@ async function main(): Promise<number> {
       for (const server of names) if (!reported.has(server)) emit({ workload: label, server, error: 'no result' });
       continue;
     }
-    for (const server of servers) {
-      const names = workload === 'channels' ? ['channels-single', 'channels-batch'] : [workload];
+    if (workload === 'channels') {
+      // Side by side too, round by round (see workloads/channels.ts).
+      const labels = ['channels-single', 'channels-batch'];
       if (Date.now() > settings.deadline - 15_000) {
-        for (const name of names) emit({ workload: name, server, error: 'skipped: time budget used up' });
+        for (const server of servers) for (const label of labels) emit({ workload: label, server, error: 'skipped: time budget used up' });
+        continue;
+      }
+      log(`channels against ${servers.join(', ')}`);
+      const before = results.length;
+      try {
+        await channels(ctx, servers, emit);
+      } catch (err) {
+        log(`channels failed: ${(err as Error).stack ?? err}`);
+      }
+      const reported = new Set(results.slice(before).map((r) => `${r.workload} ${r.server}`));
+      for (const server of servers) for (const label of labels) if (!reported.has(`${label} ${server}`)) emit({ workload: label, server, error: 'no result' });
+      continue;
+    }
+    if (workload === 'cluster') {
+      // Switchboard only: 2 nodes through Redis and through NATS against 1 node (see workloads/cluster-fanout.ts).
+      if (!servers.includes('switchboard')) continue;
+      if (Date.now() > settings.deadline - 15_000) {
+        emit({ workload: 'cluster-fanout', server: 'switchboard', error: 'skipped: time budget used up' });
+        continue;
+      }
+      log('cluster-fanout: 2 nodes through redis and nats, against 1 node');
+      await clusterFanout(ctx, emit);
+      continue;
+    }
+    for (const server of servers) {
+      if (Date.now() > settings.deadline - 15_000) {
+        emit({ workload, server, error: 'skipped: time budget used up' });
         continue;
       }
       log(`${workload} against ${server}`);
       try {
-        if (workload === 'channels') for (const r of await channels(ctx, server)) emit(r);
-        else emit(await idle(ctx, server));
+        emit(await idle(ctx, server));
       } catch (err) {
         log(`${workload} against ${server} failed: ${(err as Error).stack ?? err}`);
-        for (const name of names) emit({ workload: name, server, error: (err as Error).message });
+        emit({ workload, server, error: (err as Error).message });
       }
     }
   }
 
-  process.stdout.write(`\n${table(results)}\n`);
+  if (results.some((r) => r.workload !== 'cluster-fanout')) process.stdout.write(`\n${table(results)}\n`);
+  const cluster = clusterTable(results);
+  if (cluster) process.stdout.write(`\n${cluster}\n`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench-results/latest.jsonl`);
   if (settings.profileDir) log(`CPU profiles in bench-results/profiles/ (summarise with: node dist/bench/profile-top.js bench-results/profiles)`);
   return results.some((r) => r.error) ? 1 : 0;

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type ForkOptions, type SpawnOptions } from 'node:child_process';
 
 /** Every process the benchmark started; all are killed when it exits, however it exits. */
 const children = new Set<ChildProcess>();
@@ -7,6 +7,15 @@ export function forkTracked(modulePath: string, args: string[], options: ForkOpt
   const child = fork(modulePath, args, options);
   children.add(child);
   child.on('exit', () => children.delete(child));
+  return child;
+}
+
+/** Like forkTracked, for a program that is not a Node script (a broker server). */
+export function spawnTracked(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, options);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  child.on('error', () => children.delete(child));
   return child;
 }
 

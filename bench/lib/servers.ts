@@ -49,7 +49,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     socket.once('connect', () => {
@@ -65,6 +65,8 @@ export interface StartOptions {
   profileDir?: string;
   /** Used in the profile's file name. */
   label: string;
+  /** More command-line arguments for the server (e.g. a broker's flags). */
+  args?: string[];
 }
 
 /** A server under test, in its own process, with the probe preloaded to answer usage questions. */
@@ -93,7 +95,7 @@ export class ServerProcess {
       execArgv.push('--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${name}-${options.label}-${Date.now()}.cpuprofile`);
     }
     const script = scripts[name];
-    const child = forkTracked(script.path, [...script.args, '--host', '127.0.0.1', '--port', String(port)], {
+    const child = forkTracked(script.path, [...script.args, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)], {
       execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
