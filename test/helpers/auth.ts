@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { connectWs } from './clients.js';
 import { scrape } from './prometheus.js';
 
 /** A signing key pair of one algorithm, with its public half as PEM (SPKI) and as a JWK. */
@@ -163,4 +164,17 @@ export async function hookCalls(baseUrl: string, hook: string, outcome: string):
 /** The `Authorization: Bearer` header for a token. */
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+/** Whether a WebSocket with this bearer token is welcomed (true) or refused with 401 (false). */
+export async function wsAccepts(wsUrl: string, token: string): Promise<boolean> {
+  try {
+    const ws = await connectWs(`${wsUrl}/ws`, { headers: bearer(token) });
+    await ws.next((f) => f.type === 'welcome');
+    ws.close();
+    return true;
+  } catch (err) {
+    if ((err as { status?: number }).status !== 401) throw err;
+    return false;
+  }
 }

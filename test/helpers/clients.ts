@@ -111,6 +111,21 @@ function openStream(url: string, headers: Record<string, string>): Promise<{ req
   });
 }
 
+function streamClient<T>(req: http.ClientRequest, res: http.IncomingMessage, inbox: Inbox<T>, raw: () => string): StreamClient<T> {
+  const ended = new Promise<void>((resolve) => res.on('close', () => resolve()));
+  return {
+    status: res.statusCode!,
+    headers: res.headers,
+    inbox,
+    get raw() {
+      return raw();
+    },
+    next: (m, t) => inbox.next(m, t),
+    ended,
+    close: () => req.destroy(),
+  };
+}
+
 /** A real SSE client over HTTP: parses events (and comments, as event 'comment'). */
 export async function connectSse(url: string, headers: Record<string, string> = {}): Promise<StreamClient<SseEvent>> {
   const { req, res } = await openStream(url, { accept: 'text/event-stream', ...headers });
@@ -147,18 +162,7 @@ export async function connectSse(url: string, headers: Record<string, string> = 
       inbox.push(event);
     }
   });
-  const ended = new Promise<void>((resolve) => res.on('close', () => resolve()));
-  return {
-    status: res.statusCode!,
-    headers: res.headers,
-    inbox,
-    get raw() {
-      return raw;
-    },
-    next: (m, t) => inbox.next(m, t),
-    ended,
-    close: () => req.destroy(),
-  };
+  return streamClient(req, res, inbox, () => raw);
 }
 
 /** A real HTTP-streaming client reading newline-delimited JSON. */
@@ -178,18 +182,7 @@ export async function connectNdjson(url: string): Promise<StreamClient<any>> {
       inbox.push(JSON.parse(line));
     }
   });
-  const ended = new Promise<void>((resolve) => res.on('close', () => resolve()));
-  return {
-    status: res.statusCode!,
-    headers: res.headers,
-    inbox,
-    get raw() {
-      return raw;
-    },
-    next: (m, t) => inbox.next(m, t),
-    ended,
-    close: () => req.destroy(),
-  };
+  return streamClient(req, res, inbox, () => raw);
 }
 
 export interface RawClient {

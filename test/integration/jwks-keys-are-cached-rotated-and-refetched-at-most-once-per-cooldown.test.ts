@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { authFailures, bearer, keyToken, signingKey, startHookServer, startJwksServer, type HookServer, type SigningKey } from '../helpers/auth.js';
+import { authFailures, bearer, keyToken, signingKey, startHookServer, startJwksServer, wsAccepts, type HookServer, type SigningKey } from '../helpers/auth.js';
 import { connectWs } from '../helpers/clients.js';
 import { assertErrorBody } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
@@ -23,17 +23,9 @@ describe('JWKS keys are cached, rotated and refetched at most once per jwksCoold
     await jwks.stop();
   });
 
-  async function connects(key: SigningKey, kid: string, sub = 'lena'): Promise<boolean> {
-    try {
-      const ws = await connectWs(`${t.wsUrl}/ws`, { headers: bearer(await keyToken(key, { sub }, { expiresIn: 600, kid })) });
-      await ws.next((f) => f.type === 'welcome');
-      ws.close();
-      return true;
-    } catch (err: any) {
-      if (err.status !== 401) throw err;
-      return false;
-    }
-  }
+  const connects = async (key: SigningKey, kid: string, sub = 'lena'): Promise<boolean> =>
+    wsAccepts(t.wsUrl, await keyToken(key, { sub }, { expiresIn: 600, kid }));
+
 
   it('fetches the key set once and verifies later tokens from the cache', async () => {
     assert.equal(await connects(first, 'key-2024'), true);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { authFailures, bearer, hmacToken } from '../helpers/auth.js';
-import { connectWs } from '../helpers/clients.js';
+import { authFailures, hmacToken, wsAccepts } from '../helpers/auth.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { startNats, startRedis, type Service } from '../helpers/services.js';
 
@@ -25,17 +24,8 @@ for (const kind of ['redis', 'nats'] as const) describe(`revocations survive a n
     return node;
   };
 
-  async function accepted(node: TestNode, token: string): Promise<boolean> {
-    try {
-      const ws = await connectWs(`${node.wsUrl}/ws`, { headers: bearer(token) });
-      await ws.next((f) => f.type === 'welcome');
-      ws.close();
-      return true;
-    } catch (err: any) {
-      if (err.status !== 401) throw err;
-      return false;
-    }
-  }
+  const accepted = (node: TestNode, token: string): Promise<boolean> => wsAccepts(node.wsUrl, token);
+
 
   it('refuses a token and a user revoked before the restart on the node that replaces it', async () => {
     const byJti = await hmacToken(secret, { sub: 'dora' }, { expiresIn: 600, jti: 'jti-dora-1' });
