@@ -57,10 +57,6 @@ export class SwitchboardError extends Error {
   }
 }
 
-export function httpStatusOf(code: ErrorCode): number {
-  return mappings[code].http;
-}
-
 export function closeCodeOf(code: ErrorCode): number {
   return mappings[code].close;
 }
@@ -73,7 +69,6 @@ export function asSwitchboardError(err: unknown): SwitchboardError {
 
 /** Close codes that are not errors. */
 export const CloseCodes = {
-  normal: 1000,
   goingAway: 1001,
   /** The server asks the client to reconnect (drain, lifetime reached). */
   reconnect: 4000,

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { type Broker, type ClusterQuery, type ControlMessage, type ControlTarget, type NodeReport, type Publication, type StreamPosition } from './brokers/broker.js';
+import { type Broker, type ClusterQuery, type ControlMessage, type ControlTarget, type NodeReport, type PresenceMember, type Publication, type StreamPosition } from './brokers/broker.js';
 import { Authenticator, type ConnectRequest } from './auth/authenticator.js';
 import { DisconnectHook } from './auth/disconnect-hook.js';
 import type { Identity } from './auth/identity.js';
@@ -306,24 +306,20 @@ export class SwitchboardNode {
 
   /** Records presence and tells every subscriber, on every node, that a session joined or left. */
   private async announce(channel: string, session: Session, type: 'join' | 'leave'): Promise<void> {
-    const member = { session: session.id, user: session.user, node: this.id };
-    if (type === 'join') await this.broker.presence.add(channel, [member], this.config.cluster.presenceTtl);
+    if (type === 'join') await this.broker.presence.add(channel, [this.memberOf(session)], this.config.cluster.presenceTtl);
     else await this.broker.presence.remove(channel, [session.id]);
     await this.broker.publish({ channel, data: null, time: Date.now(), presence: { type, user: session.user, session: session.id } });
   }
 
-  /** Refreshes the presence entries of this node's sessions before they expire. */
+  private memberOf(session: Session): PresenceMember {
+    return { session: session.id, user: session.user, node: this.id };
+  }
+
+  /** Refreshes the presence entries of this node's sessions before they expire: one write per channel with presence. */
   private refreshPresence(): void {
-    const byChannel = new Map<string, { session: string; user: string; node: string }[]>();
-    for (const session of this.registry.all()) {
-      for (const channel of session.channels) {
-        if (!this.tryResolve(channel)?.options.presence) continue;
-        let members = byChannel.get(channel);
-        if (!members) byChannel.set(channel, (members = []));
-        members.push({ session: session.id, user: session.user, node: this.id });
-      }
-    }
-    for (const [channel, members] of byChannel) {
+    for (const { channel } of this.hub.list()) {
+      if (!this.tryResolve(channel)?.options.presence) continue;
+      const members = this.hub.subscribers(channel).map((session) => this.memberOf(session));
       this.broker.presence.add(channel, members, this.config.cluster.presenceTtl).catch((err) => {
         this.log.warn({ event: 'presence.refresh_failed', channel, err: (err as Error).message }, 'presence not refreshed');
       });

@@ -6,8 +6,6 @@ const maxAnswerBytes = 256 * 1024;
 
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
 
-export type HookOutcome = 'allow' | 'deny' | 'error' | 'timeout';
-
 /** A hook call that did not produce a usable answer (timeout, connection error, non-2xx, not JSON). */
 export class HookFailure extends Error {
   constructor(

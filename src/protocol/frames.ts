@@ -15,8 +15,6 @@ export type ClientFrame =
   | { type: 'refresh'; id?: FrameId; token: string }
   | { type: 'ping'; id?: FrameId };
 
-export const clientFrameTypes = ['connect', 'subscribe', 'unsubscribe', 'publish', 'send', 'rpc', 'refresh', 'ping'] as const;
-
 /** Most frames in one batch (a JSON array of frames). */
 export const maxBatchFrames = 100;
 
