@@ -121,7 +121,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       problems.push(`environment: unknown setting ${name}`);
       continue;
     }
-    const parsed = path === 'channels.namespaces' ? parseJsonEnv(name, value, problems) : value;
+    const parsed = leafByPath.get(path)?.field.structured ? parseJsonEnv(name, value, problems) : value;
     if (parsed !== undefined) fromEnv.set(path, parsed);
   }
   apply(fromEnv, (p) => `environment ${envName(p)}`);
@@ -137,8 +137,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         problems.push(`${label}: unknown setting ${path}`);
         continue;
       }
-      // On the command line the namespace map is JSON, as in SWITCHBOARD_CHANNELS_NAMESPACES.
-      const jsonFlag = label === 'flag' && path === 'channels.namespaces' && typeof value === 'string' && value.trim().startsWith('{');
+      // On the command line a structured setting (a map or list) is JSON, as in its environment variable.
+      const jsonFlag = label === 'flag' && leafByPath.get(path)?.field.structured && typeof value === 'string' && /^\s*[[{]/.test(value);
       const parsed = jsonFlag ? parseJsonFlag(path, value, problems) : value;
       if (parsed === undefined) continue;
       try {
@@ -172,7 +172,7 @@ function parseJsonEnv(name: string, value: string, problems: string[]): unknown 
   try {
     return JSON.parse(value);
   } catch {
-    problems.push(`environment ${name}: expected a JSON object`);
+    problems.push(`environment ${name}: expected JSON`);
     return undefined;
   }
 }
@@ -181,7 +181,7 @@ function parseJsonFlag(path: string, value: string, problems: string[]): unknown
   try {
     return JSON.parse(value);
   } catch {
-    problems.push(`flag --${path}: expected a JSON object`);
+    problems.push(`flag --${path}: expected JSON`);
     return undefined;
   }
 }

@@ -102,6 +102,8 @@ export interface Field {
   parse: (value: unknown) => unknown;
   default: unknown;
   doc: string;
+  /** A map or list: given as JSON in an environment variable or flag. */
+  structured?: true;
 }
 
 export type SchemaNode = Field | { [key: string]: SchemaNode };
@@ -264,7 +266,12 @@ export const schema: SchemaNode = {
   channels: {
     maxNameLength: { parse: (v) => parseInteger(v, 1, 4096), default: 255, doc: 'longest channel name' },
     default: namespaceFields(defaultNamespace),
-    namespaces: { parse: parseNamespaces, default: {}, doc: 'options per namespace (the part of a channel name before ":"); options a namespace leaves out come from channels.default' },
+    namespaces: {
+      parse: parseNamespaces,
+      default: {},
+      structured: true,
+      doc: 'options per namespace (the part of a channel name before ":"); options a namespace leaves out come from channels.default',
+    },
   },
   broker: {
     type: {

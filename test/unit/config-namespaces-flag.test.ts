@@ -11,7 +11,7 @@ describe('the --channels.namespaces flag', () => {
 
   it('reports JSON that does not parse, naming the flag', () => {
     const problems = configProblems(() => loadConfig({ flags: { 'api.insecure': 'true', 'channels.namespaces': '{"room":' } }));
-    assert.deepEqual(problems, ['flag --channels.namespaces: expected a JSON object']);
+    assert.deepEqual(problems, ['flag --channels.namespaces: expected JSON']);
   });
 
   it('still takes one option of one namespace as a dotted flag', () => {
