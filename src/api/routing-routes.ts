@@ -1,11 +1,32 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
+import { isObject } from './api-keys.js';
 
-/** The client message routes and the state of their backends on this node. */
+/** The client message routes, their backends' breakers, and the dead letters of durable routes. */
 export function registerRoutingRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+  const routeName = (req: FastifyRequest) => (req.params as { name: string }).name;
+
   api.get('/api/routes', async () => ({
     node: node.id,
     routes: node.router.describe(),
     backends: [...node.router.endpoints.values()].map((e) => ({ name: e.name, breaker: e.breaker.state })),
   }));
+
+  api.get('/api/routes/:name/dead-letters', async (req) => {
+    const { limit = '100', from } = req.query as { limit?: string; from?: string };
+    const max = Number(limit);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) throw new SwitchboardError('bad_request', 'limit must be an integer from 1 to 1000');
+    return { route: routeName(req), deadLetters: await node.durable.deadLetters(routeName(req), max, from) };
+  });
+
+  api.post('/api/routes/:name/dead-letters/replay', async (req) => {
+    const body = req.body === undefined || req.body === null ? {} : req.body;
+    if (!isObject(body)) throw new SwitchboardError('bad_request', 'expected {} or {"ids": [dead letter ids]}');
+    const { ids } = body;
+    if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
+      throw new SwitchboardError('bad_request', 'ids must be a list of dead letter ids');
+    }
+    return { route: routeName(req), ...(await node.durable.replay(routeName(req), ids as string[] | undefined)) };
+  });
 }
