@@ -591,15 +591,15 @@ export class NatsBroker implements Broker {
   }
 
   /** Every message of a stream matching the filter (or the last of each subject), through an ordered consumer. */
-  private async readStream(stream: string, filter: string, policy: DeliverPolicy): Promise<{ seq: number; headers: MsgHdrs | undefined; data: Uint8Array }[]> {
+  private async readStream(stream: string, filter: string, policy: DeliverPolicy): Promise<{ seq: number; subject: string; headers: MsgHdrs | undefined; data: Uint8Array }[]> {
     const consumer = await this.js.consumers.get(stream, { filter_subjects: filter, deliver_policy: policy, inactive_threshold: 30_000 });
     try {
       const pending = (await consumer.info(true)).num_pending;
-      const out: { seq: number; headers: MsgHdrs | undefined; data: Uint8Array }[] = [];
+      const out: { seq: number; subject: string; headers: MsgHdrs | undefined; data: Uint8Array }[] = [];
       if (pending === 0) return out;
       const batch = await consumer.fetch({ max_messages: pending, expires: OPERATION_TIMEOUT });
       for await (const m of batch) {
-        out.push({ seq: m.seq, headers: m.headers, data: m.data });
+        out.push({ seq: m.seq, subject: m.subject, headers: m.headers, data: m.data });
         if (m.info.pending === 0 || out.length >= pending) break;
       }
       return out;
@@ -621,7 +621,9 @@ export class NatsBroker implements Broker {
 
   private async listPresence(channel: string): Promise<PresenceMember[]> {
     const prefix = `$KV.${this.presenceBucket}.`;
-    const entries = await this.readStream(`KV_${this.presenceBucket}`, `${prefix}${token(channel)}.*`, DeliverPolicy.LastPerSubject);
+    const read = await this.readStream(`KV_${this.presenceBucket}`, `${prefix}${token(channel)}.*`, DeliverPolicy.LastPerSubject);
+    // A write that lands while the stream is read arrives as a second entry for its key: the later one counts.
+    const entries = new Map(read.map((entry) => [entry.subject, entry])).values();
     const now = Date.now();
     const members: PresenceMember[] = [];
     for (const entry of entries) {
