@@ -1,0 +1,45 @@
+import net from 'node:net';
+import { request } from 'undici';
+import { grpcHealthCheck } from './grpc.js';
+import type { Upstream } from './upstreams.js';
+
+function tcpCheck(url: URL, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const port = Number(url.port || (url.protocol === 'https:' || url.protocol === 'grpcs:' ? 443 : 80));
+    const socket = net.connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, timeout: timeoutMs });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function httpCheck(upstream: Upstream, path: string, timeoutMs: number): Promise<boolean> {
+  const base = new URL(upstream.instance.url.replace(/^grpc/, 'http'));
+  const target = `${base.origin}${base.pathname.replace(/\/$/, '')}${path}`;
+  try {
+    const res = await request(target, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    await res.body.dump();
+    return res.statusCode >= 200 && res.statusCode < 400;
+  } catch {
+    return false;
+  }
+}
+
+/** One active health check of an instance: http (2xx or 3xx on the path), tcp (connects) or grpc (grpc.health.v1 SERVING). */
+export async function checkInstance(upstream: Upstream, timeoutMs: number): Promise<boolean> {
+  const { check, url } = upstream.instance;
+  switch (check.type) {
+    case 'http':
+      return httpCheck(upstream, check.path, timeoutMs);
+    case 'tcp':
+      return tcpCheck(new URL(url), timeoutMs);
+    case 'grpc':
+      return upstream.grpc ? grpcHealthCheck(upstream.grpc, timeoutMs) : false;
+    case 'none':
+      return true;
+  }
+}

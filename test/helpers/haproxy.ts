@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NodeProcess } from './node.js';
+import { freePort } from './services.js';
+import { waitUntil } from './wait.js';
+
+export const haproxyInstalled = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
+const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
+
+/** deploy/haproxy.cfg with the bind line and the servers replaced, and a maxconn this machine's file limit allows. */
+export function localHaproxyConfig(port: number, nodes: NodeProcess[]): string {
+  const lines: string[] = [];
+  for (const line of readFileSync(exampleConfig, 'utf8').split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('bind ')) lines.push(`    bind 127.0.0.1:${port}`);
+    else if (trimmed.startsWith('maxconn ')) lines.push('    maxconn 1000');
+    else if (trimmed.startsWith('server ')) continue;
+    else {
+      lines.push(line);
+      if (trimmed.startsWith('default-server ')) {
+        // Server options override default-server: check every 100 ms, one answer decides.
+        nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port} inter 100ms fall 1 rise 1`));
+      }
+    }
+  }
+  const text = lines.join('\n');
+  assert.ok(text.includes('server node1 127.0.0.1:'), 'the example has a default-server line to put the servers after');
+  return text;
+}
+
+export interface Haproxy {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** HAProxy with the example config in front of the nodes, on a free port; resolves once it listens. */
+export async function startHaproxy(nodes: NodeProcess[]): Promise<Haproxy> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-haproxy-'));
+  const config = join(dir, 'haproxy.cfg');
+  writeFileSync(config, localHaproxyConfig(port, nodes));
+  const check = spawnSync('haproxy', ['-c', '-f', config], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `haproxy -c: ${check.stdout}${check.stderr}`);
+  let output = '';
+  const child: ChildProcess = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(
+      () =>
+        new Promise<boolean>((resolve, reject) => {
+          if (child.exitCode !== null) reject(new Error(`haproxy exited: ${output}`));
+          const socket = net.connect(port, '127.0.0.1');
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.once('error', () => resolve(false));
+        }),
+      5000,
+      'haproxy to listen',
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, stop };
+}
