@@ -63,6 +63,15 @@ describe('demo page in a browser', { skip }, () => {
 
     assert.equal(await page.locator('#messages li').count(), 3);
 
+    // The chat room: the page's own session is present, and what it sends comes back through the channel.
+    await page.locator('#chat-members', { hasText: '1 here' }).waitFor({ timeout: 5_000 });
+    await page.fill('#chat-name', 'tester');
+    await page.fill('#chat-text', 'hello room');
+    await page.click('#chat-form button[type="submit"]');
+    await page.locator('#chat-log li.chat-message', { hasText: 'hello room' }).waitFor({ timeout: 5_000 });
+    await post(`${t.url}/api/publish`, { channel: 'chat:lobby', data: { name: 'backend', text: 'welcome' } });
+    await page.locator('#chat-log li.chat-message', { hasText: 'welcome' }).waitFor({ timeout: 5_000 });
+
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: fileURLToPath(new URL('demo.png', artifacts)), fullPage: true });
   });

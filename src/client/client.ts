@@ -1,0 +1,602 @@
+import { backoffDelay } from './backoff.js';
+import { Emitter } from './events.js';
+import { SwitchboardClientError, fromServerError } from './errors.js';
+import { LongPollTransport } from './long-poll-transport.js';
+import { isServerFrame, type ClientFrame, type FrameId, type Position, type ServerFrame } from './protocol.js';
+import { SseTransport } from './sse-transport.js';
+import { Subscription, type SubscriptionHandle, type ChannelHandler, type ChannelMessage, type SubscribeOptions, type SubscribedEvent } from './subscription.js';
+import { tokenExpiry } from './token.js';
+import { authHeaders, defaultTransports, errorOf, type ChannelTarget, type Transport, type TransportClose, type TransportContext, type TransportName } from './transport.js';
+import { WebSocketTransport, type WebSocketConstructor } from './websocket-transport.js';
+
+/** Options of `new SwitchboardClient(url, options)`. */
+export interface ClientOptions {
+  /** A JWT for the connection. Use `getToken` instead when tokens expire. */
+  token?: string;
+  /**
+   * Fetches a token: called before the first connection, when the server asks for a new one
+   * (`refresh` frame), and before reconnecting when the current one expires within
+   * `tokenRefreshMargin` or was refused.
+   */
+  getToken?: () => Promise<string>;
+  /** The transports to try, in order. Default `['websocket', 'sse', 'long-poll']`; `['sse']` forces SSE. */
+  transports?: TransportName[];
+  /** The WebSocket constructor; default the global `WebSocket` (browsers). In Node 20 pass `WebSocket` from the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  /** The fetch function; default the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Default timeout of `publish`, `send`, `request` and `presence`, in ms. Default 10 000. */
+  timeout?: number;
+  /** Backoff base: the first reconnect waits up to this long (full jitter). Default 500 ms. */
+  minReconnectDelay?: number;
+  /** Backoff cap. Default 20 000 ms. */
+  maxReconnectDelay?: number;
+  /** Fetch a new token before reconnecting when the current one expires within this many ms. Default 10 000. */
+  tokenRefreshMargin?: number;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Reject with a `timeout` error if no answer comes within this many ms. */
+  timeout?: number;
+}
+
+/**
+ * - `disconnected`: not connected, a reconnect may be scheduled
+ * - `connecting`: a connection attempt is under way
+ * - `connected`: the server welcomed the session
+ * - `closed`: `close()` was called, or the server said not to reconnect (close code 4500-4999)
+ */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'closed';
+
+/** The session the server opened, from its `welcome` frame. */
+export interface SessionInfo {
+  transport: TransportName;
+  /** Session id (empty on long-poll, which has no session between polls). */
+  session: string;
+  /** The authenticated user; '' for anonymous sessions (and on long-poll). */
+  user: string;
+  /** The node holding the session. */
+  node: string;
+}
+
+/** Why a connection ended and what happens next. */
+export interface DisconnectedEvent {
+  /** The close code (docs/protocol.md#close-codes); 1006 when the connection dropped or could not be made. */
+  code: number;
+  reason: string;
+  /** Whether the SDK will reconnect. False for 4500-4999 and after `close()`. */
+  reconnect: boolean;
+  /** When reconnecting: in how many ms. */
+  delay?: number;
+}
+
+/** A publication or direct message that no subscription handles: the personal channel, or a message sent to this session or user. */
+export interface UnhandledMessage {
+  channel?: string;
+  data: unknown;
+}
+
+/** Events of the client. */
+export interface ClientEvents {
+  [name: string]: unknown;
+  /** Every change of `state`. */
+  state: ConnectionState;
+  connecting: { attempt: number; transport: TransportName };
+  connected: SessionInfo;
+  disconnected: DisconnectedEvent;
+  message: UnhandledMessage;
+  /** Something failed outside a promise the application holds (token refresh, a dropped subscription). */
+  error: SwitchboardClientError;
+}
+
+/** The answer to a `publish`. */
+export interface PublishResult {
+  /** Subscribers on the node that the publication reached. */
+  subscribers: number;
+  /** On channels with history: the publication's position. */
+  offset?: number;
+  epoch?: string;
+}
+
+/** A session present on a channel. */
+export interface PresenceMember {
+  session: string;
+  user: string;
+  node: string;
+}
+
+interface Pending {
+  resolve(data: unknown): void;
+  reject(err: SwitchboardClientError): void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Sent over the current WebSocket: its answer is lost with the connection. */
+  sent: boolean;
+}
+
+interface Channel {
+  subscriptions: Set<SubscriptionHandle>;
+  /** The last position delivered (channels with history). */
+  position?: Position;
+  /** Confirmed on the current connection. */
+  confirmed: boolean;
+  /** Ever confirmed: a refusal on reopening then cannot be about this channel. */
+  known: boolean;
+}
+
+/** Statuses of a refused one-way connection that are about the channels in its URL. */
+const channelRefusals = new Set([400, 403, 404, 409]);
+
+/**
+ * A Switchboard client: one connection (WebSocket, else SSE plus HTTP, else long-polling) that
+ * reconnects with backoff, resubscribes and resumes every channel from the last position seen.
+ *
+ * ```ts
+ * const client = new SwitchboardClient('https://rt.example.com', { getToken });
+ * client.subscribe('chat:lobby', (data) => show(data));
+ * await client.connect();
+ * await client.publish('chat:lobby', { text: 'hi' });
+ * ```
+ */
+export class SwitchboardClient extends Emitter<ClientEvents> {
+  /** The connection state; every change is also a `state` event. */
+  state: ConnectionState = 'disconnected';
+  /** The current session, while connected. */
+  session: SessionInfo | undefined;
+
+  private readonly baseUrl: string;
+  private readonly options: Required<Pick<ClientOptions, 'timeout' | 'minReconnectDelay' | 'maxReconnectDelay' | 'tokenRefreshMargin'>>;
+  private readonly transports: TransportName[];
+  private readonly fetch: typeof fetch;
+  private readonly WebSocket: WebSocketConstructor | undefined;
+  private token: string | undefined;
+  private readonly channels = new Map<string, Channel>();
+  private readonly pending = new Map<FrameId, Pending>();
+  /** Subscribe frames in flight on the WebSocket, by id. */
+  private readonly subscribing = new Map<FrameId, string>();
+  /** Requests waiting for a connection. */
+  private queued: ClientFrame[] = [];
+  private conn: Transport | undefined;
+  private welcomed = false;
+  private transportIndex = 0;
+  private readonly worked = new Set<TransportName>();
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The server's last word on the current connection: a `disconnect` or `reconnect` frame. */
+  private serverClose: { code: number; reason: string; after?: number } | undefined;
+  private rechannelScheduled = false;
+  private nextId = 1;
+  private waiters: { resolve(): void; reject(err: SwitchboardClientError): void }[] = [];
+
+  /**
+   * @param url the node's base URL: `https://host:port` (or `wss://...`; the SDK derives the others)
+   * @param options token, transports and timings
+   */
+  constructor(
+    url: string,
+    private readonly clientOptions: ClientOptions = {},
+  ) {
+    super();
+    this.baseUrl = url.replace(/^ws(s?):/, 'http$1:').replace(/\/+$/, '');
+    this.token = clientOptions.token;
+    this.options = {
+      timeout: clientOptions.timeout ?? 10_000,
+      minReconnectDelay: clientOptions.minReconnectDelay ?? 500,
+      maxReconnectDelay: clientOptions.maxReconnectDelay ?? 20_000,
+      tokenRefreshMargin: clientOptions.tokenRefreshMargin ?? 10_000,
+    };
+    this.WebSocket = clientOptions.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    const wanted = clientOptions.transports ?? [...defaultTransports];
+    // Without a WebSocket implementation the WebSocket transport is skipped.
+    this.transports = wanted.filter((name) => name !== 'websocket' || this.WebSocket !== undefined);
+    if (this.transports.length === 0) throw new SwitchboardClientError('bad_request', 'no usable transport: pass a WebSocket constructor or allow sse or long-poll');
+    this.fetch = clientOptions.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** The transport of the current (or last) connection attempt. */
+  get transport(): TransportName {
+    return this.transports[this.transportIndex]!;
+  }
+
+  /**
+   * Starts connecting (and reconnecting whenever the connection is lost).
+   * @returns resolves once connected; rejects if the client is closed first
+   */
+  connect(): Promise<void> {
+    if (this.state === 'connected') return Promise.resolve();
+    const connected = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.state === 'closed' || (this.state === 'disconnected' && this.retryTimer === undefined)) {
+      this.attempt = 0;
+      void this.open();
+    }
+    return connected;
+  }
+
+  /** Closes the connection for good: pending requests reject with `closed`, nothing reconnects. Subscriptions are kept for a later `connect()`. */
+  close(): void {
+    if (this.state === 'closed') return;
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.close();
+    this.stop({ code: 1000, reason: 'client closed', reconnect: false }, new SwitchboardClientError('closed', 'the client was closed'));
+  }
+
+  /**
+   * Subscribes to a channel. The handler gets every publication in order, including those missed
+   * while reconnecting when the channel has history. Several subscriptions may share a channel.
+   * @returns the subscription: `unsubscribe()`, `ready`, and events `subscribed`, `error`, `join`, `leave`
+   */
+  subscribe<T = unknown>(channel: string, handler: ChannelHandler<T>, options: SubscribeOptions = {}): Subscription<T> {
+    const subscription = new Subscription<T>(channel, handler, (s) => this.release(s));
+    let entry = this.channels.get(channel);
+    if (entry) {
+      entry.subscriptions.add(subscription);
+      if (entry.confirmed) {
+        const { position } = entry;
+        queueMicrotask(() => subscription.confirmed({ channel, replayed: 0, position }));
+      }
+      return subscription;
+    }
+    entry = { subscriptions: new Set<SubscriptionHandle>([subscription]), position: options.since, confirmed: false, known: false };
+    this.channels.set(channel, entry);
+    if (this.welcomed && this.conn) {
+      if (this.conn.send) this.conn.send([this.subscribeFrame(channel, entry)]);
+      else this.scheduleRechannel();
+    }
+    return subscription;
+  }
+
+  /**
+   * Publishes to a channel whose namespace lets clients publish.
+   * @returns the number of subscribers reached on the node, and the position on channels with history
+   */
+  publish(channel: string, data: unknown, options: RequestOptions = {}): Promise<PublishResult> {
+    return this.call({ type: 'publish', channel, data }, options) as Promise<PublishResult>;
+  }
+
+  /**
+   * Sends a message to the backends (routed by the node's routes).
+   * @returns the server's acknowledgement
+   */
+  send(data: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.call({ type: 'send', data }, options);
+  }
+
+  /**
+   * Request/reply: calls `method` on the backend the node routes it to.
+   * @returns the backend's answer; rejects with a SwitchboardClientError (`timeout`, `not_found`, ...)
+   */
+  request<T = unknown>(method: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    return this.call({ type: 'rpc', method, data: data ?? null }, options) as Promise<T>;
+  }
+
+  /**
+   * Who is on a channel, across the cluster (namespaces with presence; needs subscribe permission).
+   * @returns one entry per session
+   */
+  async presence(channel: string, options: RequestOptions = {}): Promise<PresenceMember[]> {
+    const answer = (await this.call({ type: 'presence', channel }, options)) as { members: PresenceMember[] };
+    return answer.members;
+  }
+
+  private call(frame: ClientFrame, options: RequestOptions): Promise<unknown> {
+    if (this.state === 'closed') return Promise.reject(new SwitchboardClientError('closed', 'the client is closed; call connect() first'));
+    const id = this.nextId++;
+    const timeout = options.timeout ?? this.options.timeout;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.queued = this.queued.filter((f) => f.id !== id);
+        reject(new SwitchboardClientError('timeout', `no answer to ${frame.type} within ${timeout} ms`));
+      }, timeout);
+      this.pending.set(id, { resolve, reject, timer, sent: false });
+      this.dispatch([{ ...frame, id }]);
+    });
+  }
+
+  /** Sends request frames over the connection, over POST /frames on one-way transports, or queues them until connected. */
+  private dispatch(frames: ClientFrame[]): void {
+    const conn = this.conn;
+    if (!conn || !this.welcomed) {
+      this.queued.push(...frames);
+      return;
+    }
+    if (conn.send) {
+      for (const frame of frames) if (frame.id !== undefined) this.pending.get(frame.id)!.sent = true;
+      conn.send(frames);
+      return;
+    }
+    void this.postFrames(frames);
+  }
+
+  private async postFrames(frames: ClientFrame[]): Promise<void> {
+    const ids = frames.map((f) => f.id).filter((id): id is FrameId => id !== undefined);
+    try {
+      // Naming the stream's session lets late replies and direct messages arrive on the stream.
+      const stream = this.session?.session ? `?session=${encodeURIComponent(this.session.session)}` : '';
+      const res = await this.fetch(`${this.baseUrl}/frames${stream}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...authHeaders(this.token) },
+        body: JSON.stringify(frames.length === 1 ? frames[0] : frames),
+      });
+      if (!res.ok) {
+        const err = fromServerError(await errorOf(res));
+        for (const id of ids) this.settle(id, undefined, err);
+        return;
+      }
+      const replies: unknown = await res.json();
+      for (const reply of Array.isArray(replies) ? replies : []) if (isServerFrame(reply)) this.receive(this.conn, reply);
+    } catch {
+      for (const id of ids) this.settle(id, undefined, new SwitchboardClientError('disconnected', 'the request could not reach the node'));
+    }
+  }
+
+  private settle(id: FrameId, data: unknown, err?: SwitchboardClientError): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (err) pending.reject(err);
+    else pending.resolve(data);
+  }
+
+  private release(subscription: SubscriptionHandle): void {
+    const entry = this.channels.get(subscription.channel);
+    if (!entry?.subscriptions.delete(subscription) || entry.subscriptions.size > 0) return;
+    this.channels.delete(subscription.channel);
+    if (!this.welcomed || !this.conn) return;
+    if (this.conn.send) this.conn.send([{ type: 'unsubscribe', id: this.nextId++, channel: subscription.channel }]);
+    else this.scheduleRechannel();
+  }
+
+  private subscribeFrame(channel: string, entry: Channel): ClientFrame {
+    const id = this.nextId++;
+    this.subscribing.set(id, channel);
+    return entry.position ? { type: 'subscribe', id, channel, since: entry.position } : { type: 'subscribe', id, channel };
+  }
+
+  /** Subscription changes of one turn reopen a one-way connection once. */
+  private scheduleRechannel(): void {
+    if (this.rechannelScheduled) return;
+    this.rechannelScheduled = true;
+    queueMicrotask(() => {
+      this.rechannelScheduled = false;
+      for (const entry of this.channels.values()) entry.confirmed = false;
+      this.conn?.rechannel?.();
+    });
+  }
+
+  private targets(): ChannelTarget[] {
+    return [...this.channels].map(([channel, entry]) => (entry.position ? { channel, since: entry.position } : { channel }));
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private async open(): Promise<void> {
+    this.retryTimer = undefined;
+    this.setState('connecting');
+    const name = this.transport;
+    const { getToken } = this.clientOptions;
+    if (getToken && (this.token === undefined || (tokenExpiry(this.token) ?? Infinity) - Date.now() < this.options.tokenRefreshMargin)) {
+      try {
+        this.token = await getToken();
+      } catch (err) {
+        this.emit('error', new SwitchboardClientError('unauthorized', `getToken failed: ${err instanceof Error ? err.message : String(err)}`));
+        this.token = undefined;
+        this.retry({ code: 1006, reason: 'no token' }, false);
+        return;
+      }
+      if (this.state !== 'connecting') return;
+    }
+    this.welcomed = false;
+    this.serverClose = undefined;
+    const context: TransportContext = {
+      baseUrl: this.baseUrl,
+      token: this.token,
+      fetch: this.fetch,
+      channels: () => this.targets(),
+      events: {
+        frame: (frame) => this.receive(conn, frame),
+        closed: (close) => this.lost(conn, close),
+      },
+    };
+    this.emit('connecting', { attempt: this.attempt, transport: name });
+    const conn: Transport =
+      name === 'websocket' ? new WebSocketTransport(this.WebSocket!, context) : name === 'sse' ? new SseTransport(context) : new LongPollTransport(context);
+    this.conn = conn;
+  }
+
+  private receive(conn: Transport | undefined, frame: ServerFrame): void {
+    if (conn !== this.conn) return;
+    switch (frame.type) {
+      case 'welcome':
+        return this.welcome(frame);
+      case 'subscribed':
+        return this.subscribed(frame);
+      case 'message':
+        return this.message(frame);
+      case 'reply': {
+        if (frame.id === undefined) {
+          if (frame.error) this.emit('error', fromServerError(frame.error));
+          return;
+        }
+        const channel = this.subscribing.get(frame.id);
+        if (channel !== undefined) {
+          this.subscribing.delete(frame.id);
+          if (frame.error) this.refuseChannel(channel, fromServerError(frame.error));
+          return;
+        }
+        this.settle(frame.id, frame.data, frame.error ? fromServerError(frame.error) : undefined);
+        return;
+      }
+      case 'unsubscribed': {
+        const entry = this.channels.get(frame.channel);
+        // Without an id the server ended it (an API call, or the broker could not set it up).
+        if (frame.id !== undefined || !entry) return;
+        this.channels.delete(frame.channel);
+        for (const s of entry.subscriptions) s.ended(frame.reason ?? 'server');
+        return;
+      }
+      case 'join':
+      case 'leave':
+        for (const s of this.channels.get(frame.channel)?.subscriptions ?? []) {
+          s.presence(frame.type, { channel: frame.channel, user: frame.user, session: frame.session });
+        }
+        return;
+      case 'pong':
+        if (frame.id !== undefined) this.settle(frame.id, undefined);
+        return;
+      case 'reconnect':
+        this.serverClose = { code: 4000, reason: frame.reason, after: frame.after };
+        return;
+      case 'disconnect':
+        this.serverClose = { code: frame.code, reason: frame.reason };
+        return;
+      case 'refresh':
+        void this.refreshToken();
+        return;
+    }
+  }
+
+  private welcome(frame: Extract<ServerFrame, { type: 'welcome' }>): void {
+    const name = this.transport;
+    this.session = { transport: name, session: frame.session, user: frame.user, node: frame.node };
+    // A one-way stream reopened for new channels is welcomed again: not a new connection.
+    if (this.welcomed) return;
+    this.welcomed = true;
+    this.attempt = 0;
+    this.worked.add(name);
+    if (this.conn?.send) {
+      this.subscribing.clear();
+      const frames = [...this.channels].map(([channel, entry]) => this.subscribeFrame(channel, entry));
+      if (frames.length > 0) this.conn.send(frames);
+    }
+    const queued = this.queued;
+    this.queued = [];
+    if (queued.length > 0) this.dispatch(queued);
+    this.setState('connected');
+    this.emit('connected', this.session);
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+  }
+
+  private subscribed(frame: Extract<ServerFrame, { type: 'subscribed' }>): void {
+    const entry = this.channels.get(frame.channel);
+    if (!entry) return;
+    if (frame.id !== undefined) this.subscribing.delete(frame.id);
+    // Replayed publications follow and carry the positions up to this one; taking it now would drop them as seen.
+    if (frame.offset !== undefined && frame.epoch !== undefined && !(frame.replayed && frame.replayed > 0)) {
+      entry.position = { offset: frame.offset, epoch: frame.epoch };
+    }
+    entry.confirmed = true;
+    entry.known = true;
+    const event: SubscribedEvent = { channel: frame.channel, replayed: frame.replayed ?? 0 };
+    if (frame.recovered !== undefined) event.recovered = frame.recovered;
+    if (frame.offset !== undefined && frame.epoch !== undefined) event.position = { offset: frame.offset, epoch: frame.epoch };
+    for (const s of entry.subscriptions) s.confirmed(event);
+  }
+
+  private message(frame: Extract<ServerFrame, { type: 'message' }>): void {
+    const entry = frame.channel === undefined ? undefined : this.channels.get(frame.channel);
+    if (!entry) {
+      this.emit('message', frame.channel === undefined ? { data: frame.data } : { channel: frame.channel, data: frame.data });
+      return;
+    }
+    const message: ChannelMessage = { channel: frame.channel!, data: frame.data };
+    if (frame.offset !== undefined && frame.epoch !== undefined) {
+      const last = entry.position;
+      // Seen already (delivered on an earlier connection): recovery never hands out a publication twice.
+      if (last && last.epoch === frame.epoch && frame.offset <= last.offset) return;
+      entry.position = { offset: frame.offset, epoch: frame.epoch };
+      message.offset = frame.offset;
+      message.epoch = frame.epoch;
+    }
+    for (const s of entry.subscriptions) s.deliver(message);
+  }
+
+  /** The server refused a channel: its subscriptions fail and it is dropped. */
+  private refuseChannel(channel: string, err: SwitchboardClientError): void {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    this.channels.delete(channel);
+    for (const s of entry.subscriptions) s.failed(err);
+  }
+
+  private async refreshToken(): Promise<void> {
+    const { getToken } = this.clientOptions;
+    if (!getToken) return;
+    try {
+      this.token = await getToken();
+      await this.call({ type: 'refresh', token: this.token }, {});
+    } catch (err) {
+      this.emit('error', err instanceof SwitchboardClientError ? err : new SwitchboardClientError('unauthorized', `token refresh failed: ${String(err)}`));
+    }
+  }
+
+  /** The connection is gone: decide whether and how to come back. */
+  private lost(conn: Transport, close: TransportClose): void {
+    if (conn !== this.conn) return;
+    this.conn = undefined;
+    const opened = this.welcomed;
+    this.welcomed = false;
+    this.session = undefined;
+    for (const entry of this.channels.values()) entry.confirmed = false;
+    this.subscribing.clear();
+    for (const [id, pending] of this.pending) {
+      if (pending.sent) this.settle(id, undefined, new SwitchboardClientError('disconnected', 'the connection was lost before the answer came'));
+    }
+    const server = this.serverClose;
+    const code = server && (close.code === 1006 || close.code === 1005) ? server.code : close.code;
+    const reason = server && (close.code === 1006 || close.code === 1005) ? server.reason : close.reason;
+
+    if (close.status !== undefined) {
+      if (close.status === 401) {
+        if (!this.clientOptions.getToken) return this.stop({ code: 4501, reason, reconnect: false }, fromServerError(close.error, 'unauthorized'));
+        this.token = undefined;
+      } else if (channelRefusals.has(close.status)) {
+        // A one-way connection is refused as a whole for one bad channel: drop the channels it never carried and retry.
+        const fresh = [...this.channels].filter(([, entry]) => !entry.known).map(([channel]) => channel);
+        if (fresh.length > 0) {
+          for (const channel of fresh) this.refuseChannel(channel, fromServerError(close.error));
+          return this.retry({ code, reason }, true, 0);
+        }
+      }
+    }
+    if (code >= 4500 && code <= 4999) {
+      return this.stop({ code, reason, reconnect: false }, new SwitchboardClientError('closed', `the server closed the connection: ${reason} (${code}); not reconnecting`));
+    }
+    if (code === 4005) this.token = undefined;
+    this.retry({ code, reason }, opened, server?.after);
+  }
+
+  /** Schedules the next attempt: the next transport when this one never worked, else backoff on the same one. */
+  private retry(closed: { code: number; reason: string }, opened: boolean, after?: number): void {
+    let delay: number;
+    if (!opened && !this.worked.has(this.transport) && this.transportIndex < this.transports.length - 1 && after === undefined) {
+      this.transportIndex += 1;
+      delay = 0;
+    } else {
+      if (!opened && !this.worked.has(this.transport)) this.transportIndex = 0;
+      delay = Math.max(after ?? 0, backoffDelay(this.attempt, this.options.minReconnectDelay, this.options.maxReconnectDelay));
+      this.attempt += 1;
+    }
+    this.setState('disconnected');
+    this.emit('disconnected', { code: closed.code, reason: closed.reason, reconnect: true, delay });
+    this.retryTimer = setTimeout(() => void this.open(), delay);
+  }
+
+  private stop(event: DisconnectedEvent, err: SwitchboardClientError): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.welcomed = false;
+    this.session = undefined;
+    for (const id of [...this.pending.keys()]) this.settle(id, undefined, err);
+    this.queued = [];
+    this.setState('closed');
+    this.emit('disconnected', event);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+  }
+}

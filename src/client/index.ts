@@ -1,0 +1,29 @@
+/**
+ * The Switchboard client SDK: ES modules without Node-only imports, for browsers
+ * (`import { SwitchboardClient } from '/client/index.js'`) and Node (`switchboard/client`).
+ */
+export {
+  SwitchboardClient,
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionState,
+  type DisconnectedEvent,
+  type PresenceMember,
+  type PublishResult,
+  type RequestOptions,
+  type SessionInfo,
+  type UnhandledMessage,
+} from './client.js';
+export { SwitchboardClientError, type ClientErrorCode } from './errors.js';
+export {
+  Subscription,
+  type ChannelHandler,
+  type ChannelMessage,
+  type PresenceEvent,
+  type SubscribeOptions,
+  type SubscribedEvent,
+  type SubscriptionEvents,
+} from './subscription.js';
+export type { Position } from './protocol.js';
+export type { TransportName } from './transport.js';
+export type { WebSocketConstructor, WebSocketLike } from './websocket-transport.js';

@@ -1,0 +1,88 @@
+import { decodeCursor, type Position } from './protocol.js';
+import { authHeaders, channelQuery, errorOf, type Transport, type TransportContext, type ChannelTarget } from './transport.js';
+
+interface PollAnswer {
+  messages: { channel: string; data: unknown; offset: number; epoch: string }[];
+  cursor: string;
+  reset?: string[];
+}
+
+/**
+ * Long-polling (`GET /poll`): one request after the other, each carrying the positions reached,
+ * so any node can answer the next. The answers are turned into the frames a streaming connection
+ * would carry (`welcome`, `subscribed` with `recovered`, `message`), so the client handles every
+ * transport alike. Every channel must have history (namespace option historySize).
+ */
+export class LongPollTransport implements Transport {
+  readonly name = 'long-poll';
+  private abort = new AbortController();
+  private done = false;
+  private welcomed = false;
+  /** Channels whose `subscribed` frame was given on this connection. */
+  private readonly announced = new Set<string>();
+
+  constructor(private readonly context: TransportContext) {
+    void this.run(this.abort);
+  }
+
+  rechannel(): void {
+    if (this.done) return;
+    this.abort.abort();
+    this.abort = new AbortController();
+    void this.run(this.abort);
+  }
+
+  close(): void {
+    this.done = true;
+    this.abort.abort();
+  }
+
+  private async run(abort: AbortController): Promise<void> {
+    const { context } = this;
+    try {
+      while (!abort.signal.aborted) {
+        const targets = context.channels();
+        const res = await context.fetch(`${context.baseUrl}/poll?${channelQuery(targets)}`, { headers: authHeaders(context.token), signal: abort.signal });
+        if (!res.ok) {
+          const error = await errorOf(res);
+          return this.finish(abort, { code: 1006, reason: error.message ?? res.statusText, status: res.status, error });
+        }
+        const answer = (await res.json()) as PollAnswer;
+        if (abort.signal.aborted) return;
+        this.deliver(targets, answer);
+      }
+    } catch (err) {
+      this.finish(abort, { code: 1006, reason: err instanceof Error ? err.message : 'poll failed' });
+    }
+  }
+
+  private deliver(targets: ChannelTarget[], answer: PollAnswer): void {
+    const { events } = this.context;
+    if (!this.welcomed) {
+      this.welcomed = true;
+      events.frame({ type: 'welcome', session: '', user: '', node: '', heartbeat: 0, channels: targets.map((t) => t.channel) });
+    }
+    const positions = decodeCursor(answer.cursor);
+    const reset = new Set(answer.reset ?? []);
+    for (const name of [...this.announced]) if (!targets.some((t) => t.channel === name)) this.announced.delete(name);
+    for (const { channel, since } of targets) {
+      if (this.announced.has(channel) && !reset.has(channel)) continue;
+      this.announced.add(channel);
+      // The position before this answer's messages, so none of them looks like something already seen.
+      const at: Position | undefined = reset.has(channel) || !since ? positions.get(channel) : since;
+      events.frame({
+        type: 'subscribed',
+        channel,
+        ...(since ? { recovered: !reset.has(channel) } : {}),
+        ...(at ? { offset: at.offset, epoch: at.epoch } : {}),
+      });
+    }
+    for (const message of answer.messages) events.frame({ type: 'message', ...message });
+  }
+
+  private finish(abort: AbortController, close: { code: number; reason: string; status?: number; error?: { code?: string; message?: string } }): void {
+    if (this.done || abort !== this.abort || abort.signal.aborted) return;
+    this.done = true;
+    this.context.events.closed(close);
+  }
+}

@@ -1,0 +1,78 @@
+import type { ClientFrame, Position, ServerFrame } from './protocol.js';
+
+/** The ways the SDK can reach a node, in the order it tries them by default. */
+export type TransportName = 'websocket' | 'sse' | 'long-poll';
+
+export const defaultTransports: readonly TransportName[] = ['websocket', 'sse', 'long-poll'];
+
+/** How a connection ended, as far as the transport can tell. */
+export interface TransportClose {
+  /** The WebSocket close code; 1006 when the connection dropped or a stream ended without one. */
+  code: number;
+  reason: string;
+  /** The HTTP status when the node refused the connection with an answer the SDK could read (SSE, long-poll). */
+  status?: number;
+  /** The error body of that answer. */
+  error?: { code?: string; message?: string };
+}
+
+export interface TransportEvents {
+  frame(frame: ServerFrame): void;
+  /** Called once, when the connection is gone for whatever reason other than `close()`. */
+  closed(close: TransportClose): void;
+}
+
+/** A channel the connection should carry, with the position to resume from. */
+export interface ChannelTarget {
+  channel: string;
+  since?: Position;
+}
+
+/** One connection attempt. Frames arrive through TransportEvents. */
+export interface Transport {
+  readonly name: TransportName;
+  /** Bidirectional transports (WebSocket) carry client frames; the others use `POST /frames`. */
+  send?(frames: ClientFrame[]): void;
+  /** One-way transports name their channels in the URL: reopen with the current channels and positions. */
+  rechannel?(): void;
+  /** Ends the connection without reporting `closed`. */
+  close(): void;
+}
+
+/** What every transport needs from the client. */
+export interface TransportContext {
+  /** http(s)://host:port of the node. */
+  baseUrl: string;
+  token: string | undefined;
+  fetch: typeof fetch;
+  /** The channels to carry, read at every (re)open. */
+  channels(): ChannelTarget[];
+  events: TransportEvents;
+}
+
+/** The `Authorization` header for the token, if any. */
+export function authHeaders(token: string | undefined): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** `?channel=a&channel=b&cursor=...` for one-way transports. */
+export function channelQuery(targets: ChannelTarget[]): URLSearchParams {
+  const query = new URLSearchParams();
+  const cursor: string[] = [];
+  for (const { channel, since } of targets) {
+    query.append('channel', channel);
+    if (since) cursor.push(`${channel}~${since.offset}~${since.epoch}`);
+  }
+  if (cursor.length > 0) query.set('cursor', cursor.join(','));
+  return query;
+}
+
+/** Reads an HTTP error answer's `{"error":{"code","message"}}` body, tolerating anything else. */
+export async function errorOf(res: Response): Promise<{ code?: string; message?: string }> {
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    return body.error ?? { message: res.statusText };
+  } catch {
+    return { message: res.statusText };
+  }
+}

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import type { SwitchboardNode } from '../node.js';
+import { SwitchboardError } from '../errors.js';
+import { FrameError, parseClientMessage, type ClientFrame, type ServerFrame } from '../protocol/frames.js';
+import { WireFormat } from '../protocol/wire.js';
+import { Session, type SessionLimits } from '../sessions/session.js';
+import type { Sink } from '../sessions/sink.js';
+
+/** Frames that need a live connection: an HTTP request has none to subscribe or refresh. */
+const streamingOnly: Partial<Record<ClientFrame['type'], string>> = {
+  subscribe: 'subscribe needs a streaming transport: name the channels in the URL of /ws, /sse, /stream or /poll',
+  unsubscribe: 'unsubscribe needs a streaming transport: reconnect /sse, /stream or /poll without the channel',
+  refresh: 'refresh needs a WebSocket; over HTTP, send the new token with the next request',
+  connect: 'connect is only accepted as the first frame of a WebSocket; over HTTP, send the token in Authorization: Bearer',
+};
+
+/** Collects the replies of one request; the session is flushed into it before the answer is sent. */
+class ReplyCollector implements Sink {
+  readonly answersPings = false;
+  private readonly parts: Buffer[] = [];
+
+  write(bytes: Buffer): void {
+    this.parts.push(bytes);
+  }
+
+  bufferedBytes(): number {
+    return 0;
+  }
+
+  ping(): void {}
+  end(): void {}
+  destroy(): void {}
+
+  /** The replies as frames: the session wrote them as newline-delimited JSON. */
+  frames(): ServerFrame[] {
+    const text = Buffer.concat(this.parts).toString('utf8');
+    return text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as ServerFrame);
+  }
+}
+
+/**
+ * Token buckets per caller (user, or remote address for anonymous callers): an HTTP request holds
+ * no session, so the rate limit of limits.clientMessagesPerSecond / clientMessagesBurst follows
+ * the caller across requests on this node. A request counts as one message, like a WebSocket batch.
+ */
+class CallerRateLimit {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {}
+
+  take(key: string, now: number): boolean {
+    if (this.buckets.size > 1000) this.forgetFull(now);
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** A bucket that has refilled is the same as none: dropping it bounds the map by the active callers. */
+  private forgetFull(now: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key);
+    }
+  }
+}
+
+/**
+ * The client's streaming session named by `?session=`, checked to be live (on any node) and the
+ * caller's own: frames then act for it, so a backend's late reply or a message sent to the
+ * session arrives on its stream.
+ */
+async function streamSession(node: SwitchboardNode, id: string | null, user: string): Promise<string | undefined> {
+  if (id === null) return undefined;
+  const owner = node.registry.get(id)?.user ?? (await node.clusterSessions({ session: id }))[0]?.user;
+  if (owner === undefined) throw new SwitchboardError('not_found', 'the session named by ?session= has ended; reconnect the stream');
+  if (owner !== user) throw new SwitchboardError('forbidden', 'the session named by ?session= belongs to another user');
+  return id;
+}
+
+/**
+ * `POST /frames`: the way back for clients on one-way transports (SSE, HTTP streaming,
+ * long-poll). The request is authenticated like a connection, its frames run through the same
+ * ClientCommands with the same permission checks, and the replies come back as a JSON array.
+ * Nothing is kept between requests, so any node can answer.
+ */
+export function registerFrameRoutes(node: SwitchboardNode): void {
+  const { config } = node;
+  const { stats } = node.metrics;
+  const limits: SessionLimits = {
+    maxBufferedBytes: config.sessions.maxBufferedBytes,
+    closeGracePeriod: config.sessions.closeGracePeriod,
+    messagesPerSecond: config.limits.clientMessagesPerSecond,
+    messagesBurst: config.limits.clientMessagesBurst,
+  };
+  const rate = new CallerRateLimit(config.limits.clientMessagesPerSecond, config.limits.clientMessagesBurst);
+
+  node.app.register(async (scope: FastifyInstance) => {
+    // The body is read as text whatever its type, so it gets the protocol's own frame errors.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    scope.post('/frames', async (req) => {
+      const url = new URL(req.url, 'http://switchboard');
+      const remote = req.raw.socket.remoteAddress ?? '';
+      const { identity } = await node.authorize({ headers: req.headers, query: url.searchParams, remote, transport: 'http' }, []);
+      if (!rate.take(identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`, Date.now())) {
+        stats.limit('rate');
+        throw new SwitchboardError('rate_limited', 'too many requests; slow down');
+      }
+      const text = typeof req.body === 'string' ? req.body : '';
+      if (text.trim() === '') throw new SwitchboardError('bad_request', 'send a frame or a JSON array of frames as the request body');
+      const stream = await streamSession(node, url.searchParams.get('session'), identity.user);
+      const sink = new ReplyCollector();
+      const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
+      const done: Promise<void>[] = [];
+      for (const frame of parseClientMessage(text)) {
+        if (frame instanceof FrameError) node.commands.reject(session, frame);
+        else if (streamingOnly[frame.type]) node.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
+        else done.push(node.commands.execute(session, frame));
+      }
+      await Promise.all(done);
+      session.flush();
+      return sink.frames();
+    });
+  });
+}
