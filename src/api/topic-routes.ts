@@ -1,0 +1,278 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { SwitchboardError } from '../errors.js';
+import { authorize, keyOf, principalResolver } from '../topics/access.js';
+import { publicApplication, type Principal } from '../topics/applications.js';
+import { keyScopes, parseQuotas, type KeyScope } from '../topics/config.js';
+import { QuotaExceeded } from '../topics/quotas.js';
+import { parseTime, type TopicRecord, type TopicService } from '../topics/service.js';
+import type { AckOutcome, SeekTarget } from '../topics/store.js';
+import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
+import { isObject } from './api-keys.js';
+
+function requireServer(principal: Principal): void {
+  if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');
+}
+
+function body(req: FastifyRequest): Record<string, unknown> {
+  if (req.body === undefined || req.body === null) return {};
+  if (!isObject(req.body)) throw new SwitchboardError('bad_request', 'the body must be a JSON object');
+  return req.body;
+}
+
+function optionalNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new SwitchboardError('bad_request', `${name} must be a number`);
+  return value;
+}
+
+/** `?time=` (ISO 8601 or ms) or `?position=` as where to read from, and `?limit=` (default 100). */
+function fromQuery(query: Record<string, string | undefined>): { from?: SeekTarget; limit: number } {
+  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) throw new SwitchboardError('bad_request', 'limit is between 1 and 1000');
+  if (query.time !== undefined) return { from: { time: parseTime(query.time, 'time') }, limit };
+  if (query.position !== undefined) return { from: { position: query.position }, limit };
+  return { limit };
+}
+
+function seekTarget(b: Record<string, unknown>): SeekTarget {
+  if (b.time !== undefined && b.position === undefined) return { time: parseTime(b.time, 'time') };
+  if (typeof b.position === 'string' && b.time === undefined) return { position: b.position };
+  throw new SwitchboardError('bad_request', 'seek takes {"time": ISO 8601 or ms} or {"position": "..."}');
+}
+
+type Params = { app: string; topic: string; sub: string; key: string; grantee: string };
+type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string | undefined> }>;
+
+/**
+ * The durable topics API under /api/topics (docs/topics.md): applications and their keys (server
+ * admin keys), topics, grants, publish, subscriptions, pull, ack, nack, deadline changes, seek and
+ * dead letters (application keys with the right scope, or a server admin key).
+ */
+export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, apiConfig: Config['api']): void {
+  const resolve = principalResolver(apiConfig, topics.applications);
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  api.addHook('onRequest', async (req) => {
+    principals.set(req, await resolve(keyOf(req.headers)));
+  });
+  const who = (req: FastifyRequest) => principals.get(req)!;
+  const base = '/api/topics';
+  const quotas = (app: Parameters<typeof topics.quotasOf>[0]) => topics.quotasOf(app);
+
+  // Applications
+
+  api.post(`${base}/applications`, async (req: Req, reply) => {
+    requireServer(who(req));
+    const b = body(req);
+    if (typeof b.id !== 'string') throw new SwitchboardError('bad_request', 'an application needs an id');
+    const { app, key } = await topics.applications.create(b.id, parseQuotasOrBadRequest(b.quotas));
+    reply.code(201);
+    return { application: publicApplication(app, quotas(app)), key };
+  });
+  api.get(`${base}/applications`, async (req: Req) => {
+    requireServer(who(req));
+    return { applications: (await topics.applications.list()).map((a) => publicApplication(a, quotas(a))) };
+  });
+  api.get(`${base}/applications/:app`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    const app = await topics.applications.require(req.params.app);
+    return publicApplication(app, quotas(app));
+  });
+  api.patch(`${base}/applications/:app`, async (req: Req) => {
+    requireServer(who(req));
+    const q = parseQuotasOrBadRequest(body(req).quotas);
+    const app = await topics.applications.update(req.params.app, (a) => (a.quotas = { ...a.quotas, ...q }));
+    return publicApplication(app, quotas(app));
+  });
+  api.delete(`${base}/applications/:app`, async (req: Req, reply) => {
+    requireServer(who(req));
+    await topics.deleteApplication(req.params.app);
+    reply.code(204);
+  });
+  api.post(`${base}/applications/:app/keys`, async (req: Req, reply) => {
+    authorize(who(req), req.params.app, ['admin']);
+    const scopes = body(req).scopes;
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => keyScopes.includes(s as KeyScope))) {
+      throw new SwitchboardError('bad_request', `scopes lists some of ${keyScopes.join(', ')}`);
+    }
+    const { key, record } = await topics.applications.addKey(req.params.app, scopes as KeyScope[]);
+    reply.code(201);
+    return { id: record.id, key, scopes: record.scopes, createdAt: new Date(record.createdAt).toISOString() };
+  });
+  api.delete(`${base}/applications/:app/keys/:key`, async (req: Req, reply) => {
+    authorize(who(req), req.params.app, ['admin']);
+    await topics.applications.revokeKey(req.params.app, req.params.key);
+    reply.code(204);
+  });
+
+  // Topics
+
+  const topicView = async (t: TopicRecord) => ({
+    ...publicTopic(t),
+    stats: await topics.topicStats(t.application, t.name),
+    counts: topics.metrics.countsOf(`${t.application}/${t.name}`),
+  });
+  api.get(`${base}/:app/topics`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin', 'publish']);
+    await topics.applications.require(req.params.app);
+    return { topics: (await topics.listTopics(req.params.app)).map(publicTopic) };
+  });
+  api.post(`${base}/:app/topics`, async (req: Req, reply) => {
+    authorize(who(req), req.params.app, ['admin']);
+    const b = body(req);
+    const topic = await topics.createTopic(req.params.app, b.name as string, {
+      retentionMs: optionalNumber(b.retentionMs, 'retentionMs'),
+      retentionBytes: optionalNumber(b.retentionBytes, 'retentionBytes'),
+      partitions: optionalNumber(b.partitions, 'partitions'),
+    });
+    reply.code(201);
+    return publicTopic(topic);
+  });
+  api.get(`${base}/:app/topics/:topic`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin', 'publish']);
+    return topicView(await topics.getTopic(req.params.app, req.params.topic));
+  });
+  api.patch(`${base}/:app/topics/:topic`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    const b = body(req);
+    return publicTopic(
+      await topics.updateTopic(req.params.app, req.params.topic, {
+        retentionMs: optionalNumber(b.retentionMs, 'retentionMs'),
+        retentionBytes: optionalNumber(b.retentionBytes, 'retentionBytes'),
+      }),
+    );
+  });
+  api.delete(`${base}/:app/topics/:topic`, async (req: Req, reply) => {
+    authorize(who(req), req.params.app, ['admin']);
+    await topics.deleteTopic(req.params.app, req.params.topic);
+    reply.code(204);
+  });
+  api.put(`${base}/:app/topics/:topic/grants/:grantee`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    return publicTopic(await topics.grant(req.params.app, req.params.topic, req.params.grantee, true));
+  });
+  api.delete(`${base}/:app/topics/:topic/grants/:grantee`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    return publicTopic(await topics.grant(req.params.app, req.params.topic, req.params.grantee, false));
+  });
+  api.get(`${base}/:app/topics/:topic/messages`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin', 'subscribe']);
+    return { messages: (await topics.readTopic(req.params.app, req.params.topic, fromQuery(req.query))).map(publicMessage) };
+  });
+  api.post(`${base}/:app/topics/:topic/publish`, { bodyLimit: topics.config.maxRequestBytes }, async (req: Req, reply: FastifyReply) => {
+    authorize(who(req), req.params.app, ['publish']);
+    const b = body(req);
+    const batch = b.messages !== undefined;
+    if (batch && !Array.isArray(b.messages)) throw new SwitchboardError('bad_request', 'messages must be a list');
+    const items = batch ? (b.messages as unknown[]) : [b];
+    if (items.length === 0) throw new SwitchboardError('bad_request', 'messages is empty');
+    let outcomes;
+    try {
+      outcomes = await topics.publish(req.params.app, req.params.topic, items);
+    } catch (err) {
+      if (err instanceof QuotaExceeded) reply.header('retry-after', String(err.retryAfterSeconds));
+      throw err;
+    }
+    const results = outcomes.map((o) => (o.ok ? { id: o.id, position: o.position, duplicate: o.duplicate } : { error: o.error.toJSON() }));
+    if (batch) return { results };
+    const [only] = outcomes;
+    if (only && !only.ok) throw only.error;
+    return results[0];
+  });
+
+  // Subscriptions
+
+  api.get(`${base}/:app/subscriptions`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin', 'subscribe']);
+    await topics.applications.require(req.params.app);
+    return { subscriptions: (await topics.listSubscriptions(req.params.app)).map(publicSubscription) };
+  });
+  api.post(`${base}/:app/subscriptions`, async (req: Req, reply) => {
+    authorize(who(req), req.params.app, ['admin']);
+    const b = body(req);
+    const sub = await topics.createSubscription(req.params.app, b.name as string, subscriptionOptions(b) as { topic: string });
+    reply.code(201);
+    return publicSubscription(sub);
+  });
+  api.get(`${base}/:app/subscriptions/:sub`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin', 'subscribe']);
+    const sub = await topics.getSubscription(req.params.app, req.params.sub);
+    return {
+      ...publicSubscription(sub),
+      stats: await topics.subscriptionStats(req.params.app, req.params.sub),
+      counts: topics.metrics.countsOf(`${sub.application}/${sub.name}`),
+    };
+  });
+  api.patch(`${base}/:app/subscriptions/:sub`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    return publicSubscription(await topics.updateSubscription(req.params.app, req.params.sub, subscriptionOptions(body(req))));
+  });
+  api.delete(`${base}/:app/subscriptions/:sub`, async (req: Req, reply) => {
+    authorize(who(req), req.params.app, ['admin']);
+    await topics.deleteSubscription(req.params.app, req.params.sub);
+    reply.code(204);
+  });
+  api.post(`${base}/:app/subscriptions/:sub/pull`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['subscribe']);
+    const b = body(req);
+    const abort = new AbortController();
+    const onClose = () => abort.abort();
+    req.raw.socket.once('close', onClose);
+    try {
+      const received = await topics.pull(req.params.app, req.params.sub, {
+        maxMessages: optionalNumber(b.maxMessages, 'maxMessages') ?? 100,
+        waitMs: optionalNumber(b.waitMs, 'waitMs') ?? 0,
+        signal: abort.signal,
+      });
+      return { messages: received.map(publicReceived) };
+    } finally {
+      req.raw.socket.off('close', onClose);
+    }
+  });
+  const settle = (path: string, act: (req: Req, b: Record<string, unknown>) => Promise<AckOutcome[]>) =>
+    api.post(`${base}/:app/subscriptions/:sub/${path}`, async (req: Req) => {
+      authorize(who(req), req.params.app, ['subscribe']);
+      const b = body(req);
+      const outcomes = await act(req, b);
+      for (const o of outcomes) if (o !== 'ok') topics.metrics.onAckRejected(o);
+      return { results: ackResults(b.ackIds as string[], outcomes) };
+    });
+  settle('ack', (req, b) => topics.ack(req.params.app, req.params.sub, b.ackIds));
+  settle('nack', (req, b) => topics.nack(req.params.app, req.params.sub, b.ackIds, optionalNumber(b.delayMs, 'delayMs') ?? 0));
+  settle('modify-deadline', (req, b) => {
+    const deadlineMs = optionalNumber(b.deadlineMs, 'deadlineMs');
+    if (deadlineMs === undefined) throw new SwitchboardError('bad_request', 'modify-deadline needs deadlineMs (0 gives the messages back now)');
+    return topics.modifyDeadline(req.params.app, req.params.sub, b.ackIds, deadlineMs);
+  });
+  api.post(`${base}/:app/subscriptions/:sub/seek`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['subscribe', 'admin']);
+    await topics.seek(req.params.app, req.params.sub, seekTarget(body(req)));
+    return { ok: true };
+  });
+  api.get(`${base}/:app/subscriptions/:sub/dead-letters`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin', 'subscribe']);
+    return { messages: (await topics.deadLetters(req.params.app, req.params.sub, fromQuery(req.query))).map(publicMessage) };
+  });
+}
+
+function parseQuotasOrBadRequest(value: unknown) {
+  try {
+    return parseQuotas(value, 'quotas');
+  } catch (err) {
+    throw new SwitchboardError('bad_request', (err as Error).message);
+  }
+}
+
+function subscriptionOptions(b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (b.topic !== undefined) out.topic = b.topic;
+  for (const key of ['ackDeadlineMs', 'maxDeliveryAttempts'] as const) if (b[key] !== undefined) out[key] = optionalNumber(b[key], key);
+  if (b.deadLetterTopic !== undefined) {
+    if (typeof b.deadLetterTopic !== 'string') throw new SwitchboardError('bad_request', 'deadLetterTopic is a topic name ("" removes it)');
+    out.deadLetterTopic = b.deadLetterTopic;
+  }
+  if (b.ordered !== undefined) out.ordered = b.ordered;
+  if (b.push !== undefined) out.push = b.push;
+  return out;
+}
+

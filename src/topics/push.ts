@@ -1,0 +1,186 @@
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import { request } from 'undici';
+import type { Config } from '../config/schema.js';
+import { SwitchboardError } from '../errors.js';
+import { isTimeout } from '../outbound/read-body.js';
+import type { PushOutcome, TopicMetrics } from './metrics.js';
+import type { TopicService, SubscriptionRecord } from './service.js';
+import type { ReceivedMessage } from './store.js';
+
+/** Header carrying `t=<ms since the epoch>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the subscription's secret>`. */
+export const signatureHeader = 'x-switchboard-signature';
+/** How often a node looks for push subscriptions created or deleted elsewhere. */
+const refreshIntervalMs = 2000;
+/** How long a worker waits for messages in one pull. */
+const pullWaitMs = 1000;
+/** Pause after the store failed, before pulling again. */
+const errorPauseMs = 1000;
+
+/** The signature header's value for a body sent at `time`. */
+export function sign(secret: string, time: number, body: string): string {
+  return `t=${time},v1=${createHmac('sha256', secret).update(`${time}.${body}`).digest('hex')}`;
+}
+
+/** The JSON body a webhook receives for one message. */
+export function pushBody(subscription: string, received: ReceivedMessage): string {
+  const { message } = received;
+  return JSON.stringify({
+    subscription,
+    attempt: received.attempt,
+    message: {
+      id: message.id,
+      position: message.position,
+      data: message.data,
+      attributes: message.attributes,
+      ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
+      publishTime: new Date(message.publishTime).toISOString(),
+    },
+  });
+}
+
+/** Wait before the next attempt after `attempt` failed: exponential, capped, with full jitter in its upper half. */
+export function backoff(attempt: number, minMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/**
+ * Delivers push subscriptions: every node runs one worker per push subscription, pulling like any
+ * consumer (so deliveries spread over the nodes and survive any of them dying), POSTing each
+ * message to the webhook and acknowledging it on a 2xx answer. Any other outcome (non-2xx,
+ * redirect — never followed —, timeout, connection refused) gives the message back with an
+ * exponential backoff; after the subscription's max attempts the store moves it to the
+ * dead-letter topic.
+ */
+export class PushDeliverer {
+  private readonly workers = new Map<string, PushWorker>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly service: TopicService,
+    private readonly config: Config['topics']['push'],
+    private readonly metrics: TopicMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), refreshIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Looks for push subscriptions now (after one was created or changed on this node). */
+  refresh(): void {
+    this.refreshing ??= this.sync()
+      .catch((err: unknown) => this.log.warn({ event: 'topics.push_refresh_failed', err }, 'could not list push subscriptions'))
+      .finally(() => (this.refreshing = undefined));
+  }
+
+  private async sync(): Promise<void> {
+    const subs = (await this.service.allSubscriptions()).filter((s) => s.push);
+    const wanted = new Map(subs.map((s) => [`${s.application}/${s.name}`, s]));
+    for (const [key, worker] of this.workers) {
+      const sub = wanted.get(key);
+      if (!sub || JSON.stringify(sub.push) !== JSON.stringify(worker.sub.push)) {
+        this.workers.delete(key);
+        void worker.stop();
+      }
+    }
+    if (!this.timer) return;
+    for (const [key, sub] of wanted) {
+      if (this.workers.has(key)) continue;
+      const worker = new PushWorker(sub, this.service, this.config, this.metrics, this.log);
+      this.workers.set(key, worker);
+      worker.start(() => {
+        if (this.workers.get(key) === worker) this.workers.delete(key);
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.refreshing;
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    this.workers.clear();
+  }
+}
+
+class PushWorker {
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private readonly label: string;
+
+  constructor(
+    readonly sub: SubscriptionRecord,
+    private readonly service: TopicService,
+    private readonly config: Config['topics']['push'],
+    private readonly metrics: TopicMetrics,
+    private readonly log: Logger,
+  ) {
+    this.label = `${sub.application}/${sub.name}`;
+  }
+
+  start(onEnd: () => void): void {
+    this.running = this.loop().finally(onEnd);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const { signal } = this.abort;
+    while (!signal.aborted) {
+      try {
+        const batch = await this.service.pull(this.sub.application, this.sub.name, { maxMessages: this.config.concurrency, waitMs: pullWaitMs, signal });
+        await Promise.all(batch.map((received) => this.deliver(received)));
+      } catch (err) {
+        if (err instanceof SwitchboardError && err.code === 'not_found') return;
+        this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
+        await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
+      }
+    }
+  }
+
+  private async deliver(received: ReceivedMessage): Promise<void> {
+    const push = this.sub.push!;
+    const body = pushBody(this.label, received);
+    const started = performance.now();
+    let outcome: PushOutcome;
+    let status: number | undefined;
+    try {
+      const res = await request(push.endpoint, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          [signatureHeader]: sign(push.secret, Date.now(), body),
+          'x-switchboard-message-id': received.message.id,
+          'x-switchboard-attempt': String(received.attempt),
+          'x-switchboard-subscription': this.label,
+        },
+        signal: AbortSignal.any([AbortSignal.timeout(this.config.timeout), this.abort.signal]),
+        headersTimeout: this.config.timeout,
+        bodyTimeout: this.config.timeout,
+      });
+      status = res.statusCode;
+      await res.body.dump();
+      outcome = status >= 200 && status < 300 ? 'ok' : status >= 300 && status < 400 ? 'redirect' : 'http_error';
+    } catch (err) {
+      if (this.abort.signal.aborted) return;
+      outcome = isTimeout(err) || (err as { code?: string }).code?.includes('TIMEOUT') ? 'timeout' : 'unreachable';
+    }
+    this.metrics.onPush(this.label, outcome, (performance.now() - started) / 1000);
+    if (outcome === 'ok') {
+      await this.service.ack(this.sub.application, this.sub.name, [received.ackId]).catch(() => {});
+      return;
+    }
+    const delay = Math.min(backoff(received.attempt, this.config.minBackoff, this.config.maxBackoff), this.service.config.maxAckDeadline);
+    this.log.debug({ event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay }, 'webhook did not take the message');
+    await this.service.nack(this.sub.application, this.sub.name, [received.ackId], delay).catch(() => {});
+  }
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { request } from '../helpers/http.js';
+import { startProcess, type NodeProcess } from '../helpers/node.js';
+import { startNats, startRedis, type Service } from '../helpers/services.js';
+import { waitUntil } from '../helpers/wait.js';
+
+const stores = [
+  { name: 'redis', start: startRedis, args: (url: string) => ['--broker.type', 'redis', '--broker.redis.url', url] },
+  { name: 'nats', start: startNats, args: (url: string) => ['--broker.type', 'nats', '--broker.nats.servers', url] },
+];
+
+for (const kind of stores) {
+  describe(`durable topics on ${kind.name} survive a Switchboard crash`, () => {
+    let service: Service;
+    let node: NodeProcess | undefined;
+    let failing: Server;
+    let failingCalls = 0;
+    const api = (path: string) => `${node!.url}/api/topics${path}`;
+
+    /** Starts (or restarts after a kill) the one Switchboard process of the test. */
+    async function restart(): Promise<void> {
+      node?.kill();
+      await node?.exited;
+      node = await startProcess(['--api.insecure', 'true', '--topics.push.minBackoff', '20ms', '--topics.push.maxBackoff', '50ms', ...kind.args(service.url)]);
+    }
+
+    async function pull(sub: string, max = 10, waitMs = 1000) {
+      const res = await request('POST', api(`/crash/subscriptions/${sub}/pull`), { body: { maxMessages: max, waitMs } });
+      assert.equal(res.status, 200, res.text);
+      return res.body.messages as { ackId: string; attempt: number; message: { data: unknown; deliverAt?: string } }[];
+    }
+
+    before(async () => {
+      service = await kind.start();
+      failing = createServer((_req, res) => {
+        failingCalls++;
+        res.writeHead(500).end();
+      });
+      await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+      await restart();
+      await request('POST', api('/applications'), { body: { id: 'crash' } });
+      for (const name of ['jobs', 'dead', 'hooks', 'later']) assert.equal((await request('POST', api('/crash/topics'), { body: { name } })).status, 201);
+      await request('POST', api('/crash/subscriptions'), { body: { name: 'workers', topic: 'jobs', ackDeadlineMs: 1000 } });
+      await request('POST', api('/crash/subscriptions'), { body: { name: 'delayed', topic: 'later', ackDeadlineMs: 5000 } });
+    });
+    after(async () => {
+      node?.kill();
+      await node?.exited;
+      failing?.close();
+      await service?.stop();
+    });
+
+    it('delivers a message whose publish was answered just before the process was killed', async () => {
+      const published = await request('POST', api('/crash/topics/jobs/publish'), { body: { data: 'survivor' } });
+      assert.equal(published.status, 200);
+      await restart();
+      const [got] = await pull('workers');
+      assert.equal(got?.message.data, 'survivor');
+      await request('POST', api('/crash/subscriptions/workers/ack'), { body: { ackIds: [got!.ackId] } });
+    });
+
+    it('redelivers what a consumer pulled and never acknowledged, after the ack deadline', async () => {
+      await request('POST', api('/crash/topics/jobs/publish'), { body: { messages: [{ data: 1 }, { data: 2 }, { data: 3 }] } });
+      const batch = await pull('workers', 3);
+      assert.equal(batch.length, 3);
+      await request('POST', api('/crash/subscriptions/workers/ack'), { body: { ackIds: [batch[0]!.ackId] } });
+      // The consumer dies with two messages unacknowledged; so does the Switchboard process.
+      await restart();
+      const again: typeof batch = [];
+      await waitUntil(async () => {
+        again.push(...(await pull('workers', 3, 500)));
+        return again.length >= 2;
+      }, 6000, 'the redelivery');
+      assert.deepEqual(
+        again.map((m) => m.message.data).sort(),
+        [2, 3],
+      );
+      assert.ok(again.every((m) => m.attempt === 2));
+      await request('POST', api('/crash/subscriptions/workers/ack'), { body: { ackIds: again.map((m) => m.ackId) } });
+    });
+
+    it('moves a message a failing webhook keeps refusing to the dead-letter topic after the configured attempts', async () => {
+      const endpoint = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/hook`;
+      const created = await request('POST', api('/crash/subscriptions'), {
+        body: { name: 'pusher', topic: 'hooks', ackDeadlineMs: 2000, maxDeliveryAttempts: 2, deadLetterTopic: 'dead', push: { endpoint, secret: 'secret-secret-secret' } },
+      });
+      assert.equal(created.status, 201, created.text);
+      await request('POST', api('/crash/topics/hooks/publish'), { body: { data: 'refused' } });
+      await waitUntil(async () => (await request('GET', api('/crash/topics/dead/messages'))).body.messages.length === 1, 10_000, 'the dead letter');
+      const [dead] = (await request('GET', api('/crash/topics/dead/messages'))).body.messages;
+      assert.equal(dead.data, 'refused');
+      assert.equal(dead.attributes['sb-delivery-attempts'], '2');
+      assert.equal(failingCalls, 2);
+    });
+
+    it('never delivers a delayed message early, across a restart', async () => {
+      const published = await request('POST', api('/crash/topics/later/publish'), { body: { data: 'at-time', delay: '1500ms' } });
+      assert.equal(published.status, 200);
+      const due = Date.now() + 1500 - 50;
+      assert.deepEqual(await pull('delayed', 10, 300), []);
+      await restart();
+      const got: Awaited<ReturnType<typeof pull>> = [];
+      await waitUntil(async () => {
+        const batch = await pull('delayed', 10, 500);
+        if (batch.length > 0) assert.ok(Date.now() >= due, 'not delivered before its time');
+        got.push(...batch);
+        return got.length > 0;
+      }, 8000, 'the delayed message');
+      assert.equal(got[0]!.message.data, 'at-time');
+      assert.equal(got[0]!.attempt, 1);
+    });
+  });
+}
