@@ -14,8 +14,11 @@ import { clusterFanout, clusterTable } from './workloads/cluster-fanout.js';
 import type { Context, Result, Settings } from './workloads/context.js';
 import { fanout } from './workloads/fanout.js';
 import { idle } from './workloads/idle.js';
+import { routing, routingTable } from './workloads/routing.js';
+import { gateway, gatewayTable } from './workloads/gateway.js';
+import { topicStores, topics, topicsTable } from './workloads/topics.js';
 
-const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster'] as const;
+const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster', 'routing', 'gateway', 'topics'] as const;
 type WorkloadName = (typeof workloadNames)[number];
 
 const usage = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
@@ -224,6 +227,53 @@ async function main(): Promise<number> {
       for (const server of servers) for (const label of labels) if (!reported.has(`${label} ${server}`)) emit({ workload: label, server, error: 'no result' });
       continue;
     }
+    if (workload === 'routing') {
+      // Switchboard only: routed client messages against direct calls to the same backend (see workloads/routing.ts).
+      if (!servers.includes('switchboard')) continue;
+      if (Date.now() > settings.deadline - 15_000) {
+        emit({ workload: 'routing', server: 'switchboard', error: 'skipped: time budget used up' });
+        continue;
+      }
+      try {
+        emit(await routing(ctx));
+      } catch (err) {
+        log(`routing failed: ${(err as Error).stack ?? err}`);
+        emit({ workload: 'routing', server: 'switchboard', error: (err as Error).message });
+      }
+      continue;
+    }
+    if (workload === 'gateway') {
+      // Switchboard only: proxied requests against direct calls and HAProxy on the same upstream (see workloads/gateway.ts).
+      if (!servers.includes('switchboard')) continue;
+      if (Date.now() > settings.deadline - 15_000) {
+        emit({ workload: 'gateway', server: 'switchboard', error: 'skipped: time budget used up' });
+        continue;
+      }
+      try {
+        emit(await gateway(ctx));
+      } catch (err) {
+        log(`gateway failed: ${(err as Error).stack ?? err}`);
+        emit({ workload: 'gateway', server: 'switchboard', error: (err as Error).message });
+      }
+      continue;
+    }
+    if (workload === 'topics') {
+      // Switchboard only: durable topics on one node, per store (see workloads/topics.ts).
+      if (!servers.includes('switchboard')) continue;
+      for (const store of topicStores) {
+        if (Date.now() > settings.deadline - 15_000) {
+          emit({ workload: 'topics', server: 'switchboard', store, error: 'skipped: time budget used up' });
+          continue;
+        }
+        try {
+          emit(await topics(ctx, store));
+        } catch (err) {
+          log(`topics (${store}) failed: ${(err as Error).stack ?? err}`);
+          emit({ workload: 'topics', server: 'switchboard', store, error: (err as Error).message });
+        }
+      }
+      continue;
+    }
     if (workload === 'cluster') {
       // Switchboard only: 2 nodes through Redis and through NATS against 1 node (see workloads/cluster-fanout.ts).
       if (!servers.includes('switchboard')) continue;
@@ -250,7 +300,13 @@ async function main(): Promise<number> {
     }
   }
 
-  if (results.some((r) => r.workload !== 'cluster-fanout')) process.stdout.write(`\n${table(results)}\n`);
+  if (results.some((r) => r.workload !== 'cluster-fanout' && r.workload !== 'routing' && r.workload !== 'gateway' && r.workload !== 'topics')) process.stdout.write(`\n${table(results)}\n`);
+  const routed = routingTable(results);
+  if (routed) process.stdout.write(`\n${routed}\n`);
+  const proxied = gatewayTable(results);
+  if (proxied) process.stdout.write(`\n${proxied}\n`);
+  const durable = topicsTable(results);
+  if (durable) process.stdout.write(`\n${durable}\n`);
   const cluster = clusterTable(results);
   if (cluster) process.stdout.write(`\n${cluster}\n`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench-results/latest.jsonl`);

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'slow_consumer'
   | 'unavailable'
+  | 'backend_error'
+  | 'timeout'
   | 'internal';
 
 interface CodeMapping {
@@ -30,6 +32,8 @@ const mappings: Record<ErrorCode, CodeMapping> = {
   rate_limited: { http: 429, close: 4429 },
   slow_consumer: { http: 503, close: 4001 },
   unavailable: { http: 503, close: 4002 },
+  backend_error: { http: 502, close: 4006 },
+  timeout: { http: 504, close: 4007 },
   internal: { http: 500, close: 4003 },
 };
 

@@ -11,6 +11,7 @@ import { TokenVerifier } from './auth/tokens.js';
 import { createBroker } from './brokers/create.js';
 import type { MemoryBus } from './brokers/memory.js';
 import { Cluster } from './cluster/cluster.js';
+import { Bridges } from './bridges/bridges.js';
 import { ChannelRules, type ResolvedChannel } from './channels/channels.js';
 import type { Config } from './config/schema.js';
 import { CloseCodes, SwitchboardError } from './errors.js';
@@ -29,6 +30,14 @@ import { Session, type SessionLimits, type SessionView } from './sessions/sessio
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
 import { registerDemoRoutes } from './demo/routes.js';
+import { Gateway } from './gateway/gateway.js';
+import { RoutingMetrics } from './routing/metrics.js';
+import { DurableDelivery, longestCall } from './routing/durable.js';
+import { Router } from './routing/router.js';
+import { principalResolver } from './topics/access.js';
+import { createTopicStore } from './topics/create-store.js';
+import { TopicService } from './topics/service.js';
+import { TopicStreams } from './topics/stream.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -76,6 +85,15 @@ export class SwitchboardNode {
   readonly authenticator: Authenticator;
   readonly permissions: Permissions;
   readonly revocations: RevocationList;
+  /** The service gateway (gateway.enabled). */
+  readonly gateway: Gateway | undefined;
+  readonly bridges: Bridges;
+  readonly router: Router;
+  /** Stores and delivers the messages of durable routes. */
+  readonly durable: DurableDelivery;
+  /** Durable topics (docs/topics.md); also the durable queues of Switchboard's own features. */
+  readonly topics: TopicService;
+  readonly topicStreams: TopicStreams;
   private readonly clock: HeartbeatClock;
   private state: NodeState = 'created';
   private readonly startedAt = Date.now();
@@ -113,6 +131,9 @@ export class SwitchboardNode {
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, this.metrics.stats, this.log);
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log);
+    this.gateway = config.gateway.enabled
+      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator })
+      : undefined;
     this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log);
     this.cluster = new Cluster(
       this.id,
@@ -122,6 +143,35 @@ export class SwitchboardNode {
       this.log,
     );
     this.rules = new ChannelRules(config.channels, config.auth.personalNamespace);
+    this.bridges = new Bridges({
+      config,
+      nodeId: this.id,
+      log: this.log,
+      registry: this.metrics.registry,
+      outlet: {
+        publish: async (channel, data) => void (await this.publish(this.rules.resolve(channel), data, 'bridge')),
+        sendToUser: (user, data) => this.cluster.command({ kind: 'send', target: { user }, data }),
+      },
+    });
+    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log);
+    this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
+    const routingMetrics = new RoutingMetrics(this.metrics.registry);
+    this.router = new Router(config.routing, {
+      node: this.id,
+      publish: (channel, data) => this.publish(this.rules.resolve(channel), data, 'client'),
+      metrics: routingMetrics,
+      log: this.log,
+      sendToService: this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout })),
+    });
+    const { retry } = config.routing;
+    this.durable = new DurableDelivery(
+      this.topics.store,
+      this.router,
+      { ...retry, callTimeout: longestCall(config.routing), deadLetterRetention: config.topics.retention },
+      routingMetrics,
+      this.log,
+    );
+    this.router.useDurable(this.durable);
     this.commands = new ClientCommands({
       rules: this.rules,
       permissions: this.permissions,
@@ -129,8 +179,10 @@ export class SwitchboardNode {
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxBadFrames: config.limits.maxBadFrames,
       publish: (channel, data, source) => this.publish(channel, data, source),
+      route: (session, message) => this.router.route({ id: session.id, user: session.user, context: session.context, transport: wireFormatNames[session.format]! }, message),
       subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
       refresh: (session, token) => this.refresh(session, token),
+      presence: (channel) => this.broker.presence.list(channel.name),
       unsubscribe: (session, channel, id) => this.unsubscribe(session, channel, id),
       onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
     });
@@ -148,6 +200,7 @@ export class SwitchboardNode {
     registerOpsRoutes(this);
     registerApiRoutes(this);
     registerClientRoutes(this);
+    this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
   }
 
@@ -171,11 +224,15 @@ export class SwitchboardNode {
 
   async start(): Promise<void> {
     await this.broker.connect();
+    await this.gateway?.start();
     await this.revocations.start();
+    await this.topics.start();
+    await this.durable.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.clock.start();
     this.state = 'running';
     this.cluster.start();
+    await this.bridges.start();
     const presenceRefresh = this.config.cluster.presenceTtl / 3;
     this.presenceTimer = setInterval(() => this.refreshPresence(), presenceRefresh);
     this.presenceTimer.unref();
@@ -189,12 +246,13 @@ export class SwitchboardNode {
    * Accepts a publication and fans it out; resolves with the number of local subscribers reached
    * and, on channels with history, the publication's stream position.
    */
-  async publish(channel: ResolvedChannel, data: unknown, source: 'api' | 'client'): Promise<PublishResult> {
+  async publish(channel: ResolvedChannel, data: unknown, source: 'api' | 'client' | 'bridge'): Promise<PublishResult> {
     if (data === undefined) throw new SwitchboardError('bad_request', 'data is required');
     const pub: Publication = { channel: channel.name, data, time: Date.now() };
     const { historySize, historyTtl } = channel.options;
     const position = await this.broker.publish(pub, historySize > 0 ? { history: { size: historySize, ttl: historyTtl } } : undefined);
     if (source === 'api') this.metrics.stats.publicationsApi += 1;
+    else if (source === 'bridge') this.metrics.stats.publicationsBridge += 1;
     else this.metrics.stats.publicationsClient += 1;
     const subscribers = this.hub.subscriberCount(channel.name);
     return position ? { subscribers, offset: position.offset, epoch: position.epoch } : { subscribers };
@@ -417,6 +475,9 @@ export class SwitchboardNode {
       case 'send':
         for (const session of sessions) session.send({ type: 'message', data: message.data });
         return;
+      case 'reply':
+        for (const session of sessions) session.send({ type: 'reply', id: message.id, data: message.data, error: message.error });
+        return;
       case 'subscribe':
       case 'unsubscribe': {
         const channel = this.tryResolve(message.channel);
@@ -492,9 +553,15 @@ export class SwitchboardNode {
     this.state = 'stopped';
     this.clock.stop();
     clearInterval(this.presenceTimer);
+    if (wasRunning) await this.bridges.stop();
     for (const session of [...this.registry.all()]) session.terminate('shutdown');
     if (wasRunning) await this.cluster.stop();
+    this.topicStreams.close();
     await this.app.close();
+    await this.durable.stop();
+    await this.topics.stop();
+    await this.gateway?.stop();
+    await this.router.close();
     await this.broker.close();
     this.log.info({ event: 'node.stopped' }, 'stopped');
   }

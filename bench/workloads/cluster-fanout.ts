@@ -16,14 +16,14 @@ const WORKLOAD_LIMIT_MS = 90_000;
 export type ClusterConfig = 'memory-single' | 'redis' | 'nats';
 export const clusterConfigs: readonly ClusterConfig[] = ['memory-single', 'redis', 'nats'];
 
-interface Broker {
+export interface Broker {
   /** Switchboard flags that point a node at the broker. */
   flags: string[];
   stop(): Promise<void>;
 }
 
 /** Starts redis-server or nats-server (JetStream) on a free loopback port, with no persistence kept. */
-async function startBroker(type: 'redis' | 'nats'): Promise<Broker> {
+export async function startBroker(type: 'redis' | 'nats'): Promise<Broker> {
   const port = await freePort();
   const dir = type === 'nats' ? mkdtempSync(join(os.tmpdir(), 'sb-bench-nats-')) : null;
   const [command, args, flags] =

@@ -11,6 +11,8 @@ const publishRoutes = new Set([
   'POST /api/broadcast',
   'POST /messages',
   'POST /api/users/:id/messages',
+  'POST /api/sessions/:id/messages',
+  'POST /api/sessions/:id/replies',
   'GET /api/channels/:channel/history',
   'GET /api/channels/:channel/presence',
   'GET /api/channels/:channel/presence-stats',

@@ -5,7 +5,10 @@ import { installErrorHandling } from './errors.js';
 import { registerNodeRoutes } from './node-routes.js';
 import { registerPublishRoutes } from './publish-routes.js';
 import { registerRevocationRoutes } from './revocation-routes.js';
+import { registerRoutingRoutes } from './routing-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
+import { registerServiceRoutes } from '../gateway/service-routes.js';
+import { registerTopicRoutes } from './topic-routes.js';
 
 /** The server HTTP API (docs/api.md). Everything here needs an API key unless api.insecure is set. */
 export function registerApiRoutes(node: SwitchboardNode): void {
@@ -17,5 +20,9 @@ export function registerApiRoutes(node: SwitchboardNode): void {
     registerSessionRoutes(api, node);
     registerNodeRoutes(api, node);
     registerRevocationRoutes(api, node);
+    if (node.gateway) registerServiceRoutes(api, node.gateway);
+    registerRoutingRoutes(api, node);
   });
+  // Topic routes take application keys as well as admin keys, so they check keys themselves.
+  node.app.register(async (api) => registerTopicRoutes(api, node.topics, node.config.api));
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlTarget } from '../brokers/broker.js';
-import { CloseCodes, SwitchboardError } from '../errors.js';
+import { CloseCodes, SwitchboardError, errorCodes, type ErrorCode } from '../errors.js';
 import type { SessionListing, SwitchboardNode } from '../node.js';
+import type { FrameId } from '../protocol/frames.js';
 import { isObject } from './api-keys.js';
 
 /** Longest reason accepted; the WebSocket transport cuts it to the 123 bytes a close frame holds. */
@@ -19,6 +20,22 @@ function dataOf(req: FastifyRequest): unknown {
   const body = req.body;
   if (!isObject(body) || body.data === undefined) throw new SwitchboardError('bad_request', 'expected {"data": ...}');
   return body.data;
+}
+
+/** A backend's late answer: `{"id", "data"}` or `{"id", "error": {"code", "message"}}`. */
+function replyOf(req: FastifyRequest): { id: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } } {
+  const body = req.body;
+  const id = isObject(body) ? body.id : undefined;
+  if (!isObject(body) || !(typeof id === 'string' || typeof id === 'number')) throw new SwitchboardError('bad_request', 'expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code", "message"}}');
+  if (body.error === undefined) {
+    if (body.data === undefined) throw new SwitchboardError('bad_request', 'a reply needs data or error');
+    return { id, data: body.data };
+  }
+  const error = body.error;
+  if (!isObject(error) || typeof error.code !== 'string' || !errorCodes.includes(error.code as ErrorCode) || typeof error.message !== 'string') {
+    throw new SwitchboardError('bad_request', `error must be {"code": one of ${errorCodes.join(', ')}, "message": string}`);
+  }
+  return { id, error: { code: error.code as ErrorCode, message: error.message.slice(0, 200) } };
 }
 
 function channelOf(req: FastifyRequest): string {
@@ -70,6 +87,14 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     const data = dataOf(req);
     await findSession(id);
     await node.cluster.command({ kind: 'send', target: { session: id }, data });
+    return { sessions: 1 };
+  });
+
+  api.post('/api/sessions/:id/replies', async (req) => {
+    const id = sessionId(req);
+    const reply = replyOf(req);
+    await findSession(id);
+    await node.cluster.command({ kind: 'reply', target: { session: id }, ...reply });
     return { sessions: 1 };
   });
 

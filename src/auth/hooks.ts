@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { SwitchboardError } from '../errors.js';
+import { BodyTooLarge, isTimeout, readBody } from '../outbound/read-body.js';
 
 /** Most bytes of a hook's answer that are read; a larger answer is refused as garbage. */
 const maxAnswerBytes = 256 * 1024;
@@ -28,27 +29,20 @@ export async function callHook(url: string, body: unknown, timeoutMs: number): P
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+    const timedOut = isTimeout(err);
     throw new HookFailure(timedOut ? 'timeout' : 'error', timedOut ? `hook did not answer within ${timeoutMs} ms` : `hook unreachable: ${(err as Error).message}`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
+  let text: string;
   try {
-    for await (const chunk of response.body) {
-      size += (chunk as Buffer).length;
-      if (size > maxAnswerBytes) throw new HookFailure('error', 'hook answer is too large');
-      chunks.push(chunk as Buffer);
-    }
+    text = (await readBody(response.body, maxAnswerBytes)).toString('utf8');
   } catch (err) {
-    response.body.destroy();
-    if (err instanceof HookFailure) throw err;
-    const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
-    throw new HookFailure(timedOut ? 'timeout' : 'error', `hook answer could not be read: ${(err as Error).message}`);
+    if (err instanceof BodyTooLarge) throw new HookFailure('error', 'hook answer is too large');
+    throw new HookFailure(isTimeout(err) ? 'timeout' : 'error', `hook answer could not be read: ${(err as Error).message}`);
   }
   if (response.statusCode < 200 || response.statusCode >= 300) throw new HookFailure('error', `hook answered HTTP ${response.statusCode}`);
   let answer: unknown;
   try {
-    answer = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    answer = JSON.parse(text);
   } catch {
     throw new HookFailure('error', 'hook answer is not JSON');
   }

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../errors.js';
+import type { FrameId } from '../protocol/frames.js';
 /** A position in a channel's stream; the epoch changes when the stream is lost or reset. */
 export interface StreamPosition {
   offset: number;
@@ -72,6 +74,8 @@ export type ClusterQuery =
 export type ControlMessage =
   | { kind: 'disconnect'; target: ControlTarget; code: number; reason: string }
   | { kind: 'send'; target: ControlTarget; data: unknown }
+  /** A backend's late answer to a client's send/rpc frame (it answered 202 first). */
+  | { kind: 'reply'; target: ControlTarget; id: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } }
   | { kind: 'subscribe' | 'unsubscribe'; target: ControlTarget; channel: string }
   | { kind: 'node'; node: NodeReport }
   | { kind: 'query'; id: string; from: string; query: ClusterQuery }

@@ -93,7 +93,7 @@ const clusterConnectTimeout = 10_000;
 const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000) * (0.5 + Math.random() / 2);
 
 /** The seed nodes and connection options of a Cluster from comma-separated redis:// or rediss:// URLs. */
-function clusterSeeds(urls: string): { nodes: { host: string; port: number }[]; username?: string; password?: string; tls?: object } {
+export function clusterSeeds(urls: string): { nodes: { host: string; port: number }[]; username?: string; password?: string; tls?: object } {
   const parsed = urls
     .split(',')
     .map((text) => text.trim())

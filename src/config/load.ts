@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { type Config, type Field, type SchemaNode, isField, schema } from './schema.js';
+import { addDemoNamespaces } from './demo.js';
+import { applyLifecycleRoutes, routingProblems } from '../routing/config.js';
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -165,6 +167,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   checkConsistency(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   if (config.node.id === '') config.node.id = randomBytes(6).toString('hex');
+  addDemoNamespaces(config);
   return config;
 }
 
@@ -187,6 +190,8 @@ function parseJsonFlag(path: string, value: string, problems: string[]): unknown
 }
 
 function checkConsistency(config: Config, problems: string[]): void {
+  problems.push(...routingProblems(config.routing, config.gateway.enabled));
+  applyLifecycleRoutes(config, problems);
   if (config.api.keys.length === 0 && config.api.publishKeys.length === 0 && !config.api.insecure) {
     problems.push('api.keys is empty: set at least one API key, or api.insecure: true to serve the API without one');
   }

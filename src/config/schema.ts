@@ -7,6 +7,11 @@ import {
   parseString,
   parseStringList,
 } from './values.js';
+import { parseBackends, parseRoutes, type BackendOptions, type RouteOptions } from '../routing/config.js';
+import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRoute, type StaticService } from '../gateway/config.js';
+import { SelectionExpression } from '../routing/selection.js';
+import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/definitions.js';
+import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
 
 /**
  * Who may do something on a channel of a namespace, from a client connection: anyone; any
@@ -95,6 +100,55 @@ export interface Config {
   shutdown: { drainWindow: number };
   longPoll: { timeout: number; maxMessages: number };
   compat: { push: { enabled: boolean } };
+  bridges: {
+    definitions: BridgeDefinition[];
+    startAt: 'latest' | 'earliest';
+    maxRecordBytes: number;
+    retryBackoffMax: number;
+    kafka: { brokers: string[]; clientId: string; sessionTimeout: number };
+    nats: { servers: string };
+    redis: { url: string; claimIdle: number };
+  };
+  routing: {
+    selectionExpression: string;
+    backends: Record<string, BackendOptions>;
+    routes: RouteOptions[];
+    timeout: number;
+    rulesTimeout: number;
+    maxResponseBytes: number;
+    breaker: { failures: number; openFor: number };
+    retry: { maxAttempts: number; initialBackoff: number; maxBackoff: number };
+  };
+  gateway: {
+    enabled: boolean;
+    routes: GatewayRoute[];
+    services: Record<string, StaticService>;
+    trustForwarded: boolean;
+    registry: { maxInstances: number; registrationsPerSecond: number; resyncInterval: number };
+    health: { interval: number; timeout: number; fall: number; rise: number };
+    ejection: { consecutiveFailures: number; baseTime: number; maxTime: number };
+    limits: { maxHeaderBytes: number; maxBodyBytes: number };
+    upstream: { connections: number; connectTimeout: number; keepAliveTimeout: number };
+    grpc: { maxMessageBytes: number };
+  };
+  topics: {
+    store: 'broker' | 'memory' | 'redis' | 'nats' | 'kafka';
+    idempotencyWindow: number;
+    maxBatchSize: number;
+    maxRequestBytes: number;
+    maxPullMessages: number;
+    maxPullWait: number;
+    ackDeadline: number;
+    maxAckDeadline: number;
+    maxDeliveryAttempts: number;
+    retention: number;
+    retentionBytes: number;
+    quotas: Quotas;
+    applications: ApplicationDefinition[];
+    push: { timeout: number; minBackoff: number; maxBackoff: number; concurrency: number };
+    stream: { maxOutstanding: number };
+    kafka: { brokers: string[]; clientId: string; prefix: string; idempotent: boolean; sessionTimeout: number; replicationFactor: number; maxBuffered: number };
+  };
 }
 
 /** One leaf setting: how to parse it, its default and a sentence for `config print --describe` and the docs. */
@@ -206,7 +260,7 @@ export const schema: SchemaNode = {
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
   },
   demo: {
-    enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at /' },
+    enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at / (and add the namespace chat it uses, unless configured)' },
   },
   auth: {
     anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
@@ -310,9 +364,175 @@ export const schema: SchemaNode = {
     timeout: { parse: parseDuration, default: '25s', doc: 'how long a long-poll request is held open when nothing is waiting' },
     maxMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most publications one long-poll answer carries' },
   },
+  routing: {
+    selectionExpression: {
+      parse: (v) => new SelectionExpression(parseString(v)).source,
+      default: '$.action',
+      doc: 'route selection expression: the JSON path into a send frame\'s data whose value is matched against route keys (AWS style, e.g. $.action)',
+    },
+    backends: {
+      parse: parseBackends,
+      default: {},
+      structured: true,
+      doc: 'backends client messages are routed to: a map of name to a URL, or to {url or service (a gateway service) and path, timeout, maxResponseBytes, connections, headers}',
+    },
+    routes: {
+      parse: parseRoutes,
+      default: [],
+      structured: true,
+      doc: 'ordered list of routes for client send/rpc messages: each with a name, one of key, regex or rules, one of backend or channel, and durable, maxAttempts; the first match wins',
+    },
+    timeout: { parse: parseDuration, default: '10s', doc: 'how long a backend call may take (connect, answer and body) unless the backend sets its own' },
+    rulesTimeout: { parse: parseDuration, default: '2s', doc: 'how long a rules service may take to choose a destination' },
+    maxResponseBytes: { parse: parseBytes, default: '1MiB', doc: 'largest backend answer read; larger answers become backend_error' },
+    breaker: {
+      failures: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 5, doc: 'consecutive failed calls (unreachable, timeout, 5xx, bad answer) that open a backend\'s circuit breaker' },
+      openFor: { parse: parseDuration, default: '10s', doc: 'how long an open breaker refuses calls at once before letting one probe through' },
+    },
+    retry: {
+      maxAttempts: { parse: (v) => parseInteger(v, 1, 1000), default: 5, doc: 'delivery attempts of a durable message before it goes to its route\'s dead letters (a route may set its own)' },
+      initialBackoff: { parse: parseDuration, default: '500ms', doc: 'wait before the second attempt of a durable delivery; it doubles with each attempt, with full jitter' },
+      maxBackoff: { parse: parseDuration, default: '1m', doc: 'longest wait between two attempts of a durable delivery' },
+    },
+  },
   compat: {
     push: {
       enabled: { parse: parseBoolean, default: true, doc: 'serve the Push-compatible endpoints /messages, /sse/messages and /ws/messages' },
+    },
+  },
+  bridges: {
+    definitions: {
+      parse: parseBridgeDefinitions,
+      default: [],
+      structured: true,
+      doc: 'bridges from Kafka topics, NATS subjects, JetStream streams or Redis streams onto channels or users: each with a name, a source and its topic, subject or stream, a group, a target {type, one of value, field or header, prefix} and a payload (docs/bridges.md)',
+    },
+    startAt: {
+      parse: (v) => parseEnum(v, ['latest', 'earliest'] as const),
+      default: 'latest',
+      doc: 'where a bridge\'s new consumer group starts: latest (records published from now on) or earliest (everything the source still holds)',
+    },
+    maxRecordBytes: { parse: parseBytes, default: '1MiB', doc: 'largest record a bridge delivers; larger ones are skipped and counted as malformed' },
+    retryBackoffMax: { parse: parseDuration, default: '5s', doc: 'longest wait between two attempts to deliver a bridged record while delivery fails (it is not committed meanwhile)' },
+    kafka: {
+      brokers: { parse: parseStringList, default: [], doc: 'Kafka bootstrap servers (host:port, comma-separated) the kafka bridges read from' },
+      clientId: { parse: parseString, default: 'switchboard', doc: 'client id the kafka bridges give the Kafka brokers' },
+      sessionTimeout: {
+        parse: parseDuration,
+        default: '30s',
+        doc: 'a node that stops heartbeating to its Kafka consumer group this long (it died) loses its partitions to the other nodes',
+      },
+    },
+    nats: {
+      servers: { parse: parseString, default: '', doc: 'comma-separated NATS server URLs of the nats and jetstream bridges; empty: the broker\'s (broker.nats.*, with its credentials)' },
+    },
+    redis: {
+      url: { parse: parseString, default: '', doc: 'Redis URL of the redis bridges; empty: broker.redis.url' },
+      claimIdle: { parse: parseDuration, default: '30s', doc: 'a stream entry another node read but left unacknowledged this long (it died) is claimed and delivered by a live node' },
+    },
+  },
+  gateway: {
+    enabled: { parse: parseBoolean, default: false, doc: 'run the service gateway: the service registry, its API under /api/services and the proxy routes (docs/gateway.md)' },
+    routes: {
+      parse: parseGatewayRoutes,
+      default: [],
+      structured: true,
+      doc: 'proxy routes, tried in order: {name, service, host, path | pathRegex, methods, headers, stripPrefix | rewrite, balance, hashOn, timeout, retries, auth, rateLimit, ...} (docs/gateway.md)',
+    },
+    services: {
+      parse: parseStaticServices,
+      default: {},
+      structured: true,
+      doc: 'services whose instances are listed here rather than registered: a map of name to {instances: [url | {id, url, weight, metadata}], check}',
+    },
+    trustForwarded: { parse: parseBoolean, default: false, doc: 'keep the X-Forwarded-* and Forwarded headers clients send and append to them (only behind a proxy that sets them)' },
+    registry: {
+      maxInstances: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 10_000, doc: 'most registered instances, over all services (409 limit_exceeded above it)' },
+      registrationsPerSecond: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 100, doc: 'registrations and heartbeats one node accepts per second, in bursts of as many (429 rate_limited above it)' },
+      resyncInterval: { parse: parseDuration, default: '10s', doc: 'how often a node reads the whole registry from the broker, in case it missed a change notification' },
+    },
+    health: {
+      interval: { parse: parseDuration, default: '5s', doc: 'time between two active health checks of an instance, unless its check sets one' },
+      timeout: { parse: parseDuration, default: '2s', doc: 'how long an active health check may take, unless its check sets one' },
+      fall: { parse: (v) => parseInteger(v, 1, 100), default: 2, doc: 'consecutive failed active checks that take an instance out of rotation' },
+      rise: { parse: (v) => parseInteger(v, 1, 100), default: 1, doc: 'consecutive passed active checks that bring an instance back' },
+    },
+    ejection: {
+      consecutiveFailures: { parse: (v) => parseInteger(v, 1, 1000), default: 5, doc: 'consecutive failed requests (connect errors, timeouts, resets, 5xx) that eject an instance' },
+      baseTime: { parse: parseDuration, default: '5s', doc: 'how long a first ejection lasts; each further one of the same instance lasts twice as long' },
+      maxTime: { parse: parseDuration, default: '5m', doc: 'longest ejection' },
+    },
+    limits: {
+      maxHeaderBytes: { parse: parseBytes, default: '16KiB', doc: 'largest request header block a proxied request may have (413 too_large above it)' },
+      maxBodyBytes: { parse: parseBytes, default: '64MiB', doc: 'largest request body a proxied request may stream (413 too_large above it); 0: no limit' },
+    },
+    upstream: {
+      connections: { parse: (v) => parseInteger(v, 1, 100_000), default: 128, doc: 'most connections to one upstream instance (kept alive and reused)' },
+      connectTimeout: { parse: parseDuration, default: '2s', doc: 'how long connecting to an upstream instance may take before it counts as a connect error' },
+      keepAliveTimeout: { parse: parseDuration, default: '30s', doc: 'how long an idle upstream connection is kept open' },
+    },
+    grpc: {
+      maxMessageBytes: { parse: parseBytes, default: '4MiB', doc: 'largest request or response body forwarded to or from a gRPC ForwardingService (413 too_large / 502 backend_error above it)' },
+    },
+  },
+  topics: {
+    store: {
+      parse: (v) => parseEnum(v, ['broker', 'memory', 'redis', 'nats', 'kafka'] as const),
+      default: 'broker',
+      doc: 'where durable topics live: broker (the broker\'s kind, with its connection settings), memory (lost on restart, one node), redis (Streams), nats (JetStream) or kafka (topics.kafka.*)',
+    },
+    idempotencyWindow: { parse: parseDuration, default: '2m', doc: 'a message whose idempotency key was seen on its topic within this window is accepted once' },
+    maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages in one publish request (413 too_large above it)' },
+    maxRequestBytes: { parse: parseBytes, default: '16MiB', doc: 'largest publish request body (413 too_large above it); other topic API bodies are bounded by api.maxBodyBytes' },
+    maxPullMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages one pull may ask for' },
+    maxPullWait: { parse: parseDuration, default: '30s', doc: 'longest a pull may wait for messages' },
+    ackDeadline: { parse: parseDuration, default: '30s', doc: 'ack deadline of a subscription that does not set one' },
+    maxAckDeadline: { parse: parseDuration, default: '10m', doc: 'longest ack deadline or deadline extension a subscription may ask for' },
+    maxDeliveryAttempts: { parse: (v) => parseInteger(v, 0, 1000), default: 5, doc: 'delivery attempts of a subscription that does not set them, before the message goes to its dead-letter topic; 0: unlimited' },
+    retention: { parse: parseDuration, default: '168h', doc: 'how long a topic keeps messages unless it sets its own retention; 0: until the size limit' },
+    retentionBytes: { parse: parseBytes, default: '1GiB', doc: 'most bytes a topic keeps unless it sets its own; 0: no size limit' },
+    quotas: {
+      messagesPerSecond: { parse: (v) => parseInteger(v, 1, 100_000_000), default: 100_000, doc: 'messages an application may publish per second on one node, unless it has its own quota (429 rate_limited above it)' },
+      bytesPerSecond: { parse: parseBytes, default: '64MiB', doc: 'message bytes an application may publish per second on one node, unless it has its own quota (429 rate_limited above it)' },
+      maxMessageBytes: { parse: parseBytes, default: '256KiB', doc: 'largest message (data and attributes as JSON) an application may publish, unless it has its own quota (413 too_large above it)' },
+      maxTopics: { parse: (v) => parseInteger(v, 0, 1_000_000), default: 1000, doc: 'most topics one application may own, unless it has its own quota (409 limit_exceeded above it)' },
+      maxSubscriptions: { parse: (v) => parseInteger(v, 0, 1_000_000), default: 1000, doc: 'most subscriptions one application may own, unless it has its own quota (409 limit_exceeded above it)' },
+    },
+    applications: {
+      parse: parseApplicationDefinitions,
+      default: [],
+      structured: true,
+      doc: 'applications (tenants) declared in the config: [{id, keys: [{key, scopes: [publish, subscribe, admin]}], quotas}] (docs/topics.md)',
+    },
+    push: {
+      timeout: { parse: parseDuration, default: '10s', doc: 'how long a push subscription\'s webhook may take to answer before the attempt counts as failed' },
+      minBackoff: { parse: parseDuration, default: '1s', doc: 'wait before the first redelivery of a message a webhook refused; doubled (with jitter) for each further attempt' },
+      maxBackoff: { parse: parseDuration, default: '60s', doc: 'longest wait between two push attempts of one message' },
+      concurrency: { parse: (v) => parseInteger(v, 1, 10_000), default: 16, doc: 'webhook calls one node has in flight per push subscription' },
+    },
+    stream: {
+      maxOutstanding: { parse: (v) => parseInteger(v, 1, 100_000), default: 100, doc: 'default and largest number of unacknowledged messages a streaming pull may hold' },
+    },
+    kafka: {
+      brokers: { parse: parseStringList, default: [], doc: 'Kafka bootstrap servers (host:port, comma-separated) of the kafka topic store' },
+      clientId: { parse: parseString, default: 'switchboard-topics', doc: 'client id the kafka topic store gives the Kafka brokers' },
+      prefix: {
+        parse: (v) => {
+          const prefix = parseString(v);
+          if (!/^[A-Za-z0-9_-]{1,30}$/.test(prefix)) throw new Error('must be 1 to 30 letters, digits, _ or -');
+          return prefix;
+        },
+        default: 'switchboard',
+        doc: 'prefix of the Kafka topics and consumer groups the kafka topic store creates (<prefix>.metadata, <prefix>.idempotency, <prefix>.<topic>.<incarnation>)',
+      },
+      idempotent: { parse: parseBoolean, default: true, doc: 'idempotent Kafka producer (a retried send is stored once); turn off for clusters that grant no producer ids' },
+      sessionTimeout: {
+        parse: parseDuration,
+        default: '30s',
+        doc: 'a node that stops heartbeating to a subscription\'s Kafka consumer group this long (it died) loses its partitions, and their unacknowledged messages, to the other nodes',
+      },
+      replicationFactor: { parse: (v) => parseInteger(v, -1, 100), default: -1, doc: 'replication factor of the Kafka topics the store creates; -1: the cluster\'s default' },
+      maxBuffered: { parse: (v) => parseInteger(v, 100, 10_000_000), default: 100_000, doc: 'most messages of one subscription a node holds in memory (fetched, not yet acknowledged); fetching pauses above it' },
     },
   },
 };

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { errorCodes, type ErrorCode } from '../errors.js';
 import { wireFormatCount, wireFormatNames } from '../protocol/wire.js';
 
-export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size'] as const;
+export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations'] as const;
 export type LimitName = (typeof limitNames)[number];
 
 /**
@@ -16,6 +16,7 @@ export class Stats {
   readonly connections = new Float64Array(wireFormatCount);
   publicationsApi = 0;
   publicationsClient = 0;
+  publicationsBridge = 0;
   droppedBytes = 0;
   readonly errors = new Map<ErrorCode, number>(errorCodes.map((c) => [c, 0]));
   readonly limits = new Map<LimitName, number>(limitNames.map((l) => [l, 0]));
@@ -110,6 +111,7 @@ export function createMetrics(gauges: Gauges): Metrics {
   counter('switchboard_publications_total', 'Publications accepted, by source', ['source'], () => [
     [{ source: 'api' }, stats.publicationsApi],
     [{ source: 'client' }, stats.publicationsClient],
+    [{ source: 'bridge' }, stats.publicationsBridge],
   ]);
   counter('switchboard_messages_out_total', 'Messages written to clients, by transport', ['transport'], () => perFormat(stats.messagesOut));
   counter('switchboard_bytes_out_total', 'Publication bytes written to clients, by transport', ['transport'], () => perFormat(stats.bytesOut));

@@ -13,6 +13,7 @@ export type ClientFrame =
   | { type: 'send'; id?: FrameId; data: unknown }
   | { type: 'rpc'; id?: FrameId; method: string; data: unknown }
   | { type: 'refresh'; id?: FrameId; token: string }
+  | { type: 'presence'; id?: FrameId; channel: string }
   | { type: 'ping'; id?: FrameId };
 
 /** Most frames in one batch (a JSON array of frames). */
@@ -76,6 +77,9 @@ function validateFrame(value: unknown): ClientFrame | FrameError {
       return frame as ClientFrame;
     case 'rpc':
       if (typeof frame.method !== 'string') return fail('rpc needs a method');
+      return frame as ClientFrame;
+    case 'presence':
+      if (typeof frame.channel !== 'string') return fail('presence needs a channel');
       return frame as ClientFrame;
     case 'refresh':
     case 'connect':

@@ -4,11 +4,22 @@ import { BodyTooLarge, isTimeout, readBody } from '../outbound/read-body.js';
 import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 import type { CallOutcome, RoutingMetrics } from './metrics.js';
 
-export interface HttpEndpointOptions {
-  url: string;
+/** A backend's raw answer, before it is read as client data or an error. */
+export interface RawAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/** Carries one POST to a backend; throws a CallFailure when no answer came. */
+export interface BackendTransport {
+  exchange(body: string, headers: Record<string, string>, timeout: number, maxResponseBytes: number): Promise<RawAnswer>;
+  close(): Promise<void>;
+}
+
+export interface EndpointOptions {
   timeout: number;
   maxResponseBytes: number;
-  connections: number;
   headers: Record<string, string>;
 }
 
@@ -30,7 +41,7 @@ const codeByStatus: Record<number, ErrorCode> = {
 };
 
 /** A failed call, with how it is counted; `countsAsFailure` feeds the circuit breaker. */
-class CallFailure extends SwitchboardError {
+export class CallFailure extends SwitchboardError {
   constructor(
     code: ErrorCode,
     message: string,
@@ -42,24 +53,20 @@ class CallFailure extends SwitchboardError {
 }
 
 /**
- * One HTTP endpoint that takes JSON POSTs (a routing backend or a rules service): a keep-alive
- * connection pool, a whole-call timeout, a cap on the answer's size and a circuit breaker.
- * Redirects are not followed: a 3xx answer is a `backend_error`.
+ * One backend that takes JSON POSTs (an HTTP endpoint, a gateway service or a rules service): a
+ * whole-call timeout, a cap on the answer's size, a circuit breaker, and the reading of its answer
+ * as client data or an error. Redirects are not followed: a 3xx answer is a `backend_error`.
  */
-export class HttpEndpoint {
+export class Endpoint {
   readonly breaker: CircuitBreaker;
-  private readonly pool: Pool;
-  private readonly path: string;
 
   constructor(
     readonly name: string,
-    private readonly options: HttpEndpointOptions,
+    private readonly transport: BackendTransport,
+    private readonly options: EndpointOptions,
     breaker: BreakerOptions,
     private readonly metrics: RoutingMetrics,
   ) {
-    const url = new URL(options.url);
-    this.path = `${url.pathname}${url.search}`;
-    this.pool = new Pool(url.origin, { connections: options.connections, keepAliveTimeout: 30_000 });
     this.breaker = new CircuitBreaker(breaker, (state) => metrics.breakerState(name, state));
     metrics.breakerState(name, 'closed');
   }
@@ -73,7 +80,9 @@ export class HttpEndpoint {
     }
     const started = performance.now();
     try {
-      const answer = await this.exchange(body, headers);
+      const { timeout, maxResponseBytes } = this.options;
+      const raw = await this.transport.exchange(body, { ...this.options.headers, ...headers }, timeout, maxResponseBytes);
+      const answer = this.interpret(raw);
       this.breaker.success();
       this.metrics.call(this.name, answer.later ? 'later' : 'ok', (performance.now() - started) / 1000);
       return answer;
@@ -87,44 +96,20 @@ export class HttpEndpoint {
   }
 
   close(): Promise<void> {
-    return this.pool.close();
+    return this.transport.close();
   }
 
-  private async exchange(body: string, headers: Record<string, string>): Promise<BackendAnswer> {
-    const { timeout, maxResponseBytes } = this.options;
-    let response;
-    try {
-      response = await this.pool.request({
-        path: this.path,
-        method: 'POST',
-        headers: { ...this.options.headers, ...headers },
-        body,
-        signal: AbortSignal.timeout(timeout),
-      });
-    } catch (err) {
-      if (isTimeout(err)) throw new CallFailure('timeout', `backend ${this.name} did not answer within ${timeout} ms`, 'timeout', true);
-      throw new CallFailure('unavailable', `backend ${this.name} is unreachable`, 'unreachable', true);
-    }
-    let raw: Buffer;
-    try {
-      raw = await readBody(response.body, maxResponseBytes);
-    } catch (err) {
-      if (err instanceof BodyTooLarge) throw new CallFailure('backend_error', `backend ${this.name} answered more than ${maxResponseBytes} bytes`, 'too_large', true);
-      if (isTimeout(err)) throw new CallFailure('timeout', `backend ${this.name} did not finish its answer within ${timeout} ms`, 'timeout', true);
-      throw new CallFailure('backend_error', `backend ${this.name} broke off its answer`, 'server_error', true);
-    }
-    const status = response.statusCode;
-    const type = String(response.headers['content-type'] ?? '');
+  private interpret({ status, contentType, body }: RawAnswer): BackendAnswer {
     if (status >= 200 && status < 300) {
       if (status === 202) return { later: true };
-      return { later: false, data: this.decode(raw, type) };
+      return { later: false, data: this.decode(body, contentType) };
     }
     if (status >= 300 && status < 400) {
       throw new CallFailure('backend_error', `backend ${this.name} answered HTTP ${status}; redirects are not followed`, 'redirect', true);
     }
     const serverSide = status >= 500;
     const code = codeByStatus[status] ?? 'backend_error';
-    throw new CallFailure(code, errorMessage(raw, type) ?? `backend ${this.name} answered HTTP ${status}`, serverSide ? 'server_error' : 'client_error', serverSide);
+    throw new CallFailure(code, errorMessage(body, contentType) ?? `backend ${this.name} answered HTTP ${status}`, serverSide ? 'server_error' : 'client_error', serverSide);
   }
 
   /** 2xx body as client data: JSON as is, text as a string, nothing as null; anything else is refused. */
@@ -138,6 +123,76 @@ export class HttpEndpoint {
       throw new CallFailure('backend_error', `backend ${this.name} answered a body that is neither JSON nor text (content-type ${type || 'none'})`, 'bad_body', true);
     }
   }
+}
+
+/** POSTs to one URL over a keep-alive connection pool. */
+export class PoolTransport implements BackendTransport {
+  private readonly pool: Pool;
+  private readonly path: string;
+
+  constructor(
+    private readonly name: string,
+    url: string,
+    connections: number,
+  ) {
+    const parsed = new URL(url);
+    this.path = `${parsed.pathname}${parsed.search}`;
+    this.pool = new Pool(parsed.origin, { connections, keepAliveTimeout: 30_000 });
+  }
+
+  async exchange(body: string, headers: Record<string, string>, timeout: number, maxResponseBytes: number): Promise<RawAnswer> {
+    let response;
+    try {
+      response = await this.pool.request({ path: this.path, method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
+    } catch (err) {
+      if (isTimeout(err)) throw new CallFailure('timeout', `backend ${this.name} did not answer within ${timeout} ms`, 'timeout', true);
+      throw new CallFailure('unavailable', `backend ${this.name} is unreachable`, 'unreachable', true);
+    }
+    try {
+      const raw = await readBody(response.body, maxResponseBytes);
+      return { status: response.statusCode, contentType: String(response.headers['content-type'] ?? ''), body: raw };
+    } catch (err) {
+      if (err instanceof BodyTooLarge) throw new CallFailure('backend_error', `backend ${this.name} answered more than ${maxResponseBytes} bytes`, 'too_large', true);
+      if (isTimeout(err)) throw new CallFailure('timeout', `backend ${this.name} did not finish its answer within ${timeout} ms`, 'timeout', true);
+      throw new CallFailure('backend_error', `backend ${this.name} broke off its answer`, 'server_error', true);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** What the service gateway answers for a request to one of its services (HTTP or gRPC instances). */
+export type ServiceSender = (service: string, request: { method: string; path: string; headers: Record<string, string[]>; body: Buffer }, timeout: number) => Promise<{ statusCode: number; headers: Record<string, string[]>; body: Buffer }>;
+
+/** POSTs to a service of the gateway, which picks a healthy instance (HTTP, or gRPC through ForwardingService). */
+export class ServiceTransport implements BackendTransport {
+  constructor(
+    private readonly name: string,
+    private readonly service: string,
+    private readonly path: string,
+    private readonly send: ServiceSender,
+  ) {}
+
+  async exchange(body: string, headers: Record<string, string>, timeout: number, maxResponseBytes: number): Promise<RawAnswer> {
+    let answer;
+    try {
+      const lists = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+      answer = await this.send(this.service, { method: 'POST', path: this.path, headers: lists, body: Buffer.from(body) }, timeout);
+    } catch (err) {
+      const code = err instanceof SwitchboardError ? err.code : 'internal';
+      const message = `backend ${this.name}: ${err instanceof SwitchboardError ? err.message : 'internal error'}`;
+      if (code === 'timeout') throw new CallFailure('timeout', message, 'timeout', true);
+      if (code === 'too_large') throw new CallFailure('backend_error', message, 'too_large', true);
+      if (code === 'unavailable') throw new CallFailure('unavailable', message, 'unreachable', true);
+      throw new CallFailure('backend_error', message, 'server_error', true);
+    }
+    if (answer.body.length > maxResponseBytes) throw new CallFailure('backend_error', `backend ${this.name} answered more than ${maxResponseBytes} bytes`, 'too_large', true);
+    return { status: answer.statusCode, contentType: answer.headers['content-type']?.[0] ?? '', body: answer.body };
+  }
+
+  async close(): Promise<void> {}
 }
 
 /** The message of an error answer: `{"error": {"message"}}`, `{"message"}`, `{"error": "..."}` or short plain text. */

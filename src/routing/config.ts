@@ -1,8 +1,15 @@
 import { parseBoolean, parseBytes, parseDuration, parseInteger, parseString } from '../config/values.js';
 
-/** One backend a route may call: an HTTP endpoint that receives client messages as POSTed JSON envelopes. */
+/**
+ * One backend a route may call, receiving client messages as POSTed JSON envelopes: an HTTP
+ * endpoint (`url`), or a service of the gateway (`service`, at `path`), whose healthy HTTP or gRPC
+ * instances take turns.
+ */
 export interface BackendOptions {
-  url: string;
+  url?: string;
+  service?: string;
+  /** The request path on a gateway service's instances. */
+  path: string;
   /** Whole-call timeout in ms; 0: routing.timeout. */
   timeout: number;
   /** Largest answer body read; 0: routing.maxResponseBytes. */
@@ -76,9 +83,13 @@ export function parseBackends(value: unknown): Record<string, BackendOptions> {
     if (!backendNamePattern.test(name)) throw new Error(`${where}: name must match ${backendNamePattern.source}`);
     const options = typeof raw === 'string' ? { url: raw } : raw;
     if (!isObject(options)) throw new Error(`${where}: expected a URL or an object of options`);
-    checkKeys(where, options, ['url', 'timeout', 'maxResponseBytes', 'connections', 'headers']);
+    checkKeys(where, options, ['url', 'service', 'path', 'timeout', 'maxResponseBytes', 'connections', 'headers']);
+    if ((options.url === undefined) === (options.service === undefined)) throw new Error(`${where}: give exactly one of url and service`);
+    const path = options.path === undefined ? '/' : parseString(options.path);
+    if (!path.startsWith('/')) throw new Error(`${where}.path: must start with /`);
     result[name] = {
-      url: parseUrl(`${where}.url`, options.url),
+      ...(options.url !== undefined ? { url: parseUrl(`${where}.url`, options.url) } : { service: parseString(options.service) }),
+      path,
       timeout: options.timeout === undefined ? 0 : parseDuration(options.timeout),
       maxResponseBytes: options.maxResponseBytes === undefined ? 0 : parseBytes(options.maxResponseBytes),
       connections: options.connections === undefined ? 64 : parseInteger(options.connections, 1, 10_000),
@@ -127,9 +138,12 @@ export function parseRoutes(value: unknown): RouteOptions[] {
   });
 }
 
-/** Cross-checks routes against backends once the whole configuration is known. */
-export function routingProblems(routing: { backends: Record<string, BackendOptions>; routes: RouteOptions[] }): string[] {
+/** Cross-checks routes against backends, and service backends against the gateway, once the whole configuration is known. */
+export function routingProblems(routing: { backends: Record<string, BackendOptions>; routes: RouteOptions[] }, gatewayEnabled: boolean): string[] {
   const problems: string[] = [];
+  for (const [name, backend] of Object.entries(routing.backends)) {
+    if (backend.service !== undefined && !gatewayEnabled) problems.push(`routing.backends: backend ${name} names gateway service ${JSON.stringify(backend.service)}, but gateway.enabled is false`);
+  }
   for (const route of routing.routes) {
     if (route.backend !== undefined && !(route.backend in routing.backends)) {
       problems.push(`routing.routes: route ${route.name} names backend ${JSON.stringify(route.backend)}, which routing.backends does not define`);
@@ -152,8 +166,8 @@ export function applyLifecycleRoutes(config: LifecycleSettings, problems: string
     const route = config.routing.routes.find((r) => r.key === key);
     if (!route) continue;
     const backend = route.backend === undefined ? undefined : config.routing.backends[route.backend];
-    if (!backend || route.durable) {
-      problems.push(`routing.routes: the ${key} route ${route.name} must name a backend and not be durable`);
+    if (!backend?.url || route.durable) {
+      problems.push(`routing.routes: the ${key} route ${route.name} must name a backend with a url and not be durable`);
       continue;
     }
     if (hook.url !== '' && hook.url !== backend.url) {

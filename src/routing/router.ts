@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { FrameId } from '../protocol/frames.js';
-import { HttpEndpoint, type BackendAnswer } from './backend.js';
+import { Endpoint, PoolTransport, ServiceTransport, type BackendAnswer, type ServiceSender } from './backend.js';
 import type { BreakerOptions } from './breaker.js';
 import type { BackendOptions, RouteOptions } from './config.js';
 import { envelopeHeaders, envelopeJson, type RoutedMessage } from './message.js';
@@ -49,6 +49,8 @@ export interface RouterDeps {
   publish(channel: string, data: unknown): Promise<unknown>;
   metrics: RoutingMetrics;
   log: Logger;
+  /** The service gateway's sender, for backends that name a gateway service (gateway.enabled). */
+  sendToService?: ServiceSender;
 }
 
 /** What the client gets: data for its reply now, or nothing yet (the backend answers through the API). */
@@ -63,8 +65,8 @@ const lifecycleKeys = new Set(['$connect', '$disconnect']);
  * as a publication. Durable routes store the message first and deliver it at least once.
  */
 export class Router {
-  readonly endpoints = new Map<string, HttpEndpoint>();
-  private readonly rulesEndpoints = new Map<string, HttpEndpoint>();
+  readonly endpoints = new Map<string, Endpoint>();
+  private readonly rulesEndpoints = new Map<string, Endpoint>();
   private readonly routes: RouteOptions[];
   private readonly selection: SelectionExpression;
   private readonly textNeeded: boolean;
@@ -78,10 +80,10 @@ export class Router {
     this.routes = options.routes.filter((r) => r.key === undefined || !lifecycleKeys.has(r.key));
     this.textNeeded = this.routes.some((r) => r.regex !== undefined);
     for (const [name, backend] of Object.entries(options.backends)) {
-      this.endpoints.set(name, this.endpoint(name, backend.url, backend));
+      this.endpoints.set(name, this.endpoint(name, backend));
     }
     for (const route of this.routes) {
-      if (route.rules) this.rulesEndpoints.set(route.name, this.endpoint(`rules:${route.name}`, route.rules, { timeout: options.rulesTimeout }));
+      if (route.rules) this.rulesEndpoints.set(route.name, this.endpoint(`rules:${route.name}`, { url: route.rules, timeout: options.rulesTimeout }));
     }
   }
 
@@ -158,19 +160,23 @@ export class Router {
     await Promise.all([...this.endpoints.values(), ...this.rulesEndpoints.values()].map((e) => e.close()));
   }
 
-  private endpoint(name: string, url: string, given: Partial<BackendOptions>): HttpEndpoint {
-    return new HttpEndpoint(
-      name,
-      {
-        url,
-        timeout: given.timeout || this.options.timeout,
-        maxResponseBytes: given.maxResponseBytes || this.options.maxResponseBytes,
-        connections: given.connections ?? 16,
-        headers: given.headers ?? {},
-      },
-      this.options.breaker,
-      this.deps.metrics,
-    );
+  private endpoint(name: string, backend: Partial<BackendOptions>): Endpoint {
+    const transport =
+      backend.service !== undefined
+        ? new ServiceTransport(name, backend.service, backend.path ?? '/', this.serviceSender())
+        : new PoolTransport(name, backend.url!, backend.connections ?? 16);
+    const options = {
+      timeout: backend.timeout || this.options.timeout,
+      maxResponseBytes: backend.maxResponseBytes || this.options.maxResponseBytes,
+      headers: backend.headers ?? {},
+    };
+    return new Endpoint(name, transport, options, this.options.breaker, this.deps.metrics);
+  }
+
+  private serviceSender(): ServiceSender {
+    const send = this.deps.sendToService;
+    if (!send) throw new Error('a routing backend names a gateway service, but the gateway is off');
+    return send;
   }
 
   private async match(routed: RoutedMessage, message: ClientMessage): Promise<Destination | undefined> {

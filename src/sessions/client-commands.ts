@@ -1,10 +1,11 @@
-import type { StreamPosition } from '../brokers/broker.js';
+import type { PresenceMember, StreamPosition } from '../brokers/broker.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
 import type { PublishResult } from '../node.js';
 import { type ClientFrame, type FrameId, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';
+import type { ClientMessage, RouteResult } from '../routing/router.js';
 import type { Session } from './session.js';
 
 export interface CommandDeps {
@@ -17,6 +18,10 @@ export interface CommandDeps {
   subscribe: (session: Session, channel: ResolvedChannel, since: StreamPosition | undefined, id: FrameId | undefined) => Promise<void>;
   unsubscribe: (session: Session, channel: ResolvedChannel, id: FrameId | undefined) => Promise<void>;
   refresh: (session: Session, token: string) => Promise<void>;
+  /** Routes a send or rpc frame to its backend or channel (src/routing). */
+  route: (session: Session, message: ClientMessage) => Promise<RouteResult>;
+  /** Members present on a channel, across the cluster. */
+  presence: (channel: ResolvedChannel) => Promise<PresenceMember[]>;
   onError: (session: Session, err: unknown) => void;
 }
 
@@ -38,6 +43,11 @@ export class ClientCommands {
       if (frame instanceof FrameError) this.reject(session, frame);
       else this.run(session, frame).catch((err) => this.fail(session, err, frame.id));
     }
+  }
+
+  /** Carries out one valid frame; resolves once it is answered (or failed). Never rejects. */
+  execute(session: Session, frame: ClientFrame): Promise<void> {
+    return this.run(session, frame).catch((err) => this.fail(session, err, frame.id));
   }
 
   /** Answers input that cannot be parsed at all (binary frame, invalid UTF-8). */
@@ -79,12 +89,28 @@ export class ClientCommands {
         return;
       }
       case 'send':
-      case 'rpc':
-        throw new SwitchboardError('not_found', 'no route is configured for client messages');
+      case 'rpc': {
+        const result = await this.deps.route(session, { kind: frame.type, method: frame.type === 'rpc' ? frame.method : undefined, data: frame.data, replyTo: frame.id });
+        if (!result.later) {
+          if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: result.data });
+        } else if (session.detached) {
+          throw new SwitchboardError('bad_request', 'the backend answers later, and this request has no stream to carry the answer: send it with ?session= naming your SSE or streaming session');
+        }
+        return;
+      }
       case 'refresh':
         await this.deps.refresh(session, frame.token);
         if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: { expiresAt: session.credentialsExpireAt || null } });
         return;
+      case 'presence': {
+        const channel = rules.resolve(frame.channel);
+        if (!channel.options.presence) throw new SwitchboardError('not_found', `presence is not enabled for ${frame.channel}`);
+        // Who may subscribe may see who is there; a subscribed session already passed that check.
+        if (!session.channels.has(channel.name)) await permissions.checkSubscribe(session, channel);
+        const members = await this.deps.presence(channel);
+        if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: { channel: channel.name, members } });
+        return;
+      }
       case 'connect':
         throw new SwitchboardError('bad_request', 'connect is only accepted as the first frame of a connection without a token');
       case 'ping':

@@ -19,6 +19,10 @@ export interface SessionInit {
   identity: Identity;
   remote: string;
   limits: SessionLimits;
+  /** The id of the client's streaming session this one acts for (frames over HTTP); a new id otherwise. */
+  id?: string;
+  /** Nothing can reach this session after its request is answered (frames over HTTP without a stream). */
+  detached?: boolean;
   /** Called once when the connection is gone, with the reason it ended. */
   onEnd: (session: Session, reason: string) => void;
 }
@@ -30,7 +34,8 @@ type State = 'open' | 'closing' | 'closed';
  * event-loop turn; the queue plus the socket's own buffer is bounded by maxBufferedBytes.
  */
 export class Session {
-  readonly id = randomUUID();
+  readonly id: string;
+  readonly detached: boolean;
   readonly format: WireFormat;
   readonly user: string;
   readonly remote: string;
@@ -72,6 +77,8 @@ export class Session {
   private endReason = 'client_closed';
 
   constructor(init: SessionInit) {
+    this.id = init.id ?? randomUUID();
+    this.detached = init.detached ?? false;
     this.format = init.format;
     this.sink = init.sink;
     this.user = init.identity.user;

@@ -14,6 +14,8 @@ import { WireFormat, heartbeatBytes, wireFormatNames } from '../protocol/wire.js
 import type { Session } from '../sessions/session.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
 import { longPoll } from './long-poll.js';
+import { registerFrameRoutes } from './http-frames.js';
+import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody } from '../api/errors.js';
 
@@ -123,6 +125,8 @@ export function registerClientRoutes(node: SwitchboardNode): void {
     socket.on('error', destroySelf);
     const url = new URL(req.url ?? '/', 'http://switchboard');
     const format = paths[url.pathname];
+    if (format === undefined && node.topicStreams.upgrade(req, socket, head)) return;
+    if (format === undefined && node.gateway?.upgrade(req, socket, head)) return;
     if (format === undefined) {
       stats.error('not_found');
       refuseUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${url.pathname}`));
@@ -184,6 +188,8 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   if (config.compat.push.enabled) {
     streamRoute('/sse/messages', WireFormat.pushSse, streamContentTypes.sse, heartbeatBytes[WireFormat.pushSse]);
   }
+  registerFrameRoutes(node);
+  registerClientSdkRoutes(app);
 }
 
 /** A session's WebSocket events: one small object per connection, no closures. */

@@ -77,6 +77,7 @@ export interface HookCall {
 export interface HookAnswer {
   status?: number;
   body?: unknown;
+  headers?: Record<string, string>;
   delayMs?: number;
   hang?: boolean;
 }
@@ -107,11 +108,11 @@ export async function startHookServer(answer: (call: HookCall) => HookAnswer | P
       }
       const call: HookCall = { path: req.url ?? '/', headers: req.headers, body, at: Date.now() };
       calls.push(call);
-      const { status = 200, body: reply = {}, delayMs = 0, hang = false } = await answer(call);
+      const { status = 200, body: reply = {}, headers = {}, delayMs = 0, hang = false } = await answer(call);
       if (hang) return;
       const send = () => {
         if (res.destroyed) return;
-        res.writeHead(status, { 'content-type': 'application/json' });
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(typeof reply === 'string' ? reply : JSON.stringify(reply));
       };
       if (delayMs <= 0) return send();

@@ -180,3 +180,47 @@ export async function startRedisCluster(): Promise<RedisClusterService> {
   }
   return cluster;
 }
+
+/** librdkafka's mock cluster, a Kafka-protocol broker in memory; its ports are chosen by kcat, so it cannot restart on the same ones. */
+export interface KafkaMockService {
+  /** Bootstrap servers, host:port each. */
+  brokers: string[];
+  /** The bootstrap list, comma-separated (as the Kafka settings take it). */
+  url: string;
+  /** Stops the cluster; everything it held is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `kcat` consuming a keep-alive topic runs librdkafka's mock cluster with three brokers and serves
+ * until it is stopped; the bootstrap list is the one it prints on stderr.
+ */
+export async function startKafkaMock(): Promise<KafkaMockService> {
+  const child = spawn('kcat', ['-b', 'localhost:1', '-X', 'test.mock.num.brokers=3', '-C', '-t', '_keepalive', '-o', 'end'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    const brokers = await new Promise<string[]>((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`kcat printed no mock cluster address within 10 s: ${stderr}`)), 10_000);
+      child.once('error', (err) => reject(err));
+      child.once('exit', () => reject(new Error(`kcat exited before its mock cluster served: ${stderr}`)));
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const found = /Mock cluster enabled: .* replaced with (\S+)/.exec(stderr);
+        if (!found) return;
+        clearTimeout(timer);
+        child.stderr!.removeAllListeners('data').resume();
+        resolve(found[1]!.split(','));
+      });
+    });
+    await Promise.all(brokers.map((b) => waitForPort(Number(b.slice(b.lastIndexOf(':') + 1)), 10_000)));
+    return { brokers, url: brokers.join(','), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
