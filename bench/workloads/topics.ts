@@ -2,10 +2,11 @@ import { Pool } from 'undici';
 import { Histogram, clockMs } from '../lib/histogram.js';
 import { round } from '../lib/loadgen.js';
 import { ServerProcess } from '../lib/servers.js';
+import { startKafkaMock } from '../../test/helpers/services.js';
 import { startBroker, type Broker } from './cluster-fanout.js';
 import { type Context, type Result } from './context.js';
 
-export const topicStores = ['memory', 'redis', 'nats'] as const;
+export const topicStores = ['memory', 'redis', 'nats', 'kafka'] as const;
 export type TopicStoreName = (typeof topicStores)[number];
 
 /** Publish requests in flight at once. */
@@ -50,7 +51,12 @@ export async function topics(ctx: Context, store: TopicStoreName): Promise<Resul
   let server: ServerProcess | undefined;
   let pool: Pool | undefined;
   try {
-    if (store !== 'memory') broker = await startBroker(store);
+    if (store === 'redis' || store === 'nats') broker = await startBroker(store);
+    if (store === 'kafka') {
+      // librdkafka's mock cluster (Debian's kcat), which grants no idempotent producer ids.
+      const kafka = await startKafkaMock();
+      broker = { flags: ['--topics.kafka.brokers', kafka.url, '--topics.kafka.idempotent', 'false'], stop: kafka.stop };
+    }
     server = await ServerProcess.start('switchboard', {
       label: `topics-${store}`,
       profileDir: ctx.settings.profileDir,
@@ -86,6 +92,16 @@ export async function topics(ctx: Context, store: TopicStoreName): Promise<Resul
 
     ctx.log(`topics (${store}): publish-to-pull latency`);
     await call(p, 'POST', '/api/topics/bench/subscriptions', { name: 'reader', topic: 'latency', ackDeadlineMs: 30_000 });
+    // The first message waits for the subscription to be ready (Kafka: its consumer group to form); it is not measured.
+    await publish('latency', { data: { sentAt: 0 } }, 1);
+    let ready = false;
+    for (let tries = 0; !ready && tries < 30; tries++) {
+      const res = await call(p, 'POST', '/api/topics/bench/subscriptions/reader/pull', { maxMessages: 10, waitMs: 1000 });
+      const messages = (res.json?.messages ?? []) as { ackId: string }[];
+      ready = messages.length > 0;
+      if (ready) await call(p, 'POST', '/api/topics/bench/subscriptions/reader/ack', { ackIds: messages.map((m) => m.ackId) });
+    }
+    if (!ready) throw new Error('the subscription delivered nothing within 30 s');
     const histogram = new Histogram();
     let running = true;
     const puller = (async () => {

@@ -41,7 +41,7 @@ export interface KafkaSubscriptionOptions {
 }
 
 /** Longest a fetch waits on an idle partition (also bounds how long a stop waits for it). */
-const FETCH_WAIT_MS = 500;
+const FETCH_WAIT_MS = 100;
 
 /** What {@link KafkaSubscriptionConsumer.take} found. */
 export interface Taken {
