@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { forkTracked, isRunning, waitExit } from '../lib/children.js';
-import { Histogram, clockMs } from '../lib/histogram.js';
+import { closedLoop, type LoopResult } from '../lib/closed-loop.js';
 import { round } from '../lib/loadgen.js';
 import { canConnect, freePort, ServerProcess } from '../lib/servers.js';
 import type { Context, Result } from './context.js';
@@ -13,38 +13,15 @@ import type { Context, Result } from './context.js';
 /** Requests in flight at once, in every mode. */
 const CONCURRENCY = 64;
 
-interface Phase {
-  perSecond: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  errors: number;
-}
-
 const body = JSON.stringify({ id: 'gateway-bench', text: 'a small JSON request of the size of an API call' });
 
-/** Runs POSTs from `concurrency` loops over one keep-alive pool for `ms`, recording each latency. */
-async function closedLoop(pool: Pool, path: string, ms: number, concurrency: number): Promise<Phase> {
-  const histogram = new Histogram();
-  let errors = 0;
-  const start = clockMs();
-  const end = start + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (clockMs() < end) {
-        const t0 = clockMs();
-        try {
-          const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-          await res.body.text();
-          if (res.statusCode === 200) histogram.record(clockMs() - t0);
-          else errors += 1;
-        } catch {
-          errors += 1;
-        }
-      }
-    }),
-  );
-  const seconds = (clockMs() - start) / 1000;
-  return { perSecond: Math.round(histogram.count / seconds), p50Ms: histogram.percentile(50), p99Ms: histogram.percentile(99), errors };
+/** POSTs the body from `concurrency` loops over one keep-alive pool for `ms`. */
+function postLoop(pool: Pool, path: string, ms: number, concurrency: number): Promise<LoopResult> {
+  return closedLoop(ms, concurrency, async () => {
+    const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await res.body.text();
+    return res.statusCode === 200 ? 1 : 0;
+  });
 }
 
 async function waitForPort(port: number, alive: () => boolean, what: string): Promise<void> {
@@ -99,9 +76,9 @@ export async function gateway(ctx: Context): Promise<Result> {
   /** Throughput under load (CONCURRENCY in flight), then latency alone (one request at a time). */
   const measure = async (label: string, pool: Pool, path: string) => {
     ctx.log(`gateway: ${label}, ${CONCURRENCY} in flight, ${durationMs} ms, then one at a time`);
-    await closedLoop(pool, path, 500, CONCURRENCY);
-    const loaded = await closedLoop(pool, path, durationMs, CONCURRENCY);
-    const single = await closedLoop(pool, path, durationMs / 3, 1);
+    await postLoop(pool, path, 500, CONCURRENCY);
+    const loaded = await postLoop(pool, path, durationMs, CONCURRENCY);
+    const single = await postLoop(pool, path, durationMs / 3, 1);
     return { ...loaded, singleP50Ms: single.p50Ms, singleP99Ms: single.p99Ms };
   };
   try {

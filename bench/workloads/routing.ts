@@ -2,39 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { forkTracked, isRunning, waitExit } from '../lib/children.js';
-import { Histogram, clockMs } from '../lib/histogram.js';
+import { closedLoop } from '../lib/closed-loop.js';
 import { round } from '../lib/loadgen.js';
 import { canConnect, freePort, ServerProcess } from '../lib/servers.js';
 import { type Context, type Result } from './context.js';
 
 /** Requests in flight at once, in both modes: WebSocket clients with one send each, or HTTP requests. */
 const CONCURRENCY = 64;
-
-interface Phase {
-  perSecond: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  errors: number;
-}
-
-/** Runs `one` from CONCURRENCY loops for `ms`, recording each call's latency. */
-async function closedLoop(ms: number, one: (i: number) => Promise<boolean>): Promise<Phase> {
-  const histogram = new Histogram();
-  let errors = 0;
-  const start = clockMs();
-  const end = start + ms;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, i) => {
-      while (clockMs() < end) {
-        const t0 = clockMs();
-        if (await one(i)) histogram.record(clockMs() - t0);
-        else errors += 1;
-      }
-    }),
-  );
-  const seconds = (clockMs() - start) / 1000;
-  return { perSecond: Math.round(histogram.count / seconds), p50Ms: histogram.percentile(50), p99Ms: histogram.percentile(99), errors };
-}
 
 /** A message of about the size of a chat line with its envelope. */
 const payload = { action: 'chat', room: 'lobby', text: 'hello from the routing benchmark' };
@@ -68,8 +42,8 @@ export async function routing(ctx: Context): Promise<Result> {
     });
     const envelope = JSON.stringify({ id: '0b6f5b0e-3c1f-4a51-9d7e-2f1b8f0f3a11', kind: 'send', route: 'r', data: payload, session: '0b6f5b0e-3c1f-4a51-9d7e-2f1b8f0f3a11', user: 'u', context: {}, transport: 'ws', node: 'n', time: Date.now(), attempt: 1 });
     ctx.log(`routing: direct HTTP calls to the backend, ${CONCURRENCY} in flight, ${durationMs} ms`);
-    await closedLoop(500, () => post(pool, envelope));
-    const direct = await closedLoop(durationMs, () => post(pool, envelope));
+    await closedLoop(500, CONCURRENCY, () => post(pool, envelope));
+    const direct = await closedLoop(durationMs, CONCURRENCY, () => post(pool, envelope));
 
     for (let i = 0; i < CONCURRENCY; i++) clients.push(await open(`ws://127.0.0.1:${server.port}/ws`));
     const waiting = clients.map(() => new Map<number, (ok: boolean) => void>());
@@ -83,14 +57,14 @@ export async function routing(ctx: Context): Promise<Result> {
     );
     let nextId = 0;
     const send = (i: number) =>
-      new Promise<boolean>((resolve) => {
+      new Promise<number>((resolve) => {
         const id = ++nextId;
-        waiting[i]!.set(id, resolve);
+        waiting[i]!.set(id, (ok) => resolve(ok ? 1 : 0));
         clients[i]!.send(JSON.stringify({ type: 'send', id, data: payload }));
       });
     ctx.log(`routing: the same calls as client messages through Switchboard, ${CONCURRENCY} WebSocket clients`);
-    await closedLoop(500, send);
-    const routed = await closedLoop(durationMs, send);
+    await closedLoop(500, CONCURRENCY, send);
+    const routed = await closedLoop(durationMs, CONCURRENCY, send);
     const usage = await server.usage();
     const added = (a: number | null, b: number | null) => (a === null || b === null ? null : round(a - b, 2));
     return {
@@ -121,10 +95,10 @@ export async function routing(ctx: Context): Promise<Result> {
   }
 }
 
-async function post(pool: Pool, body: string): Promise<boolean> {
+async function post(pool: Pool, body: string): Promise<number> {
   const res = await pool.request({ path: '/', method: 'POST', headers: { 'content-type': 'application/json' }, body });
   await res.body.text();
-  return res.statusCode === 200;
+  return res.statusCode === 200 ? 1 : 0;
 }
 
 function open(url: string): Promise<WebSocket> {

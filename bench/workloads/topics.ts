@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { closedLoop } from '../lib/closed-loop.js';
 import { Histogram, clockMs } from '../lib/histogram.js';
 import { round } from '../lib/loadgen.js';
 import { ServerProcess } from '../lib/servers.js';
@@ -20,24 +21,6 @@ async function call(pool: Pool, method: 'POST' | 'GET', path: string, body?: unk
   const res = await pool.request({ path, method, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) });
   const text = await res.body.text();
   return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
-}
-
-/** Runs `one` from `loops` concurrent loops for `ms`; returns units done per second and failed calls. */
-async function closedLoop(ms: number, loops: number, one: () => Promise<number>): Promise<{ perSecond: number; errors: number }> {
-  let done = 0;
-  let errors = 0;
-  const start = clockMs();
-  const end = start + ms;
-  await Promise.all(
-    Array.from({ length: loops }, async () => {
-      while (clockMs() < end) {
-        const n = await one().catch(() => 0);
-        if (n > 0) done += n;
-        else errors += 1;
-      }
-    }),
-  );
-  return { perSecond: Math.round(done / ((clockMs() - start) / 1000)), errors };
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { SwitchboardError } from '../errors.js';
+import { natsConnectOptions } from './nats-connection.js';
 import type {
   Broker,
   ControlBus,
@@ -246,15 +247,9 @@ export class NatsBroker implements Broker {
 
   /** Connects, checks JetStream and opens the presence bucket; throws `unavailable` when NATS cannot be reached. */
   async connect(): Promise<void> {
-    const { user, pass, token: authToken } = this.options;
     try {
       this.nc = await connect({
-        servers: this.options.servers.split(',').map((s) => s.trim()).filter(Boolean),
-        name: 'switchboard',
-        ...(user ? { user, pass } : {}),
-        ...(authToken ? { token: authToken } : {}),
-        timeout: OPERATION_TIMEOUT,
-        maxReconnectAttempts: -1,
+        ...natsConnectOptions(this.options, 'switchboard', OPERATION_TIMEOUT),
         reconnectDelayHandler: () => this.reconnectDelay(),
         pingInterval: 10_000,
         maxPingOut: 3,

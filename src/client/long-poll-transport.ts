@@ -1,5 +1,5 @@
 import { decodeCursor, type Position } from './protocol.js';
-import { authHeaders, channelQuery, errorOf, type Transport, type TransportContext, type ChannelTarget } from './transport.js';
+import { ReopeningTransport, authHeaders, channelQuery, errorOf, type ChannelTarget } from './transport.js';
 
 interface PollAnswer {
   messages: { channel: string; data: unknown; offset: number; epoch: string }[];
@@ -13,31 +13,14 @@ interface PollAnswer {
  * would carry (`welcome`, `subscribed` with `recovered`, `message`), so the client handles every
  * transport alike. Every channel must have history (namespace option historySize).
  */
-export class LongPollTransport implements Transport {
+export class LongPollTransport extends ReopeningTransport {
   readonly name = 'long-poll';
-  private abort = new AbortController();
-  private done = false;
   private welcomed = false;
   /** Channels whose `subscribed` frame was given on this connection. */
   private readonly announced = new Set<string>();
 
-  constructor(private readonly context: TransportContext) {
-    void this.run(this.abort);
-  }
 
-  rechannel(): void {
-    if (this.done) return;
-    this.abort.abort();
-    this.abort = new AbortController();
-    void this.run(this.abort);
-  }
-
-  close(): void {
-    this.done = true;
-    this.abort.abort();
-  }
-
-  private async run(abort: AbortController): Promise<void> {
+  protected async run(abort: AbortController): Promise<void> {
     const { context } = this;
     try {
       while (!abort.signal.aborted) {
@@ -78,11 +61,5 @@ export class LongPollTransport implements Transport {
       });
     }
     for (const message of answer.messages) events.frame({ type: 'message', ...message });
-  }
-
-  private finish(abort: AbortController, close: { code: number; reason: string; status?: number; error?: { code?: string; message?: string } }): void {
-    if (this.done || abort !== this.abort || abort.signal.aborted) return;
-    this.done = true;
-    this.context.events.closed(close);
   }
 }

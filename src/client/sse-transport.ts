@@ -1,34 +1,17 @@
 import { isServerFrame } from './protocol.js';
 import { readSse } from './sse-reader.js';
-import { authHeaders, channelQuery, errorOf, type Transport, type TransportContext } from './transport.js';
+import { ReopeningTransport, authHeaders, channelQuery, errorOf } from './transport.js';
 
 /**
  * Server-Sent Events over `fetch` (`GET /sse?channel=...&cursor=...`), read by the SDK so it works
  * in Node too and can send the token as a header. Changing the channels reopens the stream with the
  * current positions as its cursor, so channels with history lose nothing across the switch.
  */
-export class SseTransport implements Transport {
+export class SseTransport extends ReopeningTransport {
   readonly name = 'sse';
-  private abort = new AbortController();
-  private done = false;
 
-  constructor(private readonly context: TransportContext) {
-    void this.run(this.abort);
-  }
 
-  rechannel(): void {
-    if (this.done) return;
-    this.abort.abort();
-    this.abort = new AbortController();
-    void this.run(this.abort);
-  }
-
-  close(): void {
-    this.done = true;
-    this.abort.abort();
-  }
-
-  private async run(abort: AbortController): Promise<void> {
+  protected async run(abort: AbortController): Promise<void> {
     const { context } = this;
     const url = `${context.baseUrl}/sse?${channelQuery(context.channels())}`;
     try {
@@ -53,12 +36,5 @@ export class SseTransport implements Transport {
     } catch (err) {
       this.finish(abort, { code: 1006, reason: err instanceof Error ? err.message : 'stream failed' });
     }
-  }
-
-  private finish(abort: AbortController, close: { code: number; reason: string; status?: number; error?: { code?: string; message?: string } }): void {
-    // A stream replaced by rechannel() or ended by close() reports nothing.
-    if (this.done || abort !== this.abort || abort.signal.aborted) return;
-    this.done = true;
-    this.context.events.closed(close);
   }
 }

@@ -39,6 +39,46 @@ export interface Transport {
   close(): void;
 }
 
+/**
+ * A one-way transport (SSE, long-poll) whose request names its channels: it reopens the request
+ * when they change, and reports `closed` once, for the request that is current.
+ */
+export abstract class ReopeningTransport implements Transport {
+  abstract readonly name: TransportName;
+  private abort = new AbortController();
+  private done = false;
+
+  constructor(protected readonly context: TransportContext) {
+    // Started on the next microtask, once the subclass's own fields are set (unless replaced by then).
+    const first = this.abort;
+    queueMicrotask(() => {
+      if (first === this.abort && !first.signal.aborted) void this.run(first);
+    });
+  }
+
+  rechannel(): void {
+    if (this.done) return;
+    this.abort.abort();
+    this.abort = new AbortController();
+    void this.run(this.abort);
+  }
+
+  close(): void {
+    this.done = true;
+    this.abort.abort();
+  }
+
+  /** Carries the channels until the request ends or `abort` is signalled; reports the end through `finish`. */
+  protected abstract run(abort: AbortController): Promise<void>;
+
+  protected finish(abort: AbortController, close: TransportClose): void {
+    // A request replaced by rechannel() or ended by close() reports nothing.
+    if (this.done || abort !== this.abort || abort.signal.aborted) return;
+    this.done = true;
+    this.context.events.closed(close);
+  }
+}
+
 /** What every transport needs from the client. */
 export interface TransportContext {
   /** http(s)://host:port of the node. */

@@ -7,7 +7,8 @@ import {
   parseString,
   parseStringList,
 } from './values.js';
-import { parseBackends, parseRoutes, type BackendOptions, type RouteOptions } from '../routing/config.js';
+import { parseBackends, parseRoutes } from '../routing/config.js';
+import type { RoutingOptions } from '../routing/router.js';
 import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRoute, type StaticService } from '../gateway/config.js';
 import { SelectionExpression } from '../routing/selection.js';
 import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/definitions.js';
@@ -109,16 +110,7 @@ export interface Config {
     nats: { servers: string };
     redis: { url: string; claimIdle: number };
   };
-  routing: {
-    selectionExpression: string;
-    backends: Record<string, BackendOptions>;
-    routes: RouteOptions[];
-    timeout: number;
-    rulesTimeout: number;
-    maxResponseBytes: number;
-    breaker: { failures: number; openFor: number };
-    retry: { maxAttempts: number; initialBackoff: number; maxBackoff: number };
-  };
+  routing: RoutingOptions & { retry: { maxAttempts: number; initialBackoff: number; maxBackoff: number } };
   gateway: {
     enabled: boolean;
     routes: GatewayRoute[];

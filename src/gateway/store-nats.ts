@@ -1,17 +1,11 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
 import { SwitchboardError } from '../errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import type { RegistrySnapshot, RegistryStore, StoreChange, StoreListener } from './store.js';
 
-export interface NatsStoreOptions {
-  servers: string;
-  prefix: string;
-  user: string;
-  pass: string;
-  token: string;
-}
 
 const OPERATION_TIMEOUT = 5000;
 
@@ -36,22 +30,14 @@ export class NatsRegistryStore implements RegistryStore {
   private listener: StoreListener | undefined;
   private readonly bucket: string;
 
-  constructor(private readonly options: NatsStoreOptions) {
+  constructor(private readonly options: NatsSettings) {
     this.bucket = `${options.prefix.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'switchboard'}_gateway`;
   }
 
   async start(listener: StoreListener): Promise<void> {
     this.listener = listener;
-    const { user, pass, token: authToken } = this.options;
     try {
-      this.nc = await connect({
-        servers: this.options.servers.split(',').map((s) => s.trim()).filter(Boolean),
-        name: 'switchboard-gateway',
-        ...(user ? { user, pass } : {}),
-        ...(authToken ? { token: authToken } : {}),
-        timeout: OPERATION_TIMEOUT,
-        maxReconnectAttempts: -1,
-      });
+      this.nc = await connect(natsConnectOptions(this.options, 'switchboard-gateway', OPERATION_TIMEOUT));
       this.kv = await new Kvm(jetstream(this.nc, { timeout: OPERATION_TIMEOUT })).create(this.bucket, { history: 1 });
       const watcher = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
       void (async () => {

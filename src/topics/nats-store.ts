@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
 import { SwitchboardError } from '../errors.js';
 import {
   deadLetterAttributes,
@@ -23,13 +24,6 @@ import {
   type TopicStoreOptions,
 } from './store.js';
 
-export interface NatsTopicStoreConnection {
-  servers: string;
-  prefix: string;
-  user: string;
-  pass: string;
-  token: string;
-}
 
 /** Longest any NATS request may take before it fails with `unavailable`. */
 const OPERATION_TIMEOUT = 5000;
@@ -111,7 +105,7 @@ export class NatsTopicStore implements TopicStore {
   private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly connection: NatsTopicStoreConnection,
+    private readonly connection: NatsSettings,
     private readonly options: TopicStoreOptions,
   ) {
     this.base = safePrefix(connection.prefix);
@@ -121,16 +115,8 @@ export class NatsTopicStore implements TopicStore {
   async start(listener: TopicStoreListener = {}): Promise<void> {
     this.listener = listener;
     if (this.nc) return;
-    const { user, pass, token } = this.connection;
     try {
-      const nc = await connect({
-        servers: this.connection.servers.split(',').map((s) => s.trim()).filter(Boolean),
-        name: 'switchboard-topics',
-        ...(user ? { user, pass } : {}),
-        ...(token ? { token } : {}),
-        timeout: OPERATION_TIMEOUT,
-        maxReconnectAttempts: -1,
-      });
+      const nc = await connect(natsConnectOptions(this.connection, 'switchboard-topics', OPERATION_TIMEOUT));
       this.nc = nc;
       this.js = jetstream(nc, { timeout: OPERATION_TIMEOUT });
       this.jsm = await jetstreamManager(nc, { timeout: OPERATION_TIMEOUT });

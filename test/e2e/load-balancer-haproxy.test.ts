@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { connectSse, connectWs, type SseEvent, type StreamClient, type WsClient } from '../helpers/clients.js';
 import { killAll, startCluster, startSharedBroker, type SharedBroker } from '../helpers/cluster.js';
+import { haproxyInstalled, startHaproxy, type Haproxy } from '../helpers/haproxy.js';
 import { get, post, type NodeProcess } from '../helpers/node.js';
-import { freePort } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -17,36 +11,10 @@ import { waitUntil } from '../helpers/wait.js';
  * clients work through it, and when one node drains (SIGTERM) its clients come back on the other.
  * The test runs the shipped config with only its addresses and check timings made local and short.
  */
-const haproxyInstalled = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
-const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
-
-/** deploy/haproxy.cfg with the bind line and the servers replaced, and a maxconn this machine's file limit allows. */
-function localConfig(port: number, nodes: NodeProcess[]): string {
-  const lines: string[] = [];
-  for (const line of readFileSync(exampleConfig, 'utf8').split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed.startsWith('bind ')) lines.push(`    bind 127.0.0.1:${port}`);
-    else if (trimmed.startsWith('maxconn ')) lines.push('    maxconn 1000');
-    else if (trimmed.startsWith('server ')) continue;
-    else {
-      lines.push(line);
-      if (trimmed.startsWith('default-server ')) {
-        // Server options override default-server: check every 100 ms, one answer decides.
-        nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port} inter 100ms fall 1 rise 1`));
-      }
-    }
-  }
-  const text = lines.join('\n');
-  assert.ok(text.includes('server node1 127.0.0.1:'), 'the example has a default-server line to put the servers after');
-  return text;
-}
-
 describe('two nodes behind HAProxy with the example config', { skip: haproxyInstalled ? false : 'haproxy is not installed (.ci/run installs it)' }, () => {
   let broker: SharedBroker | undefined;
   let nodes: NodeProcess[] = [];
-  let haproxy: ChildProcess | undefined;
-  let haproxyOutput = '';
-  let dir: string | undefined;
+  let haproxy: Haproxy | undefined;
   let lb = '';
   const open: { close(): void }[] = [];
   const ids = new Map<string, NodeProcess>();
@@ -55,41 +23,14 @@ describe('two nodes behind HAProxy with the example config', { skip: haproxyInst
     broker = await startSharedBroker('redis');
     nodes = await startCluster(2, broker, ['--shutdown.drainWindow', '600ms', '--sessions.closeGracePeriod', '500ms']);
     for (const node of nodes) ids.set((await get(`${node.url}/api/info`)).body.node, node);
-    const port = await freePort();
-    dir = mkdtempSync(join(tmpdir(), 'switchboard-haproxy-'));
-    const config = join(dir, 'haproxy.cfg');
-    writeFileSync(config, localConfig(port, nodes));
-    const check = spawnSync('haproxy', ['-c', '-f', config], { encoding: 'utf8' });
-    assert.equal(check.status, 0, `haproxy -c: ${check.stdout}${check.stderr}`);
-    haproxy = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    haproxy.stdout!.on('data', (d) => (haproxyOutput += d));
-    haproxy.stderr!.on('data', (d) => (haproxyOutput += d));
-    await waitUntil(
-      () =>
-        new Promise<boolean>((resolve, reject) => {
-          if (haproxy!.exitCode !== null) reject(new Error(`haproxy exited: ${haproxyOutput}`));
-          const socket = net.connect(port, '127.0.0.1');
-          socket.once('connect', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once('error', () => resolve(false));
-        }),
-      5000,
-      'haproxy to listen',
-    );
-    lb = `http://127.0.0.1:${port}`;
+    haproxy = await startHaproxy(nodes);
+    lb = haproxy.url;
   });
   after(async () => {
     for (const client of open) client.close();
-    if (haproxy && haproxy.exitCode === null && haproxy.signalCode === null) {
-      const exited = new Promise((resolve) => haproxy!.once('exit', resolve));
-      haproxy.kill('SIGKILL');
-      await exited;
-    }
+    await haproxy?.stop();
     killAll(nodes);
     await broker?.service.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** A WebSocket client through the load balancer, retrying while a draining node refuses it (503). */
@@ -131,7 +72,7 @@ describe('two nodes behind HAProxy with the example config', { skip: haproxyInst
     assert.equal(streams[0]!.headers['content-type'], 'text/event-stream; charset=utf-8');
     // leastconn spreads them over both nodes.
     const used = new Set([...clients, ...streams].map((c) => c.node));
-    assert.equal(used.size, 2, `sessions on ${[...used].join(', ')}: ${haproxyOutput.slice(-500)}`);
+    assert.equal(used.size, 2, `sessions on ${[...used].join(', ')}`);
 
     const res = await post(`${lb}/api/publish`, { channel: 'lb', data: { through: 'haproxy' } });
     assert.equal(res.status, 200);
