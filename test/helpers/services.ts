@@ -4,13 +4,24 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A free TCP port on the loopback interface. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free TCP port on the loopback interface, chosen at random below the kernel's ephemeral range:
+ * a port the kernel just handed out and took back (port 0) is the next one it hands to another
+ * test file's process, which could then start its server on the same port at the same time.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 20_000);
+    if (await canBind(port)) return port;
+  }
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
@@ -49,9 +60,21 @@ export function ownedProcess(command: string, args: (port: number) => string[], 
     port,
     url,
     start: async () => {
-      child = spawn(command, args(port), { stdio: 'ignore' });
-      child.once('error', () => {});
-      await waitForPort(port, 10_000);
+      const started = spawn(command, args(port), { stdio: 'ignore' });
+      child = started;
+      started.once('error', () => {});
+      // A process that exits while starting (its port was taken) must fail the test, not let it talk to someone else's server.
+      let onExit!: () => void;
+      const died = new Promise<never>((_, reject) => {
+        onExit = () => reject(new Error(`${command} exited before listening on port ${port}`));
+        started.once('exit', onExit);
+      });
+      try {
+        await Promise.race([waitForPort(port, 10_000), died]);
+      } finally {
+        started.off('exit', onExit);
+        died.catch(() => {});
+      }
     },
     kill: async () => {
       const done = exited();
