@@ -374,7 +374,7 @@ export const schema: SchemaNode = {
       structured: true,
       doc: 'ordered list of routes for client send/rpc messages: each with a name, one of key, regex or rules, one of backend or channel, and durable, maxAttempts; the first match wins',
     },
-    timeout: { parse: parseDuration, default: '10s', doc: 'how long a backend call may take (connect, answer and body) unless the backend sets its own' },
+    timeout: { parse: parseDuration, default: '10s', doc: 'a backend\'s time limit to connect, to start its answer, and between the chunks of its answer, unless the backend sets its own' },
     rulesTimeout: { parse: parseDuration, default: '2s', doc: 'how long a rules service may take to choose a destination' },
     maxResponseBytes: { parse: parseBytes, default: '1MiB', doc: 'largest backend answer read; larger answers become backend_error' },
     breaker: {

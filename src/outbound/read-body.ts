@@ -24,8 +24,11 @@ export async function readBody(body: Readable, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks, size);
 }
 
-/** Whether an outbound call failed because its AbortSignal timed out. */
+/** undici's codes for a connect, headers or body timeout. */
+const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Whether an outbound call failed because it ran out of time (its AbortSignal, or undici's own timeouts). */
 export function isTimeout(err: unknown): boolean {
-  const name = (err as Error | undefined)?.name;
-  return name === 'TimeoutError' || name === 'AbortError';
+  const { name, code } = (err ?? {}) as { name?: string; code?: string };
+  return name === 'TimeoutError' || name === 'AbortError' || (code !== undefined && timeoutCodes.has(code));
 }

@@ -54,7 +54,7 @@ export class CallFailure extends SwitchboardError {
 
 /**
  * One backend that takes JSON POSTs (an HTTP endpoint, a gateway service or a rules service): a
- * whole-call timeout, a cap on the answer's size, a circuit breaker, and the reading of its answer
+ * time limit, a cap on the answer's size, a circuit breaker, and the reading of its answer
  * as client data or an error. Redirects are not followed: a 3xx answer is a `backend_error`.
  */
 export class Endpoint {
@@ -134,16 +134,18 @@ export class PoolTransport implements BackendTransport {
     private readonly name: string,
     url: string,
     connections: number,
+    timeout: number,
   ) {
     const parsed = new URL(url);
     this.path = `${parsed.pathname}${parsed.search}`;
-    this.pool = new Pool(parsed.origin, { connections, keepAliveTimeout: 30_000 });
+    this.pool = new Pool(parsed.origin, { connections, keepAliveTimeout: 30_000, connect: { timeout } });
   }
 
   async exchange(body: string, headers: Record<string, string>, timeout: number, maxResponseBytes: number): Promise<RawAnswer> {
     let response;
     try {
-      response = await this.pool.request({ path: this.path, method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
+      // undici's own timers (no AbortSignal per call): connecting, the answer's headers, and each wait for its body.
+      response = await this.pool.request({ path: this.path, method: 'POST', headers, body, headersTimeout: timeout, bodyTimeout: timeout });
     } catch (err) {
       if (isTimeout(err)) throw new CallFailure('timeout', `backend ${this.name} did not answer within ${timeout} ms`, 'timeout', true);
       throw new CallFailure('unavailable', `backend ${this.name} is unreachable`, 'unreachable', true);

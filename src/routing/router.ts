@@ -164,7 +164,7 @@ export class Router {
     const transport =
       backend.service !== undefined
         ? new ServiceTransport(name, backend.service, backend.path ?? '/', this.serviceSender())
-        : new PoolTransport(name, backend.url!, backend.connections ?? 16);
+        : new PoolTransport(name, backend.url!, backend.connections ?? 16, backend.timeout || this.options.timeout);
     const options = {
       timeout: backend.timeout || this.options.timeout,
       maxResponseBytes: backend.maxResponseBytes || this.options.maxResponseBytes,
