@@ -167,7 +167,7 @@ export class SwitchboardNode {
     this.durable = new DurableDelivery(
       this.topics.store,
       this.router,
-      { ...retry, callTimeout: longestCall(config.routing), deadLetterRetention: config.topics.retention },
+      { ...retry, callTimeout: longestCall(config.routing), retention: { ms: config.topics.retention, bytes: config.topics.retentionBytes } },
       routingMetrics,
       this.log,
     );

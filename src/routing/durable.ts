@@ -13,8 +13,11 @@ export interface DurableOptions {
   maxBackoff: number;
   /** Longest backend call; the ack deadline is set well beyond it, so a live node never loses its claim. */
   callTimeout: number;
-  /** How long dead letters are kept, ms. */
-  deadLetterRetention: number;
+  /**
+   * How long (ms) and up to how many bytes a route's queue and its dead letters keep messages:
+   * the queue's log keeps delivered messages too, until this trims them.
+   */
+  retention: { ms: number; bytes: number };
 }
 
 /** A durable message as stored: the backend chosen at accept time and the envelope. */
@@ -83,8 +86,9 @@ export class DurableDelivery implements DurableSink {
   async start(): Promise<void> {
     const ackDeadlineMs = this.options.callTimeout * 3;
     for (const queue of this.queues.values()) {
-      await this.store.ensureTopic(queue.topic, { retentionMs: 0, retentionBytes: 0, partitions: 1 });
-      await this.store.ensureTopic(queue.deadTopic, { retentionMs: this.options.deadLetterRetention, retentionBytes: 0, partitions: 1 });
+      const retention = { retentionMs: this.options.retention.ms, retentionBytes: this.options.retention.bytes, partitions: 1 };
+      await this.store.ensureTopic(queue.topic, retention);
+      await this.store.ensureTopic(queue.deadTopic, retention);
       await this.store.ensureSubscription(queue.subscription, {
         topic: queue.topic,
         ackDeadlineMs,
