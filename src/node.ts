@@ -160,7 +160,6 @@ export class SwitchboardNode {
       node: this.id,
       publish: (channel, data) => this.publish(this.rules.resolve(channel), data, 'client'),
       metrics: routingMetrics,
-      log: this.log,
       sendToService: this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout })),
     });
     const { retry } = config.routing;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { FrameId } from '../protocol/frames.js';
 import { Endpoint, PoolTransport, ServiceTransport, type BackendAnswer, type ServiceSender } from './backend.js';
@@ -48,7 +47,6 @@ export interface RouterDeps {
   /** Publishes data to a channel as the server (a channel route). */
   publish(channel: string, data: unknown): Promise<unknown>;
   metrics: RoutingMetrics;
-  log: Logger;
   /** The service gateway's sender, for backends that name a gateway service (gateway.enabled). */
   sendToService?: ServiceSender;
 }
@@ -186,7 +184,6 @@ export class Router {
       if (route.key !== undefined) {
         if (route.key === '$default' || route.key === key) return this.target(route);
       } else if (route.regex) {
-        route.regex.lastIndex = 0;
         if (route.regex.test(text)) return this.target(route);
       } else {
         routed.route = route.name;
