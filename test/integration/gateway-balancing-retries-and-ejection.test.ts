@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { request } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
@@ -30,7 +30,6 @@ describe('gateway balancing, retries and ejection', () => {
     node = undefined;
     await Promise.all(upstreams.splice(0).map((u) => u.kill().catch(() => {})));
   });
-  after(() => {});
 
   it('takes instances in turn with round robin, in proportion to their weights', async () => {
     const [a, b] = await Promise.all([startHttpUpstream('heavy'), startHttpUpstream('light')]);

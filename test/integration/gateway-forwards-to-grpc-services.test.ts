@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { hmacToken } from '../helpers/auth.js';
 import { assertErrorBody, request } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
@@ -31,7 +31,6 @@ describe('gateway gRPC forwarding', () => {
     node = undefined;
     await Promise.all(owned.splice(0).map((u) => u.kill().catch(() => {})));
   });
-  after(() => {});
 
   it('sends the whole HTTP request as a ForwardingReq and answers with the ForwardingResp', async () => {
     const upstream = await startGrpcUpstream('g1', async (req, name) => ({
