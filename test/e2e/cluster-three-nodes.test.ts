@@ -173,9 +173,12 @@ for (const kind of sharedBrokerKinds) {
       const onB = await ws(b);
       onB.send({ type: 'subscribe', id: 1, channel });
       await onB.next((f) => f.type === 'subscribed' && f.id === 1);
-      assert.deepEqual(await onA.next((f) => f.type === 'join'), { type: 'join', channel, user: '', session: onB.session });
+      // A join is announced after the session's `subscribed` frame, so onA's own join may still reach onB: wait for the one meant.
+      assert.deepEqual(await onA.next((f) => f.type === 'join' && f.session === onB.session), { type: 'join', channel, user: '', session: onB.session });
       const sseOnC = await sse(c, [channel]);
-      for (const client of [onA, onB]) assert.deepEqual(await client.next((f) => f.type === 'join'), { type: 'join', channel, user: '', session: sseOnC.session });
+      for (const client of [onA, onB]) {
+        assert.deepEqual(await client.next((f) => f.type === 'join' && f.session === sseOnC.session), { type: 'join', channel, user: '', session: sseOnC.session });
+      }
 
       const expected = [
         { session: onA.session, user: '', node: ids.get(a) },
