@@ -192,7 +192,8 @@ for (const kind of kinds) {
         assert.ok(received(onB.inbox.all).length >= beforeCrash);
 
         await broker!.service.start();
-        await waitUntil(async () => (await readyStatus(a)) === 200 && (await readyStatus(b)) === 200, 15_000, 'both nodes to be ready again');
+        // Every node, C included: the next tests subscribe on C, which fails while its broker connection is still coming back.
+        await waitUntil(async () => (await Promise.all(nodes.map(readyStatus))).every((status) => status === 200), 15_000, 'every node to be ready again');
         const acceptedAfter = pub.accepted.length;
         await waitUntil(() => pub.accepted.length >= acceptedAfter + 10, 10_000, 'publications after the restart');
       } finally {
