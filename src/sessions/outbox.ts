@@ -8,16 +8,30 @@ export interface Flushable {
 }
 
 const dirty: Flushable[] = [];
+/** Where the flush in progress has got to in `dirty`. */
+let next = 0;
 let scheduled = false;
+/**
+ * Sessions flushed per pass before the event loop gets a turn: Node accepts one new connection
+ * per turn, so a flush of every session in one pass makes connecting clients wait for the whole
+ * fan-out, once per connection.
+ */
+const sessionsPerPass = 1024;
 
 /** The parts and bytes of the last join, reused while consecutive sessions queued the same parts. */
 let joinedParts: Buffer[] = [];
 let joined: Buffer | undefined;
 
 function flushAll(): void {
-  // Sessions marked while flushing (e.g. a close frame) are appended and flushed in this same pass.
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  // Sessions marked while flushing (e.g. a close frame) are appended and flushed by this same flush.
+  const end = Math.min(dirty.length, next + sessionsPerPass);
+  for (; next < end; next++) dirty[next]!.flush();
+  if (next < dirty.length) {
+    setImmediate(flushAll);
+    return;
+  }
   dirty.length = 0;
+  next = 0;
   scheduled = false;
   joinedParts = [];
   joined = undefined;
