@@ -71,6 +71,12 @@ export function asSwitchboardError(err: unknown): SwitchboardError {
   return new SwitchboardError('internal', 'internal error');
 }
 
+/** A backend (broker, store, registry) that cannot be reached, as `unavailable`; SwitchboardErrors pass through. */
+export function unavailableError(what: string, err: unknown): SwitchboardError {
+  if (err instanceof SwitchboardError) return err;
+  return new SwitchboardError('unavailable', `${what} is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+}
+
 /** Close codes that are not errors. */
 export const CloseCodes = {
   goingAway: 1001,

@@ -14,7 +14,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { SwitchboardError } from '../errors.js';
+import { unavailableError } from '../errors.js';
 import { natsConnectOptions } from './nats-connection.js';
 import type {
   Broker,
@@ -85,11 +85,6 @@ interface Limits {
 
 /** A message body: data, time, and for a presence event (join/leave, never stored) `p`. */
 type Body = { d: unknown; t: number; p?: Publication['presence'] };
-
-function unavailable(err: unknown): SwitchboardError {
-  if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `nats is unavailable: ${err instanceof Error ? err.message : String(err)}`);
-}
 
 /** A channel name as one subject token (and KV key token): base64url, never empty. */
 function token(name: string): string {
@@ -255,7 +250,7 @@ export class NatsBroker implements Broker {
         maxPingOut: 3,
       });
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
     const nc = this.nc;
     try {
@@ -272,14 +267,14 @@ export class NatsBroker implements Broker {
     } catch (err) {
       await nc.close().catch(() => {});
       this.nc = undefined;
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
     this.up = true;
     void this.watchStatus(nc);
   }
 
   private connection(): NatsConnection {
-    if (!this.nc) throw unavailable(new Error('not connected'));
+    if (!this.nc) throw unavailableError('nats', new Error('not connected'));
     return this.nc;
   }
 
@@ -326,7 +321,7 @@ export class NatsBroker implements Broker {
 
   /** Runs an operation; fails at once while disconnected, when the connection drops, or after a bounded time. */
   private run<T>(operation: () => Promise<T>): Promise<T> {
-    if (!this.up) return Promise.reject(unavailable(new Error('not connected')));
+    if (!this.up) return Promise.reject(unavailableError('nats', new Error('not connected')));
     return new Promise<T>((resolve, reject) => {
       const settle = () => {
         clearTimeout(timer);
@@ -334,7 +329,7 @@ export class NatsBroker implements Broker {
       };
       const fail = (err: unknown) => {
         settle();
-        reject(unavailable(err));
+        reject(unavailableError('nats', err));
       };
       const timer = setTimeout(() => fail(new Error(`no answer within ${OPERATION_TIMEOUT * 2} ms`)), OPERATION_TIMEOUT * 2);
       this.inFlight.add(fail);
@@ -395,7 +390,7 @@ export class NatsBroker implements Broker {
       });
       return undefined;
     }
-    if (!this.up) throw unavailable(new Error('not connected'));
+    if (!this.up) throw unavailableError('nats', new Error('not connected'));
     const position = await this.serial(pub.channel, () => this.run(() => this.append(pub.channel, body, history)));
     pub.offset = position.offset;
     pub.epoch = position.epoch;
@@ -642,7 +637,7 @@ export class NatsBroker implements Broker {
   }
 
   async subscribe(channel: string): Promise<void> {
-    if (!this.up) throw unavailable(new Error('not connected'));
+    if (!this.up) throw unavailableError('nats', new Error('not connected'));
     if (!this.subscriptions.has(channel)) {
       const sub = this.connection().subscribe(this.liveSubject(channel), {
         callback: (err, msg) => {

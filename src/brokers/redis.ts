@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { SwitchboardError } from '../errors.js';
+import { unavailableError } from '../errors.js';
 import type {
   Broker,
   ControlBus,
@@ -182,11 +182,6 @@ function decode(message: string): Publication {
     pub.epoch = message.slice(first + 1, second);
   }
   return pub;
-}
-
-function unavailable(err: unknown): SwitchboardError {
-  if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `redis is unavailable: ${(err as Error).message}`);
 }
 
 /**
@@ -435,7 +430,7 @@ export class RedisBroker implements Broker {
   private get commands(): RedisWithScripts | ClusterWithScripts {
     if (this.standalone) return this.standalone.commands;
     if (this.cluster) return this.cluster;
-    throw unavailable(new Error('not connected'));
+    throw unavailableError('redis', new Error('not connected'));
   }
 
   get healthy(): boolean {
@@ -453,7 +448,7 @@ export class RedisBroker implements Broker {
       } catch (err) {
         commands.disconnect();
         subscriber.disconnect();
-        throw unavailable(err);
+        throw unavailableError('redis', err);
       }
       return;
     }
@@ -464,7 +459,7 @@ export class RedisBroker implements Broker {
         this.cluster = (await this.openCluster()).client;
         return;
       } catch (err) {
-        if (!(err instanceof ClusterNotReady) || Date.now() > deadline || this.closed) throw unavailable(err);
+        if (!(err instanceof ClusterNotReady) || Date.now() > deadline || this.closed) throw unavailableError('redis', err);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
@@ -540,7 +535,7 @@ export class RedisBroker implements Broker {
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('redis', err);
     }
   }
 
@@ -589,7 +584,7 @@ export class RedisBroker implements Broker {
   }
 
   async subscribe(channel: string): Promise<void> {
-    if (!this.healthy) throw unavailable(new Error('not connected'));
+    if (!this.healthy) throw unavailableError('redis', new Error('not connected'));
     const name = this.pubsubChannel(channel);
     if (this.standalone) {
       const { subscriber } = this.standalone;

@@ -2,17 +2,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
-import { SwitchboardError } from '../errors.js';
+import { unavailableError } from '../errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import type { RegistrySnapshot, RegistryStore, StoreChange, StoreListener } from './store.js';
 
 
 const OPERATION_TIMEOUT = 5000;
-
-function unavailable(err: unknown): SwitchboardError {
-  if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `the service registry (nats) is unavailable: ${(err as Error).message}`);
-}
 
 /** A name as one KV key token. */
 const token = (name: string) => Buffer.from(name, 'utf8').toString('base64url') || '_';
@@ -45,7 +40,7 @@ export class NatsRegistryStore implements RegistryStore {
       })();
     } catch (err) {
       await this.nc?.close().catch(() => {});
-      throw unavailable(err);
+      throw unavailableError('the service registry (nats)', err);
     }
     void this.watchStatus(this.nc);
   }
@@ -137,11 +132,11 @@ export class NatsRegistryStore implements RegistryStore {
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
-    if (!this.nc || this.nc.isClosed()) throw unavailable(new Error('not connected'));
+    if (!this.nc || this.nc.isClosed()) throw unavailableError('the service registry (nats)', new Error('not connected'));
     try {
       return await operation();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('the service registry (nats)', err);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
-import { SwitchboardError } from '../errors.js';
+import { clusterSeeds } from '../brokers/redis.js';
+import { SwitchboardError, unavailableError } from '../errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import { instanceKey } from './instances.js';
 import type { RegistrySnapshot, RegistryStore, StoreChange, StoreListener } from './store.js';
@@ -13,30 +14,17 @@ export interface RedisStoreOptions {
 /** Reconnection delays: exponential up to 5 s, with jitter. */
 const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000) * (0.5 + Math.random() / 2);
 
-function unavailable(err: unknown): SwitchboardError {
-  return new SwitchboardError('unavailable', `the service registry (redis) is unavailable: ${(err as Error).message}`);
-}
-
 /** A client for one URL, or for a Cluster from comma-separated seed URLs (credentials and TLS of the first). */
 function client(options: RedisStoreOptions, offlineQueue: boolean): Redis | Cluster {
   const common = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: offlineQueue };
   if (!options.cluster) return new Redis(options.url, { ...common, retryStrategy: backoff });
-  const urls = options.url.split(',').map((u) => new URL(u.trim()));
-  const first = urls[0]!;
-  return new Cluster(
-    urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
-    {
-      lazyConnect: true,
-      enableOfflineQueue: offlineQueue,
-      clusterRetryStrategy: backoff,
-      redisOptions: {
-        maxRetriesPerRequest: 1,
-        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
-        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
-        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-      },
-    },
-  );
+  const { nodes, ...credentials } = clusterSeeds(options.url);
+  return new Cluster(nodes, {
+    lazyConnect: true,
+    enableOfflineQueue: offlineQueue,
+    clusterRetryStrategy: backoff,
+    redisOptions: { maxRetriesPerRequest: 1, ...credentials },
+  });
 }
 
 /**
@@ -75,7 +63,7 @@ export class RedisRegistryStore implements RegistryStore {
       await Promise.all([this.commands.connect(), this.subscriber.connect()]);
       await this.subscriber.subscribe(this.channel);
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('the service registry (redis)', err);
     }
     this.connectedOnce = true;
   }
@@ -143,7 +131,7 @@ export class RedisRegistryStore implements RegistryStore {
       return await operation();
     } catch (err) {
       if (err instanceof SwitchboardError) throw err;
-      throw unavailable(err);
+      throw unavailableError('the service registry (redis)', err);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError, unavailableError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
 import { KeyedLog } from '../kafka/keyed-log.js';
 import { PartitionLog, type LogRecord } from '../kafka/partition-log.js';
@@ -79,11 +79,6 @@ const JOIN_TIMEOUT_MS = 15_000;
 /** How long a duplicate waits for the first publisher of its key to finish storing the message. */
 const CLAIM_WAIT_MS = 5000;
 
-function unavailable(err: unknown): SwitchboardError {
-  if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `kafka is unavailable: ${err instanceof Error ? err.message : String(err)}`);
-}
-
 /** FNV-1a: a stable partition for an ordering key. */
 function hashKey(key: string): number {
   let hash = 0x811c9dc5;
@@ -144,7 +139,7 @@ export class KafkaTopicStore implements TopicStore {
     this.listener = listener;
     this.started ??= this.connect().catch((err: unknown) => {
       this.started = undefined;
-      throw unavailable(err);
+      throw unavailableError('kafka', err);
     });
     await this.started;
   }
@@ -180,11 +175,11 @@ export class KafkaTopicStore implements TopicStore {
   }
 
   private async run<T>(command: () => Promise<T>): Promise<T> {
-    if (!this.started) throw unavailable(new Error('not connected'));
+    if (!this.started) throw unavailableError('kafka', new Error('not connected'));
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('kafka', err);
     }
   }
 
@@ -444,7 +439,7 @@ export class KafkaTopicStore implements TopicStore {
       })
       .catch(async (err: unknown) => {
         await consumer.stop();
-        throw unavailable(err);
+        throw unavailableError('kafka', err);
       })
       .finally(() => this.starting.delete(name));
     this.starting.set(name, starting);
@@ -576,7 +571,7 @@ class KafkaMetadataStore implements MetadataStore {
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('kafka', err);
     }
   }
 

@@ -3,7 +3,7 @@ import { connect, createInbox, headers, type Msg, type NatsConnection } from '@n
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError, unavailableError } from '../errors.js';
 import {
   deadLetterAttributes,
   type AckOutcome,
@@ -49,11 +49,6 @@ interface SubscriptionRecord {
   config: SubscriptionConfig;
   /** Bumped by every seek: the consumer is `<name>-g<generation>`, so older ack ids reach no consumer. */
   generation: number;
-}
-
-function unavailable(err: unknown): SwitchboardError {
-  if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `nats is unavailable: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 function isNotFound(err: unknown): boolean {
@@ -135,7 +130,7 @@ export class NatsTopicStore implements TopicStore {
     } catch (err) {
       await this.nc?.close().catch(() => {});
       this.nc = undefined;
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
   }
 
@@ -160,12 +155,12 @@ export class NatsTopicStore implements TopicStore {
   }
 
   private async run<T>(command: () => Promise<T>, notFound?: string): Promise<T> {
-    if (!this.nc) throw unavailable(new Error('not connected'));
+    if (!this.nc) throw unavailableError('nats', new Error('not connected'));
     try {
       return await command();
     } catch (err) {
       if (notFound && isNotFound(err)) throw new SwitchboardError('not_found', notFound);
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
   }
 
@@ -197,7 +192,7 @@ export class NatsTopicStore implements TopicStore {
    */
   private publishAcked(subject: string, payload: string, msgId: string | undefined): Promise<{ seq: number; duplicate: boolean }> {
     const nc = this.nc;
-    if (!nc) return Promise.reject(unavailable(new Error('not connected')));
+    if (!nc) return Promise.reject(unavailableError('nats', new Error('not connected')));
     const token = String(++this.ackCounter);
     return new Promise((resolve, reject) => {
       this.pendingAcks.set(token, { resolve, reject, expiresAt: Date.now() + OPERATION_TIMEOUT });
@@ -250,7 +245,7 @@ export class NatsTopicStore implements TopicStore {
         const exists = await this.topicExists(topic);
         if (!exists) throw new SwitchboardError('not_found', `no topic ${topic}`);
       }
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
   }
 
@@ -349,7 +344,7 @@ export class NatsTopicStore implements TopicStore {
    */
   private request(stream: string, consumer: string, batch: number, expiresMs: number, noWait: boolean, signal?: AbortSignal): Promise<{ msgs: Msg[]; missing: boolean }> {
     const nc = this.nc;
-    if (!nc) return Promise.reject(unavailable(new Error('not connected')));
+    if (!nc) return Promise.reject(unavailableError('nats', new Error('not connected')));
     return new Promise((resolve) => {
       const msgs: Msg[] = [];
       const inbox = createInbox();
@@ -474,13 +469,13 @@ export class NatsTopicStore implements TopicStore {
   /** Sends an ack-protocol verb and waits for the server's confirmation; 'unknown' when no consumer answers. */
   private async settleOne(subject: string, verb: string): Promise<AckOutcome> {
     const nc = this.nc;
-    if (!nc) throw unavailable(new Error('not connected'));
+    if (!nc) throw unavailableError('nats', new Error('not connected'));
     try {
       await nc.request(subject, verb, { timeout: OPERATION_TIMEOUT });
       return 'ok';
     } catch (err) {
       if (err instanceof Error && /no responders|503/i.test(err.message)) return 'unknown';
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
   }
 
@@ -554,7 +549,7 @@ class NatsMetadataStore implements MetadataStore {
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
   }
 
@@ -574,7 +569,7 @@ class NatsMetadataStore implements MetadataStore {
       return true;
     } catch (err) {
       if (err instanceof Error && /wrong last sequence|exists/i.test(err.message)) return false;
-      throw unavailable(err);
+      throw unavailableError('nats', err);
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { clusterSeeds } from '../brokers/redis.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError, unavailableError } from '../errors.js';
 import { appendScript, pullScript, seekScript, settleScript } from './redis-scripts.js';
 import { Waiters } from './waiters.js';
 import {
@@ -51,11 +51,6 @@ interface StoredBody {
   attributes: Record<string, string>;
   orderingKey?: string;
   deliverAt?: number;
-}
-
-function unavailable(err: unknown): SwitchboardError {
-  if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `redis is unavailable: ${(err as Error).message}`);
 }
 
 function toMessage(streamId: string, body: string): TopicMessage {
@@ -116,7 +111,7 @@ export class RedisTopicStore implements TopicStore {
 
   async start(listener: TopicStoreListener = {}): Promise<void> {
     this.listener = listener;
-    if (this.redis.status === 'wait') await this.redis.connect().catch((err: unknown) => Promise.reject(unavailable(err)));
+    if (this.redis.status === 'wait') await this.redis.connect().catch((err: unknown) => Promise.reject(unavailableError('redis', err)));
     this.retentionTimer ??= setInterval(() => void this.enforceRetention().catch(() => {}), retentionIntervalMs);
     this.retentionTimer.unref();
   }
@@ -141,7 +136,7 @@ export class RedisTopicStore implements TopicStore {
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('redis', err);
     }
   }
 
@@ -357,7 +352,7 @@ class RedisMetadataStore implements MetadataStore {
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw unavailableError('redis', err);
     }
   }
 
