@@ -23,7 +23,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
 import type { FrameId, ServerFrame } from './protocol/frames.js';
 import { WireFormat, encodeForSession, wireFormatNames } from './protocol/wire.js';
-import { ClientCommands } from './sessions/client-commands.js';
+import { ClientCommands, EndsSession } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
@@ -311,6 +311,7 @@ export class SwitchboardNode {
     if (pushFormat || sessions.lifetime.enabled) {
       session.expiresAt = now + sessions.lifetime.min + Math.random() * (sessions.lifetime.max - sessions.lifetime.min);
     }
+    if (init.identity.channels.length > 0) session.serverChannels = new Set(init.identity.channels);
     this.registry.add(session);
     this.metrics.stats.connections[init.format]! += 1;
     session.send({
@@ -357,6 +358,7 @@ export class SwitchboardNode {
   /** Unsubscribes a session; answers with `unsubscribed` when asked with a frame id or by the server. */
   async unsubscribe(session: Session, channel: ResolvedChannel, id?: FrameId, reason?: string): Promise<void> {
     const removed = this.hub.unsubscribe(session, channel.name);
+    session.serverChannels?.delete(channel.name);
     session.send({ type: 'unsubscribed', id, channel: channel.name, reason });
     if (removed && channel.options.presence) await this.announce(channel.name, session, 'leave');
   }
@@ -412,15 +414,30 @@ export class SwitchboardNode {
     if (this.config.auth.disconnectHook.url && session.format !== WireFormat.longPoll) this.disconnectHook.notify(session, reason, this.id);
   }
 
-  /** The client sent a new token: same user, not revoked; the session's credentials now expire with it. */
+  /**
+   * The client sent a new token. It must be for the same user: another user's token is refused and
+   * ends the session (4502 user_mismatch). Everything the old token gave is replaced by what the new
+   * one gives (context, privilege, jti, expiry), and the client's subscriptions it no longer allows
+   * are dropped with `unsubscribed {reason: "forbidden"}`.
+   */
   private async refresh(session: Session, token: string): Promise<void> {
-    const verified = await this.authenticator.verify(token);
-    if (verified.user !== session.user) throw new SwitchboardError('forbidden', 'a refreshed token must be for the same user');
-    session.context = verified.claims as Record<string, unknown>;
-    session.jti = verified.jti;
-    session.issuedAt = verified.issuedAt ?? Date.now();
-    session.credentialsExpireAt = verified.expiresAt ?? 0;
+    const identity = this.authenticator.identityOf(await this.authenticator.verify(token));
+    if (identity.user !== session.user) {
+      this.metrics.stats.authFailure('user_mismatch');
+      throw new EndsSession('forbidden', 'a refreshed token must be for the same user; the session ends', 'user_mismatch');
+    }
+    session.context = identity.context;
+    session.privileged = identity.privileged;
+    session.jti = identity.jti;
+    session.issuedAt = identity.issuedAt;
+    session.credentialsExpireAt = identity.expiresAt ?? 0;
     session.refreshDeadline = 0;
+    for (const name of [...session.channels]) {
+      if (session.serverChannels?.has(name)) continue;
+      const channel = this.tryResolve(name);
+      if (!channel || this.permissions.stillAllows(session, channel)) continue;
+      await this.unsubscribe(session, channel, undefined, 'forbidden');
+    }
   }
 
   /**
@@ -482,6 +499,7 @@ export class SwitchboardNode {
         const channel = this.tryResolve(message.channel);
         if (!channel) return;
         for (const session of sessions) {
+          if (message.kind === 'subscribe') (session.serverChannels ??= new Set()).add(channel.name);
           const done = message.kind === 'subscribe' ? this.subscribe(session, channel) : this.unsubscribe(session, channel, undefined, 'server');
           done.catch((err) => this.log.warn({ event: 'session.server_subscribe_failed', session: session.id, err: (err as Error).message }, 'server-side subscription change failed'));
         }
