@@ -26,6 +26,7 @@ import { WireFormat, encodeForSession, wireFormatNames } from './protocol/wire.j
 import { ClientCommands, EndsSession } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
+import { SessionSecrets, secretDigest } from './sessions/session-secrets.js';
 import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
@@ -78,6 +79,7 @@ export class SwitchboardNode {
   readonly broker: Broker;
   readonly hub: Hub;
   readonly registry = new SessionRegistry();
+  private readonly sessionSecrets = new SessionSecrets();
   readonly rules: ChannelRules;
   readonly commands: ClientCommands;
   readonly app: FastifyInstance;
@@ -314,14 +316,17 @@ export class SwitchboardNode {
     if (init.identity.channels.length > 0) session.serverChannels = new Set(init.identity.channels);
     this.registry.add(session);
     this.metrics.stats.connections[init.format]! += 1;
-    session.send({
+    const welcome: ServerFrame = {
       type: 'welcome',
       session: session.id,
       user: session.user,
       node: this.id,
       heartbeat: sessions.heartbeatInterval,
       channels: init.channels.map((c) => c.name),
-    });
+    };
+    // Clients of one-way transports send their frames with POST /frames?session=, which needs it.
+    if (init.format === WireFormat.sse || init.format === WireFormat.ndjson) welcome.sessionSecret = this.sessionSecrets.of(session.id);
+    session.send(welcome);
     for (const channel of init.channels) {
       this.subscribe(session, channel, init.cursor?.get(channel.name)).catch((err) => {
         this.log.error({ event: 'session.subscribe_failed', session: session.id, channel: channel.name, err }, 'subscribe failed');
@@ -508,9 +513,25 @@ export class SwitchboardNode {
     }
   }
 
+  /**
+   * The user of a live session on any node, and whether `secret` is the session's (see
+   * SessionSecrets); undefined when no node holds the session.
+   */
+  async streamSession(id: string, secret: string): Promise<{ user: string; secretMatches: boolean } | undefined> {
+    const query: ClusterQuery = { what: 'stream-session', session: id, secretDigest: secretDigest(secret) };
+    const local = this.answer(query) as { user: string; secretMatches: boolean } | null;
+    if (local) return local;
+    const answers = await this.cluster.query(query);
+    return ([...answers.values()].find((a) => a) as { user: string; secretMatches: boolean } | undefined) ?? undefined;
+  }
+
   /** This node's answer to a cluster query. */
   private answer(query: ClusterQuery): unknown {
     if (query.what === 'channels') return this.hub.list(query.prefix);
+    if (query.what === 'stream-session') {
+      const session = this.registry.get(query.session);
+      return session ? { user: session.user, secretMatches: this.sessionSecrets.matches(session.id, query.secretDigest) } : null;
+    }
     let sessions: Iterable<Session> = query.session !== undefined ? this.localSessions({ session: query.session }) : query.user !== undefined ? this.registry.ofUser(query.user) : this.registry.all();
     if (query.channel !== undefined) sessions = [...sessions].filter((s) => s.channels.has(query.channel!));
     return [...sessions].map((s): SessionListing => ({ ...s.describe(), context: s.context, node: this.id, transport: wireFormatNames[s.format] }));
