@@ -518,11 +518,14 @@ export class SwitchboardNode {
    * SessionSecrets); undefined when no node holds the session.
    */
   async streamSession(id: string, secret: string): Promise<{ user: string; secretMatches: boolean } | undefined> {
+    type Found = { user: string; secretMatches: boolean };
+    // Nodes without the session answer null (nodes of an older version a list): only its holder's answer counts.
+    const isFound = (a: unknown): a is Found => typeof a === 'object' && a !== null && typeof (a as Found).secretMatches === 'boolean';
     const query: ClusterQuery = { what: 'stream-session', session: id, secretDigest: secretDigest(secret) };
-    const local = this.answer(query) as { user: string; secretMatches: boolean } | null;
-    if (local) return local;
+    const local = this.answer(query);
+    if (isFound(local)) return local;
     const answers = await this.cluster.query(query);
-    return ([...answers.values()].find((a) => a) as { user: string; secretMatches: boolean } | undefined) ?? undefined;
+    return [...answers.values()].find(isFound);
   }
 
   /** This node's answer to a cluster query. */
