@@ -26,9 +26,18 @@ export function tokenOf(req: ConnectRequest, cookieName: string): string | undef
   if (!cookies || !cookieName) return undefined;
   for (const part of cookies.split(';')) {
     const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === cookieName) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq !== -1 && part.slice(0, eq).trim() === cookieName) return cookieValue(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+/** A percent-decoded cookie value; one that is not valid percent-encoding is kept as it is, and fails verification like any bad token. */
+function cookieValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function headersForHook(headers: IncomingHttpHeaders): Record<string, string> {

@@ -85,7 +85,7 @@ function awaitConnectFrame(
         // The session's events go to it directly from now on; this waiting state can be collected.
         sink.handOver(opened);
         for (const text of early.splice(0)) opened.message(text);
-      }, refuse);
+      }).catch(refuse);
     },
     badInput: () => refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}')),
     tooLarge: () => handlers?.tooLarge(),
@@ -123,6 +123,23 @@ export function registerClientRoutes(node: SwitchboardNode): void {
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySelf);
+    // The listener boundary: nothing a request carries may throw out of here and end the process.
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      upgradeFailed(req, socket, err);
+    }
+  });
+
+  /** An upgrade that failed in a way no refusal foresaw: logged, counted as internal, answered 500 while the socket can still take it. */
+  function upgradeFailed(req: IncomingMessage, socket: Duplex, err: unknown): void {
+    node.log.error({ event: 'upgrade.failed', url: req.url?.slice(0, 200), err }, 'upgrade request failed');
+    stats.error('internal');
+    if (socket.writable) refuseUpgrade(socket, 500, errorBody('internal', 'internal error'));
+    else socket.destroy();
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://switchboard');
     const format = paths[url.pathname];
     if (format === undefined && node.topicStreams.upgrade(req, socket, head)) return;
@@ -150,17 +167,17 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       transport.upgrade(req, socket, head, (sink) => awaitConnectFrame(node, request, asked, sink, accept));
       return;
     }
-    node.authorize(request, asked).then(
-      ({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)),
-      refuse,
-    );
+    node
+      .authorize(request, asked)
+      .then(({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)), refuse)
+      .catch((err) => upgradeFailed(req, socket, err));
 
     function refuse(err: unknown): void {
       const error = asSwitchboardError(err);
       stats.error(error.code);
       refuseUpgrade(socket, error.httpStatus, errorBody(error.code, error.message));
     }
-  });
+  }
 
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
@@ -200,10 +217,17 @@ class SessionConnection implements WebSocketSessionHandlers {
   ) {}
 
   message(text: string): void {
-    const { session } = this;
-    this.node.metrics.stats.messagesIn[session.format]! += 1;
+    const { session, node } = this;
+    node.metrics.stats.messagesIn[session.format]! += 1;
     // Push clients only ever send {"event":"pong"}; anything else is ignored, as the seed does.
-    if (session.format !== WireFormat.pushWs) this.node.commands.handleMessage(session, text);
+    if (session.format === WireFormat.pushWs) return;
+    // The socket's event boundary: a frame must never throw out into the WebSocket library and end the process.
+    try {
+      node.commands.handleMessage(session, text);
+    } catch (err) {
+      node.log.error({ event: 'session.message_failed', session: session.id, err }, 'client message failed');
+      node.commands.reject(session, new FrameError('internal', 'internal error'));
+    }
   }
 
   badInput(reason: 'binary' | 'invalid_utf8'): void {
