@@ -17,6 +17,7 @@ import type { Config } from './config/schema.js';
 import { CloseCodes, SwitchboardError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
+import { limitJsonBodies } from './api/json-body.js';
 import { registerOpsRoutes } from './observability/ops-routes.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -129,12 +130,12 @@ export class SwitchboardNode {
     this.revocations = new RevocationList(this.broker, (revocation) => this.closeRevoked(revocation));
     this.broker.onPublication((pub) => (pub.channel === revocationChannel ? this.revocations.receive(pub) : this.hub.dispatch(pub)));
     const verifier = new TokenVerifier(config.auth.jwt);
-    this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, this.metrics.stats, this.log);
-    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log);
+    this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
+    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.gateway = config.gateway.enabled
       ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator })
       : undefined;
-    this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log);
+    this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.cluster = new Cluster(
       this.id,
       this.broker,
@@ -160,6 +161,7 @@ export class SwitchboardNode {
       node: this.id,
       publish: (channel, data) => this.publish(this.rules.resolve(channel), data, 'client'),
       metrics: routingMetrics,
+      maxJsonDepth: config.limits.maxJsonDepth,
       sendToService: this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout })),
     });
     const { retry } = config.routing;
@@ -177,6 +179,7 @@ export class SwitchboardNode {
       stats: this.metrics.stats,
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxBadFrames: config.limits.maxBadFrames,
+      maxJsonDepth: config.limits.maxJsonDepth,
       publish: (channel, data, source) => this.publish(channel, data, source),
       route: (session, message) => this.router.route({ id: session.id, user: session.user, context: session.context, transport: wireFormatNames[session.format]! }, message),
       subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
@@ -196,6 +199,7 @@ export class SwitchboardNode {
       bodyLimit: config.api.maxBodyBytes,
       forceCloseConnections: true,
     });
+    limitJsonBodies(this.app, config.limits.maxJsonDepth, this.metrics.stats);
     registerOpsRoutes(this);
     registerApiRoutes(this);
     registerClientRoutes(this);

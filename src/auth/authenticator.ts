@@ -57,6 +57,8 @@ export class Authenticator {
     private readonly revocations: RevocationList,
     private readonly stats: Stats,
     private readonly log: Logger,
+    /** Deepest JSON nesting accepted in the connect hook's answer (limits.maxJsonDepth). */
+    private readonly maxJsonDepth: number,
   ) {}
 
   get tokensEnabled(): boolean {
@@ -109,7 +111,7 @@ export class Authenticator {
     const { url, timeout, failOpen } = this.config.connectHook;
     let answer: Record<string, unknown>;
     try {
-      answer = await askHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout);
+      answer = await askHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout, this.maxJsonDepth);
     } catch (err) {
       const failure = err as HookFailure;
       this.stats.hookCall('connect', failure.outcome);

@@ -85,6 +85,8 @@ export interface Config {
     clientMessagesPerSecond: number;
     clientMessagesBurst: number;
     maxConnections: number;
+    maxConnectionsPerIp: number;
+    maxJsonDepth: number;
   };
   channels: {
     maxNameLength: number;
@@ -308,6 +310,16 @@ export const schema: SchemaNode = {
     clientMessagesPerSecond: { parse: (v) => parseInteger(v, 1, 1_000_000_000), default: 100, doc: 'sustained client frames per second per session' },
     clientMessagesBurst: { parse: (v) => parseInteger(v, 1, 1_000_000_000), default: 200, doc: 'client frames a session may send at once above the sustained rate' },
     maxConnections: { parse: (v) => parseInteger(v, 0, 100_000_000), default: 0, doc: 'client connections this node accepts at once; 0 means no limit' },
+    maxConnectionsPerIp: {
+      parse: (v) => parseInteger(v, 0, 100_000_000),
+      default: 0,
+      doc: 'client connections this node accepts at once from one remote IP address; 0 means no limit',
+    },
+    maxJsonDepth: {
+      parse: (v) => parseInteger(v, 1, 10_000),
+      default: 64,
+      doc: 'deepest nesting of arrays and objects accepted in any JSON input (client frames, API bodies, hook and backend answers)',
+    },
   },
   channels: {
     maxNameLength: { parse: (v) => parseInteger(v, 1, 4096), default: 255, doc: 'longest channel name' },

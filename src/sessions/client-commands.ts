@@ -14,6 +14,7 @@ export interface CommandDeps {
   stats: Stats;
   maxSubscriptions: number;
   maxBadFrames: number;
+  maxJsonDepth: number;
   publish: (channel: ResolvedChannel, data: unknown, source: 'client') => Promise<PublishResult>;
   subscribe: (session: Session, channel: ResolvedChannel, since: StreamPosition | undefined, id: FrameId | undefined) => Promise<void>;
   unsubscribe: (session: Session, channel: ResolvedChannel, id: FrameId | undefined) => Promise<void>;
@@ -39,7 +40,7 @@ export class ClientCommands {
       this.reject(session, new FrameError('rate_limited', 'too many frames; slow down'));
       return;
     }
-    for (const frame of parseClientMessage(text)) {
+    for (const frame of parseClientMessage(text, this.deps.maxJsonDepth)) {
       if (frame instanceof FrameError) this.reject(session, frame);
       else this.run(session, frame).catch((err) => this.fail(session, err, frame.id));
     }
@@ -52,6 +53,7 @@ export class ClientCommands {
 
   /** Answers input that cannot be parsed at all (binary frame, invalid UTF-8). */
   reject(session: Session, err: FrameError): void {
+    if (err.limit !== undefined) this.deps.stats.limit(err.limit);
     this.deps.stats.error(err.code);
     session.send(errorReply(err, err.frameId));
     if (badInputCodes.has(err.code) && ++session.badFrames >= this.deps.maxBadFrames) {

@@ -122,7 +122,7 @@ export function registerFrameRoutes(node: SwitchboardNode): void {
       const sink = new ReplyCollector();
       const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
       const done: Promise<void>[] = [];
-      for (const frame of parseClientMessage(text)) {
+      for (const frame of parseClientMessage(text, config.limits.maxJsonDepth)) {
         if (frame instanceof FrameError) node.commands.reject(session, frame);
         else if (streamingOnly[frame.type]) node.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
         else done.push(node.commands.execute(session, frame));

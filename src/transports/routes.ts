@@ -71,7 +71,8 @@ function awaitConnectFrame(
         return;
       }
       if (state !== 'waiting') return;
-      const [frame] = parseClientMessage(text);
+      const [frame] = parseClientMessage(text, node.config.limits.maxJsonDepth);
+      if (frame instanceof FrameError && frame.limit !== undefined) node.metrics.stats.limit(frame.limit);
       if (!frame || frame instanceof FrameError || frame.type !== 'connect') {
         refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}'));
         return;
