@@ -215,7 +215,7 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
     const fields = namespaceFields(defaultNamespace);
     const options: Record<string, unknown> = {};
     for (const key of Object.keys(raw)) {
-      if (!(key in fields)) throw new Error(`namespace ${name}: unknown option ${JSON.stringify(key)}`);
+      if (!Object.hasOwn(fields, key)) throw new Error(`namespace ${name}: unknown option ${JSON.stringify(key)}`);
     }
     for (const [key, field] of Object.entries(fields)) {
       const given = (raw as Record<string, unknown>)[key];
