@@ -33,17 +33,37 @@ const badInputCodes = new Set(['bad_request', 'too_large', 'rate_limited']);
 export class ClientCommands {
   constructor(private readonly deps: CommandDeps) {}
 
-  /** One text message from the client: a frame or a batch. Never throws. */
+  /**
+   * One text message from the client: a frame or a batch. Never throws. Every frame costs a
+   * token of the rate limit; the first is taken before the message is even parsed.
+   */
   handleMessage(session: Session, text: string): void {
-    if (!session.takeToken(Date.now())) {
+    if (session.takeTokens(Date.now(), 1) === 0) {
       this.deps.stats.limit('rate');
       this.reject(session, new FrameError('rate_limited', 'too many frames; slow down'));
       return;
     }
-    for (const frame of parseClientMessage(text, this.deps.maxJsonDepth)) {
+    const frames = parseClientMessage(text, this.deps.maxJsonDepth);
+    const allowed = 1 + session.takeTokens(Date.now(), frames.length - 1);
+    for (const frame of frames.slice(0, allowed)) {
       if (frame instanceof FrameError) this.reject(session, frame);
       else this.run(session, frame).catch((err) => this.fail(session, err, frame.id));
     }
+    this.refuseOverRate(session, frames.slice(allowed));
+  }
+
+  /**
+   * Answers each frame of a batch that found no token with rate_limited (and its id); they count
+   * as one bad input together, like the single refusal of a message.
+   */
+  refuseOverRate(session: Session, frames: (ClientFrame | FrameError)[]): void {
+    if (frames.length === 0) return;
+    for (const frame of frames) {
+      this.deps.stats.limit('rate');
+      this.deps.stats.error('rate_limited');
+      session.send(errorReply(new FrameError('rate_limited', 'too many frames; slow down'), frame instanceof FrameError ? frame.frameId : frame.id));
+    }
+    this.countBadInput(session, new FrameError('rate_limited', 'too many frames; slow down'));
   }
 
   /** Carries out one valid frame; resolves once it is answered (or failed). Never rejects. */
@@ -56,6 +76,10 @@ export class ClientCommands {
     if (err.limit !== undefined) this.deps.stats.limit(err.limit);
     this.deps.stats.error(err.code);
     session.send(errorReply(err, err.frameId));
+    this.countBadInput(session, err);
+  }
+
+  private countBadInput(session: Session, err: FrameError): void {
     if (badInputCodes.has(err.code) && ++session.badFrames >= this.deps.maxBadFrames) {
       session.close(err.closeCode, err.code, { type: 'disconnect', code: err.closeCode, reason: err.code });
     }
