@@ -38,6 +38,7 @@ import { principalResolver } from './topics/access.js';
 import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
 import { TopicStreams } from './topics/stream.js';
+import { TargetPolicy } from './outbound/targets.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -131,8 +132,10 @@ export class SwitchboardNode {
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, this.metrics.stats, this.log);
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log);
+    // Which internal addresses push endpoints and registered gateway instances may reach.
+    const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
     this.gateway = config.gateway.enabled
-      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator })
+      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets })
       : undefined;
     this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log);
     this.cluster = new Cluster(
@@ -153,7 +156,7 @@ export class SwitchboardNode {
         sendToUser: (user, data) => this.cluster.command({ kind: 'send', target: { user }, data }),
       },
     });
-    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log);
+    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
     const routingMetrics = new RoutingMetrics(this.metrics.registry);
     this.router = new Router(config.routing, {

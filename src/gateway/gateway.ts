@@ -24,6 +24,7 @@ import { RedisRegistryStore } from './store-redis.js';
 import { createRegistryStore } from './stores.js';
 import { BodyTooLarge, readBody } from '../outbound/read-body.js';
 import { UpstreamError } from './upstream-error.js';
+import type { TargetPolicy } from '../outbound/targets.js';
 import { Upstreams, type Upstream } from './upstreams.js';
 import { proxyUpgrade } from './ws-proxy.js';
 
@@ -56,6 +57,7 @@ export interface GatewayDeps {
   registry: Registry;
   log: Logger;
   authenticator: Authenticator;
+  targets: TargetPolicy;
 }
 
 /** What a caller outside the proxy (client-message routing) sends to a service. */
@@ -128,8 +130,8 @@ export class Gateway {
     this.stats = deps.stats;
     this.metrics = new GatewayMetrics(deps.registry, deps.stats, () => this.upstreams.states());
     const store = createRegistryStore(deps.config.broker);
-    this.registry = new ServiceRegistry(store, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log);
-    this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log);
+    this.registry = new ServiceRegistry(store, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log, deps.targets);
+    this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log, deps.targets);
     this.table = new RouteTable(this.config.routes);
     this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
     for (const route of this.config.routes) {
