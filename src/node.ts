@@ -39,6 +39,7 @@ import { principalResolver } from './topics/access.js';
 import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
 import { TopicStreams } from './topics/stream.js';
+import { TargetPolicy } from './outbound/targets.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -132,8 +133,10 @@ export class SwitchboardNode {
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);
+    // Which internal addresses push endpoints and registered gateway instances may reach.
+    const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
     this.gateway = config.gateway.enabled
-      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator })
+      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets })
       : undefined;
     this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.cluster = new Cluster(
@@ -154,7 +157,7 @@ export class SwitchboardNode {
         sendToUser: (user, data) => this.cluster.command({ kind: 'send', target: { user }, data }),
       },
     });
-    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log);
+    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
     const routingMetrics = new RoutingMetrics(this.metrics.registry);
     this.router = new Router(config.routing, {

@@ -13,6 +13,7 @@ import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRou
 import { SelectionExpression } from '../routing/selection.js';
 import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/definitions.js';
 import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
+import { parseTargetList } from '../outbound/targets.js';
 
 /**
  * Who may do something on a channel of a namespace, from a client connection: anyone; any
@@ -142,6 +143,10 @@ export interface Config {
     push: { timeout: number; minBackoff: number; maxBackoff: number; concurrency: number };
     stream: { maxOutstanding: number };
     kafka: { brokers: string[]; clientId: string; prefix: string; idempotent: boolean; sessionTimeout: number; replicationFactor: number; maxBuffered: number };
+  };
+  security: {
+    /** Internal addresses push endpoints and runtime-registered gateway instances may reach anyway: CIDRs, addresses, host names. */
+    allowedPrivateTargets: string[];
   };
 }
 
@@ -537,6 +542,17 @@ export const schema: SchemaNode = {
       },
       replicationFactor: { parse: (v) => parseInteger(v, -1, 100), default: -1, doc: 'replication factor of the Kafka topics the store creates; -1: the cluster\'s default' },
       maxBuffered: { parse: (v) => parseInteger(v, 100, 10_000_000), default: 100_000, doc: 'most messages of one subscription a node holds in memory (fetched, not yet acknowledged); fetching pauses above it' },
+    },
+  },
+  security: {
+    allowedPrivateTargets: {
+      parse: (v) => {
+        const list = parseStringList(v);
+        parseTargetList(list);
+        return list;
+      },
+      default: [],
+      doc: 'loopback, private, link-local and other internal addresses that push endpoints and gateway instances registered through the API may reach anyway: CIDRs (10.1.0.0/16), addresses and host names (*.svc.cluster.local); everything else internal is refused with 403 forbidden_target (docs/security.md)',
     },
   },
 };

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SubscriptionStats } from './store.js';
 
-export type PushOutcome = 'ok' | 'http_error' | 'redirect' | 'timeout' | 'unreachable';
+export type PushOutcome = 'ok' | 'http_error' | 'redirect' | 'timeout' | 'unreachable' | 'forbidden';
 export type PublishRejection = 'bad_request' | 'too_large' | 'rate_limited' | 'not_found' | 'unavailable' | 'batch_too_large';
 
 /** Per-node counts a topic or subscription shows in the API (since this node started). */

@@ -7,6 +7,7 @@ import { Applications, applicationCacheMs } from './applications.js';
 import { resourceNamePattern, type Quotas } from './config.js';
 import { TopicMetrics } from './metrics.js';
 import { PushDeliverer } from './push.js';
+import type { TargetPolicy } from '../outbound/targets.js';
 import { PublishQuotas, QuotaExceeded } from './quotas.js';
 import { deadLetterAttributes, type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
 
@@ -105,10 +106,11 @@ export class TopicService {
     readonly config: TopicsConfig,
     registry: Registry,
     private readonly log: Logger,
+    private readonly targets: TargetPolicy,
   ) {
     this.applications = new Applications(store.metadata);
     this.metrics = new TopicMetrics(registry, () => this.allBacklogs());
-    this.push = new PushDeliverer(this, config.push, this.metrics, log);
+    this.push = new PushDeliverer(this, config.push, this.metrics, log, targets);
   }
 
   async start(): Promise<void> {
@@ -381,6 +383,8 @@ export class TopicService {
     if (typeof ordered !== 'boolean') throw new SwitchboardError('bad_request', 'ordered is true or false');
     const push = options.push !== undefined ? (options.push ?? undefined) : base?.push;
     if (push !== undefined) checkPush(push);
+    // A tenant's endpoint may not reach the node's own network (checked again on every connection).
+    if (options.push) await this.targets.check(options.push.endpoint, 'push');
     return {
       topic: topic!,
       ackDeadlineMs,

@@ -28,6 +28,7 @@ describe('HAProxy example config: long-polling and the gateway', { skip: haproxy
       '--longPoll.timeout', '3s',
       '--gateway.enabled', 'true',
       '--gateway.trustForwarded', 'true',
+      '--security.allowedPrivateTargets', '127.0.0.1',
       '--gateway.routes', JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc', stripPrefix: true }]),
     ]);
     haproxy = await startHaproxy(nodes);

@@ -9,6 +9,8 @@ import { waitUntil } from '../helpers/wait.js';
 
 const gatewayArgs = [
   '--gateway.enabled', 'true',
+  // The instances this test registers listen on loopback.
+  '--security.allowedPrivateTargets', '127.0.0.1',
   '--gateway.routes',
   JSON.stringify([
     { name: 'shop', service: 'shop', path: '/shop', stripPrefix: true, retries: 1 },

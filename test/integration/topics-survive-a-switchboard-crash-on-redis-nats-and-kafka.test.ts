@@ -36,7 +36,7 @@ for (const kind of stores) {
     async function restart(): Promise<void> {
       node?.kill();
       await node?.exited;
-      node = await startProcess(['--api.insecure', 'true', '--topics.push.minBackoff', '20ms', '--topics.push.maxBackoff', '50ms', ...kind.args(service.url)]);
+      node = await startProcess(['--api.insecure', 'true', '--topics.push.minBackoff', '20ms', '--topics.push.maxBackoff', '50ms', '--security.allowedPrivateTargets', '127.0.0.1', ...kind.args(service.url)]);
     }
 
     async function pull(sub: string, max = 10, waitMs = 1000) {
