@@ -24,9 +24,10 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
 import type { FrameId, ServerFrame } from './protocol/frames.js';
 import { WireFormat, encodeForSession, wireFormatNames } from './protocol/wire.js';
-import { ClientCommands } from './sessions/client-commands.js';
+import { ClientCommands, EndsSession } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
+import { SessionSecrets, secretDigest } from './sessions/session-secrets.js';
 import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
@@ -80,6 +81,7 @@ export class SwitchboardNode {
   readonly broker: Broker;
   readonly hub: Hub;
   readonly registry = new SessionRegistry();
+  private readonly sessionSecrets = new SessionSecrets();
   readonly rules: ChannelRules;
   readonly commands: ClientCommands;
   readonly app: FastifyInstance;
@@ -318,16 +320,20 @@ export class SwitchboardNode {
     if (pushFormat || sessions.lifetime.enabled) {
       session.expiresAt = now + sessions.lifetime.min + Math.random() * (sessions.lifetime.max - sessions.lifetime.min);
     }
+    if (init.identity.channels.length > 0) session.serverChannels = new Set(init.identity.channels);
     this.registry.add(session);
     this.metrics.stats.connections[init.format]! += 1;
-    session.send({
+    const welcome: ServerFrame = {
       type: 'welcome',
       session: session.id,
       user: session.user,
       node: this.id,
       heartbeat: sessions.heartbeatInterval,
       channels: init.channels.map((c) => c.name),
-    });
+    };
+    // Clients of one-way transports send their frames with POST /frames?session=, which needs it.
+    if (init.format === WireFormat.sse || init.format === WireFormat.ndjson) welcome.sessionSecret = this.sessionSecrets.of(session.id);
+    session.send(welcome);
     for (const channel of init.channels) {
       this.subscribe(session, channel, init.cursor?.get(channel.name)).catch((err) => {
         this.log.error({ event: 'session.subscribe_failed', session: session.id, channel: channel.name, err }, 'subscribe failed');
@@ -364,6 +370,7 @@ export class SwitchboardNode {
   /** Unsubscribes a session; answers with `unsubscribed` when asked with a frame id or by the server. */
   async unsubscribe(session: Session, channel: ResolvedChannel, id?: FrameId, reason?: string): Promise<void> {
     const removed = this.hub.unsubscribe(session, channel.name);
+    session.serverChannels?.delete(channel.name);
     session.send({ type: 'unsubscribed', id, channel: channel.name, reason });
     if (removed && channel.options.presence) await this.announce(channel.name, session, 'leave');
   }
@@ -419,15 +426,30 @@ export class SwitchboardNode {
     if (this.config.auth.disconnectHook.url && session.format !== WireFormat.longPoll) this.disconnectHook.notify(session, reason, this.id);
   }
 
-  /** The client sent a new token: same user, not revoked; the session's credentials now expire with it. */
+  /**
+   * The client sent a new token. It must be for the same user: another user's token is refused and
+   * ends the session (4502 user_mismatch). Everything the old token gave is replaced by what the new
+   * one gives (context, privilege, jti, expiry), and the client's subscriptions it no longer allows
+   * are dropped with `unsubscribed {reason: "forbidden"}`.
+   */
   private async refresh(session: Session, token: string): Promise<void> {
-    const verified = await this.authenticator.verify(token);
-    if (verified.user !== session.user) throw new SwitchboardError('forbidden', 'a refreshed token must be for the same user');
-    session.context = verified.claims as Record<string, unknown>;
-    session.jti = verified.jti;
-    session.issuedAt = verified.issuedAt ?? Date.now();
-    session.credentialsExpireAt = verified.expiresAt ?? 0;
+    const identity = this.authenticator.identityOf(await this.authenticator.verify(token));
+    if (identity.user !== session.user) {
+      this.metrics.stats.authFailure('user_mismatch');
+      throw new EndsSession('forbidden', 'a refreshed token must be for the same user; the session ends', 'user_mismatch');
+    }
+    session.context = identity.context;
+    session.privileged = identity.privileged;
+    session.jti = identity.jti;
+    session.issuedAt = identity.issuedAt;
+    session.credentialsExpireAt = identity.expiresAt ?? 0;
     session.refreshDeadline = 0;
+    for (const name of [...session.channels]) {
+      if (session.serverChannels?.has(name)) continue;
+      const channel = this.tryResolve(name);
+      if (!channel || this.permissions.stillAllows(session, channel)) continue;
+      await this.unsubscribe(session, channel, undefined, 'forbidden');
+    }
   }
 
   /**
@@ -489,6 +511,7 @@ export class SwitchboardNode {
         const channel = this.tryResolve(message.channel);
         if (!channel) return;
         for (const session of sessions) {
+          if (message.kind === 'subscribe') (session.serverChannels ??= new Set()).add(channel.name);
           const done = message.kind === 'subscribe' ? this.subscribe(session, channel) : this.unsubscribe(session, channel, undefined, 'server');
           done.catch((err) => this.log.warn({ event: 'session.server_subscribe_failed', session: session.id, err: (err as Error).message }, 'server-side subscription change failed'));
         }
@@ -497,9 +520,25 @@ export class SwitchboardNode {
     }
   }
 
+  /**
+   * The user of a live session on any node, and whether `secret` is the session's (see
+   * SessionSecrets); undefined when no node holds the session.
+   */
+  async streamSession(id: string, secret: string): Promise<{ user: string; secretMatches: boolean } | undefined> {
+    const query: ClusterQuery = { what: 'stream-session', session: id, secretDigest: secretDigest(secret) };
+    const local = this.answer(query) as { user: string; secretMatches: boolean } | null;
+    if (local) return local;
+    const answers = await this.cluster.query(query);
+    return ([...answers.values()].find((a) => a) as { user: string; secretMatches: boolean } | undefined) ?? undefined;
+  }
+
   /** This node's answer to a cluster query. */
   private answer(query: ClusterQuery): unknown {
     if (query.what === 'channels') return this.hub.list(query.prefix);
+    if (query.what === 'stream-session') {
+      const session = this.registry.get(query.session);
+      return session ? { user: session.user, secretMatches: this.sessionSecrets.matches(session.id, query.secretDigest) } : null;
+    }
     let sessions: Iterable<Session> = query.session !== undefined ? this.localSessions({ session: query.session }) : query.user !== undefined ? this.registry.ofUser(query.user) : this.registry.all();
     if (query.channel !== undefined) sessions = [...sessions].filter((s) => s.channels.has(query.channel!));
     return [...sessions].map((s): SessionListing => ({ ...s.describe(), context: s.context, node: this.id, transport: wireFormatNames[s.format] }));

@@ -72,7 +72,7 @@ export class Authenticator {
 
   async authenticate(req: ConnectRequest, firstFrameToken?: string): Promise<Identity> {
     const token = firstFrameToken ?? tokenOf(req, this.config.jwt.cookie);
-    if (token !== undefined && this.verifier.enabled) return this.fromToken(await this.verify(token));
+    if (token !== undefined && this.verifier.enabled) return this.identityOf(await this.verify(token));
     if (this.config.connectHook.url) return this.fromHook(req, token);
     if (this.config.anonymous) return anonymousIdentity();
     this.stats.authFailure('missing');
@@ -93,7 +93,8 @@ export class Authenticator {
     }
   }
 
-  private fromToken(token: VerifiedToken): Identity {
+  /** The identity a verified token gives (at connect, and again at every refresh). */
+  identityOf(token: VerifiedToken): Identity {
     const claims = token.claims as Record<string, unknown>;
     return {
       user: token.user,

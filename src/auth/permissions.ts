@@ -15,6 +15,18 @@ export interface Subject {
   privileged: boolean;
 }
 
+/** `NAMESPACE:U` belongs to user U, and privileged users may read it. */
+function personalAllows(subject: Subject, channel: ResolvedChannel): boolean {
+  const owner = channel.name.slice(channel.namespace.length + 1);
+  return subject.user !== '' && (owner === subject.user || subject.privileged);
+}
+
+/** The namespace's claim lists the channel, or `NAMESPACE:*`. */
+function claimAllows(subject: Subject, channel: ResolvedChannel): boolean {
+  const granted = subject.context[channel.options.claim];
+  return claimHolds(granted, channel.name) || (channel.namespace !== '' && claimHolds(granted, `${channel.namespace}:*`));
+}
+
 /**
  * Who may subscribe and publish from a client connection, by the namespace's access level, and
  * the personal channel rule: `NAMESPACE:U` belongs to user U (and privileged users).
@@ -37,11 +49,30 @@ export class Permissions {
   /** Throws forbidden unless the subject may subscribe; `token` is a subscription token for the `token` level. */
   async checkSubscribe(subject: Subject, channel: ResolvedChannel, token?: string): Promise<void> {
     if (this.isPersonal(channel)) {
-      const owner = channel.name.slice(channel.namespace.length + 1);
-      if (subject.user !== '' && (owner === subject.user || subject.privileged)) return;
+      if (personalAllows(subject, channel)) return;
       throw new SwitchboardError('forbidden', `${channel.name} is the personal channel of another user`);
     }
     await this.check(channel.options.subscribe, 'subscribe to', subject, channel, channel.options.subscribeHook, token);
+  }
+
+  /**
+   * Whether a subscription the client made may be kept after the subject's credentials changed
+   * (refresh): the personal channel rule and the `claim` level are decided again from the new
+   * identity. `token` and `hook` subscriptions were decided for this user and are kept; a `server`
+   * channel is never the client's own doing.
+   */
+  stillAllows(subject: Subject, channel: ResolvedChannel): boolean {
+    if (this.isPersonal(channel)) return personalAllows(subject, channel);
+    switch (channel.options.subscribe) {
+      case 'authenticated':
+        return subject.user !== '';
+      case 'claim':
+        return claimAllows(subject, channel);
+      case 'server':
+        return false;
+      default:
+        return true;
+    }
   }
 
   /** Throws forbidden unless the subject may publish; resolves with the data to publish (a publish hook may rewrite it). */
@@ -70,11 +101,9 @@ export class Permissions {
       case 'authenticated':
         if (subject.user !== '') return undefined;
         throw new SwitchboardError('forbidden', `only authenticated clients may ${action} ${channel.name}`);
-      case 'claim': {
-        const granted = subject.context[channel.options.claim];
-        if (claimHolds(granted, channel.name) || (channel.namespace && claimHolds(granted, `${channel.namespace}:*`))) return undefined;
+      case 'claim':
+        if (claimAllows(subject, channel)) return undefined;
         throw new SwitchboardError('forbidden', `the ${channel.options.claim} claim does not allow to ${action} ${channel.name}`);
-      }
       case 'token':
         if (action === 'subscribe to' && token !== undefined) {
           await this.checkSubscriptionToken(subject, channel, token);

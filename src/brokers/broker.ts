@@ -65,7 +65,9 @@ export type ControlTarget = { session: string } | { user: string };
 /** A question every node answers about its own sessions (cluster-wide API views). */
 export type ClusterQuery =
   | { what: 'sessions'; user?: string; channel?: string; session?: string }
-  | { what: 'channels'; prefix: string };
+  | { what: 'channels'; prefix: string }
+  /** Who holds a session, and whether a secret's digest is its (POST /frames?session=); only its node answers. */
+  | { what: 'stream-session'; session: string; secretDigest: string };
 
 /**
  * Node-to-node messages; every node receives every message. Commands act on the receiver's own

@@ -158,6 +158,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private queued: ClientFrame[] = [];
   private conn: Transport | undefined;
   private welcomed = false;
+  /** From `welcome` on one-way transports: what `POST /frames?session=` must carry. */
+  private sessionSecret: string | undefined;
   private transportIndex = 0;
   private readonly worked = new Set<TransportName>();
   private attempt = 0;
@@ -314,9 +316,11 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     try {
       // Naming the stream's session lets late replies and direct messages arrive on the stream.
       const stream = this.session?.session ? `?session=${encodeURIComponent(this.session.session)}` : '';
+      // The session's secret proves the stream is this client's; a header keeps it out of access logs.
+      const secret: Record<string, string> = stream !== '' && this.sessionSecret ? { 'x-switchboard-session-secret': this.sessionSecret } : {};
       const res = await this.fetch(`${this.baseUrl}/frames${stream}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...authHeaders(this.token) },
+        headers: { 'content-type': 'application/json', ...authHeaders(this.token), ...secret },
         body: JSON.stringify(frames.length === 1 ? frames[0] : frames),
       });
       if (!res.ok) {
@@ -465,6 +469,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private welcome(frame: Extract<ServerFrame, { type: 'welcome' }>): void {
     const name = this.transport;
     this.session = { transport: name, session: frame.session, user: frame.user, node: frame.node };
+    this.sessionSecret = frame.sessionSecret;
     // A one-way stream reopened for new channels is welcomed again: not a new connection.
     if (this.welcomed) return;
     this.welcomed = true;
@@ -543,6 +548,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     const opened = this.welcomed;
     this.welcomed = false;
     this.session = undefined;
+    this.sessionSecret = undefined;
     for (const entry of this.channels.values()) entry.confirmed = false;
     this.subscribing.clear();
     for (const [id, pending] of this.pending) {
@@ -593,6 +599,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.retryTimer = undefined;
     this.welcomed = false;
     this.session = undefined;
+    this.sessionSecret = undefined;
     for (const id of [...this.pending.keys()]) this.settle(id, undefined, err);
     this.queued = [];
     this.setState('closed');

@@ -21,7 +21,7 @@ export type ClientFrame =
 
 /** Frames the server sends. */
 export type ServerFrame =
-  | { type: 'welcome'; session: string; user: string; node: string; heartbeat: number; channels: string[] }
+  | { type: 'welcome'; session: string; user: string; node: string; heartbeat: number; channels: string[]; sessionSecret?: string }
   | { type: 'message'; channel?: string; data: unknown; offset?: number; epoch?: string }
   | { type: 'reply'; id?: FrameId; data?: unknown; error?: { code: string; message: string } }
   | { type: 'subscribed'; id?: FrameId; channel: string; recovered?: boolean; offset?: number; epoch?: string; replayed?: number }

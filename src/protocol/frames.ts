@@ -111,7 +111,16 @@ function isPosition(value: unknown): value is StreamPosition {
 
 /** Server -> client frames other than publications. */
 export type ServerFrame =
-  | { type: 'welcome'; session: string; user: string; node: string; heartbeat: number; channels: string[] }
+  | {
+      type: 'welcome';
+      session: string;
+      user: string;
+      node: string;
+      heartbeat: number;
+      channels: string[];
+      /** One-way transports (SSE, HTTP streaming): the secret POST /frames?session= must carry. */
+      sessionSecret?: string;
+    }
   | { type: 'reply'; id?: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } }
   | {
       type: 'subscribed';

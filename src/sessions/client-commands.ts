@@ -26,6 +26,18 @@ export interface CommandDeps {
   onError: (session: Session, err: unknown) => void;
 }
 
+/** A refusal after which the session cannot go on: the client gets the error reply, then `disconnect` and the close. */
+export class EndsSession extends SwitchboardError {
+  constructor(
+    code: SwitchboardError['code'],
+    message: string,
+    /** The disconnect reason (and metric label). */
+    readonly reason: string,
+  ) {
+    super(code, message);
+  }
+}
+
 /** Errors that mean the client sends what it should not; enough of them close the session. */
 const badInputCodes = new Set(['bad_request', 'too_large', 'rate_limited']);
 
@@ -89,6 +101,7 @@ export class ClientCommands {
     if (!(err instanceof SwitchboardError)) this.deps.onError(session, err);
     const error = asSwitchboardError(err);
     this.reject(session, new FrameError(error.code, error.message, id));
+    if (err instanceof EndsSession) session.close(err.closeCode, err.reason, { type: 'disconnect', code: err.closeCode, reason: err.reason });
   }
 
   private async run(session: Session, frame: ClientFrame): Promise<void> {

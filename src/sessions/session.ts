@@ -50,6 +50,11 @@ export class Session {
   refreshDeadline = 0;
   readonly connectedAt = Date.now();
   readonly channels = new Set<string>();
+  /**
+   * Channels the server gave the session (connect hook, server API) rather than the client asked
+   * for: they are not checked again when the client's credentials change. Created on first use.
+   */
+  serverChannels: Set<string> | undefined;
 
   /** Last time anything arrived from the client (frame, pong). */
   lastSeen = Date.now();

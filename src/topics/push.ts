@@ -142,13 +142,23 @@ class PushWorker {
 
   private async loop(): Promise<void> {
     const { signal } = this.abort;
+    let withoutGrant = false;
     while (!signal.aborted) {
       try {
         const batch = await this.service.pull(this.sub.application, this.sub.name, { maxMessages: this.config.concurrency, waitMs: pullWaitMs, signal });
+        if (withoutGrant) this.log.info({ event: 'topics.push_resumed', subscription: this.label }, 'push subscription may read its topic again');
+        withoutGrant = false;
         await Promise.all(batch.map((received) => this.deliver(received)));
       } catch (err) {
         if (err instanceof SwitchboardError && err.code === 'not_found') return;
-        this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
+        if (err instanceof SwitchboardError && err.code === 'forbidden') {
+          // The topic's owner took the grant back: nothing is pulled, so nothing runs out of
+          // attempts; deliveries resume if the grant comes back.
+          if (!withoutGrant) this.log.warn({ event: 'topics.push_paused', subscription: this.label, err: err.message }, 'push subscription lost its grant; deliveries paused');
+          withoutGrant = true;
+        } else {
+          this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
+        }
         await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
       }
     }

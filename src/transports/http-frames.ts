@@ -4,6 +4,7 @@ import { SwitchboardError } from '../errors.js';
 import { FrameError, parseClientMessage, type ClientFrame, type ServerFrame } from '../protocol/frames.js';
 import { WireFormat } from '../protocol/wire.js';
 import { Session, type SessionLimits } from '../sessions/session.js';
+import { sessionSecretHeader } from '../sessions/session-secrets.js';
 import type { Sink } from '../sessions/sink.js';
 
 /** Frames that need a live connection: an HTTP request has none to subscribe or refresh. */
@@ -75,15 +76,20 @@ class CallerRateLimit {
 }
 
 /**
- * The client's streaming session named by `?session=`, checked to be live (on any node) and the
- * caller's own: frames then act for it, so a backend's late reply or a message sent to the
- * session arrives on its stream.
+ * The client's streaming session named by `?session=`, checked to be live (on any node), to be
+ * the caller's own, and to match the secret its welcome frame handed out: anonymous sessions all
+ * have the user '', so the user alone does not tell whose it is. Frames then act for it, so a
+ * backend's late reply or a message sent to the session arrives on its stream.
  */
-async function streamSession(node: SwitchboardNode, id: string | null, user: string): Promise<string | undefined> {
+async function streamSession(node: SwitchboardNode, id: string | null, secret: string | string[] | undefined, user: string): Promise<string | undefined> {
   if (id === null) return undefined;
-  const owner = node.registry.get(id)?.user ?? (await node.clusterSessions({ session: id }))[0]?.user;
-  if (owner === undefined) throw new SwitchboardError('not_found', 'the session named by ?session= has ended; reconnect the stream');
-  if (owner !== user) throw new SwitchboardError('forbidden', 'the session named by ?session= belongs to another user');
+  if (typeof secret !== 'string' || secret === '') {
+    throw new SwitchboardError('forbidden', `?session= needs the session's secret (sessionSecret of its welcome frame) in the ${sessionSecretHeader} header`);
+  }
+  const found = await node.streamSession(id, secret);
+  if (found === undefined) throw new SwitchboardError('not_found', 'the session named by ?session= has ended; reconnect the stream');
+  if (!found.secretMatches) throw new SwitchboardError('forbidden', `the ${sessionSecretHeader} header does not hold the secret of the session named by ?session=`);
+  if (found.user !== user) throw new SwitchboardError('forbidden', 'the session named by ?session= belongs to another user');
   return id;
 }
 
@@ -120,7 +126,7 @@ export function registerFrameRoutes(node: SwitchboardNode): void {
       }
       const text = typeof req.body === 'string' ? req.body : '';
       if (text.trim() === '') throw new SwitchboardError('bad_request', 'send a frame or a JSON array of frames as the request body');
-      const stream = await streamSession(node, url.searchParams.get('session'), identity.user);
+      const stream = await streamSession(node, url.searchParams.get('session'), req.headers[sessionSecretHeader], identity.user);
       const sink = new ReplyCollector();
       const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
       const done: Promise<void>[] = [];

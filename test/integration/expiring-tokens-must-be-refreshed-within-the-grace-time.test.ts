@@ -65,13 +65,13 @@ describe('expiring tokens must be refreshed within auth.refreshGrace', () => {
     assert.equal(after.value('switchboard_disconnections_total', { reason: 'token_expired' }) - before.value('switchboard_disconnections_total', { reason: 'token_expired' }), 1);
   });
 
-  it("refuses a refresh with another user's token as forbidden and then closes the session with 4005", async () => {
+  it("refuses a refresh with another user's token as forbidden and closes the session with 4502 user_mismatch", async () => {
     const ws = await expiringSession('rosa');
     await ws.next((f) => f.type === 'refresh', 2000);
     ws.send({ type: 'refresh', id: 'steal', token: await hmacToken(secret, { sub: 'sam' }, { expiresIn: 3600 }) });
     const reply = await ws.next((f) => f.type === 'reply' && f.id === 'steal');
     assert.equal(reply.error.code, 'forbidden');
-    assert.equal((await ws.closed).code, 4005);
+    assert.equal((await ws.closed).code, 4502);
   });
 
   it('refuses a refresh with an invalid token as unauthorized, counted, and the session still has its grace time', async () => {

@@ -10,6 +10,7 @@ describe('frames over HTTP that name the client\'s SSE session', () => {
   let node: TestNode;
   let sse: StreamClient<SseEvent>;
   let session: string;
+  let sessionSecret: string;
   let aliceToken: string;
 
   before(async () => {
@@ -21,7 +22,7 @@ describe('frames over HTTP that name the client\'s SSE session', () => {
     });
     aliceToken = await hmacToken(secret, { sub: 'alice' });
     sse = await connectSse(`${node.url}/sse?channels=news`, bearer(aliceToken));
-    session = JSON.parse((await sse.next((e) => e.event === 'welcome')).data).session;
+    ({ session, sessionSecret } = JSON.parse((await sse.next((e) => e.event === 'welcome')).data));
   });
 
   after(async () => {
@@ -31,7 +32,7 @@ describe('frames over HTTP that name the client\'s SSE session', () => {
   });
 
   it('act for that session, so a backend\'s late reply arrives on the stream', async () => {
-    const answer = await post(`${node.url}/frames?session=${session}`, { type: 'rpc', id: 4, method: 'report.build' }, bearer(aliceToken));
+    const answer = await post(`${node.url}/frames?session=${session}`, { type: 'rpc', id: 4, method: 'report.build' }, { ...bearer(aliceToken), 'x-switchboard-session-secret': sessionSecret });
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, []);
     assert.equal(backend.calls.at(-1)!.body.session, session);
@@ -49,9 +50,9 @@ describe('frames over HTTP that name the client\'s SSE session', () => {
 
   it('refuse another user\'s session and a session that does not exist', async () => {
     const bob = await hmacToken(secret, { sub: 'bob' });
-    const foreign = await post(`${node.url}/frames?session=${session}`, { type: 'ping', id: 1 }, bearer(bob));
+    const foreign = await post(`${node.url}/frames?session=${session}`, { type: 'ping', id: 1 }, { ...bearer(bob), 'x-switchboard-session-secret': sessionSecret });
     assert.equal(foreign.status, 403);
-    const gone = await post(`${node.url}/frames?session=00000000-0000-0000-0000-000000000000`, { type: 'ping', id: 1 }, bearer(aliceToken));
+    const gone = await post(`${node.url}/frames?session=00000000-0000-0000-0000-000000000000`, { type: 'ping', id: 1 }, { ...bearer(aliceToken), 'x-switchboard-session-secret': sessionSecret });
     assert.equal(gone.status, 404);
   });
 });
