@@ -79,7 +79,7 @@ export class Endpoint {
     if (!this.breaker.allow()) {
       this.metrics.call(this.name, 'breaker_open');
       const seconds = Math.ceil(this.breaker.retryAfter() / 1000);
-      throw new SwitchboardError('unavailable', `backend ${this.name} is failing; calls resume in about ${seconds} s`);
+      throw new CallFailure('unavailable', `backend ${this.name} is failing; calls resume in about ${seconds} s`, 'breaker_open', false);
     }
     const started = performance.now();
     try {

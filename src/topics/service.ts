@@ -8,7 +8,7 @@ import { resourceNamePattern, type Quotas } from './config.js';
 import { TopicMetrics } from './metrics.js';
 import { PushDeliverer } from './push.js';
 import type { TargetPolicy } from '../outbound/targets.js';
-import { PublishQuotas, QuotaExceeded } from './quotas.js';
+import { BatchOverQuota, PublishQuotas, QuotaExceeded } from './quotas.js';
 import { deadLetterAttributes, type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
 
 export type TopicsConfig = Config['topics'];
@@ -288,7 +288,8 @@ export class TopicService {
   /**
    * Publishes messages to a topic in order and answers once the store confirmed every write.
    * Malformed or oversized messages get their own error; the rest land. Over the application's
-   * rate quota the whole call throws QuotaExceeded (429, with seconds to wait) and nothing lands.
+   * rate quota the whole call throws QuotaExceeded (429, with seconds to wait) and nothing lands;
+   * a call larger than one second of a rate quota throws BatchOverQuota (413) and nothing lands.
    */
   async publish(application: string, topicName: string, inputs: unknown[]): Promise<PublishOutcome[]> {
     if (inputs.length > this.config.maxBatchSize) {
@@ -318,9 +319,9 @@ export class TopicService {
       try {
         this.quotas.take(application, quotas, accepted.length, bytes);
       } catch (err) {
-        if (err instanceof QuotaExceeded) {
+        if (err instanceof QuotaExceeded || err instanceof BatchOverQuota) {
           this.metrics.onQuotaHit(application, err.quota);
-          this.metrics.onPublishRejected('rate_limited', accepted.length);
+          this.metrics.onPublishRejected(err instanceof QuotaExceeded ? 'rate_limited' : 'too_large', accepted.length);
         }
         throw err;
       }
