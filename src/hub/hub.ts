@@ -7,8 +7,7 @@ import type { Session } from '../sessions/session.js';
 
 /** The position of what was queued for the session on the channel: its replay's end while that is ahead of the live stream. */
 function positionOf(entry: ChannelSubscribers, session: Session): StreamPosition | undefined {
-  const ahead = entry.ahead?.get(session);
-  return ahead !== undefined && entry.position ? { offset: ahead, epoch: entry.position.epoch } : entry.position;
+  return entry.ahead?.get(session) ?? entry.position;
 }
 
 /** History reads a gap fill tries (100 ms apart, doubling) before its subscribers are asked to reconnect. */
@@ -34,10 +33,10 @@ class ChannelSubscribers {
   fillDone: Promise<void> | undefined;
   /**
    * Sessions that joined with a replay reaching past `position` (the history read ran ahead of the
-   * live stream on this node), with the offset they have up to: live publications up to it are
+   * live stream on this node), with the position they have up to: live publications up to it are
    * not sent to them again.
    */
-  ahead: Map<Session, number> | undefined;
+  ahead: Map<Session, StreamPosition> | undefined;
 
   has(session: Session): boolean {
     return this.groups[session.format]?.has(session) === true || this.pending?.has(session) === true;
@@ -161,7 +160,7 @@ export class Hub {
       }
     }
     const live = entry.position;
-    if (live.epoch === position.epoch && top > live.offset) (entry.ahead ??= new Map()).set(session, top);
+    if (live.epoch === position.epoch && top > live.offset) (entry.ahead ??= new Map()).set(session, { offset: top, epoch: position.epoch });
     onJoined({ added: true, recovered, position: { offset: top, epoch: position.epoch }, publications: replay });
   }
 
@@ -248,17 +247,13 @@ export class Hub {
 
   /**
    * The sessions whose replay already held this publication; those it brings level with the live
-   * stream stop being ahead. A new stream (another epoch) ends every replay's lead.
+   * stream stop being ahead, and so do all when a new stream (another epoch) began.
    */
-  private alreadySent(entry: ChannelSubscribers, ahead: Map<Session, number>, pub: Publication): Set<Session> | undefined {
-    if (pub.epoch !== entry.position?.epoch) {
-      entry.ahead = undefined;
-      return undefined;
-    }
+  private alreadySent(entry: ChannelSubscribers, ahead: Map<Session, StreamPosition>, pub: Publication): Set<Session> {
     const skip = new Set<Session>();
-    for (const [session, offset] of ahead) {
-      if (offset >= pub.offset!) skip.add(session);
-      if (offset <= pub.offset!) ahead.delete(session);
+    for (const [session, { offset, epoch }] of ahead) {
+      if (epoch === pub.epoch && offset >= pub.offset!) skip.add(session);
+      if (epoch !== pub.epoch || offset <= pub.offset!) ahead.delete(session);
     }
     if (ahead.size === 0) entry.ahead = undefined;
     return skip;
@@ -342,7 +337,8 @@ export class Hub {
       const [channel] = session.channels;
       const entry = this.channels.get(channel!);
       if (!entry?.position) return undefined;
-      if (entry.ahead?.has(session)) return encodeCursor([[channel!, positionOf(entry, session)!]]);
+      const ahead = entry.ahead?.get(session);
+      if (ahead) return encodeCursor([[channel!, ahead]]);
       return (entry.cursorText ??= encodeCursor([[channel!, entry.position]]));
     }
     const positions: [string, StreamPosition][] = [];
