@@ -37,7 +37,7 @@ for (const kind of sharedBrokerKinds) {
       await broker?.service.stop();
     });
 
-    it('never answers 200 to a publish its own subscribers then miss', async () => {
+    it('never answers 200 to a publish its own subscribers then miss', async (t) => {
       client = await connectWs(`${wsUrl(node!)}/ws?channels=news`);
       await client.next((f) => f.type === 'subscribed' && f.channel === 'news');
       const accepted: number[] = [];
@@ -72,6 +72,7 @@ for (const kind of sharedBrokerKinds) {
       await client.next((f) => f.type === 'message' && f.data.i === -1);
       const got = new Set(client.inbox.all.filter((f) => f.type === 'message').map((f) => f.data.i as number));
       const missed = accepted.filter((i) => !got.has(i));
+      t.diagnostic(`answers ${JSON.stringify([...statuses])}, missed ${missed.length}`);
       assert.ok(accepted.length > 0, `some publishes were accepted between the drops: ${JSON.stringify([...statuses])}`);
       assert.deepEqual(missed, [], `missed ${missed.length} of ${accepted.length} accepted; answers ${JSON.stringify([...statuses])}`);
     });

@@ -30,7 +30,7 @@ for (const kind of sharedBrokerKinds) {
       await broker?.service.stop();
     });
 
-    it('never delivers an offset twice or out of order', async () => {
+    it('never delivers an offset twice or out of order', async (t) => {
       const [a, b] = nodes as [NodeProcess, NodeProcess];
       const watcher = await connectWs(`${wsUrl(b)}/ws?channels=feed:busy`);
       open.push(watcher);
@@ -69,6 +69,7 @@ for (const kind of sharedBrokerKinds) {
         running = false;
         await publishing;
       }
+      t.diagnostic(`${resumes} resumes, ${problems.length} with a duplicate, a gap or a reordering`);
       assert.equal(recovered, resumes, 'every resume recovered');
       assert.deepEqual(problems, [], `${problems.length} of ${resumes} resumes got a duplicate, a gap or a reordering`);
     });
