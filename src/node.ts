@@ -212,9 +212,9 @@ export class SwitchboardNode {
     if (config.demo.enabled) registerDemoRoutes(this.app);
   }
 
-  /** Running and connected to the broker. */
+  /** Running, connected to the broker, and holding every revocation the cluster has. */
   get isReady(): boolean {
-    return this.state === 'running' && this.broker.healthy;
+    return this.state === 'running' && this.broker.healthy && this.revocations.inStep;
   }
 
   get isDraining(): boolean {
@@ -400,11 +400,13 @@ export class SwitchboardNode {
   /**
    * After the broker connection came back: publications of the gap are read from history and
    * delivered in order, before live ones; sessions on a channel whose gap history cannot cover are
-   * asked to reconnect (they will be told `recovered: false`). See Hub.resync.
+   * asked to reconnect (they will be told `recovered: false`). See Hub.resync. Revocations of the
+   * outage are read too, before the node reports ready again, and close the sessions they name.
    */
   private resync(): void {
     this.log.info({ event: 'broker.reconnected', broker: this.broker.name }, 'broker connection is back');
     this.hub.resync();
+    this.revocations.catchUp();
   }
 
   private endSession(session: Session, reason: string): void {
@@ -597,6 +599,7 @@ export class SwitchboardNode {
     const wasRunning = this.state !== 'created';
     this.state = 'stopped';
     this.clock.stop();
+    this.revocations.stop();
     clearInterval(this.presenceTimer);
     if (wasRunning) await this.bridges.stop();
     for (const session of [...this.registry.all()]) session.terminate('shutdown');

@@ -12,20 +12,16 @@ import { waitUntil } from './wait.js';
 export const haproxyInstalled = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
 const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
 
-/** deploy/haproxy.cfg with the bind line and the servers replaced, and a maxconn this machine's file limit allows. */
+/** deploy/haproxy.cfg as shipped, with the bind line and the servers replaced by local ones. */
 export function localHaproxyConfig(port: number, nodes: NodeProcess[]): string {
   const lines: string[] = [];
   for (const line of readFileSync(exampleConfig, 'utf8').split('\n')) {
     const trimmed = line.trim();
     if (trimmed.startsWith('bind ')) lines.push(`    bind 127.0.0.1:${port}`);
-    else if (trimmed.startsWith('maxconn ')) lines.push('    maxconn 1000');
     else if (trimmed.startsWith('server ')) continue;
     else {
       lines.push(line);
-      if (trimmed.startsWith('default-server ')) {
-        // Server options override default-server: check every 100 ms, one answer decides.
-        nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port} inter 100ms fall 1 rise 1`));
-      }
+      if (trimmed.startsWith('default-server ')) nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port}`));
     }
   }
   const text = lines.join('\n');
