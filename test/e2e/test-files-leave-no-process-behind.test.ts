@@ -35,7 +35,7 @@ let runs = 0;
 async function startFixture(args: string[]) {
   const report = join(dir, `report-${++runs}.json`);
   // Without this runner's NODE_TEST_CONTEXT, the fixture reports as a file run on its own does.
-  const env = { ...process.env, FIXTURE_REPORT: report };
+  const env: NodeJS.ProcessEnv = { ...process.env, FIXTURE_REPORT: report };
   delete env.NODE_TEST_CONTEXT;
   const child = spawnOwned(process.execPath, [...args, fixture], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
