@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectSse, connectWs, type SseEvent, type StreamClient, type WsClient } from '../helpers/clients.js';
 import { killAll, startCluster, startSharedBroker, type SharedBroker } from '../helpers/cluster.js';
-import { haproxyInstalled, startHaproxy, type Haproxy } from '../helpers/haproxy.js';
+import { startHaproxy, type Haproxy } from '../helpers/haproxy.js';
 import { get, post, type NodeProcess } from '../helpers/node.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -13,7 +14,7 @@ import { waitUntil } from '../helpers/wait.js';
  * 503, not even those that reconnect while a node drains (HAProxy takes the node out of rotation
  * and sends a request it refused to another one).
  */
-describe('two nodes behind HAProxy with the example config', { skip: haproxyInstalled ? false : 'haproxy is not installed (.ci/run installs it)' }, () => {
+describe('two nodes behind HAProxy with the example config', { skip: requireTool('haproxy', 'redis-server') }, () => {
   let broker: SharedBroker | undefined;
   let nodes: NodeProcess[] = [];
   let haproxy: Haproxy | undefined;
