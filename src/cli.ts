@@ -3,6 +3,7 @@ import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { SwitchboardNode } from './node.js';
+import { TlsSettingError } from './transports/tls.js';
 
 const usage = `Usage:
   switchboard serve [options]          start a node
@@ -11,7 +12,8 @@ const usage = `Usage:
 
 Options:
   --config FILE        YAML settings file (also SWITCHBOARD_CONFIG)
-  --demo               serve the demo page at / and the API without a key (local quick start)
+  --demo               serve the demo page at / and the API without a key (local quick start;
+                       listens on 127.0.0.1 unless --host is given)
   --port N             same as --server.port N
   --host ADDR          same as --server.host ADDR
   --<setting> VALUE    any setting by its dotted path, e.g. --sessions.heartbeatInterval 10s
@@ -51,6 +53,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
     if (name === 'config') file = value;
     else flags[shorthands[name] ?? name] = value;
   }
+  // The demo's API is open: it listens on this machine only unless told where.
+  if (flags['demo.enabled'] === true && flags['server.host'] === undefined && env.SWITCHBOARD_SERVER_HOST === undefined) flags['server.host'] = '127.0.0.1';
   return { command, sources: { file, env, flags } };
 }
 
@@ -92,13 +96,21 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => node.certificates?.reload());
   await node.start();
   if (config.demo.enabled) {
-    const shown = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+    const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+    const shown = everywhere ? 'localhost' : config.server.host;
+    const scheme = config.server.tls.cert ? 'https' : 'http';
+    const exposure = everywhere
+      ? `  WARNING:    listening on every interface (--host ${config.server.host}) with the API open: anyone who can reach this port may publish, list and disconnect sessions.\n`
+      : `  The API is open without a key. Only this machine can reach it; --host 0.0.0.0 exposes it to your network (and the open API with it).\n`;
     process.stderr.write(
       `\nSwitchboard is running (in-memory broker).\n` +
-        `  demo page:  http://${shown}:${node.port}/\n` +
-        `  publish:    curl -X POST http://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n\n`,
+        `  demo page:  ${scheme}://${shown}:${node.port}/\n` +
+        `  publish:    curl -X POST ${scheme}://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n` +
+        exposure +
+        `\n`,
     );
   }
 }
@@ -139,7 +151,13 @@ async function main(): Promise<number> {
     process.stdout.write(toYaml(printable(config)));
     return 0;
   }
-  await serve(config);
+  try {
+    await serve(config);
+  } catch (err) {
+    if (!(err instanceof TlsSettingError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
   return -1;
 }
 

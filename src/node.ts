@@ -31,6 +31,8 @@ import { SessionSecrets, secretDigest } from './sessions/session-secrets.js';
 import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
+import { registerBrowserAccess } from './transports/browser-access.js';
+import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './transports/tls.js';
 import { registerDemoRoutes } from './demo/routes.js';
 import { Gateway } from './gateway/gateway.js';
 import { RoutingMetrics } from './routing/metrics.js';
@@ -73,6 +75,16 @@ export interface PublishResult {
   epoch?: string;
 }
 
+/**
+ * Fastify's server options: plain HTTP/1.1, or with server.tls HTTPS on the same port, with
+ * HTTP/2 offered by ALPN beside HTTP/1.1 (which WebSocket upgrades and older clients use).
+ */
+function serverOptions(server: Config['server']): object {
+  if (!server.tls.cert) return {};
+  const https = readTlsFiles(server.tls);
+  return server.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
+}
+
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
   readonly id: string;
@@ -105,6 +117,8 @@ export class SwitchboardNode {
   private readonly disconnectHook: DisconnectHook;
   /** Shared by every session (one object, not one per connection). */
   private readonly sessionLimits: SessionLimits;
+  /** Reloads server.tls.* (TLS only). */
+  readonly certificates: CertificateReloader | undefined;
   private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
 
   constructor(
@@ -203,11 +217,14 @@ export class SwitchboardNode {
       logger: false,
       bodyLimit: config.api.maxBodyBytes,
       forceCloseConnections: true,
+      ...serverOptions(config.server),
     });
     limitJsonBodies(this.app, config.limits.maxJsonDepth, this.metrics.stats);
+    if (config.server.tls.cert) this.certificates = new CertificateReloader(this.app.server as unknown as SecureContextTarget, config.server.tls, this.log);
+    const origins = registerBrowserAccess(this.app, config);
     registerOpsRoutes(this);
     registerApiRoutes(this);
-    registerClientRoutes(this);
+    registerClientRoutes(this, origins);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
   }
@@ -237,6 +254,7 @@ export class SwitchboardNode {
     await this.topics.start();
     await this.durable.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    this.certificates?.start();
     this.clock.start();
     this.state = 'running';
     this.cluster.start();
@@ -246,7 +264,7 @@ export class SwitchboardNode {
     this.presenceTimer.unref();
     this.log.info(
       { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled },
-      `listening on http://${this.config.server.host}:${this.port}`,
+      `listening on ${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.port}`,
     );
   }
 
@@ -549,7 +567,7 @@ export class SwitchboardNode {
   private report(): NodeReport {
     return {
       id: this.id,
-      url: this.config.cluster.advertiseUrl || `http://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
+      url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
       state: this.state === 'created' ? 'running' : this.state,
       sessions: this.registry.size,
       subscriptions: this.hub.subscriptions,
@@ -605,6 +623,7 @@ export class SwitchboardNode {
     for (const session of [...this.registry.all()]) session.terminate('shutdown');
     if (wasRunning) await this.cluster.stop();
     this.topicStreams.close();
+    this.certificates?.stop();
     await this.app.close();
     await this.durable.stop();
     await this.topics.stop();

@@ -195,6 +195,9 @@ function checkConsistency(config: Config, problems: string[]): void {
   if (config.api.keys.length === 0 && config.api.publishKeys.length === 0 && !config.api.insecure) {
     problems.push('api.keys is empty: set at least one API key, or api.insecure: true to serve the API without one');
   }
+  if ((config.server.tls.cert === '') !== (config.server.tls.key === '')) {
+    problems.push('server.tls.cert and server.tls.key go together: set both (PEM files) or neither');
+  }
   if (config.sessions.lifetime.min > config.sessions.lifetime.max) {
     problems.push('sessions.lifetime.min must not be greater than sessions.lifetime.max');
   }

@@ -12,6 +12,7 @@ import type { RoutingOptions } from '../routing/router.js';
 import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRoute, type StaticService } from '../gateway/config.js';
 import { SelectionExpression } from '../routing/selection.js';
 import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/definitions.js';
+import { parseOrigins } from '../auth/origins.js';
 import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
 import { parseTargetList } from '../outbound/targets.js';
 
@@ -43,10 +44,17 @@ export interface NamespaceOptions {
 }
 
 export interface Config {
-  server: { host: string; port: number };
+  server: {
+    host: string;
+    port: number;
+    /** Browser origins allowed on client endpoints besides the node's own (docs/security.md). */
+    allowedOrigins: string[];
+    tls: { cert: string; key: string; watchInterval: number };
+    http2: boolean;
+  };
   node: { id: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  api: { keys: string[]; publishKeys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number };
+  api: { keys: string[]; publishKeys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number; allowedOrigins: string[] };
   auth: {
     anonymous: boolean;
     jwt: {
@@ -240,6 +248,17 @@ export const schema: SchemaNode = {
   server: {
     host: { parse: parseString, default: '0.0.0.0', doc: 'address the HTTP/WebSocket port listens on' },
     port: { parse: (v) => parseInteger(v, 0, 65535), default: 8080, doc: 'the one port for clients, API, metrics and demo (0 picks a free port)' },
+    allowedOrigins: {
+      parse: parseOrigins,
+      default: [],
+      doc: 'browser origins (besides the node\'s own) whose pages may use the client endpoints and send cookies: https://app.example.com, https://*.example.com; * allows every origin without credentials',
+    },
+    tls: {
+      cert: { parse: parseString, default: '', doc: 'PEM certificate file (with its CA chain) to serve https and wss on server.port; empty: plain http' },
+      key: { parse: parseString, default: '', doc: 'PEM private key file of server.tls.cert' },
+      watchInterval: { parse: parseDuration, default: '10s', doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP' },
+    },
+    http2: { parse: parseBoolean, default: true, doc: 'offer HTTP/2 (ALPN h2) beside HTTP/1.1 when TLS is on' },
   },
   node: {
     id: { parse: parseString, default: '', doc: 'this node\'s id; empty means a random one at start' },
@@ -257,6 +276,11 @@ export const schema: SchemaNode = {
     insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
     maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
+    allowedOrigins: {
+      parse: parseOrigins,
+      default: [],
+      doc: 'browser origins (besides the node\'s own) allowed to call the server API with CORS; empty: none (API keys do not belong in pages)',
+    },
   },
   demo: {
     enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at / (and add the namespace chat it uses, unless configured)' },

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { SwitchboardNode } from '../node.js';
 import { SwitchboardError } from '../errors.js';
 import { FrameError, parseClientMessage, type ClientFrame, type ServerFrame } from '../protocol/frames.js';
@@ -99,7 +100,20 @@ async function streamSession(node: SwitchboardNode, id: string | null, secret: s
  * ClientCommands with the same permission checks, and the replies come back as a JSON array.
  * Nothing is kept between requests, so any node can answer.
  */
-export function registerFrameRoutes(node: SwitchboardNode): void {
+/**
+ * Cross-site request forgery guard: a page on any site may POST text/plain, form or multipart
+ * bodies without a preflight, with the visitor's cookies. application/json needs a preflight the
+ * origin policy answers; other types are taken only from the node's own or listed origins.
+ */
+function checkContentType(req: FastifyRequest, origins: OriginPolicy): void {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return;
+  const verdict = origins.decide(req.headers);
+  if (verdict === 'same' || verdict === 'listed') return;
+  throw new SwitchboardError('forbidden', 'send frames as Content-Type: application/json; other types are accepted only from the node\'s own or listed origins');
+}
+
+export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy): void {
   const { config } = node;
   const { stats } = node.metrics;
   const limits: SessionLimits = {
@@ -116,9 +130,10 @@ export function registerFrameRoutes(node: SwitchboardNode): void {
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
     scope.post('/frames', async (req) => {
+      checkContentType(req, origins);
       const url = new URL(req.url, 'http://switchboard');
       const remote = req.raw.socket.remoteAddress ?? '';
-      const { identity } = await node.authorize({ headers: req.headers, query: url.searchParams, remote, transport: 'http' }, []);
+      const { identity } = await node.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
       const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
       if (rate.take(caller, Date.now(), 1) === 0) {
         stats.limit('rate');

@@ -18,6 +18,8 @@ import { registerFrameRoutes } from './http-frames.js';
 import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody } from '../api/errors.js';
+import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
+import type { OriginPolicies } from './browser-access.js';
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
 export function channelsFromQuery(url: URL): string[] {
@@ -30,8 +32,8 @@ function remoteOf(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 }
 
-function connectRequest(req: IncomingMessage, url: URL, transport: string): ConnectRequest {
-  return { headers: req.headers, query: url.searchParams, remote: remoteOf(req), transport };
+function connectRequest(req: IncomingMessage, url: URL, transport: string, origins: OriginPolicy): ConnectRequest {
+  return { headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote: remoteOf(req), transport };
 }
 
 /**
@@ -116,7 +118,7 @@ const websocketPaths: Record<string, WireFormat> = { '/ws': WireFormat.ws };
 const pushWebsocketPaths: Record<string, WireFormat> = { '/ws/messages': WireFormat.pushWs };
 
 /** Client endpoints: WebSocket upgrades, SSE and HTTP streaming (docs/protocol.md). */
-export function registerClientRoutes(node: SwitchboardNode): void {
+export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolicies): void {
   const { app, config, metrics } = node;
   const { stats } = metrics;
   const transport = new WebSocketTransport(config.limits.maxFrameBytes);
@@ -143,6 +145,14 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://switchboard');
     const format = paths[url.pathname];
+    // Browsers send cookies with a WebSocket from any page: the origin is checked before anything else.
+    const policy = format !== undefined ? origins.client : url.pathname.startsWith('/api/') ? origins.api : undefined;
+    try {
+      policy?.check(req.headers);
+    } catch (err) {
+      refuse(err);
+      return;
+    }
     if (format === undefined && node.topicStreams.upgrade(req, socket, head)) return;
     if (format === undefined && node.gateway?.upgrade(req, socket, head)) return;
     if (format === undefined) {
@@ -157,7 +167,7 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       refuse(err);
       return;
     }
-    const request = connectRequest(req, url, wireFormatNames[format]);
+    const request = connectRequest(req, url, wireFormatNames[format], origins.client);
     const remote = request.remote;
     const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
       const session = node.openSession({ format, sink, remote, channels, identity });
@@ -183,7 +193,7 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
-      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format]), node.admit(channelsFromQuery(url)));
+      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format], origins.client), node.admit(channelsFromQuery(url)));
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -196,17 +206,17 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       res.on('close', () => session.handleClosed());
     });
   };
-  app.get('/poll', async (req) => {
+  app.get('/poll', async (req, reply) => {
     const url = new URL(req.url, 'http://switchboard');
-    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll'), node.admit(channelsFromQuery(url)));
-    return longPoll(node, req.raw, url, channels, identity);
+    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll', origins.client), node.admit(channelsFromQuery(url)));
+    return longPoll(node, req.raw, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
   streamRoute('/stream', WireFormat.ndjson, streamContentTypes.ndjson);
   if (config.compat.push.enabled) {
     streamRoute('/sse/messages', WireFormat.pushSse, streamContentTypes.sse, heartbeatBytes[WireFormat.pushSse]);
   }
-  registerFrameRoutes(node);
+  registerFrameRoutes(node, origins.client);
   registerClientSdkRoutes(app);
 }
 
