@@ -2,6 +2,7 @@
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
 
 const usage = `Usage:
@@ -52,27 +53,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
     else flags[shorthands[name] ?? name] = value;
   }
   return { command, sources: { file, env, flags } };
-}
-
-const masked = '********';
-
-/** Settings whose values are secrets, known by their names: keys, secrets, passwords, tokens (not public keys). */
-function isSecret(path: string): boolean {
-  const name = path.slice(path.lastIndexOf('.') + 1);
-  return /^(keys|secrets?|pass(word)?|token)$|[a-z](Keys|Secrets?|Password|Token)$/.test(name) && !name.startsWith('public');
-}
-
-/** The config as `config print` shows it: secret settings masked, and passwords inside URLs (redis://user:PASSWORD@host). */
-function printable(value: unknown, path = ''): unknown {
-  if (isSecret(path)) {
-    if (Array.isArray(value)) return value.map(() => masked);
-    return value === '' ? value : masked;
-  }
-  if (typeof value === 'string') return value.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]+@/gi, `$1${masked}@`);
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, printable(child, path ? `${path}.${key}` : key)]));
-  }
-  return value;
 }
 
 async function serve(config: Config): Promise<void> {
@@ -136,7 +116,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (verb === 'config') {
-    process.stdout.write(toYaml(printable(config)));
+    process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
   await serve(config);

@@ -150,6 +150,12 @@ export interface Field {
   doc: string;
   /** A map or list: given as JSON in an environment variable or flag. */
   structured?: true;
+  /**
+   * What `config print` masks: true, the whole value (each element of a list, each value of a map);
+   * or paths to the secrets inside a structured value, where `*` is any list element or map key.
+   * Header values set in the config are all secrets, whatever the header's name.
+   */
+  secret?: true | readonly string[];
 }
 
 export type SchemaNode = Field | { [key: string]: SchemaNode };
@@ -245,8 +251,8 @@ export const schema: SchemaNode = {
     },
   },
   api: {
-    keys: { parse: parseStringList, default: [], doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
-    publishKeys: { parse: parseStringList, default: [], doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
+    keys: { parse: parseStringList, default: [], secret: true, doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
+    publishKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
     insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
     maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
@@ -257,7 +263,7 @@ export const schema: SchemaNode = {
   auth: {
     anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
     jwt: {
-      secrets: { parse: parseStringList, default: [], doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
+      secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
       publicKeys: { parse: parseStringList, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
       jwksUrl: { parse: parseString, default: '', doc: 'JWKS URL to fetch token keys from (cached, refetched for unknown key ids)' },
       jwksCacheMaxAge: { parse: parseDuration, default: '10m', doc: 'how long fetched JWKS keys are used before they are fetched again' },
@@ -338,8 +344,8 @@ export const schema: SchemaNode = {
       servers: { parse: parseString, default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },
       prefix: { parse: parseString, default: 'switchboard', doc: 'prefix of every NATS subject, stream and bucket name' },
       user: { parse: parseString, default: '', doc: 'NATS user name' },
-      pass: { parse: parseString, default: '', doc: 'NATS password' },
-      token: { parse: parseString, default: '', doc: 'NATS authentication token' },
+      pass: { parse: parseString, default: '', secret: true, doc: 'NATS password' },
+      token: { parse: parseString, default: '', secret: true, doc: 'NATS authentication token' },
     },
   },
   cluster: {
@@ -366,6 +372,7 @@ export const schema: SchemaNode = {
       parse: parseBackends,
       default: {},
       structured: true,
+      secret: ['*.headers'],
       doc: 'backends client messages are routed to: a map of name to a URL, or to {url or service (a gateway service) and path, timeout, maxResponseBytes, connections, headers}',
     },
     routes: {
@@ -429,6 +436,7 @@ export const schema: SchemaNode = {
       parse: parseGatewayRoutes,
       default: [],
       structured: true,
+      secret: ['*.apiKeys', '*.headers.*.1'],
       doc: 'proxy routes, tried in order: {name, service, host, path | pathRegex, methods, headers, stripPrefix | rewrite, balance, hashOn, timeout, retries, auth, rateLimit, ...} (docs/gateway.md)',
     },
     services: {
@@ -494,6 +502,7 @@ export const schema: SchemaNode = {
       parse: parseApplicationDefinitions,
       default: [],
       structured: true,
+      secret: ['*.keys.*.key'],
       doc: 'applications (tenants) declared in the config: [{id, keys: [{key, scopes: [publish, subscribe, admin]}], quotas}] (docs/topics.md)',
     },
     push: {
