@@ -126,6 +126,7 @@ export interface Config {
   topics: {
     store: 'broker' | 'memory' | 'redis' | 'nats' | 'kafka';
     idempotencyWindow: number;
+    cacheEntries: number;
     maxBatchSize: number;
     maxRequestBytes: number;
     maxPullMessages: number;
@@ -482,6 +483,11 @@ export const schema: SchemaNode = {
       doc: 'where durable topics live: broker (the broker\'s kind, with its connection settings), memory (lost on restart, one node), redis (Streams), nats (JetStream) or kafka (topics.kafka.*)',
     },
     idempotencyWindow: { parse: parseDuration, default: '2m', doc: 'a message whose idempotency key was seen on its topic within this window is accepted once' },
+    cacheEntries: {
+      parse: (v) => parseInteger(v, 1, 10_000_000),
+      default: 10_000,
+      doc: 'most applications (known or not: a key naming an unknown application is remembered for 2 s) and most topic records a node keeps cached for 2 s, each',
+    },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages in one publish request (413 too_large above it)' },
     maxRequestBytes: { parse: parseBytes, default: '16MiB', doc: 'largest publish request body (413 too_large above it); other topic API bodies are bounded by api.maxBodyBytes' },
     maxPullMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages one pull may ask for' },
