@@ -55,8 +55,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags } };
 }
 
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
   const node = new SwitchboardNode(config);
+  if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -107,19 +108,22 @@ async function main(): Promise<number> {
     process.stderr.write(`${verb ? `unknown command: ${parsed.command.join(' ')}\n\n` : ''}${usage}\n`);
     return 2;
   }
+  let ignoredEnv: string[] = [];
   let config: Config;
   try {
-    config = loadConfig(parsed.sources);
+    config = loadConfig({ ...parsed.sources, onIgnoredEnv: (names) => (ignoredEnv = names) });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
+  const ignoredMessage = `ignored Kubernetes service link variables (not settings): ${ignoredEnv.join(', ')}`;
   if (verb === 'config') {
+    if (ignoredEnv.length > 0) process.stderr.write(`${ignoredMessage}\n`);
     process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
-  await serve(config);
+  await serve(config, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
   return -1;
 }
 
