@@ -55,7 +55,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags } };
 }
 
-async function serve(config: Config, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
+async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
   const node = new SwitchboardNode(config);
   if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
@@ -73,6 +73,19 @@ async function serve(config: Config, ignoredEnv?: { names: string[]; message: st
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP reads the configuration again and hands it to the parts that can reload; a bad file is
+  // reported and the node keeps running as it was.
+  process.on('SIGHUP', () => {
+    node.log.info({ event: 'node.signal', signal: 'SIGHUP' }, 'received SIGHUP, reloading the configuration');
+    let fresh: Config;
+    try {
+      fresh = loadConfig(sources);
+    } catch (err) {
+      node.log.error({ event: 'node.reload_failed', problems: err instanceof ConfigError ? err.problems : [(err as Error).message] }, 'the configuration was not reloaded');
+      return;
+    }
+    void node.reload(fresh);
+  });
   await node.start();
   if (config.demo.enabled) {
     const shown = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
@@ -123,7 +136,7 @@ async function main(): Promise<number> {
     process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
-  await serve(config, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
+  await serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
   return -1;
 }
 

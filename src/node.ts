@@ -70,6 +70,9 @@ export interface PublishResult {
   epoch?: string;
 }
 
+/** A part of the node that re-applies its settings from a freshly read configuration. */
+export type Reloader = (config: Config) => void | Promise<void>;
+
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
   readonly id: string;
@@ -102,6 +105,8 @@ export class SwitchboardNode {
   /** Shared by every session (one object, not one per connection). */
   private readonly sessionLimits: SessionLimits;
   private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
+  /** What `reload` re-applies, by the name of the setting or part it reloads. */
+  private readonly reloaders = new Map<string, Reloader>();
 
   constructor(
     readonly config: Config,
@@ -201,6 +206,32 @@ export class SwitchboardNode {
     registerClientRoutes(this);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
+    this.onReload('log.level', (fresh) => {
+      this.log.level = fresh.log.level;
+    });
+  }
+
+  /** Registers a part that can take a freshly read configuration without a restart (on SIGHUP). */
+  onReload(name: string, reload: Reloader): void {
+    this.reloaders.set(name, reload);
+  }
+
+  /**
+   * Hands a freshly read configuration to every registered part; the rest of the configuration
+   * takes effect at the next start. Sessions stay open. Answers the names of the parts reloaded.
+   */
+  async reload(fresh: Config): Promise<string[]> {
+    const reloaded: string[] = [];
+    for (const [name, reload] of this.reloaders) {
+      try {
+        await reload(fresh);
+        reloaded.push(name);
+      } catch (err) {
+        this.log.error({ event: 'node.reload_failed', part: name, err }, `could not reload ${name}`);
+      }
+    }
+    this.log.info({ event: 'node.reloaded', parts: reloaded }, reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing was reloaded');
+    return reloaded;
   }
 
   /** Running and connected to the broker. */
@@ -236,7 +267,7 @@ export class SwitchboardNode {
     this.presenceTimer = setInterval(() => this.refreshPresence(), presenceRefresh);
     this.presenceTimer.unref();
     this.log.info(
-      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled },
+      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled, pid: process.pid },
       `listening on http://${this.config.server.host}:${this.port}`,
     );
   }
