@@ -2,6 +2,7 @@
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
 import { TlsSettingError } from './transports/tls.js';
 
@@ -58,29 +59,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags } };
 }
 
-const masked = '********';
-
-/** Settings whose values are secrets, known by their names: keys, secrets, passwords, tokens (not public keys). */
-function isSecret(path: string): boolean {
-  const name = path.slice(path.lastIndexOf('.') + 1);
-  return /^(keys|secrets?|pass(word)?|token)$|[a-z](Keys|Secrets?|Password|Token)$/.test(name) && !name.startsWith('public');
-}
-
-/** The config as `config print` shows it: secret settings masked, and passwords inside URLs (redis://user:PASSWORD@host). */
-function printable(value: unknown, path = ''): unknown {
-  if (isSecret(path)) {
-    if (Array.isArray(value)) return value.map(() => masked);
-    return value === '' ? value : masked;
-  }
-  if (typeof value === 'string') return value.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]+@/gi, `$1${masked}@`);
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, printable(child, path ? `${path}.${key}` : key)]));
-  }
-  return value;
-}
-
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
   const node = new SwitchboardNode(config);
+  if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -96,7 +77,19 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => node.certificates?.reload());
+  // SIGHUP reads the configuration again and hands it to the parts that can reload; a bad file is
+  // reported and the node keeps running as it was.
+  process.on('SIGHUP', () => {
+    node.log.info({ event: 'node.signal', signal: 'SIGHUP' }, 'received SIGHUP, reloading the configuration');
+    let fresh: Config;
+    try {
+      fresh = loadConfig(sources);
+    } catch (err) {
+      node.log.error({ event: 'node.reload_failed', problems: err instanceof ConfigError ? err.problems : [(err as Error).message] }, 'the configuration was not reloaded');
+      return;
+    }
+    void node.reload(fresh);
+  });
   await node.start();
   if (config.demo.enabled) {
     const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
@@ -139,20 +132,23 @@ async function main(): Promise<number> {
     process.stderr.write(`${verb ? `unknown command: ${parsed.command.join(' ')}\n\n` : ''}${usage}\n`);
     return 2;
   }
+  let ignoredEnv: string[] = [];
   let config: Config;
   try {
-    config = loadConfig(parsed.sources);
+    config = loadConfig({ ...parsed.sources, onIgnoredEnv: (names) => (ignoredEnv = names) });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
+  const ignoredMessage = `ignored Kubernetes service link variables (not settings): ${ignoredEnv.join(', ')}`;
   if (verb === 'config') {
-    process.stdout.write(toYaml(printable(config)));
+    if (ignoredEnv.length > 0) process.stderr.write(`${ignoredMessage}\n`);
+    process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
   try {
-    await serve(config);
+    await serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
   } catch (err) {
     if (!(err instanceof TlsSettingError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -85,6 +85,9 @@ function serverOptions(server: Config['server']): object {
   return server.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
 }
 
+/** A part of the node that re-applies its settings from a freshly read configuration. */
+export type Reloader = (config: Config) => void | Promise<void>;
+
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
   readonly id: string;
@@ -120,6 +123,8 @@ export class SwitchboardNode {
   /** Reloads server.tls.* (TLS only). */
   readonly certificates: CertificateReloader | undefined;
   private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
+  /** What `reload` re-applies, by the name of the setting or part it reloads. */
+  private readonly reloaders = new Map<string, Reloader>();
 
   constructor(
     readonly config: Config,
@@ -227,6 +232,34 @@ export class SwitchboardNode {
     registerClientRoutes(this, origins);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
+    this.onReload('log.level', (fresh) => {
+      this.log.level = fresh.log.level;
+    });
+    const certificates = this.certificates;
+    if (certificates) this.onReload('server.tls', () => certificates.reload());
+  }
+
+  /** Registers a part that can take a freshly read configuration without a restart (on SIGHUP). */
+  onReload(name: string, reload: Reloader): void {
+    this.reloaders.set(name, reload);
+  }
+
+  /**
+   * Hands a freshly read configuration to every registered part; the rest of the configuration
+   * takes effect at the next start. Sessions stay open. Answers the names of the parts reloaded.
+   */
+  async reload(fresh: Config): Promise<string[]> {
+    const reloaded: string[] = [];
+    for (const [name, reload] of this.reloaders) {
+      try {
+        await reload(fresh);
+        reloaded.push(name);
+      } catch (err) {
+        this.log.error({ event: 'node.reload_failed', part: name, err }, `could not reload ${name}`);
+      }
+    }
+    this.log.info({ event: 'node.reloaded', parts: reloaded }, reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing was reloaded');
+    return reloaded;
   }
 
   /** Running, connected to the broker, and holding every revocation the cluster has. */
@@ -263,7 +296,7 @@ export class SwitchboardNode {
     this.presenceTimer = setInterval(() => this.refreshPresence(), presenceRefresh);
     this.presenceTimer.unref();
     this.log.info(
-      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled },
+      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled, pid: process.pid },
       `listening on ${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.port}`,
     );
   }

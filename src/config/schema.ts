@@ -137,6 +137,7 @@ export interface Config {
   topics: {
     store: 'broker' | 'memory' | 'redis' | 'nats' | 'kafka';
     idempotencyWindow: number;
+    cacheEntries: number;
     maxBatchSize: number;
     maxRequestBytes: number;
     maxPullMessages: number;
@@ -165,6 +166,12 @@ export interface Field {
   doc: string;
   /** A map or list: given as JSON in an environment variable or flag. */
   structured?: true;
+  /**
+   * What `config print` masks: true, the whole value (each element of a list, each value of a map);
+   * or paths to the secrets inside a structured value, where `*` is any list element or map key.
+   * Header values set in the config are all secrets, whatever the header's name.
+   */
+  secret?: true | readonly string[];
 }
 
 export type SchemaNode = Field | { [key: string]: SchemaNode };
@@ -271,8 +278,8 @@ export const schema: SchemaNode = {
     },
   },
   api: {
-    keys: { parse: parseStringList, default: [], doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
-    publishKeys: { parse: parseStringList, default: [], doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
+    keys: { parse: parseStringList, default: [], secret: true, doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
+    publishKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
     insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
     maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
@@ -288,7 +295,7 @@ export const schema: SchemaNode = {
   auth: {
     anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
     jwt: {
-      secrets: { parse: parseStringList, default: [], doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
+      secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
       publicKeys: { parse: parseStringList, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
       jwksUrl: { parse: parseString, default: '', doc: 'JWKS URL to fetch token keys from (cached, refetched for unknown key ids)' },
       jwksCacheMaxAge: { parse: parseDuration, default: '10m', doc: 'how long fetched JWKS keys are used before they are fetched again' },
@@ -379,8 +386,8 @@ export const schema: SchemaNode = {
       servers: { parse: parseString, default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },
       prefix: { parse: parseString, default: 'switchboard', doc: 'prefix of every NATS subject, stream and bucket name' },
       user: { parse: parseString, default: '', doc: 'NATS user name' },
-      pass: { parse: parseString, default: '', doc: 'NATS password' },
-      token: { parse: parseString, default: '', doc: 'NATS authentication token' },
+      pass: { parse: parseString, default: '', secret: true, doc: 'NATS password' },
+      token: { parse: parseString, default: '', secret: true, doc: 'NATS authentication token' },
     },
   },
   cluster: {
@@ -407,6 +414,7 @@ export const schema: SchemaNode = {
       parse: parseBackends,
       default: {},
       structured: true,
+      secret: ['*.headers'],
       doc: 'backends client messages are routed to: a map of name to a URL, or to {url or service (a gateway service) and path, timeout, maxResponseBytes, connections, headers}',
     },
     routes: {
@@ -470,6 +478,7 @@ export const schema: SchemaNode = {
       parse: parseGatewayRoutes,
       default: [],
       structured: true,
+      secret: ['*.apiKeys', '*.headers.*.1'],
       doc: 'proxy routes, tried in order: {name, service, host, path | pathRegex, methods, headers, stripPrefix | rewrite, balance, hashOn, timeout, retries, auth, rateLimit, ...} (docs/gateway.md)',
     },
     services: {
@@ -515,6 +524,11 @@ export const schema: SchemaNode = {
       doc: 'where durable topics live: broker (the broker\'s kind, with its connection settings), memory (lost on restart, one node), redis (Streams), nats (JetStream) or kafka (topics.kafka.*)',
     },
     idempotencyWindow: { parse: parseDuration, default: '2m', doc: 'a message whose idempotency key was seen on its topic within this window is accepted once' },
+    cacheEntries: {
+      parse: (v) => parseInteger(v, 1, 10_000_000),
+      default: 10_000,
+      doc: 'most applications (known or not: a key naming an unknown application is remembered for 2 s) and most topic records a node keeps cached for 2 s, each',
+    },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages in one publish request (413 too_large above it)' },
     maxRequestBytes: { parse: parseBytes, default: '16MiB', doc: 'largest publish request body (413 too_large above it); other topic API bodies are bounded by api.maxBodyBytes' },
     maxPullMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages one pull may ask for' },
@@ -535,6 +549,7 @@ export const schema: SchemaNode = {
       parse: parseApplicationDefinitions,
       default: [],
       structured: true,
+      secret: ['*.keys.*.key'],
       doc: 'applications (tenants) declared in the config: [{id, keys: [{key, scopes: [publish, subscribe, admin]}], quotas}] (docs/topics.md)',
     },
     push: {

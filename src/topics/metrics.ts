@@ -28,8 +28,17 @@ export class TopicMetrics {
   readonly pushDuration: Histogram<'subscription'>;
   private readonly counts = new Map<string, Counts>();
 
-  constructor(registry: Registry, backlog: () => Promise<Map<string, SubscriptionStats>>) {
+  constructor(registry: Registry, backlog: () => Promise<Map<string, SubscriptionStats>>, cacheSizes: () => Record<'applications' | 'topics', number>) {
     const registers = [registry];
+    new Gauge({
+      name: 'switchboard_topic_cache_entries',
+      help: 'Applications (with unknown application ids) and topic records a node keeps cached, by cache; at most topics.cacheEntries each',
+      labelNames: ['cache'],
+      registers,
+      collect(this: Gauge) {
+        for (const [cache, size] of Object.entries(cacheSizes())) this.set({ cache }, size);
+      },
+    });
     this.published = new Counter({ name: 'switchboard_topic_messages_published_total', help: 'Messages stored in topics, by application and topic', labelNames: ['application', 'topic'], registers });
     this.publishRejected = new Counter({ name: 'switchboard_topic_publish_rejected_total', help: 'Messages (or whole requests) refused at publish, by reason', labelNames: ['reason'], registers });
     this.acked = new Counter({ name: 'switchboard_topic_messages_acked_total', help: 'Messages acknowledged, by subscription', labelNames: ['subscription'], registers });

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -97,8 +98,8 @@ export class TopicService {
   readonly applications: Applications;
   readonly metrics: TopicMetrics;
   private readonly quotas = new PublishQuotas();
-  /** Topic records publish reads, trusted for applicationCacheMs (a deleted topic fails at the store anyway). */
-  private readonly topicCache = new Map<string, { topic: TopicRecord; readAt: number }>();
+  /** Topic records publish reads, trusted for applicationCacheMs (a deleted topic fails at the store anyway), at most topics.cacheEntries. */
+  private readonly topicCache: LRUCache<string, TopicRecord>;
   private readonly push: PushDeliverer;
 
   constructor(
@@ -108,8 +109,9 @@ export class TopicService {
     private readonly log: Logger,
     private readonly targets: TargetPolicy,
   ) {
-    this.applications = new Applications(store.metadata);
-    this.metrics = new TopicMetrics(registry, () => this.allBacklogs());
+    this.applications = new Applications(store.metadata, { maxEntries: config.cacheEntries });
+    this.topicCache = new LRUCache({ max: config.cacheEntries, ttl: applicationCacheMs });
+    this.metrics = new TopicMetrics(registry, () => this.allBacklogs(), () => ({ applications: this.applications.cachedEntries, topics: this.cachedTopics }));
     this.push = new PushDeliverer(this, config.push, this.metrics, log, targets);
   }
 
@@ -338,10 +340,15 @@ export class TopicService {
   private async cachedTopic(application: string, name: string): Promise<TopicRecord> {
     const key = storeName(application, name);
     const cached = this.topicCache.get(key);
-    if (cached && Date.now() - cached.readAt < applicationCacheMs) return cached.topic;
+    if (cached) return cached;
     const topic = await this.getTopic(application, name);
-    this.topicCache.set(key, { topic, readAt: Date.now() });
+    this.topicCache.set(key, topic);
     return topic;
+  }
+
+  /** Topic records cached for publishing now. */
+  get cachedTopics(): number {
+    return this.topicCache.size;
   }
 
   // Subscriptions
