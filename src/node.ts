@@ -236,7 +236,11 @@ export class SwitchboardNode {
       this.log.level = fresh.log.level;
     });
     const certificates = this.certificates;
-    if (certificates) this.onReload('server.tls', () => certificates.reload());
+    if (certificates) {
+      this.onReload('server.tls', () => {
+        certificates.reload();
+      });
+    }
   }
 
   /** Registers a part that can take a freshly read configuration without a restart (on SIGHUP). */

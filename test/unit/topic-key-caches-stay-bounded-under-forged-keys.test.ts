@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config/load.js';
+import { TargetPolicy } from '../../src/outbound/targets.js';
 import { Applications } from '../../src/topics/applications.js';
 import { MemoryMetadataStore } from '../../src/topics/memory-metadata.js';
 import { MemoryTopicStore } from '../../src/topics/memory-store.js';
@@ -48,7 +49,7 @@ describe('topic key caches under forged keys', () => {
 
   it('keeps at most topics.cacheEntries topic records for publishing', async () => {
     const config = loadConfig({ overrides: { 'api.insecure': true, 'topics.cacheEntries': 20 } });
-    const topics = new TopicService(new MemoryTopicStore({ idempotencyWindowMs: 1000 }), config.topics, new Registry(), pino({ level: 'silent' }));
+    const topics = new TopicService(new MemoryTopicStore({ idempotencyWindowMs: 1000 }), config.topics, new Registry(), pino({ level: 'silent' }), new TargetPolicy([], new Registry()));
     await topics.start();
     try {
       await topics.applications.create('shop', {});
