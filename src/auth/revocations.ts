@@ -11,8 +11,8 @@ export interface Revocation {
 
 /**
  * The internal channel revocations travel on. It keeps history in the broker, so a node that
- * starts (or restarts) reads every revocation still in force; `$` cannot appear in a client's
- * channel name.
+ * starts (or restarts) reads every revocation still in force, and one whose broker connection comes
+ * back reads those it missed; `$` cannot appear in a client's channel name.
  */
 export const revocationChannel = '$revocations';
 const history = { size: 100_000, ttl: 0 };
@@ -31,13 +31,6 @@ export interface Credentials {
 export class RevocationList {
   private readonly byJti = new Map<string, number>();
   private readonly byUser = new Map<string, { issuedBefore: number; expiresAt: number }>();
-
-  constructor(
-    private readonly broker: Broker,
-    /** Called for each revocation that arrives, so live sessions it matches can be closed. */
-    private readonly onRevoked: (revocation: Revocation) => void,
-  ) {}
-
   /** The position of the newest revocation applied; revocations arrive live only while the broker connection holds. */
   private position: StreamPosition = { offset: 0, epoch: '' };
   /** Revocations may have been missed (the broker connection came back, or a gap in the live stream) and are being read. */
@@ -47,6 +40,12 @@ export class RevocationList {
   private again = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+
+  constructor(
+    private readonly broker: Broker,
+    /** Called for each revocation that arrives, so live sessions it matches can be closed. */
+    private readonly onRevoked: (revocation: Revocation) => void,
+  ) {}
 
   /** False while this node may lack revocations the cluster has: it is not ready meanwhile. */
   get inStep(): boolean {
