@@ -2,7 +2,9 @@
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
+import { TlsSettingError } from './transports/tls.js';
 
 const usage = `Usage:
   switchboard serve [options]          start a node
@@ -11,7 +13,8 @@ const usage = `Usage:
 
 Options:
   --config FILE        YAML settings file (also SWITCHBOARD_CONFIG)
-  --demo               serve the demo page at / and the API without a key (local quick start)
+  --demo               serve the demo page at / and the API without a key (local quick start;
+                       listens on 127.0.0.1 unless --host is given)
   --port N             same as --server.port N
   --host ADDR          same as --server.host ADDR
   --<setting> VALUE    any setting by its dotted path, e.g. --sessions.heartbeatInterval 10s
@@ -51,32 +54,14 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
     if (name === 'config') file = value;
     else flags[shorthands[name] ?? name] = value;
   }
+  // The demo's API is open: it listens on this machine only unless told where.
+  if (flags['demo.enabled'] === true && flags['server.host'] === undefined && env.SWITCHBOARD_SERVER_HOST === undefined) flags['server.host'] = '127.0.0.1';
   return { command, sources: { file, env, flags } };
 }
 
-const masked = '********';
-
-/** Settings whose values are secrets, known by their names: keys, secrets, passwords, tokens (not public keys). */
-function isSecret(path: string): boolean {
-  const name = path.slice(path.lastIndexOf('.') + 1);
-  return /^(keys|secrets?|pass(word)?|token)$|[a-z](Keys|Secrets?|Password|Token)$/.test(name) && !name.startsWith('public');
-}
-
-/** The config as `config print` shows it: secret settings masked, and passwords inside URLs (redis://user:PASSWORD@host). */
-function printable(value: unknown, path = ''): unknown {
-  if (isSecret(path)) {
-    if (Array.isArray(value)) return value.map(() => masked);
-    return value === '' ? value : masked;
-  }
-  if (typeof value === 'string') return value.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]+@/gi, `$1${masked}@`);
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, printable(child, path ? `${path}.${key}` : key)]));
-  }
-  return value;
-}
-
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
   const node = new SwitchboardNode(config);
+  if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -92,13 +77,33 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // SIGHUP reads the configuration again and hands it to the parts that can reload; a bad file is
+  // reported and the node keeps running as it was.
+  process.on('SIGHUP', () => {
+    node.log.info({ event: 'node.signal', signal: 'SIGHUP' }, 'received SIGHUP, reloading the configuration');
+    let fresh: Config;
+    try {
+      fresh = loadConfig(sources);
+    } catch (err) {
+      node.log.error({ event: 'node.reload_failed', problems: err instanceof ConfigError ? err.problems : [(err as Error).message] }, 'the configuration was not reloaded');
+      return;
+    }
+    void node.reload(fresh);
+  });
   await node.start();
   if (config.demo.enabled) {
-    const shown = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+    const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+    const shown = everywhere ? 'localhost' : config.server.host;
+    const scheme = config.server.tls.cert ? 'https' : 'http';
+    const exposure = everywhere
+      ? `  WARNING:    listening on every interface (--host ${config.server.host}) with the API open: anyone who can reach this port may publish, list and disconnect sessions.\n`
+      : `  The API is open without a key. Only this machine can reach it; --host 0.0.0.0 exposes it to your network (and the open API with it).\n`;
     process.stderr.write(
       `\nSwitchboard is running (in-memory broker).\n` +
-        `  demo page:  http://${shown}:${node.port}/\n` +
-        `  publish:    curl -X POST http://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n\n`,
+        `  demo page:  ${scheme}://${shown}:${node.port}/\n` +
+        `  publish:    curl -X POST ${scheme}://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n` +
+        exposure +
+        `\n`,
     );
   }
 }
@@ -127,19 +132,28 @@ async function main(): Promise<number> {
     process.stderr.write(`${verb ? `unknown command: ${parsed.command.join(' ')}\n\n` : ''}${usage}\n`);
     return 2;
   }
+  let ignoredEnv: string[] = [];
   let config: Config;
   try {
-    config = loadConfig(parsed.sources);
+    config = loadConfig({ ...parsed.sources, onIgnoredEnv: (names) => (ignoredEnv = names) });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
+  const ignoredMessage = `ignored Kubernetes service link variables (not settings): ${ignoredEnv.join(', ')}`;
   if (verb === 'config') {
-    process.stdout.write(toYaml(printable(config)));
+    if (ignoredEnv.length > 0) process.stderr.write(`${ignoredMessage}\n`);
+    process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
-  await serve(config);
+  try {
+    await serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
+  } catch (err) {
+    if (!(err instanceof TlsSettingError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
   return -1;
 }
 

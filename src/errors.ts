@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'unavailable'
   | 'backend_error'
   | 'timeout'
-  | 'internal';
+  | 'internal'
+  | 'bad_path'
+  | 'forbidden_target';
 
 interface CodeMapping {
   http: number;
@@ -35,6 +37,8 @@ const mappings: Record<ErrorCode, CodeMapping> = {
   backend_error: { http: 502, close: 4006 },
   timeout: { http: 504, close: 4007 },
   internal: { http: 500, close: 4003 },
+  bad_path: { http: 400, close: 4507 },
+  forbidden_target: { http: 403, close: 4508 },
 };
 
 export const errorCodes = Object.keys(mappings) as ErrorCode[];

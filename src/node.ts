@@ -17,6 +17,7 @@ import type { Config } from './config/schema.js';
 import { CloseCodes, SwitchboardError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
+import { limitJsonBodies } from './api/json-body.js';
 import { registerOpsRoutes } from './observability/ops-routes.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -30,6 +31,8 @@ import { SessionSecrets, secretDigest } from './sessions/session-secrets.js';
 import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
+import { registerBrowserAccess } from './transports/browser-access.js';
+import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './transports/tls.js';
 import { registerDemoRoutes } from './demo/routes.js';
 import { Gateway } from './gateway/gateway.js';
 import { RoutingMetrics } from './routing/metrics.js';
@@ -39,6 +42,7 @@ import { principalResolver } from './topics/access.js';
 import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
 import { TopicStreams } from './topics/stream.js';
+import { TargetPolicy } from './outbound/targets.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -70,6 +74,19 @@ export interface PublishResult {
   offset?: number;
   epoch?: string;
 }
+
+/**
+ * Fastify's server options: plain HTTP/1.1, or with server.tls HTTPS on the same port, with
+ * HTTP/2 offered by ALPN beside HTTP/1.1 (which WebSocket upgrades and older clients use).
+ */
+function serverOptions(server: Config['server']): object {
+  if (!server.tls.cert) return {};
+  const https = readTlsFiles(server.tls);
+  return server.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
+}
+
+/** A part of the node that re-applies its settings from a freshly read configuration. */
+export type Reloader = (config: Config) => void | Promise<void>;
 
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
@@ -103,7 +120,11 @@ export class SwitchboardNode {
   private readonly disconnectHook: DisconnectHook;
   /** Shared by every session (one object, not one per connection). */
   private readonly sessionLimits: SessionLimits;
+  /** Reloads server.tls.* (TLS only). */
+  readonly certificates: CertificateReloader | undefined;
   private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
+  /** What `reload` re-applies, by the name of the setting or part it reloads. */
+  private readonly reloaders = new Map<string, Reloader>();
 
   constructor(
     readonly config: Config,
@@ -131,12 +152,14 @@ export class SwitchboardNode {
     this.revocations = new RevocationList(this.broker, (revocation) => this.closeRevoked(revocation));
     this.broker.onPublication((pub) => (pub.channel === revocationChannel ? this.revocations.receive(pub) : this.hub.dispatch(pub)));
     const verifier = new TokenVerifier(config.auth.jwt);
-    this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, this.metrics.stats, this.log);
-    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log);
+    this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
+    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);
+    // Which internal addresses push endpoints and registered gateway instances may reach.
+    const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
     this.gateway = config.gateway.enabled
-      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator })
+      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets })
       : undefined;
-    this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log);
+    this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.cluster = new Cluster(
       this.id,
       this.broker,
@@ -155,13 +178,14 @@ export class SwitchboardNode {
         sendToUser: (user, data) => this.cluster.command({ kind: 'send', target: { user }, data }),
       },
     });
-    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log);
+    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
     const routingMetrics = new RoutingMetrics(this.metrics.registry);
     this.router = new Router(config.routing, {
       node: this.id,
       publish: (channel, data) => this.publish(this.rules.resolve(channel), data, 'client'),
       metrics: routingMetrics,
+      maxJsonDepth: config.limits.maxJsonDepth,
       sendToService: this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout })),
     });
     const { retry } = config.routing;
@@ -179,6 +203,7 @@ export class SwitchboardNode {
       stats: this.metrics.stats,
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxBadFrames: config.limits.maxBadFrames,
+      maxJsonDepth: config.limits.maxJsonDepth,
       publish: (channel, data, source) => this.publish(channel, data, source),
       route: (session, message) => this.router.route({ id: session.id, user: session.user, context: session.context, transport: wireFormatNames[session.format]! }, message),
       subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
@@ -197,17 +222,53 @@ export class SwitchboardNode {
       logger: false,
       bodyLimit: config.api.maxBodyBytes,
       forceCloseConnections: true,
+      ...serverOptions(config.server),
     });
+    limitJsonBodies(this.app, config.limits.maxJsonDepth, this.metrics.stats);
+    if (config.server.tls.cert) this.certificates = new CertificateReloader(this.app.server as unknown as SecureContextTarget, config.server.tls, this.log);
+    const origins = registerBrowserAccess(this.app, config);
     registerOpsRoutes(this);
     registerApiRoutes(this);
-    registerClientRoutes(this);
+    registerClientRoutes(this, origins);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
+    this.onReload('log.level', (fresh) => {
+      this.log.level = fresh.log.level;
+    });
+    const certificates = this.certificates;
+    if (certificates) {
+      this.onReload('server.tls', () => {
+        certificates.reload();
+      });
+    }
   }
 
-  /** Running and connected to the broker. */
+  /** Registers a part that can take a freshly read configuration without a restart (on SIGHUP). */
+  onReload(name: string, reload: Reloader): void {
+    this.reloaders.set(name, reload);
+  }
+
+  /**
+   * Hands a freshly read configuration to every registered part; the rest of the configuration
+   * takes effect at the next start. Sessions stay open. Answers the names of the parts reloaded.
+   */
+  async reload(fresh: Config): Promise<string[]> {
+    const reloaded: string[] = [];
+    for (const [name, reload] of this.reloaders) {
+      try {
+        await reload(fresh);
+        reloaded.push(name);
+      } catch (err) {
+        this.log.error({ event: 'node.reload_failed', part: name, err }, `could not reload ${name}`);
+      }
+    }
+    this.log.info({ event: 'node.reloaded', parts: reloaded }, reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing was reloaded');
+    return reloaded;
+  }
+
+  /** Running, connected to the broker, and holding every revocation the cluster has. */
   get isReady(): boolean {
-    return this.state === 'running' && this.broker.healthy;
+    return this.state === 'running' && this.broker.healthy && this.revocations.inStep;
   }
 
   get isDraining(): boolean {
@@ -230,6 +291,7 @@ export class SwitchboardNode {
     await this.topics.start();
     await this.durable.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    this.certificates?.start();
     this.clock.start();
     this.state = 'running';
     this.cluster.start();
@@ -238,8 +300,8 @@ export class SwitchboardNode {
     this.presenceTimer = setInterval(() => this.refreshPresence(), presenceRefresh);
     this.presenceTimer.unref();
     this.log.info(
-      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled },
-      `listening on http://${this.config.server.host}:${this.port}`,
+      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled, pid: process.pid },
+      `listening on ${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.port}`,
     );
   }
 
@@ -393,11 +455,13 @@ export class SwitchboardNode {
   /**
    * After the broker connection came back: publications of the gap are read from history and
    * delivered in order, before live ones; sessions on a channel whose gap history cannot cover are
-   * asked to reconnect (they will be told `recovered: false`). See Hub.resync.
+   * asked to reconnect (they will be told `recovered: false`). See Hub.resync. Revocations of the
+   * outage are read too, before the node reports ready again, and close the sessions they name.
    */
   private resync(): void {
     this.log.info({ event: 'broker.reconnected', broker: this.broker.name }, 'broker connection is back');
     this.hub.resync();
+    this.revocations.catchUp();
   }
 
   private endSession(session: Session, reason: string): void {
@@ -543,7 +607,7 @@ export class SwitchboardNode {
   private report(): NodeReport {
     return {
       id: this.id,
-      url: this.config.cluster.advertiseUrl || `http://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
+      url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
       state: this.state === 'created' ? 'running' : this.state,
       sessions: this.registry.size,
       subscriptions: this.hub.subscriptions,
@@ -593,11 +657,13 @@ export class SwitchboardNode {
     const wasRunning = this.state !== 'created';
     this.state = 'stopped';
     this.clock.stop();
+    this.revocations.stop();
     clearInterval(this.presenceTimer);
     if (wasRunning) await this.bridges.stop();
     for (const session of [...this.registry.all()]) session.terminate('shutdown');
     if (wasRunning) await this.cluster.stop();
     this.topicStreams.close();
+    this.certificates?.stop();
     await this.app.close();
     await this.durable.stop();
     await this.topics.stop();

@@ -26,9 +26,18 @@ export function tokenOf(req: ConnectRequest, cookieName: string): string | undef
   if (!cookies || !cookieName) return undefined;
   for (const part of cookies.split(';')) {
     const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === cookieName) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq !== -1 && part.slice(0, eq).trim() === cookieName) return cookieValue(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+/** A percent-decoded cookie value; one that is not valid percent-encoding is kept as it is, and fails verification like any bad token. */
+function cookieValue(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function headersForHook(headers: IncomingHttpHeaders): Record<string, string> {
@@ -48,6 +57,8 @@ export class Authenticator {
     private readonly revocations: RevocationList,
     private readonly stats: Stats,
     private readonly log: Logger,
+    /** Deepest JSON nesting accepted in the connect hook's answer (limits.maxJsonDepth). */
+    private readonly maxJsonDepth: number,
   ) {}
 
   get tokensEnabled(): boolean {
@@ -101,7 +112,7 @@ export class Authenticator {
     const { url, timeout, failOpen } = this.config.connectHook;
     let answer: Record<string, unknown>;
     try {
-      answer = await askHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout);
+      answer = await askHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout, this.maxJsonDepth);
     } catch (err) {
       const failure = err as HookFailure;
       this.stats.hookCall('connect', failure.outcome);

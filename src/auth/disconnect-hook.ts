@@ -11,6 +11,7 @@ import { callHook, HookFailure } from './hooks.js';
 export class DisconnectHook {
   constructor(
     private readonly config: Config['auth']['disconnectHook'],
+    private readonly maxJsonDepth: number,
     private readonly stats: Stats,
     private readonly log: Logger,
   ) {}
@@ -30,7 +31,7 @@ export class DisconnectHook {
 
   private async deliver(body: { session: string }, attempt: number): Promise<void> {
     try {
-      await callHook(this.config.url, body, this.config.timeout);
+      await callHook(this.config.url, body, this.config.timeout, this.maxJsonDepth);
       this.stats.hookCall('disconnect', 'allow');
     } catch (err) {
       const failure = err as HookFailure;

@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import { SwitchboardError } from '../errors.js';
 import { BodyTooLarge, isTimeout, readBody } from '../outbound/read-body.js';
+import { jsonNestedDeeperThan } from '../protocol/json-depth.js';
 
 /** Most bytes of a hook's answer that are read; a larger answer is refused as garbage. */
 const maxAnswerBytes = 256 * 1024;
@@ -17,8 +18,8 @@ export class HookFailure extends Error {
   }
 }
 
-/** POSTs a JSON body to a hook and returns its JSON object answer, or throws HookFailure. */
-export async function callHook(url: string, body: unknown, timeoutMs: number): Promise<Record<string, unknown>> {
+/** POSTs a JSON body to a hook and returns its JSON object answer (nested at most `maxDepth` deep), or throws HookFailure. */
+export async function callHook(url: string, body: unknown, timeoutMs: number, maxDepth: number): Promise<Record<string, unknown>> {
   let response;
   try {
     response = await request(url, {
@@ -40,6 +41,7 @@ export async function callHook(url: string, body: unknown, timeoutMs: number): P
     throw new HookFailure(isTimeout(err) ? 'timeout' : 'error', `hook answer could not be read: ${(err as Error).message}`);
   }
   if (response.statusCode < 200 || response.statusCode >= 300) throw new HookFailure('error', `hook answered HTTP ${response.statusCode}`);
+  if (jsonNestedDeeperThan(text, maxDepth)) throw new HookFailure('error', `hook answer is nested deeper than ${maxDepth} levels (limits.maxJsonDepth)`);
   let answer: unknown;
   try {
     answer = JSON.parse(text);
@@ -54,8 +56,8 @@ export async function callHook(url: string, body: unknown, timeoutMs: number): P
  * Calls a hook that decides (connect, subscribe, publish): its answer must be a JSON object with a
  * boolean `allow`. Anything else is garbage and fails like an error answer, never as a denial.
  */
-export async function askHook(url: string, body: unknown, timeoutMs: number): Promise<Record<string, unknown> & { allow: boolean }> {
-  const answer = await callHook(url, body, timeoutMs);
+export async function askHook(url: string, body: unknown, timeoutMs: number, maxDepth: number): Promise<Record<string, unknown> & { allow: boolean }> {
+  const answer = await callHook(url, body, timeoutMs, maxDepth);
   if (typeof answer.allow !== 'boolean') throw new HookFailure('error', 'hook answer has no boolean "allow"');
   return answer as Record<string, unknown> & { allow: boolean };
 }

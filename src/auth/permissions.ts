@@ -38,6 +38,8 @@ export class Permissions {
     private readonly verify: (token: string) => Promise<VerifiedToken>,
     private readonly stats: Stats,
     private readonly log: Logger,
+    /** Deepest JSON nesting accepted in a hook's answer (limits.maxJsonDepth). */
+    private readonly maxJsonDepth: number,
   ) {}
 
   isPersonal(channel: ResolvedChannel): boolean {
@@ -135,7 +137,7 @@ export class Permissions {
     if (!url) throw new SwitchboardError('forbidden', `no ${kind} hook is configured for ${channel.name}`);
     let answer: Record<string, unknown>;
     try {
-      answer = await askHook(url, { session: subject.id, user: subject.user, context: subject.context, channel: channel.name, data }, this.config.hookTimeout);
+      answer = await askHook(url, { session: subject.id, user: subject.user, context: subject.context, channel: channel.name, data }, this.config.hookTimeout, this.maxJsonDepth);
     } catch (err) {
       const failure = err as HookFailure;
       this.stats.hookCall(kind, failure.outcome);

@@ -1,4 +1,4 @@
-import type { Broker, Publication } from '../brokers/broker.js';
+import type { Broker, Publication, StreamPosition } from '../brokers/broker.js';
 import { SwitchboardError } from '../errors.js';
 
 /** A revoked token (by jti) or user (tokens issued before `issuedBefore`), until `expiresAt`. */
@@ -11,11 +11,13 @@ export interface Revocation {
 
 /**
  * The internal channel revocations travel on. It keeps history in the broker, so a node that
- * starts (or restarts) reads every revocation still in force; `$` cannot appear in a client's
- * channel name.
+ * starts (or restarts) reads every revocation still in force, and one whose broker connection comes
+ * back reads those it missed; `$` cannot appear in a client's channel name.
  */
 export const revocationChannel = '$revocations';
 const history = { size: 100_000, ttl: 0 };
+/** How long a failed catch-up read waits before it tries again, in ms. */
+const catchUpRetry = 500;
 
 /** What the node knows to identify a session's credentials. */
 export interface Credentials {
@@ -29,6 +31,15 @@ export interface Credentials {
 export class RevocationList {
   private readonly byJti = new Map<string, number>();
   private readonly byUser = new Map<string, { issuedBefore: number; expiresAt: number }>();
+  /** The position of the newest revocation applied; revocations arrive live only while the broker connection holds. */
+  private position: StreamPosition = { offset: 0, epoch: '' };
+  /** Revocations may have been missed (the broker connection came back, or a gap in the live stream) and are being read. */
+  private behind = false;
+  private reading: Promise<void> | undefined;
+  /** Another catch-up was asked for while one was reading. */
+  private again = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly broker: Broker,
@@ -36,11 +47,64 @@ export class RevocationList {
     private readonly onRevoked: (revocation: Revocation) => void,
   ) {}
 
+  /** False while this node may lack revocations the cluster has: it is not ready meanwhile. */
+  get inStep(): boolean {
+    return !this.behind;
+  }
+
   /** Subscribes to the revocation channel and loads what is in force. */
   async start(): Promise<void> {
     await this.broker.subscribe(revocationChannel);
-    const { publications } = await this.broker.history(revocationChannel, {});
+    const { publications, position } = await this.broker.history(revocationChannel, {});
     for (const pub of publications) this.apply(pub.data as Revocation);
+    this.advance(position);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  /**
+   * Reads the revocations published after the last one applied (every one kept, when the stream
+   * was lost meanwhile), applies them and closes the sessions they name. Called when the broker
+   * connection is back: live publications of the outage never arrive.
+   */
+  catchUp(): void {
+    this.behind = true;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.readMissed().finally(() => {
+      this.reading = undefined;
+    });
+  }
+
+  private async readMissed(): Promise<void> {
+    do {
+      this.again = false;
+      let result;
+      try {
+        result = await this.broker.history(revocationChannel, { since: this.position });
+      } catch {
+        // The broker went away again (its reconnection asks anew) or answered late: try again soon.
+        clearTimeout(this.retryTimer);
+        if (!this.stopped) this.retryTimer = setTimeout(() => this.catchUp(), catchUpRetry).unref();
+        return;
+      }
+      for (const pub of result.publications) {
+        const revocation = pub.data as Revocation;
+        this.apply(revocation);
+        this.onRevoked(revocation);
+      }
+      this.advance(result.position);
+    } while (this.again);
+    this.behind = false;
+  }
+
+  private advance(position: StreamPosition): void {
+    if (position.epoch !== this.position.epoch || position.offset > this.position.offset) this.position = position;
   }
 
   /** Records a revocation cluster-wide. */
@@ -54,6 +118,11 @@ export class RevocationList {
     const revocation = pub.data as Revocation;
     this.apply(revocation);
     this.onRevoked(revocation);
+    if (pub.offset === undefined) return;
+    const known = this.position;
+    const next = known.epoch === '' ? 1 : known.offset + 1;
+    if ((known.epoch === '' || pub.epoch === known.epoch) && pub.offset <= next) this.advance({ offset: pub.offset, epoch: pub.epoch! });
+    else this.catchUp(); // a gap: some were missed (or a new stream began); read them by position
   }
 
   private apply(revocation: Revocation): void {

@@ -116,7 +116,7 @@ export interface Broker {
   readonly healthy: boolean;
   /**
    * Called after the connection came back and every channel was subscribed again: publications
-   * of that gap are read from history by the hub.
+   * (and revocations) of that gap are read from history.
    */
   onReconnect(handler: () => void): void;
   /** Delivers the publication to every subscribed node; with history, assigns and returns its position. */

@@ -170,18 +170,21 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
-/** A publication on the wire: `offset:epoch:` (both empty without history) then {"c","d","t","p"?}; `p` is a presence event. */
-function decode(message: string): Publication {
+/**
+ * A publication on the wire: `offset:epoch:` (both empty without history) then {"c","d","t","p"?,"n"?};
+ * `p` is a presence event, `n` the broker instance that published it (channels without history).
+ */
+function decode(message: string): { pub: Publication; origin: string | undefined } {
   const first = message.indexOf(':');
   const second = message.indexOf(':', first + 1);
-  const body = JSON.parse(message.slice(second + 1)) as { c: string; d: unknown; t: number; p?: Publication['presence'] };
+  const body = JSON.parse(message.slice(second + 1)) as { c: string; d: unknown; t: number; p?: Publication['presence']; n?: string };
   const pub: Publication = { channel: body.c, data: body.d, time: body.t };
   if (body.p) pub.presence = body.p;
   if (first > 0) {
     pub.offset = Number(message.slice(0, first));
     pub.epoch = message.slice(first + 1, second);
   }
-  return pub;
+  return { pub, origin: body.n };
 }
 
 /**
@@ -229,6 +232,8 @@ export class RedisBroker implements Broker {
   private reopenAttempts = 0;
   private reopenTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Marks this instance's publications on channels without history: it delivers them itself. */
+  private readonly origin = randomBytes(6).toString('hex');
 
   constructor(options: RedisBrokerOptions) {
     this.prefix = options.prefix;
@@ -255,13 +260,13 @@ export class RedisBroker implements Broker {
       // those is answered once they all are.
       let settling = false;
       const settle = () => {
-        if (!this.wasDown || settling || this.closed || !this.healthy) return;
+        if (!this.wasDown || settling || this.closed || !this.connected) return;
         settling = true;
         setImmediate(() => {
           subscriber.subscribe(this.controlChannel).then(
             () => {
               settling = false;
-              if (this.closed || !this.healthy || !this.wasDown) return;
+              if (this.closed || !this.connected || !this.wasDown) return;
               this.wasDown = false;
               this.reconnectHandler();
             },
@@ -316,7 +321,12 @@ export class RedisBroker implements Broker {
   /** A message on a classic pub/sub channel: the control channel, or (standalone) a channel's publication. */
   private receive(channel: string, message: string): void {
     if (channel === this.controlChannel) this.controlHandler(JSON.parse(message) as ControlMessage);
-    else this.handler(decode(message));
+    else this.receivePublication(message);
+  }
+
+  private receivePublication(message: string): void {
+    const { pub, origin } = decode(message);
+    if (origin !== this.origin) this.handler(pub);
   }
 
   /**
@@ -350,7 +360,7 @@ export class RedisBroker implements Broker {
     }) as ClusterWithScripts;
     client.on('error', () => {});
     client.on('message', (channel: string, message: string) => this.receive(channel, message));
-    client.on('smessage', (_channel: string, message: string) => this.handler(decode(message)));
+    client.on('smessage', (_channel: string, message: string) => this.receivePublication(message));
     client.on('end', () => {
       if (client === this.cluster) this.reopenLater();
     });
@@ -433,9 +443,18 @@ export class RedisBroker implements Broker {
     throw unavailableError('redis', new Error('not connected'));
   }
 
+  /**
+   * Standalone: both connections are up and, after an outage, every channel is subscribed again
+   * (the reconnection was reported). Until then a publication this node accepts could miss its own
+   * subscribers, so publishes fail as readiness does.
+   */
   get healthy(): boolean {
-    if (this.standalone) return this.standalone.commands.status === 'ready' && this.standalone.subscriber.status === 'ready';
+    if (this.standalone) return this.connected && !this.wasDown;
     return this.cluster?.status === 'ready';
+  }
+
+  private get connected(): boolean {
+    return this.standalone!.commands.status === 'ready' && this.standalone!.subscriber.status === 'ready';
   }
 
   /** Connects and subscribes the control channel; throws when Redis cannot be reached. */
@@ -539,14 +558,22 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /**
+   * Refused while the node is not healthy (as readiness says). Publications on a channel without
+   * history reach this node's own subscribers directly, not through its subscriber connection, which
+   * may drop after Redis accepted them: nothing could bring them back. Those with history come
+   * through it; a gap is read from the stream.
+   */
   async publish(pub: Publication, opts?: { history?: HistoryOptions }): Promise<StreamPosition | undefined> {
-    // A presence event (join/leave) carries `p`, so subscribers on every node get it as one.
-    const body = JSON.stringify(pub.presence ? { c: pub.channel, d: pub.data, t: pub.time, p: pub.presence } : { c: pub.channel, d: pub.data, t: pub.time });
+    if (!this.healthy) throw unavailableError('redis', new Error('not connected'));
     const history = opts?.history;
+    // A presence event (join/leave) carries `p`, so subscribers on every node get it as one.
+    const body = JSON.stringify({ c: pub.channel, d: pub.data, t: pub.time, ...(pub.presence ? { p: pub.presence } : {}), ...(history ? {} : { n: this.origin }) });
     if (!history) {
       const message = `::${body}`;
       const channel = this.pubsubChannel(pub.channel);
       await this.run(() => (this.standalone ? this.commands.publish(channel, message) : this.commands.spublish(channel, message)));
+      this.handler(pub);
       return undefined;
     }
     const [offset, epoch] = await this.run(() =>

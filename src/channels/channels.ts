@@ -15,14 +15,15 @@ export interface ResolvedChannel {
 export class ChannelRules {
   private readonly maxNameLength: number;
   private readonly defaults: NamespaceOptions;
-  private readonly namespaces: Record<string, NamespaceOptions>;
+  /** A Map, not an object: a namespace named after an Object.prototype member must be unknown, not inherited. */
+  private readonly namespaces: Map<string, NamespaceOptions>;
 
   /** `personalNamespace` is known even when not configured: its channels take the default options. */
   constructor(config: Config['channels'], personalNamespace = '') {
     this.maxNameLength = config.maxNameLength;
     this.defaults = config.default;
-    this.namespaces = Object.fromEntries(Object.entries(config.namespaces).map(([name, options]) => [name, { ...config.default, ...options }]));
-    if (personalNamespace && !this.namespaces[personalNamespace]) this.namespaces[personalNamespace] = config.default;
+    this.namespaces = new Map(Object.entries(config.namespaces).map(([name, options]) => [name, { ...config.default, ...options }]));
+    if (personalNamespace && !this.namespaces.has(personalNamespace)) this.namespaces.set(personalNamespace, config.default);
   }
 
   /** Throws bad_request for an invalid name and not_found for an unknown namespace. */
@@ -39,7 +40,7 @@ export class ChannelRules {
     const colon = name.indexOf(':');
     if (colon === -1) return { name, namespace: '', options: this.defaults };
     const namespace = name.slice(0, colon);
-    const options = this.namespaces[namespace];
+    const options = this.namespaces.get(namespace);
     if (!options) throw new SwitchboardError('not_found', `unknown namespace ${JSON.stringify(namespace)}`);
     return { name, namespace, options };
   }

@@ -25,6 +25,12 @@ export interface ClientOptions {
   WebSocket?: WebSocketConstructor;
   /** The fetch function; default the global `fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Send cookies with the SDK's HTTP requests (SSE, long-poll, POST /frames) to a node on another
+   * origin (fetch `credentials: 'include'`), for tokens kept in a cookie. The node must list the
+   * page's origin in server.allowedOrigins. Default false: same-origin requests only carry cookies.
+   */
+  withCredentials?: boolean;
   /** Default timeout of `publish`, `send`, `request` and `presence`, in ms. Default 10 000. */
   timeout?: number;
   /** Backoff base: the first reconnect waits up to this long (full jitter). Default 500 ms. */
@@ -192,7 +198,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     // Without a WebSocket implementation the WebSocket transport is skipped.
     this.transports = wanted.filter((name) => name !== 'websocket' || this.WebSocket !== undefined);
     if (this.transports.length === 0) throw new SwitchboardClientError('bad_request', 'no usable transport: pass a WebSocket constructor or allow sse or long-poll');
-    this.fetch = clientOptions.fetch ?? globalThis.fetch.bind(globalThis);
+    const fetcher = clientOptions.fetch ?? globalThis.fetch.bind(globalThis);
+    this.fetch = clientOptions.withCredentials ? (input, init) => fetcher(input, { credentials: 'include', ...init }) : fetcher;
   }
 
   /** The transport of the current (or last) connection attempt. */

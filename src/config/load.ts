@@ -24,6 +24,8 @@ export interface ConfigSources {
   flags?: Record<string, unknown>;
   /** Settings by dotted path or nested object, applied last (used by tests and embedding). */
   overrides?: Record<string, unknown>;
+  /** Told the environment variables skipped as Kubernetes service links, when there are any. */
+  onIgnoredEnv?: (names: string[]) => void;
 }
 
 interface Leaf {
@@ -47,6 +49,22 @@ export function envName(path: string): string {
 const pathByEnvName = new Map(allLeaves.map((l) => [envName(l.path), l.path]));
 /** Environment variables that are not settings but select where settings come from. */
 const envControlNames = new Set(['SWITCHBOARD_CONFIG']);
+/**
+ * The variables Kubernetes injects for a Service named `switchboard` (SWITCHBOARD_PORT=tcp://...,
+ * SWITCHBOARD_SERVICE_HOST, SWITCHBOARD_PORT_8080_TCP_ADDR, ...): not settings, and not typos. Their
+ * values must have the shapes Kubernetes gives them, so SWITCHBOARD_PORT=80 is still an unknown setting.
+ */
+function isServiceLink(name: string, value: string): boolean {
+  const link = /^(tcp|udp|sctp):\/\/\S+:\d+$/i;
+  const rest = name.slice('SWITCHBOARD_'.length);
+  if (rest === 'SERVICE_HOST') return true;
+  if (/^SERVICE_PORT(_[A-Z0-9_]+)?$/.test(rest)) return /^\d+$/.test(value);
+  if (rest === 'PORT' || /^PORT_\d+_(TCP|UDP|SCTP)$/.test(rest)) return link.test(value);
+  const part = /^PORT_\d+_(TCP|UDP|SCTP)_(ADDR|PORT|PROTO)$/.exec(rest)?.[2];
+  if (part === 'PORT') return /^\d+$/.test(value);
+  if (part === 'PROTO') return /^(tcp|udp|sctp)$/i.test(value);
+  return part === 'ADDR';
+}
 
 /** Flattens a nested object into dotted paths, stopping at schema leaves (whose values may be objects). */
 function flatten(value: unknown, where: string, problems: string[], prefix = ''): Map<string, unknown> {
@@ -116,9 +134,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   const fromEnv = new Map<string, unknown>();
+  const serviceLinks: string[] = [];
   for (const [name, value] of Object.entries(sources.env ?? {})) {
     if (!name.startsWith('SWITCHBOARD_') || value === undefined || envControlNames.has(name)) continue;
     const path = pathByEnvName.get(name);
+    if (!path && isServiceLink(name, value)) {
+      serviceLinks.push(name);
+      continue;
+    }
     if (!path) {
       problems.push(`environment: unknown setting ${name}`);
       continue;
@@ -127,6 +150,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed !== undefined) fromEnv.set(path, parsed);
   }
   apply(fromEnv, (p) => `environment ${envName(p)}`);
+  if (serviceLinks.length > 0) sources.onIgnoredEnv?.(serviceLinks);
 
   for (const [label, entries] of [['flag', sources.flags], ['override', sources.overrides]] as const) {
     if (!entries) continue;
@@ -194,6 +218,9 @@ function checkConsistency(config: Config, problems: string[]): void {
   applyLifecycleRoutes(config, problems);
   if (config.api.keys.length === 0 && config.api.publishKeys.length === 0 && !config.api.insecure) {
     problems.push('api.keys is empty: set at least one API key, or api.insecure: true to serve the API without one');
+  }
+  if ((config.server.tls.cert === '') !== (config.server.tls.key === '')) {
+    problems.push('server.tls.cert and server.tls.key go together: set both (PEM files) or neither');
   }
   if (config.sessions.lifetime.min > config.sessions.lifetime.max) {
     problems.push('sessions.lifetime.min must not be greater than sessions.lifetime.max');

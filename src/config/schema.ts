@@ -12,7 +12,9 @@ import type { RoutingOptions } from '../routing/router.js';
 import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRoute, type StaticService } from '../gateway/config.js';
 import { SelectionExpression } from '../routing/selection.js';
 import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/definitions.js';
+import { parseOrigins } from '../auth/origins.js';
 import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
+import { parseTargetList } from '../outbound/targets.js';
 
 /**
  * Who may do something on a channel of a namespace, from a client connection: anyone; any
@@ -42,10 +44,17 @@ export interface NamespaceOptions {
 }
 
 export interface Config {
-  server: { host: string; port: number };
+  server: {
+    host: string;
+    port: number;
+    /** Browser origins allowed on client endpoints besides the node's own (docs/security.md). */
+    allowedOrigins: string[];
+    tls: { cert: string; key: string; watchInterval: number };
+    http2: boolean;
+  };
   node: { id: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  api: { keys: string[]; publishKeys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number };
+  api: { keys: string[]; publishKeys: string[]; insecure: boolean; maxBodyBytes: number; maxBatchSize: number; allowedOrigins: string[] };
   auth: {
     anonymous: boolean;
     jwt: {
@@ -85,6 +94,8 @@ export interface Config {
     clientMessagesPerSecond: number;
     clientMessagesBurst: number;
     maxConnections: number;
+    maxConnectionsPerIp: number;
+    maxJsonDepth: number;
   };
   channels: {
     maxNameLength: number;
@@ -126,6 +137,7 @@ export interface Config {
   topics: {
     store: 'broker' | 'memory' | 'redis' | 'nats' | 'kafka';
     idempotencyWindow: number;
+    cacheEntries: number;
     maxBatchSize: number;
     maxRequestBytes: number;
     maxPullMessages: number;
@@ -141,6 +153,10 @@ export interface Config {
     stream: { maxOutstanding: number };
     kafka: { brokers: string[]; clientId: string; prefix: string; idempotent: boolean; sessionTimeout: number; replicationFactor: number; maxBuffered: number };
   };
+  security: {
+    /** Internal addresses push endpoints and runtime-registered gateway instances may reach anyway: CIDRs, addresses, host names. */
+    allowedPrivateTargets: string[];
+  };
 }
 
 /** One leaf setting: how to parse it, its default and a sentence for `config print --describe` and the docs. */
@@ -150,6 +166,12 @@ export interface Field {
   doc: string;
   /** A map or list: given as JSON in an environment variable or flag. */
   structured?: true;
+  /**
+   * What `config print` masks: true, the whole value (each element of a list, each value of a map);
+   * or paths to the secrets inside a structured value, where `*` is any list element or map key.
+   * Header values set in the config are all secrets, whatever the header's name.
+   */
+  secret?: true | readonly string[];
 }
 
 export type SchemaNode = Field | { [key: string]: SchemaNode };
@@ -213,7 +235,7 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
     const fields = namespaceFields(defaultNamespace);
     const options: Record<string, unknown> = {};
     for (const key of Object.keys(raw)) {
-      if (!(key in fields)) throw new Error(`namespace ${name}: unknown option ${JSON.stringify(key)}`);
+      if (!Object.hasOwn(fields, key)) throw new Error(`namespace ${name}: unknown option ${JSON.stringify(key)}`);
     }
     for (const [key, field] of Object.entries(fields)) {
       const given = (raw as Record<string, unknown>)[key];
@@ -233,6 +255,17 @@ export const schema: SchemaNode = {
   server: {
     host: { parse: parseString, default: '0.0.0.0', doc: 'address the HTTP/WebSocket port listens on' },
     port: { parse: (v) => parseInteger(v, 0, 65535), default: 8080, doc: 'the one port for clients, API, metrics and demo (0 picks a free port)' },
+    allowedOrigins: {
+      parse: parseOrigins,
+      default: [],
+      doc: 'browser origins (besides the node\'s own) whose pages may use the client endpoints and send cookies: https://app.example.com, https://*.example.com; * allows every origin without credentials',
+    },
+    tls: {
+      cert: { parse: parseString, default: '', doc: 'PEM certificate file (with its CA chain) to serve https and wss on server.port; empty: plain http' },
+      key: { parse: parseString, default: '', doc: 'PEM private key file of server.tls.cert' },
+      watchInterval: { parse: parseDuration, default: '10s', doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP' },
+    },
+    http2: { parse: parseBoolean, default: true, doc: 'offer HTTP/2 (ALPN h2) beside HTTP/1.1 when TLS is on' },
   },
   node: {
     id: { parse: parseString, default: '', doc: 'this node\'s id; empty means a random one at start' },
@@ -245,11 +278,16 @@ export const schema: SchemaNode = {
     },
   },
   api: {
-    keys: { parse: parseStringList, default: [], doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
-    publishKeys: { parse: parseStringList, default: [], doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
+    keys: { parse: parseStringList, default: [], secret: true, doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
+    publishKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
     insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
     maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },
+    allowedOrigins: {
+      parse: parseOrigins,
+      default: [],
+      doc: 'browser origins (besides the node\'s own) allowed to call the server API with CORS; empty: none (API keys do not belong in pages)',
+    },
   },
   demo: {
     enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at / (and add the namespace chat it uses, unless configured)' },
@@ -257,7 +295,7 @@ export const schema: SchemaNode = {
   auth: {
     anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
     jwt: {
-      secrets: { parse: parseStringList, default: [], doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
+      secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
       publicKeys: { parse: parseStringList, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
       jwksUrl: { parse: parseString, default: '', doc: 'JWKS URL to fetch token keys from (cached, refetched for unknown key ids)' },
       jwksCacheMaxAge: { parse: parseDuration, default: '10m', doc: 'how long fetched JWKS keys are used before they are fetched again' },
@@ -308,6 +346,16 @@ export const schema: SchemaNode = {
     clientMessagesPerSecond: { parse: (v) => parseInteger(v, 1, 1_000_000_000), default: 100, doc: 'sustained client frames per second per session' },
     clientMessagesBurst: { parse: (v) => parseInteger(v, 1, 1_000_000_000), default: 200, doc: 'client frames a session may send at once above the sustained rate' },
     maxConnections: { parse: (v) => parseInteger(v, 0, 100_000_000), default: 0, doc: 'client connections this node accepts at once; 0 means no limit' },
+    maxConnectionsPerIp: {
+      parse: (v) => parseInteger(v, 0, 100_000_000),
+      default: 0,
+      doc: 'client connections this node accepts at once from one remote IP address; 0 means no limit',
+    },
+    maxJsonDepth: {
+      parse: (v) => parseInteger(v, 1, 10_000),
+      default: 64,
+      doc: 'deepest nesting of arrays and objects accepted in any JSON input (client frames, API bodies, hook and backend answers)',
+    },
   },
   channels: {
     maxNameLength: { parse: (v) => parseInteger(v, 1, 4096), default: 255, doc: 'longest channel name' },
@@ -338,8 +386,8 @@ export const schema: SchemaNode = {
       servers: { parse: parseString, default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },
       prefix: { parse: parseString, default: 'switchboard', doc: 'prefix of every NATS subject, stream and bucket name' },
       user: { parse: parseString, default: '', doc: 'NATS user name' },
-      pass: { parse: parseString, default: '', doc: 'NATS password' },
-      token: { parse: parseString, default: '', doc: 'NATS authentication token' },
+      pass: { parse: parseString, default: '', secret: true, doc: 'NATS password' },
+      token: { parse: parseString, default: '', secret: true, doc: 'NATS authentication token' },
     },
   },
   cluster: {
@@ -366,6 +414,7 @@ export const schema: SchemaNode = {
       parse: parseBackends,
       default: {},
       structured: true,
+      secret: ['*.headers'],
       doc: 'backends client messages are routed to: a map of name to a URL, or to {url or service (a gateway service) and path, timeout, maxResponseBytes, connections, headers}',
     },
     routes: {
@@ -429,6 +478,7 @@ export const schema: SchemaNode = {
       parse: parseGatewayRoutes,
       default: [],
       structured: true,
+      secret: ['*.apiKeys', '*.headers.*.1'],
       doc: 'proxy routes, tried in order: {name, service, host, path | pathRegex, methods, headers, stripPrefix | rewrite, balance, hashOn, timeout, retries, auth, rateLimit, ...} (docs/gateway.md)',
     },
     services: {
@@ -474,6 +524,11 @@ export const schema: SchemaNode = {
       doc: 'where durable topics live: broker (the broker\'s kind, with its connection settings), memory (lost on restart, one node), redis (Streams), nats (JetStream) or kafka (topics.kafka.*)',
     },
     idempotencyWindow: { parse: parseDuration, default: '2m', doc: 'a message whose idempotency key was seen on its topic within this window is accepted once' },
+    cacheEntries: {
+      parse: (v) => parseInteger(v, 1, 10_000_000),
+      default: 10_000,
+      doc: 'most applications (known or not: a key naming an unknown application is remembered for 2 s) and most topic records a node keeps cached for 2 s, each',
+    },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages in one publish request (413 too_large above it)' },
     maxRequestBytes: { parse: parseBytes, default: '16MiB', doc: 'largest publish request body (413 too_large above it); other topic API bodies are bounded by api.maxBodyBytes' },
     maxPullMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages one pull may ask for' },
@@ -494,6 +549,7 @@ export const schema: SchemaNode = {
       parse: parseApplicationDefinitions,
       default: [],
       structured: true,
+      secret: ['*.keys.*.key'],
       doc: 'applications (tenants) declared in the config: [{id, keys: [{key, scopes: [publish, subscribe, admin]}], quotas}] (docs/topics.md)',
     },
     push: {
@@ -525,6 +581,17 @@ export const schema: SchemaNode = {
       },
       replicationFactor: { parse: (v) => parseInteger(v, -1, 100), default: -1, doc: 'replication factor of the Kafka topics the store creates; -1: the cluster\'s default' },
       maxBuffered: { parse: (v) => parseInteger(v, 100, 10_000_000), default: 100_000, doc: 'most messages of one subscription a node holds in memory (fetched, not yet acknowledged); fetching pauses above it' },
+    },
+  },
+  security: {
+    allowedPrivateTargets: {
+      parse: (v) => {
+        const list = parseStringList(v);
+        parseTargetList(list);
+        return list;
+      },
+      default: [],
+      doc: 'loopback, private, link-local and other internal addresses that push endpoints and gateway instances registered through the API may reach anyway: CIDRs (10.1.0.0/16), addresses and host names (*.svc.cluster.local); everything else internal is refused with 403 forbidden_target (docs/security.md)',
     },
   },
 };

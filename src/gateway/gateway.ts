@@ -24,6 +24,7 @@ import { RedisRegistryStore } from './store-redis.js';
 import { createRegistryStore } from './stores.js';
 import { BodyTooLarge, readBody } from '../outbound/read-body.js';
 import { UpstreamError } from './upstream-error.js';
+import type { TargetPolicy } from '../outbound/targets.js';
 import { Upstreams, type Upstream } from './upstreams.js';
 import { proxyUpgrade } from './ws-proxy.js';
 
@@ -56,6 +57,7 @@ export interface GatewayDeps {
   registry: Registry;
   log: Logger;
   authenticator: Authenticator;
+  targets: TargetPolicy;
 }
 
 /** What a caller outside the proxy (client-message routing) sends to a service. */
@@ -92,6 +94,16 @@ async function readRequestBody(req: IncomingMessage, max: number, limit: string)
   }
 }
 
+/** Whether the node has an endpoint of its own for the path (find-my-way answers a malformed escape with its error handler). */
+function ownEndpoint(app: FastifyInstance, method: string, path: string): boolean {
+  try {
+    decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return app.findRoute({ method: method as 'GET', url: path }) !== null;
+}
+
 /**
  * The service gateway: the registry shared through the broker, the proxy routes, balancing,
  * passive ejection and active checks, streaming HTTP, WebSocket and gRPC forwarding, per-route
@@ -102,6 +114,8 @@ export class Gateway {
   readonly upstreams: Upstreams;
   readonly metrics: GatewayMetrics;
   private readonly table: RouteTable;
+  /** The claim headers of every route: they come from the gateway only, never from the client, on any route. */
+  private readonly claimHeaderNames: ReadonlySet<string>;
   private readonly routeState = new Map<string, RouteState>();
   /** Balancers of `send` callers, by service. */
   private readonly sendBalancers = new Map<string, Balancer>();
@@ -116,9 +130,10 @@ export class Gateway {
     this.stats = deps.stats;
     this.metrics = new GatewayMetrics(deps.registry, deps.stats, () => this.upstreams.states());
     const store = createRegistryStore(deps.config.broker);
-    this.registry = new ServiceRegistry(store, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log);
-    this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log);
+    this.registry = new ServiceRegistry(store, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log, deps.targets);
+    this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log, deps.targets);
     this.table = new RouteTable(this.config.routes);
+    this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
     for (const route of this.config.routes) {
       this.routeState.set(route.name, {
         balancer: new Balancer(route.balance),
@@ -139,7 +154,16 @@ export class Gateway {
     const fastifyHandlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const match = this.table.match(req.method!, req.url!, req.headers);
+      let match: RouteMatch | undefined;
+      try {
+        match = this.table.match(req.method!, req.url!, req.headers);
+      } catch (err) {
+        // An ambiguous path is refused unless it is one of the node's own endpoints (an encoded `/` in a channel name).
+        if (!ownEndpoint(app, req.method!, req.url!.split('?', 1)[0]!)) {
+          this.answer(res, '', err);
+          return;
+        }
+      }
       if (match && !app.findRoute({ method: req.method as 'GET', url: match.originalPath })) {
         void this.proxy(req, res, match);
         return;
@@ -160,7 +184,13 @@ export class Gateway {
 
   /** Takes a WebSocket (Upgrade) request a gateway route matches; false when none does. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const match = this.table.match(req.method ?? 'GET', req.url ?? '/', req.headers);
+    let match: RouteMatch | undefined;
+    try {
+      match = this.table.match(req.method ?? 'GET', req.url ?? '/', req.headers);
+    } catch (err) {
+      this.refuseUpgrade(socket, '', err);
+      return true;
+    }
     if (!match) return false;
     void this.proxyUpgrade(req, socket, head, match);
     return true;
@@ -299,14 +329,19 @@ export class Gateway {
       });
     } catch (err) {
       stopTimer();
-      const error = this.asError(err, route.name);
-      if (!error || socket.destroyed) return;
-      const text = JSON.stringify(errorBody(error.code, error.message));
-      const retryAfter = error instanceof NoInstance || error instanceof RateLimited ? `Retry-After: ${error.retryAfter}\r\n` : '';
-      socket.end(
-        `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${retryAfter}Connection: close\r\n\r\n${text}`,
-      );
+      this.refuseUpgrade(socket, route.name, err);
     }
+  }
+
+  /** Answers a WebSocket handshake the gateway refuses on its raw socket. */
+  private refuseUpgrade(socket: Duplex, route: string, err: unknown): void {
+    const error = this.asError(err, route);
+    if (!error || socket.destroyed) return;
+    const text = JSON.stringify(errorBody(error.code, error.message));
+    const retryAfter = error instanceof NoInstance || error instanceof RateLimited ? `Retry-After: ${error.retryAfter}\r\n` : '';
+    socket.end(
+      `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${retryAfter}Connection: close\r\n\r\n${text}`,
+    );
   }
 
   /**
@@ -398,11 +433,9 @@ export class Gateway {
       upstreamHost: route.preserveHost ? undefined : up.host,
       prefix: route.stripPrefix || route.rewrite !== '' ? route.path : undefined,
       extra: state.auth.claimHeaders(identity),
+      gatewayOnly: this.claimHeaderNames,
       upgrade,
     });
-    // Claim headers come from the gateway only, never from the client.
-    const set = new Set(state.auth.claimHeaders(identity).map(([name]) => name));
-    for (const [, name] of route.claimHeaders) if (!set.has(name)) delete headers[name];
     headers['x-request-id'] ??= randomUUID();
     return headers;
   }

@@ -19,6 +19,9 @@ const hopByHop = new Set([
 /** Headers the gateway sets itself on the way up. */
 const forwardingHeaders = new Set(['host', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
 
+/** Headers in which proxies name the client's address: a client's own are dropped unless `trustForwarded`. */
+const clientAddressHeaders = new Set(['x-real-ip', 'true-client-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip']);
+
 /** Names the Connection header lists, which are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
@@ -42,6 +45,8 @@ export interface ForwardOptions {
   prefix: string | undefined;
   /** Headers to set (claims), replacing any the client sent under those names. */
   extra: [string, string][];
+  /** Headers only the gateway sets (the claim headers of every route): the client's are dropped. */
+  gatewayOnly: ReadonlySet<string>;
   /** Keep Connection: Upgrade and Upgrade (WebSocket handshakes). */
   upgrade: boolean;
 }
@@ -50,16 +55,25 @@ function quoteNode(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
-/** The request headers to send upstream: hop-by-hop removed, Forwarded and X-Forwarded-* set. */
+/**
+ * Whether a client's header must not reach the service: hop-by-hop, one the gateway sets, a client
+ * address unless forwarding headers are trusted, or any of these spelled with `_` for `-`, which
+ * CGI and WSGI servers read as the same header (`X_User_Id` is their `X-User-Id`).
+ */
+function dropped(name: string, listed: Set<string> | undefined, options: ForwardOptions): boolean {
+  if (hopByHop.has(name) || listed?.has(name) || forwardingHeaders.has(name) || options.gatewayOnly.has(name)) return true;
+  if (clientAddressHeaders.has(name)) return !options.trustForwarded;
+  if (!name.includes('_')) return false;
+  const dashed = name.replace(/_/g, '-');
+  return hopByHop.has(dashed) || forwardingHeaders.has(dashed) || clientAddressHeaders.has(dashed) || options.gatewayOnly.has(dashed);
+}
+
+/** The request headers to send upstream: hop-by-hop and forged ones removed, Forwarded and X-Forwarded-* set. */
 export function upstreamHeaders(req: IncomingMessage, options: ForwardOptions): OutgoingHttpHeaders {
   const incoming = req.headers;
   const listed = connectionTokens(incoming.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const name in incoming) {
-    if (hopByHop.has(name) || forwardingHeaders.has(name) || listed?.has(name)) continue;
-    out[name] = incoming[name];
-  }
-  for (const [name] of options.extra) delete out[name];
+  for (const name in incoming) if (!dropped(name, listed, options)) out[name] = incoming[name];
   for (const [name, value] of options.extra) out[name] = value;
   const ip = req.socket.remoteAddress ?? '';
   const proto = (req.socket as TLSSocket).encrypted ? 'https' : 'http';

@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { SwitchboardError } from '../errors.js';
+import { ForbiddenTarget } from '../outbound/targets.js';
 import { downstreamRawHeaders } from './headers.js';
 import { UpstreamError } from './upstream-error.js';
 import type { Upstream } from './upstreams.js';
@@ -24,6 +25,8 @@ const resetCodes = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CL
 
 /** An undici or socket error as an UpstreamError (or ClientGone, or the body limit's own error). */
 export function classify(err: unknown, responded: boolean): Error {
+  // The instance's address is internal: like a connection that could not be made, without the attempt.
+  if (err instanceof ForbiddenTarget) return new UpstreamError('forbidden_target', `the instance is not connected to: ${err.message}`, true);
   if (err instanceof SwitchboardError || err instanceof UpstreamError || err instanceof ClientGone) return err;
   const code = (err as { code?: string }).code ?? '';
   if (code === 'UND_ERR_ABORTED' || (err as Error).name === 'AbortError') return new ClientGone('the client went away');

@@ -16,6 +16,7 @@ import {
 import { instanceKey, type DownMark, type ServiceInstance } from './instances.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RegistryStore, StoreChange } from './store.js';
+import type { TargetPolicy } from '../outbound/targets.js';
 
 /** What an operator watching the registry sees. */
 export type RegistryEventType = 'registered' | 'updated' | 'deregistered' | 'expired' | 'down' | 'up';
@@ -102,6 +103,7 @@ export class ServiceRegistry {
     private readonly nodeId: string,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    private readonly targets: TargetPolicy,
   ) {
     this.tokens = config.registrationsPerSecond;
     for (const [service, spec] of Object.entries(staticServices)) {
@@ -175,6 +177,8 @@ export class ServiceRegistry {
     const now = Date.now();
     const instance = parseRegistration(service, body, this.nodeId, now);
     this.admit('register');
+    // Registered instances are not the operator's: they may not reach internal addresses (configured ones may).
+    await this.targets.check(instance.url, 'gateway');
     const existing = this.get(service, instance.id);
     if (existing?.source === 'config') throw new SwitchboardError('forbidden', `instance ${instance.id} of ${service} is configured, not registered`);
     if (!existing && this.count >= this.config.maxInstances) {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayRoute } from './config.js';
+import { normalizePath } from './path.js';
 
 export interface RouteMatch {
   route: GatewayRoute;
@@ -7,7 +8,7 @@ export interface RouteMatch {
   path: string;
   /** The query string without `?`; empty when there is none. */
   query: string;
-  /** The path as the client sent it. */
+  /** The path the client asked for, normalized (path.ts), before the route's rewrite. */
   originalPath: string;
 }
 
@@ -37,11 +38,12 @@ export class RouteTable {
     return this.routes.length === 0;
   }
 
+  /** The first route for the request, matched on its normalized path; throws `bad_path` for an ambiguous path. */
   match(method: string, url: string, headers: IncomingHttpHeaders): RouteMatch | undefined {
     // Only origin-form targets (`/path?query`); absolute-form and `*` are not proxied.
     if (this.routes.length === 0 || url.charCodeAt(0) !== 47) return undefined;
     const q = url.indexOf('?');
-    const originalPath = q === -1 ? url : url.slice(0, q);
+    const originalPath = normalizePath(q === -1 ? url : url.slice(0, q));
     const query = q === -1 ? '' : url.slice(q + 1);
     for (const route of this.routes) {
       if (route.methods.length > 0 && !route.methods.includes(method)) continue;

@@ -1,5 +1,5 @@
 import type { Client as GrpcClient } from '@grpc/grpc-js';
-import { Pool } from 'undici';
+import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createForwardingClient } from './grpc.js';
@@ -7,6 +7,7 @@ import { checkInstance } from './health.js';
 import { instanceKey, type ServiceInstance } from './instances.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RegistryEvent, ServiceRegistry } from './registry.js';
+import type { TargetPolicy } from '../outbound/targets.js';
 
 /** One instance as this node uses it: connections, requests in flight, failures, ejection and health. */
 export class Upstream {
@@ -25,17 +26,26 @@ export class Upstream {
   readonly basePath: string;
   /** host:port, the Host header the instance gets. */
   readonly host: string;
+  /** For an instance registered through the API: what keeps its connections off internal addresses. */
+  readonly targets: TargetPolicy | undefined;
+  /** What active HTTP checks are sent through: the global dispatcher, or a guarded one for a registered instance. */
+  readonly checkDispatcher: Dispatcher | undefined;
 
   constructor(
     public instance: ServiceInstance,
     config: Config['gateway'],
+    targets: TargetPolicy,
   ) {
     this.key = instanceKey(instance.service, instance.id);
     const url = new URL(instance.url);
     this.basePath = instance.protocol === 'http' ? url.pathname.replace(/\/$/, '') : '';
     this.host = url.host;
+    this.targets = instance.source === 'api' ? targets : undefined;
+    const connect = this.targets?.connector('gateway', { timeout: config.upstream.connectTimeout });
+    if (connect && instance.check.type === 'http') this.checkDispatcher = new Agent({ connect });
     if (instance.protocol === 'http') {
       this.pool = new Pool(url.origin, {
+        ...(connect && { connect }),
         connections: config.upstream.connections,
         connectTimeout: config.upstream.connectTimeout,
         keepAliveTimeout: config.upstream.keepAliveTimeout,
@@ -55,6 +65,7 @@ export class Upstream {
   close(): void {
     clearTimeout(this.checkTimer);
     this.pool?.destroy().catch(() => {});
+    this.checkDispatcher?.destroy().catch(() => {});
     this.grpc?.close();
   }
 }
@@ -74,6 +85,7 @@ export class Upstreams {
     private readonly config: Config['gateway'],
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    private readonly targets: TargetPolicy,
   ) {
     registry.onEvent((event) => this.follow(event));
   }
@@ -188,7 +200,7 @@ export class Upstreams {
       return;
     }
     before?.close();
-    const up = new Upstream(instance, this.config);
+    const up = new Upstream(instance, this.config, this.targets);
     map.set(instance.id, up);
     if (instance.check.type !== 'none') this.scheduleCheck(up, 0);
   }

@@ -48,7 +48,15 @@ export function proxyUpgrade(
   const url = new URL(up.instance.url);
   const secure = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
+    let guard;
+    try {
+      guard = up.targets?.socketOptions(url.hostname, 'gateway');
+    } catch (err) {
+      reject(classify(err, false));
+      return;
+    }
     const req = (secure ? https : http).request({
+      ...guard,
       host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: url.port || (secure ? 443 : 80),
       method: 'GET',

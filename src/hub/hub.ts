@@ -5,6 +5,11 @@ import { positionJson, type ServerFrame } from '../protocol/frames.js';
 import { encodeControl, encodePublication, wireFormatCount, type WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 
+/** The position of what was queued for the session on the channel: its replay's end while that is ahead of the live stream. */
+function positionOf(entry: ChannelSubscribers, session: Session): StreamPosition | undefined {
+  return entry.ahead?.get(session) ?? entry.position;
+}
+
 /** History reads a gap fill tries (100 ms apart, doubling) before its subscribers are asked to reconnect. */
 const fillAttempts = 6;
 
@@ -26,6 +31,12 @@ class ChannelSubscribers {
   filling: Publication[] | undefined;
   /** Settles when the current fill is over. */
   fillDone: Promise<void> | undefined;
+  /**
+   * Sessions that joined with a replay reaching past `position` (the history read ran ahead of the
+   * live stream on this node), with the position they have up to: live publications up to it are
+   * not sent to them again.
+   */
+  ahead: Map<Session, StreamPosition> | undefined;
 
   has(session: Session): boolean {
     return this.groups[session.format]?.has(session) === true || this.pending?.has(session) === true;
@@ -148,6 +159,8 @@ export class Hub {
         if (pub.epoch === position.epoch) top = Math.max(top, pub.offset!);
       }
     }
+    const live = entry.position;
+    if (live.epoch === position.epoch && top > live.offset) (entry.ahead ??= new Map()).set(session, { offset: top, epoch: position.epoch });
     onJoined({ added: true, recovered, position: { offset: top, epoch: position.epoch }, publications: replay });
   }
 
@@ -162,6 +175,7 @@ export class Hub {
       return false;
     }
     entry.size -= 1;
+    entry.ahead?.delete(session);
     session.channels.delete(channel);
     this.subscriptionTotal -= 1;
     if (entry.size === 0) {
@@ -204,7 +218,9 @@ export class Hub {
         return entry.size;
       }
     }
+    let skip: Set<Session> | undefined;
     if (pub.offset !== undefined) {
+      if (entry.ahead) skip = this.alreadySent(entry, entry.ahead, pub);
       entry.position = { offset: pub.offset, epoch: pub.epoch! };
       entry.cursorText = undefined;
     }
@@ -216,12 +232,31 @@ export class Hub {
       const group = groups[format];
       if (!group || group.size === 0) continue;
       const bytes = encodePublication(format as WireFormat, channelJson, dataJson, position);
-      for (const session of group) session.enqueue(bytes);
-      this.stats.messagesOut[format]! += group.size;
-      this.stats.bytesOut[format]! += bytes.length * group.size;
+      let sent = 0;
+      for (const session of group) {
+        if (skip?.has(session)) continue;
+        session.enqueue(bytes);
+        sent += 1;
+      }
+      this.stats.messagesOut[format]! += sent;
+      this.stats.bytesOut[format]! += bytes.length * sent;
     }
     if (entry.pending) for (const held of entry.pending.values()) held.push(pub);
     return entry.size;
+  }
+
+  /**
+   * The sessions whose replay already held this publication; those it brings level with the live
+   * stream stop being ahead, and so do all when a new stream (another epoch) began.
+   */
+  private alreadySent(entry: ChannelSubscribers, ahead: Map<Session, StreamPosition>, pub: Publication): Set<Session> {
+    const skip = new Set<Session>();
+    for (const [session, { offset, epoch }] of ahead) {
+      if (epoch === pub.epoch && offset >= pub.offset!) skip.add(session);
+      if (epoch !== pub.epoch || offset <= pub.offset!) ahead.delete(session);
+    }
+    if (ahead.size === 0) entry.ahead = undefined;
+    return skip;
   }
 
   /**
@@ -302,11 +337,14 @@ export class Hub {
       const [channel] = session.channels;
       const entry = this.channels.get(channel!);
       if (!entry?.position) return undefined;
+      const ahead = entry.ahead?.get(session);
+      if (ahead) return encodeCursor([[channel!, ahead]]);
       return (entry.cursorText ??= encodeCursor([[channel!, entry.position]]));
     }
     const positions: [string, StreamPosition][] = [];
     for (const channel of session.channels) {
-      const position = this.channels.get(channel)?.position;
+      const entry = this.channels.get(channel);
+      const position = entry && positionOf(entry, session);
       if (position) positions.push([channel, position]);
     }
     return positions.length > 0 ? encodeCursor(positions) : undefined;

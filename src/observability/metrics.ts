@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { errorCodes, type ErrorCode } from '../errors.js';
 import { wireFormatCount, wireFormatNames } from '../protocol/wire.js';
 
-export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations'] as const;
+export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations', 'json_depth', 'connections_per_ip'] as const;
 export type LimitName = (typeof limitNames)[number];
 
 /**

@@ -1,5 +1,7 @@
 import type { StreamPosition } from '../brokers/broker.js';
 import { SwitchboardError, type ErrorCode } from '../errors.js';
+import type { LimitName } from '../observability/metrics.js';
+import { jsonNestedDeeperThan, jsonTooDeep } from './json-depth.js';
 
 /** The one place that knows the JSON shapes of the client protocol (docs/protocol.md). */
 
@@ -22,15 +24,22 @@ export const maxBatchFrames = 100;
 /** A frame that failed validation, with the id it carried (if any) so the error reply can be correlated. */
 export class FrameError extends SwitchboardError {
   readonly frameId: FrameId | undefined;
+  /** The limit (switchboard_limit_hits_total label) this refusal enforces, counted when it is answered. */
+  readonly limit: LimitName | undefined;
 
-  constructor(code: ErrorCode, message: string, frameId?: FrameId) {
+  constructor(code: ErrorCode, message: string, frameId?: FrameId, limit?: LimitName) {
     super(code, message);
     this.frameId = frameId;
+    this.limit = limit;
   }
 }
 
-/** Parses one WebSocket text message: a frame object or an array of them. Invalid items become FrameErrors. */
-export function parseClientMessage(text: string): (ClientFrame | FrameError)[] {
+/**
+ * Parses one WebSocket text message: a frame object or an array of them. Invalid items become
+ * FrameErrors; a message nested deeper than `maxDepth` is one FrameError, refused before parsing.
+ */
+export function parseClientMessage(text: string, maxDepth: number): (ClientFrame | FrameError)[] {
+  if (jsonNestedDeeperThan(text, maxDepth)) return [new FrameError('bad_request', jsonTooDeep(maxDepth).message, undefined, 'json_depth')];
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -3,6 +3,7 @@ import { SwitchboardError, type ErrorCode } from '../errors.js';
 import { BodyTooLarge, isTimeout, readBody } from '../outbound/read-body.js';
 import { CircuitBreaker, type BreakerOptions } from './breaker.js';
 import type { CallOutcome, RoutingMetrics } from './metrics.js';
+import { jsonNestedDeeperThan } from '../protocol/json-depth.js';
 
 /** A backend's raw answer, before it is read as client data or an error. */
 export interface RawAnswer {
@@ -21,6 +22,8 @@ export interface EndpointOptions {
   timeout: number;
   maxResponseBytes: number;
   headers: Record<string, string>;
+  /** Deepest JSON nesting accepted in an answer (limits.maxJsonDepth). */
+  maxJsonDepth: number;
 }
 
 /** A backend's answer: JSON data for the client, or `later` (202: it answers through the API). */
@@ -76,7 +79,7 @@ export class Endpoint {
     if (!this.breaker.allow()) {
       this.metrics.call(this.name, 'breaker_open');
       const seconds = Math.ceil(this.breaker.retryAfter() / 1000);
-      throw new SwitchboardError('unavailable', `backend ${this.name} is failing; calls resume in about ${seconds} s`);
+      throw new CallFailure('unavailable', `backend ${this.name} is failing; calls resume in about ${seconds} s`, 'breaker_open', false);
     }
     const started = performance.now();
     try {
@@ -117,6 +120,9 @@ export class Endpoint {
     if (raw.length === 0) return null;
     const text = raw.toString('utf8');
     if (/^text\//i.test(type)) return text;
+    if (jsonNestedDeeperThan(text, this.options.maxJsonDepth)) {
+      throw new CallFailure('backend_error', `backend ${this.name} answered JSON nested deeper than ${this.options.maxJsonDepth} levels (limits.maxJsonDepth)`, 'bad_body', true);
+    }
     try {
       return JSON.parse(text);
     } catch {

@@ -145,7 +145,7 @@ export function routingProblems(routing: { backends: Record<string, BackendOptio
     if (backend.service !== undefined && !gatewayEnabled) problems.push(`routing.backends: backend ${name} names gateway service ${JSON.stringify(backend.service)}, but gateway.enabled is false`);
   }
   for (const route of routing.routes) {
-    if (route.backend !== undefined && !(route.backend in routing.backends)) {
+    if (route.backend !== undefined && !Object.hasOwn(routing.backends, route.backend)) {
       problems.push(`routing.routes: route ${route.name} names backend ${JSON.stringify(route.backend)}, which routing.backends does not define`);
     }
   }
@@ -165,7 +165,7 @@ export function applyLifecycleRoutes(config: LifecycleSettings, problems: string
   for (const [key, hook] of [['$connect', config.auth.connectHook], ['$disconnect', config.auth.disconnectHook]] as const) {
     const route = config.routing.routes.find((r) => r.key === key);
     if (!route) continue;
-    const backend = route.backend === undefined ? undefined : config.routing.backends[route.backend];
+    const backend = route.backend === undefined || !Object.hasOwn(config.routing.backends, route.backend) ? undefined : config.routing.backends[route.backend];
     if (!backend?.url || route.durable) {
       problems.push(`routing.routes: the ${key} route ${route.name} must name a backend with a url and not be durable`);
       continue;

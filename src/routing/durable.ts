@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SwitchboardError } from '../errors.js';
 import { deadLetterAttributes, type ReceivedMessage, type TopicMessage, type TopicStore } from '../topics/store.js';
+import { CallFailure } from './backend.js';
 import type { BackendOptions, RouteOptions } from './config.js';
 import type { RoutedMessage } from './message.js';
 import type { RoutingMetrics } from './metrics.js';
@@ -33,6 +34,8 @@ export function longestCall(routing: { timeout: number; backends: Record<string,
 
 /** Deliveries one node runs at once per durable route. */
 const concurrency = 16;
+/** How often a delivery loop looks again while its backend's probe call is out. */
+const probePollMs = 100;
 /** A backend that refuses the message itself (these 4xx) gets no retry: the message goes to the dead letters at once. */
 const permanentCodes = new Set(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'too_large', 'limit_exceeded']);
 
@@ -176,13 +179,15 @@ export class DurableDelivery implements DurableSink {
     const breaker = this.router.endpoints.get(queue.route.backend ?? '')?.breaker;
     while (!signal.aborted) {
       try {
-        // While the backend's breaker is open, pulling would only use up attempts.
+        // While the backend's breaker is open nothing is pulled; once it lets a probe through, one
+        // message is pulled to be that probe, and nothing more while the probe is out (half-open).
         const wait = breaker?.retryAfter() ?? 0;
-        if (wait > 0) {
-          await sleep(wait, signal);
+        if (wait > 0 || breaker?.state === 'half_open') {
+          await sleep(wait || probePollMs, signal);
           continue;
         }
-        const batch = await this.store.pull(queue.subscription, { maxMessages: concurrency, waitMs: 1000, signal });
+        const maxMessages = breaker && breaker.state !== 'closed' ? 1 : concurrency;
+        const batch = await this.store.pull(queue.subscription, { maxMessages, waitMs: 1000, signal });
         await Promise.all(batch.map((received) => this.deliver(queue, received)));
       } catch (err) {
         if (signal.aborted) return;
@@ -195,6 +200,9 @@ export class DurableDelivery implements DurableSink {
   private async deliver(queue: RouteQueue, received: ReceivedMessage): Promise<void> {
     const stored = received.message.data as StoredMessage;
     const route = queue.route.name;
+    const breaker = this.router.endpoints.get(stored.backend)?.breaker;
+    // Checked right before the call, which takes the probe (or is refused) without yielding first.
+    const backendFailing = breaker !== undefined && breaker.state !== 'closed';
     try {
       const answer = await this.router.call(stored.backend, stored.message, received.attempt);
       if (answer.later) this.log.debug({ event: 'routing.durable_answer_later', route, message: stored.message.id });
@@ -202,6 +210,14 @@ export class DurableDelivery implements DurableSink {
       return;
     } catch (err) {
       const code = err instanceof SwitchboardError ? err.code : 'internal';
+      const refused = err instanceof CallFailure && err.outcome === 'breaker_open';
+      if (refused || (backendFailing && !permanentCodes.has(code))) {
+        // The node's own breaker refused the call, or the call was the probe of a backend known to
+        // be failing: the outage is the backend's, so the message keeps its attempts.
+        this.log.debug({ event: 'routing.durable_deferred', route, message: stored.message.id, attempt: received.attempt, code }, 'backend failing; durable message kept for later');
+        await this.store.nack(queue.subscription, [received.ackId], breaker?.retryAfter() ?? 0, { notAttempted: true });
+        return;
+      }
       const last = received.attempt >= queue.maxAttempts || permanentCodes.has(code);
       this.log.info(
         { event: last ? 'routing.durable_dead_letter' : 'routing.durable_retry', route, message: stored.message.id, attempt: received.attempt, code },

@@ -47,6 +47,8 @@ export interface RouterDeps {
   /** Publishes data to a channel as the server (a channel route). */
   publish(channel: string, data: unknown): Promise<unknown>;
   metrics: RoutingMetrics;
+  /** Deepest JSON nesting accepted in a backend's answer (limits.maxJsonDepth). */
+  maxJsonDepth: number;
   /** The service gateway's sender, for backends that name a gateway service (gateway.enabled). */
   sendToService?: ServiceSender;
 }
@@ -167,6 +169,7 @@ export class Router {
       timeout: backend.timeout || this.options.timeout,
       maxResponseBytes: backend.maxResponseBytes || this.options.maxResponseBytes,
       headers: backend.headers ?? {},
+      maxJsonDepth: this.deps.maxJsonDepth,
     };
     return new Endpoint(name, transport, options, this.options.breaker, this.deps.metrics);
   }

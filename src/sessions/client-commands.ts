@@ -14,6 +14,7 @@ export interface CommandDeps {
   stats: Stats;
   maxSubscriptions: number;
   maxBadFrames: number;
+  maxJsonDepth: number;
   publish: (channel: ResolvedChannel, data: unknown, source: 'client') => Promise<PublishResult>;
   subscribe: (session: Session, channel: ResolvedChannel, since: StreamPosition | undefined, id: FrameId | undefined) => Promise<void>;
   unsubscribe: (session: Session, channel: ResolvedChannel, id: FrameId | undefined) => Promise<void>;
@@ -44,17 +45,37 @@ const badInputCodes = new Set(['bad_request', 'too_large', 'rate_limited']);
 export class ClientCommands {
   constructor(private readonly deps: CommandDeps) {}
 
-  /** One text message from the client: a frame or a batch. Never throws. */
+  /**
+   * One text message from the client: a frame or a batch. Never throws. Every frame costs a
+   * token of the rate limit; the first is taken before the message is even parsed.
+   */
   handleMessage(session: Session, text: string): void {
-    if (!session.takeToken(Date.now())) {
+    if (session.takeTokens(Date.now(), 1) === 0) {
       this.deps.stats.limit('rate');
       this.reject(session, new FrameError('rate_limited', 'too many frames; slow down'));
       return;
     }
-    for (const frame of parseClientMessage(text)) {
+    const frames = parseClientMessage(text, this.deps.maxJsonDepth);
+    const allowed = 1 + session.takeTokens(Date.now(), frames.length - 1);
+    for (const frame of frames.slice(0, allowed)) {
       if (frame instanceof FrameError) this.reject(session, frame);
       else this.run(session, frame).catch((err) => this.fail(session, err, frame.id));
     }
+    this.refuseOverRate(session, frames.slice(allowed));
+  }
+
+  /**
+   * Answers each frame of a batch that found no token with rate_limited (and its id); they count
+   * as one bad input together, like the single refusal of a message.
+   */
+  refuseOverRate(session: Session, frames: (ClientFrame | FrameError)[]): void {
+    if (frames.length === 0) return;
+    for (const frame of frames) {
+      this.deps.stats.limit('rate');
+      this.deps.stats.error('rate_limited');
+      session.send(errorReply(new FrameError('rate_limited', 'too many frames; slow down'), frame instanceof FrameError ? frame.frameId : frame.id));
+    }
+    this.countBadInput(session, new FrameError('rate_limited', 'too many frames; slow down'));
   }
 
   /** Carries out one valid frame; resolves once it is answered (or failed). Never rejects. */
@@ -64,8 +85,13 @@ export class ClientCommands {
 
   /** Answers input that cannot be parsed at all (binary frame, invalid UTF-8). */
   reject(session: Session, err: FrameError): void {
+    if (err.limit !== undefined) this.deps.stats.limit(err.limit);
     this.deps.stats.error(err.code);
     session.send(errorReply(err, err.frameId));
+    this.countBadInput(session, err);
+  }
+
+  private countBadInput(session: Session, err: FrameError): void {
     if (badInputCodes.has(err.code) && ++session.badFrames >= this.deps.maxBadFrames) {
       session.close(err.closeCode, err.code, { type: 'disconnect', code: err.closeCode, reason: err.code });
     }

@@ -133,14 +133,14 @@ export class Session {
     if (this.state === 'open' && this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.closeSlowConsumer();
   }
 
-  /** Token bucket over client frames; false means the frame must be refused as rate_limited. */
-  takeToken(now: number): boolean {
+  /** Token bucket over client frames: takes up to `wanted` tokens and answers how many it took; the other frames must be refused as rate_limited. */
+  takeTokens(now: number, wanted: number): number {
     const refill = ((now - this.tokensAt) / 1000) * this.limits.messagesPerSecond;
     this.tokens = Math.min(this.limits.messagesBurst, this.tokens + refill);
     this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    const taken = Math.min(wanted, Math.floor(this.tokens));
+    this.tokens -= taken;
+    return taken;
   }
 
   get expectsHeartbeatAnswer(): boolean {

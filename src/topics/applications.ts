@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { SwitchboardError } from '../errors.js';
 import { applicationIdPattern, type ApplicationDefinition, type KeyScope, type Quotas } from './config.js';
 import type { MetadataStore } from './store.js';
@@ -52,11 +53,26 @@ export type Principal = { kind: 'server' } | { kind: 'application'; application:
  * is checked against that one record; keys from the config may be any string and are found by digest.
  */
 export class Applications {
-  private readonly cache = new Map<string, { app: Application | undefined; readAt: number }>();
+  /**
+   * What this node read of applications, for applicationCacheMs, at most maxEntries of them. Misses
+   * are kept too (app undefined): a key names any application id it likes, so without them every
+   * forged key would read the store, and without the bound every forged id would stay in memory.
+   */
+  private readonly cache: LRUCache<string, { app: Application | undefined }>;
   /** digest -> application, for config keys (they do not name their application). */
   private readonly configDigests = new Map<string, string>();
 
-  constructor(private readonly metadata: MetadataStore) {}
+  constructor(
+    private readonly metadata: MetadataStore,
+    options: { maxEntries: number },
+  ) {
+    this.cache = new LRUCache({ max: options.maxEntries, ttl: applicationCacheMs });
+  }
+
+  /** Applications (and unknown ids) cached now. */
+  get cachedEntries(): number {
+    return this.cache.size;
+  }
 
   /** Writes the config's applications (replacing earlier config versions of them). */
   async seed(definitions: ApplicationDefinition[]): Promise<void> {
@@ -77,10 +93,10 @@ export class Applications {
   }
 
   async get(id: string, fresh = false): Promise<Application | undefined> {
-    const cached = this.cache.get(id);
-    if (!fresh && cached && Date.now() - cached.readAt < applicationCacheMs) return cached.app;
+    const cached = fresh ? undefined : this.cache.get(id);
+    if (cached) return cached.app;
     const app = await this.metadata.get<Application>('application', id);
-    this.cache.set(id, { app, readAt: Date.now() });
+    this.cache.set(id, { app });
     return app;
   }
 
@@ -116,7 +132,7 @@ export class Applications {
     if (!app) throw new SwitchboardError('not_found', `no application ${id}`);
     change(app);
     await this.metadata.put('application', id, app);
-    this.cache.set(id, { app, readAt: Date.now() });
+    this.cache.set(id, { app });
     return app;
   }
 
@@ -154,8 +170,9 @@ export class Applications {
     const given = Buffer.from(digest, 'hex');
     const find = (app: Application | undefined) => app?.keys.find((k) => timingSafeEqual(Buffer.from(k.digest, 'hex'), given));
     let app = await this.get(appId);
-    // A key issued through another node since this one read the application: read it again.
-    if (!find(app)) app = await this.get(appId, true);
+    // A key issued through another node since this one read the application: read it again (not
+    // for an application that did not exist a moment ago: forged ids would read the store twice).
+    if (app && !find(app)) app = await this.get(appId, true);
     const match = find(app);
     if (!app || !match || match.revokedAt !== undefined) return undefined;
     return { kind: 'application', application: app.id, scopes: match.scopes };

@@ -13,6 +13,7 @@ import {
   type AppendResult,
   type MetadataKind,
   type MetadataStore,
+  type NackOptions,
   type NewTopicMessage,
   type PullOptions,
   type ReceivedMessage,
@@ -502,9 +503,9 @@ export class KafkaTopicStore implements TopicStore {
     return consumer ? consumer.ack(ackIds) : ackIds.map(() => 'unknown');
   }
 
-  async nack(name: string, ackIds: string[], delayMs: number): Promise<AckOutcome[]> {
+  async nack(name: string, ackIds: string[], delayMs: number, opts: NackOptions = {}): Promise<AckOutcome[]> {
     const consumer = await this.settling(name);
-    return consumer ? consumer.nack(ackIds, delayMs) : ackIds.map(() => 'unknown');
+    return consumer ? consumer.nack(ackIds, delayMs, opts.notAttempted === true) : ackIds.map(() => 'unknown');
   }
 
   async extend(name: string, ackIds: string[], extendMs: number): Promise<AckOutcome[]> {

@@ -232,12 +232,13 @@ export class KafkaSubscriptionConsumer {
     return outcomes;
   }
 
-  nack(ackIds: string[], delayMs: number): AckOutcome[] {
+  nack(ackIds: string[], delayMs: number, notAttempted: boolean): AckOutcome[] {
     const outcomes = ackIds.map((ackId): AckOutcome => {
       const found = this.find(ackId);
       if (typeof found === 'string') return found;
       found.delivery.dueAt = Date.now() + delayMs;
       found.delivery.delivery++;
+      if (notAttempted) found.delivery.attempts--;
       return 'ok';
     });
     this.options.onReady();

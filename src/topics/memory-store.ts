@@ -6,6 +6,7 @@ import {
   deadLetterAttributes,
   type AckOutcome,
   type AppendResult,
+  type NackOptions,
   type NewTopicMessage,
   type PullOptions,
   type ReceivedMessage,
@@ -155,12 +156,13 @@ export class MemoryTopicStore implements TopicStore {
     return ackIds.map((ackId) => this.settle(sub, ackId, (seq) => sub.pending.delete(seq)));
   }
 
-  async nack(name: string, ackIds: string[], delayMs: number): Promise<AckOutcome[]> {
+  async nack(name: string, ackIds: string[], delayMs: number, opts: NackOptions = {}): Promise<AckOutcome[]> {
     const sub = this.subscription(name);
     const outcomes = ackIds.map((ackId) =>
       this.settle(sub, ackId, (_seq, pending) => {
         pending.dueAt = Date.now() + delayMs;
         pending.delivery++;
+        if (opts.notAttempted) pending.attempts--;
       }),
     );
     this.waiters.wake(sub.config.topic);

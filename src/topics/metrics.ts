@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SubscriptionStats } from './store.js';
 
-export type PushOutcome = 'ok' | 'http_error' | 'redirect' | 'timeout' | 'unreachable';
+export type PushOutcome = 'ok' | 'http_error' | 'redirect' | 'timeout' | 'unreachable' | 'forbidden';
 export type PublishRejection = 'bad_request' | 'too_large' | 'rate_limited' | 'not_found' | 'unavailable' | 'batch_too_large';
 
 /** Per-node counts a topic or subscription shows in the API (since this node started). */
@@ -28,8 +28,17 @@ export class TopicMetrics {
   readonly pushDuration: Histogram<'subscription'>;
   private readonly counts = new Map<string, Counts>();
 
-  constructor(registry: Registry, backlog: () => Promise<Map<string, SubscriptionStats>>) {
+  constructor(registry: Registry, backlog: () => Promise<Map<string, SubscriptionStats>>, cacheSizes: () => Record<'applications' | 'topics', number>) {
     const registers = [registry];
+    new Gauge({
+      name: 'switchboard_topic_cache_entries',
+      help: 'Applications (with unknown application ids) and topic records a node keeps cached, by cache; at most topics.cacheEntries each',
+      labelNames: ['cache'],
+      registers,
+      collect(this: Gauge) {
+        for (const [cache, size] of Object.entries(cacheSizes())) this.set({ cache }, size);
+      },
+    });
     this.published = new Counter({ name: 'switchboard_topic_messages_published_total', help: 'Messages stored in topics, by application and topic', labelNames: ['application', 'topic'], registers });
     this.publishRejected = new Counter({ name: 'switchboard_topic_publish_rejected_total', help: 'Messages (or whole requests) refused at publish, by reason', labelNames: ['reason'], registers });
     this.acked = new Counter({ name: 'switchboard_topic_messages_acked_total', help: 'Messages acknowledged, by subscription', labelNames: ['subscription'], registers });

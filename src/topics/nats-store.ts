@@ -10,6 +10,7 @@ import {
   type AppendResult,
   type MetadataKind,
   type MetadataStore,
+  type NackOptions,
   type NewTopicMessage,
   type PullOptions,
   type ReceivedMessage,
@@ -77,7 +78,8 @@ function parseAckSubject(subject: string): { stream: string; consumer: string; d
  * ordered subscription is one with MaxAckPending 1). Attempts and dead-lettering are counted here
  * from the consumer's delivery count, since JetStream's MaxDeliver only stops redelivery. A delayed
  * message pulled before its time is given back with a NAK delay to its delivery time; that
- * deferral is remembered in a KV bucket so it does not count as an attempt.
+ * deferral, like a nack with `notAttempted`, is remembered in a KV bucket so it does not count as
+ * an attempt.
  */
 export class NatsTopicStore implements TopicStore {
   readonly kind = 'nats' as const;
@@ -422,15 +424,11 @@ export class NatsTopicStore implements TopicStore {
       if (!info) continue;
       const message = this.toMessage(msg.data, String(info.seq), Math.floor(info.timeNanos / NANOS));
       const deferralKey = `${info.consumer}.${info.seq}`;
-      let deferrals = 0;
-      if (message.deliverAt !== undefined) {
-        const entry = info.delivered > 1 ? await this.run(() => this.deferralsKv.get(deferralKey)) : null;
-        deferrals = entry && entry.operation === 'PUT' && entry.length > 0 ? Number(entry.string()) : 0;
-        if (message.deliverAt > now) {
-          await this.run(() => this.deferralsKv.put(deferralKey, String(deferrals + 1)));
-          msg.respond(`-NAK ${JSON.stringify({ delay: (message.deliverAt - now) * NANOS })}`);
-          continue;
-        }
+      const deferrals = info.delivered > 1 ? await this.deferrals(deferralKey) : 0;
+      if (message.deliverAt !== undefined && message.deliverAt > now) {
+        await this.run(() => this.deferralsKv.put(deferralKey, String(deferrals + 1)));
+        msg.respond(`-NAK ${JSON.stringify({ delay: (message.deliverAt - now) * NANOS })}`);
+        continue;
       }
       const attempt = info.delivered - deferrals;
       const { maxDeliveryAttempts, deadLetterTopic } = record.config;
@@ -444,6 +442,12 @@ export class NatsTopicStore implements TopicStore {
       out.push({ ackId: `${deferrals > 0 ? 'd' : 'n'}${msg.reply!}`, attempt, message });
     }
     return out;
+  }
+
+  /** Deliveries of a message that did not count as attempts (early delayed ones, and nacks with `notAttempted`). */
+  private async deferrals(key: string): Promise<number> {
+    const entry = await this.run(() => this.deferralsKv.get(key));
+    return entry && entry.operation === 'PUT' && entry.length > 0 ? Number(entry.string()) : 0;
   }
 
   private async deadLetter(name: string, config: SubscriptionConfig, message: TopicMessage, attempts: number, target?: string): Promise<void> {
@@ -479,7 +483,13 @@ export class NatsTopicStore implements TopicStore {
     }
   }
 
-  private async settle(name: string, ackIds: string[], verb: string, afterOk?: (info: NonNullable<ReturnType<typeof parseAckSubject>>, deferred: boolean) => Promise<void>): Promise<AckOutcome[]> {
+  private async settle(
+    name: string,
+    ackIds: string[],
+    verb: string,
+    afterOk?: (info: NonNullable<ReturnType<typeof parseAckSubject>>, deferred: boolean) => Promise<void>,
+    before?: (info: NonNullable<ReturnType<typeof parseAckSubject>>) => Promise<void>,
+  ): Promise<AckOutcome[]> {
     const record = await this.record(name);
     const stream = this.streamName(record.config.topic);
     const consumer = this.consumerName(name, record.generation);
@@ -488,6 +498,7 @@ export class NatsTopicStore implements TopicStore {
         const subject = ackId.slice(1);
         const info = parseAckSubject(subject);
         if (!info || info.stream !== stream || info.consumer !== consumer || !['d', 'n'].includes(ackId[0] ?? '')) return 'unknown';
+        if (before) await before(info);
         const outcome = await this.settleOne(subject, verb);
         if (outcome === 'ok' && afterOk) await afterOk(info, ackId[0] === 'd');
         return outcome;
@@ -501,8 +512,15 @@ export class NatsTopicStore implements TopicStore {
     });
   }
 
-  async nack(name: string, ackIds: string[], delayMs: number): Promise<AckOutcome[]> {
-    return this.settle(name, ackIds, delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * NANOS })}` : '-NAK');
+  async nack(name: string, ackIds: string[], delayMs: number, opts: NackOptions = {}): Promise<AckOutcome[]> {
+    const verb = delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * NANOS })}` : '-NAK';
+    if (!opts.notAttempted) return this.settle(name, ackIds, verb);
+    // Counted before the NAK, so the redelivery it allows already sees it.
+    return this.settle(name, ackIds, verb, undefined, async (info) => {
+      const key = `${info.consumer}.${info.seq}`;
+      const deferrals = await this.deferrals(key);
+      await this.run(() => this.deferralsKv.put(key, String(deferrals + 1)));
+    });
   }
 
   /** `+WPI` restarts the delivery's AckWait: the extension is always one full ack deadline. */

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import { isTimeout } from '../outbound/read-body.js';
+import { ForbiddenTarget, type TargetPolicy } from '../outbound/targets.js';
 import type { PushOutcome, TopicMetrics } from './metrics.js';
 import type { TopicService, SubscriptionRecord } from './service.js';
 import type { ReceivedMessage } from './store.js';
@@ -57,13 +58,18 @@ export class PushDeliverer {
   private readonly workers = new Map<string, PushWorker>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  /** Connects only to addresses the target policy permits, to the very address it checked (no DNS rebinding). */
+  private readonly agent: Agent;
 
   constructor(
     private readonly service: TopicService,
     private readonly config: Config['topics']['push'],
     private readonly metrics: TopicMetrics,
     private readonly log: Logger,
-  ) {}
+    targets: TargetPolicy,
+  ) {
+    this.agent = new Agent({ connect: targets.connector('push') });
+  }
 
   start(): void {
     this.refresh();
@@ -91,7 +97,7 @@ export class PushDeliverer {
     if (!this.timer) return;
     for (const [key, sub] of wanted) {
       if (this.workers.has(key)) continue;
-      const worker = new PushWorker(sub, this.service, this.config, this.metrics, this.log);
+      const worker = new PushWorker(sub, this.service, this.config, this.metrics, this.log, this.agent);
       this.workers.set(key, worker);
       worker.start(() => {
         if (this.workers.get(key) === worker) this.workers.delete(key);
@@ -105,6 +111,7 @@ export class PushDeliverer {
     await this.refreshing;
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     this.workers.clear();
+    await this.agent.close();
   }
 }
 
@@ -119,6 +126,7 @@ class PushWorker {
     private readonly config: Config['topics']['push'],
     private readonly metrics: TopicMetrics,
     private readonly log: Logger,
+    private readonly agent: Agent,
   ) {
     this.label = `${sub.application}/${sub.name}`;
   }
@@ -165,6 +173,7 @@ class PushWorker {
     try {
       const res = await request(push.endpoint, {
         method: 'POST',
+        dispatcher: this.agent,
         body,
         headers: {
           'content-type': 'application/json',
@@ -182,7 +191,7 @@ class PushWorker {
       outcome = status >= 200 && status < 300 ? 'ok' : status >= 300 && status < 400 ? 'redirect' : 'http_error';
     } catch (err) {
       if (this.abort.signal.aborted) return;
-      outcome = isTimeout(err) || (err as { code?: string }).code?.includes('TIMEOUT') ? 'timeout' : 'unreachable';
+      outcome = err instanceof ForbiddenTarget ? 'forbidden' : isTimeout(err) || (err as { code?: string }).code?.includes('TIMEOUT') ? 'timeout' : 'unreachable';
     }
     this.metrics.onPush(this.label, outcome, (performance.now() - started) / 1000);
     if (outcome === 'ok') {

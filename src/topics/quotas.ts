@@ -10,6 +10,21 @@ export class QuotaExceeded extends SwitchboardError {
   }
 }
 
+/**
+ * A publish larger than one second of a rate quota: the bucket can never hold it, so waiting would
+ * not help; 413, and the publisher splits it.
+ */
+export class BatchOverQuota extends SwitchboardError {
+  constructor(
+    readonly quota: 'messages_per_second' | 'bytes_per_second',
+    amount: number,
+    rate: number,
+  ) {
+    const [unit, setting] = quota === 'messages_per_second' ? ['messages', 'messagesPerSecond'] : ['bytes', 'bytesPerSecond'];
+    super('too_large', `a publish of ${amount} ${unit} exceeds the application's ${setting} quota of ${rate}; split it into publishes of at most ${rate} ${unit}`);
+  }
+}
+
 /** A token bucket holding up to one second of its rate. */
 class Bucket {
   private tokens: number;
@@ -29,12 +44,19 @@ class Bucket {
     this.updatedAt = now;
   }
 
-  /** Seconds until `amount` fits, or 0 when it fits now (then it is not yet taken). */
+  /** Whether `amount` can ever fit: at most one second of the rate. */
+  holds(amount: number): boolean {
+    return amount <= this.rate;
+  }
+
+  get capacity(): number {
+    return this.rate;
+  }
+
+  /** Seconds until `amount` (at most the capacity) fits, or 0 when it fits now (then it is not yet taken). */
   waitFor(amount: number, now: number): number {
     this.refill(now);
-    // A request larger than the bucket waits until the bucket is full, then passes (into debt).
-    const need = Math.min(amount, this.rate);
-    return need <= this.tokens ? 0 : (need - this.tokens) / this.rate;
+    return amount <= this.tokens ? 0 : (amount - this.tokens) / this.rate;
   }
 
   take(amount: number): void {
@@ -46,12 +68,17 @@ class Bucket {
 export class PublishQuotas {
   private readonly buckets = new Map<string, { messages: Bucket; bytes: Bucket }>();
 
-  /** Takes `messages` and `bytes` from the application's buckets, or throws QuotaExceeded taking nothing. */
+  /**
+   * Takes `messages` and `bytes` from the application's buckets, or throws taking nothing:
+   * BatchOverQuota when they exceed one second of a rate, QuotaExceeded when they must wait.
+   */
   take(application: string, limits: { messagesPerSecond: number; bytesPerSecond: number }, messages: number, bytes: number): void {
     let pair = this.buckets.get(application);
     if (!pair) this.buckets.set(application, (pair = { messages: new Bucket(limits.messagesPerSecond), bytes: new Bucket(limits.bytesPerSecond) }));
     pair.messages.setRate(limits.messagesPerSecond);
     pair.bytes.setRate(limits.bytesPerSecond);
+    if (!pair.messages.holds(messages)) throw new BatchOverQuota('messages_per_second', messages, pair.messages.capacity);
+    if (!pair.bytes.holds(bytes)) throw new BatchOverQuota('bytes_per_second', bytes, pair.bytes.capacity);
     const now = performance.now();
     const messageWait = pair.messages.waitFor(messages, now);
     if (messageWait > 0) throw new QuotaExceeded('messages_per_second', Math.max(1, Math.ceil(messageWait)));

@@ -127,8 +127,8 @@ return {cfg[4], deliveries, dead}
 
 /**
  * Acknowledges, nacks or extends deliveries named by {entry id, attempt}.
- * KEYS: stream, scfg, due, owner, wait. ARGV: group, now, action ('ack' | 'due'), due ms (for
- * 'due'), generation, then pairs of entry id and attempt. Returns per pair 'ok', 'unknown' or
+ * KEYS: stream, scfg, due, owner, wait. ARGV: group, now, action ('ack' | 'due', or 'release': due
+ * without counting the delivery as an attempt), due ms (for 'due' and 'release'), generation, then pairs of entry id and attempt. Returns per pair 'ok', 'unknown' or
  * 'expired', or false for an unknown subscription.
  */
 export const settleScript = `${helpers}
@@ -154,6 +154,7 @@ for i = 6, #ARGV, 2 do
     out[#out + 1] = 'ok'
   else
     redis.call('zadd', KEYS[3], dueAt, id)
+    if action == 'release' then redis.call('xclaim', KEYS[1], group, 'c', 0, id, 'RETRYCOUNT', attempt - 1, 'JUSTID') end
     out[#out + 1] = 'ok'
   end
 end

@@ -10,6 +10,7 @@ import {
   type AppendResult,
   type MetadataKind,
   type MetadataStore,
+  type NackOptions,
   type NewTopicMessage,
   type PullOptions,
   type ReceivedMessage,
@@ -264,7 +265,7 @@ export class RedisTopicStore implements TopicStore {
     if (outcome === 'ok') this.listener.deadLettered?.(sub, topic, message, attempts);
   }
 
-  private async settle(sub: string, action: 'ack' | 'due', dueAt: number, ackIds: string[]): Promise<AckOutcome[]> {
+  private async settle(sub: string, action: 'ack' | 'due' | 'release', dueAt: number, ackIds: string[]): Promise<AckOutcome[]> {
     const parsed = ackIds.map((ackId) => /^(\d+)\.(\d{1,16}-\d{1,20})\.([1-9]\d{0,8})$/.exec(ackId));
     const valid = parsed.filter((m): m is RegExpExecArray => m !== null);
     const byGeneration = new Map<string, RegExpExecArray[]>();
@@ -283,8 +284,8 @@ export class RedisTopicStore implements TopicStore {
     return this.settle(sub, 'ack', 0, ackIds);
   }
 
-  async nack(sub: string, ackIds: string[], delayMs: number): Promise<AckOutcome[]> {
-    const outcomes = await this.settle(sub, 'due', Date.now() + delayMs, ackIds);
+  async nack(sub: string, ackIds: string[], delayMs: number, opts: NackOptions = {}): Promise<AckOutcome[]> {
+    const outcomes = await this.settle(sub, opts.notAttempted ? 'release' : 'due', Date.now() + delayMs, ackIds);
     this.waiters.wake(await this.topicOf(sub));
     return outcomes;
   }

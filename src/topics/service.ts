@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -7,7 +8,8 @@ import { Applications, applicationCacheMs } from './applications.js';
 import { resourceNamePattern, type Quotas } from './config.js';
 import { TopicMetrics } from './metrics.js';
 import { PushDeliverer } from './push.js';
-import { PublishQuotas, QuotaExceeded } from './quotas.js';
+import type { TargetPolicy } from '../outbound/targets.js';
+import { BatchOverQuota, PublishQuotas, QuotaExceeded } from './quotas.js';
 import { deadLetterAttributes, type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
 
 export type TopicsConfig = Config['topics'];
@@ -96,8 +98,8 @@ export class TopicService {
   readonly applications: Applications;
   readonly metrics: TopicMetrics;
   private readonly quotas = new PublishQuotas();
-  /** Topic records publish reads, trusted for applicationCacheMs (a deleted topic fails at the store anyway). */
-  private readonly topicCache = new Map<string, { topic: TopicRecord; readAt: number }>();
+  /** Topic records publish reads, trusted for applicationCacheMs (a deleted topic fails at the store anyway), at most topics.cacheEntries. */
+  private readonly topicCache: LRUCache<string, TopicRecord>;
   private readonly push: PushDeliverer;
 
   constructor(
@@ -105,10 +107,12 @@ export class TopicService {
     readonly config: TopicsConfig,
     registry: Registry,
     private readonly log: Logger,
+    private readonly targets: TargetPolicy,
   ) {
-    this.applications = new Applications(store.metadata);
-    this.metrics = new TopicMetrics(registry, () => this.allBacklogs());
-    this.push = new PushDeliverer(this, config.push, this.metrics, log);
+    this.applications = new Applications(store.metadata, { maxEntries: config.cacheEntries });
+    this.topicCache = new LRUCache({ max: config.cacheEntries, ttl: applicationCacheMs });
+    this.metrics = new TopicMetrics(registry, () => this.allBacklogs(), () => ({ applications: this.applications.cachedEntries, topics: this.cachedTopics }));
+    this.push = new PushDeliverer(this, config.push, this.metrics, log, targets);
   }
 
   async start(): Promise<void> {
@@ -286,7 +290,8 @@ export class TopicService {
   /**
    * Publishes messages to a topic in order and answers once the store confirmed every write.
    * Malformed or oversized messages get their own error; the rest land. Over the application's
-   * rate quota the whole call throws QuotaExceeded (429, with seconds to wait) and nothing lands.
+   * rate quota the whole call throws QuotaExceeded (429, with seconds to wait) and nothing lands;
+   * a call larger than one second of a rate quota throws BatchOverQuota (413) and nothing lands.
    */
   async publish(application: string, topicName: string, inputs: unknown[]): Promise<PublishOutcome[]> {
     if (inputs.length > this.config.maxBatchSize) {
@@ -316,9 +321,9 @@ export class TopicService {
       try {
         this.quotas.take(application, quotas, accepted.length, bytes);
       } catch (err) {
-        if (err instanceof QuotaExceeded) {
+        if (err instanceof QuotaExceeded || err instanceof BatchOverQuota) {
           this.metrics.onQuotaHit(application, err.quota);
-          this.metrics.onPublishRejected('rate_limited', accepted.length);
+          this.metrics.onPublishRejected(err instanceof QuotaExceeded ? 'rate_limited' : 'too_large', accepted.length);
         }
         throw err;
       }
@@ -335,10 +340,15 @@ export class TopicService {
   private async cachedTopic(application: string, name: string): Promise<TopicRecord> {
     const key = storeName(application, name);
     const cached = this.topicCache.get(key);
-    if (cached && Date.now() - cached.readAt < applicationCacheMs) return cached.topic;
+    if (cached) return cached;
     const topic = await this.getTopic(application, name);
-    this.topicCache.set(key, { topic, readAt: Date.now() });
+    this.topicCache.set(key, topic);
     return topic;
+  }
+
+  /** Topic records cached for publishing now. */
+  get cachedTopics(): number {
+    return this.topicCache.size;
   }
 
   // Subscriptions
@@ -381,6 +391,8 @@ export class TopicService {
     if (typeof ordered !== 'boolean') throw new SwitchboardError('bad_request', 'ordered is true or false');
     const push = options.push !== undefined ? (options.push ?? undefined) : base?.push;
     if (push !== undefined) checkPush(push);
+    // A tenant's endpoint may not reach the node's own network (checked again on every connection).
+    if (options.push) await this.targets.check(options.push.endpoint, 'push');
     return {
       topic: topic!,
       ackDeadlineMs,

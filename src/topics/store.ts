@@ -158,6 +158,15 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
+export interface NackOptions {
+  /**
+   * The delivery was never tried (the caller refused it itself, e.g. its own circuit breaker was
+   * open, or it was a probe of a backend known to be failing): it does not count as an attempt, so
+   * the next delivery carries the same attempt number.
+   */
+  notAttempted?: boolean;
+}
+
 export interface SubscriptionStats {
   /** Messages not yet acknowledged: delivered and pending plus not yet delivered. */
   unacked: number;
@@ -242,9 +251,10 @@ export interface TopicStore {
   ack(subscription: string, ackIds: string[]): Promise<AckOutcome[]>;
   /**
    * Gives deliveries back: each is delivered again no earlier than `delayMs` from now (0: as soon
-   * as possible). The attempt count is kept. Stores may cap the delay (documented per store).
+   * as possible). The attempt count is kept, or taken back with `notAttempted`. Stores may cap the
+   * delay (documented per store).
    */
-  nack(subscription: string, ackIds: string[], delayMs: number): Promise<AckOutcome[]>;
+  nack(subscription: string, ackIds: string[], delayMs: number, opts?: NackOptions): Promise<AckOutcome[]>;
   /**
    * Extends deliveries' deadlines: not redelivered before `extendMs` from now (stores may wait up
    * to one full ack deadline beyond, e.g. JetStream's in-progress resets to AckWait).

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { SwitchboardNode } from '../node.js';
 import { SwitchboardError } from '../errors.js';
 import { FrameError, parseClientMessage, type ClientFrame, type ServerFrame } from '../protocol/frames.js';
@@ -45,7 +46,7 @@ class ReplyCollector implements Sink {
 /**
  * Token buckets per caller (user, or remote address for anonymous callers): an HTTP request holds
  * no session, so the rate limit of limits.clientMessagesPerSecond / clientMessagesBurst follows
- * the caller across requests on this node. A request counts as one message, like a WebSocket batch.
+ * the caller across requests on this node. Every frame of a request costs a token, as on a WebSocket.
  */
 class CallerRateLimit {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -55,15 +56,16 @@ class CallerRateLimit {
     private readonly burst: number,
   ) {}
 
-  take(key: string, now: number): boolean {
+  /** Takes up to `wanted` tokens and answers how many it took. */
+  take(key: string, now: number, wanted: number): number {
     if (this.buckets.size > 1000) this.forgetFull(now);
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
     bucket.at = now;
     this.buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    const taken = Math.min(wanted, Math.floor(bucket.tokens));
+    bucket.tokens -= taken;
+    return taken;
   }
 
   /** A bucket that has refilled is the same as none: dropping it bounds the map by the active callers. */
@@ -98,7 +100,20 @@ async function streamSession(node: SwitchboardNode, id: string | null, secret: s
  * ClientCommands with the same permission checks, and the replies come back as a JSON array.
  * Nothing is kept between requests, so any node can answer.
  */
-export function registerFrameRoutes(node: SwitchboardNode): void {
+/**
+ * Cross-site request forgery guard: a page on any site may POST text/plain, form or multipart
+ * bodies without a preflight, with the visitor's cookies. application/json needs a preflight the
+ * origin policy answers; other types are taken only from the node's own or listed origins.
+ */
+function checkContentType(req: FastifyRequest, origins: OriginPolicy): void {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') return;
+  const verdict = origins.decide(req.headers);
+  if (verdict === 'same' || verdict === 'listed') return;
+  throw new SwitchboardError('forbidden', 'send frames as Content-Type: application/json; other types are accepted only from the node\'s own or listed origins');
+}
+
+export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy): void {
   const { config } = node;
   const { stats } = node.metrics;
   const limits: SessionLimits = {
@@ -115,10 +130,12 @@ export function registerFrameRoutes(node: SwitchboardNode): void {
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
     scope.post('/frames', async (req) => {
+      checkContentType(req, origins);
       const url = new URL(req.url, 'http://switchboard');
       const remote = req.raw.socket.remoteAddress ?? '';
-      const { identity } = await node.authorize({ headers: req.headers, query: url.searchParams, remote, transport: 'http' }, []);
-      if (!rate.take(identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`, Date.now())) {
+      const { identity } = await node.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
+      const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
+      if (rate.take(caller, Date.now(), 1) === 0) {
         stats.limit('rate');
         throw new SwitchboardError('rate_limited', 'too many requests; slow down');
       }
@@ -128,11 +145,14 @@ export function registerFrameRoutes(node: SwitchboardNode): void {
       const sink = new ReplyCollector();
       const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
       const done: Promise<void>[] = [];
-      for (const frame of parseClientMessage(text)) {
+      const frames = parseClientMessage(text, config.limits.maxJsonDepth);
+      const allowed = 1 + rate.take(caller, Date.now(), frames.length - 1);
+      for (const frame of frames.slice(0, allowed)) {
         if (frame instanceof FrameError) node.commands.reject(session, frame);
         else if (streamingOnly[frame.type]) node.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
         else done.push(node.commands.execute(session, frame));
       }
+      node.commands.refuseOverRate(session, frames.slice(allowed));
       await Promise.all(done);
       session.flush();
       return sink.frames();

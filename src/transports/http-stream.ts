@@ -33,7 +33,8 @@ export class HttpStreamSink implements Sink {
   }
 
   bufferedBytes(): number {
-    return this.res.writableLength + (this.res.socket?.writableLength ?? 0);
+    // Over HTTP/2 the response's own buffer is all that is this client's: the socket carries other streams too.
+    return this.res.writableLength + (this.res.req.httpVersionMajor === 2 ? 0 : (this.res.socket?.writableLength ?? 0));
   }
 
   ping(): void {}
@@ -54,12 +55,10 @@ export const streamContentTypes = {
 
 /** Starts a streaming response with headers that keep proxies from buffering or caching it. */
 export function startStream(res: ServerResponse, contentType: string, prelude?: Buffer): void {
-  res.writeHead(200, {
-    'content-type': contentType,
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
+  const headers: Record<string, string> = { 'content-type': contentType, 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' };
+  // HTTP/2 has no Connection header (a stream is kept open by not ending it).
+  if (res.req.httpVersionMajor < 2) headers.connection = 'keep-alive';
+  res.writeHead(200, headers);
   res.socket?.setNoDelay(true);
   res.socket?.setTimeout(0);
   if (prelude) res.write(prelude);

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { continuesFrom, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Identity } from '../auth/identity.js';
 import type { ResolvedChannel } from '../channels/channels.js';
@@ -76,7 +76,7 @@ async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cur
  * waiting (or the cursor is new or broken), otherwise holds the request up to longPoll.timeout.
  * The cursor is made of history positions, so the next poll may land on any node.
  */
-export async function longPoll(node: SwitchboardNode, req: IncomingMessage, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
+export async function longPoll(node: SwitchboardNode, req: IncomingMessage, res: ServerResponse, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
   for (const channel of channels) {
     if (channel.options.historySize === 0) {
       throw new SwitchboardError('bad_request', `long-polling needs history on ${channel.name} (namespace option historySize)`);
@@ -91,12 +91,13 @@ export async function longPoll(node: SwitchboardNode, req: IncomingMessage, url:
   const session = node.openSession({ format: WireFormat.longPoll, sink, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`, channels, identity });
   const timer = setTimeout(() => sink.end(), node.config.longPoll.timeout);
   const onClientGone = () => sink.destroy();
-  req.socket.once('close', onClientGone);
+  // The response, not the socket: over HTTP/2 the socket is shared by every stream of the connection.
+  res.once('close', onClientGone);
   // Subscribing learns history positions; anything published since the first read wakes the poll too.
   const again = await readAfter(node, channels, cursor);
   if (again.messages.length === 0 && !again.reset) await sink.woken;
   clearTimeout(timer);
-  req.socket.off('close', onClientGone);
+  res.off('close', onClientGone);
   session.handleClosed();
   return again.messages.length > 0 || again.reset ? again : readAfter(node, channels, cursor);
 }

@@ -18,6 +18,8 @@ import { registerFrameRoutes } from './http-frames.js';
 import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody } from '../api/errors.js';
+import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
+import type { OriginPolicies } from './browser-access.js';
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
 export function channelsFromQuery(url: URL): string[] {
@@ -30,8 +32,8 @@ function remoteOf(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
 }
 
-function connectRequest(req: IncomingMessage, url: URL, transport: string): ConnectRequest {
-  return { headers: req.headers, query: url.searchParams, remote: remoteOf(req), transport };
+function connectRequest(req: IncomingMessage, url: URL, transport: string, origins: OriginPolicy): ConnectRequest {
+  return { headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote: remoteOf(req), transport };
 }
 
 /**
@@ -71,7 +73,8 @@ function awaitConnectFrame(
         return;
       }
       if (state !== 'waiting') return;
-      const [frame] = parseClientMessage(text);
+      const [frame] = parseClientMessage(text, node.config.limits.maxJsonDepth);
+      if (frame instanceof FrameError && frame.limit !== undefined) node.metrics.stats.limit(frame.limit);
       if (!frame || frame instanceof FrameError || frame.type !== 'connect') {
         refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}'));
         return;
@@ -85,7 +88,7 @@ function awaitConnectFrame(
         // The session's events go to it directly from now on; this waiting state can be collected.
         sink.handOver(opened);
         for (const text of early.splice(0)) opened.message(text);
-      }, refuse);
+      }).catch(refuse);
     },
     badInput: () => refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}')),
     tooLarge: () => handlers?.tooLarge(),
@@ -115,7 +118,7 @@ const websocketPaths: Record<string, WireFormat> = { '/ws': WireFormat.ws };
 const pushWebsocketPaths: Record<string, WireFormat> = { '/ws/messages': WireFormat.pushWs };
 
 /** Client endpoints: WebSocket upgrades, SSE and HTTP streaming (docs/protocol.md). */
-export function registerClientRoutes(node: SwitchboardNode): void {
+export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolicies): void {
   const { app, config, metrics } = node;
   const { stats } = metrics;
   const transport = new WebSocketTransport(config.limits.maxFrameBytes);
@@ -123,8 +126,33 @@ export function registerClientRoutes(node: SwitchboardNode): void {
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySelf);
+    // The listener boundary: nothing a request carries may throw out of here and end the process.
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      upgradeFailed(req, socket, err);
+    }
+  });
+
+  /** An upgrade that failed in a way no refusal foresaw: logged, counted as internal, answered 500 while the socket can still take it. */
+  function upgradeFailed(req: IncomingMessage, socket: Duplex, err: unknown): void {
+    node.log.error({ event: 'upgrade.failed', url: req.url?.slice(0, 200), err }, 'upgrade request failed');
+    stats.error('internal');
+    if (socket.writable) refuseUpgrade(socket, 500, errorBody('internal', 'internal error'));
+    else socket.destroy();
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://switchboard');
     const format = paths[url.pathname];
+    // Browsers send cookies with a WebSocket from any page: the origin is checked before anything else.
+    const policy = format !== undefined ? origins.client : url.pathname.startsWith('/api/') ? origins.api : undefined;
+    try {
+      policy?.check(req.headers);
+    } catch (err) {
+      refuse(err);
+      return;
+    }
     if (format === undefined && node.topicStreams.upgrade(req, socket, head)) return;
     if (format === undefined && node.gateway?.upgrade(req, socket, head)) return;
     if (format === undefined) {
@@ -139,7 +167,7 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       refuse(err);
       return;
     }
-    const request = connectRequest(req, url, wireFormatNames[format]);
+    const request = connectRequest(req, url, wireFormatNames[format], origins.client);
     const remote = request.remote;
     const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
       const session = node.openSession({ format, sink, remote, channels, identity });
@@ -150,22 +178,22 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       transport.upgrade(req, socket, head, (sink) => awaitConnectFrame(node, request, asked, sink, accept));
       return;
     }
-    node.authorize(request, asked).then(
-      ({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)),
-      refuse,
-    );
+    node
+      .authorize(request, asked)
+      .then(({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)), refuse)
+      .catch((err) => upgradeFailed(req, socket, err));
 
     function refuse(err: unknown): void {
       const error = asSwitchboardError(err);
       stats.error(error.code);
       refuseUpgrade(socket, error.httpStatus, errorBody(error.code, error.message));
     }
-  });
+  }
 
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
-      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format]), node.admit(channelsFromQuery(url)));
+      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format], origins.client), node.admit(channelsFromQuery(url)));
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -178,17 +206,17 @@ export function registerClientRoutes(node: SwitchboardNode): void {
       res.on('close', () => session.handleClosed());
     });
   };
-  app.get('/poll', async (req) => {
+  app.get('/poll', async (req, reply) => {
     const url = new URL(req.url, 'http://switchboard');
-    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll'), node.admit(channelsFromQuery(url)));
-    return longPoll(node, req.raw, url, channels, identity);
+    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll', origins.client), node.admit(channelsFromQuery(url)));
+    return longPoll(node, req.raw, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
   streamRoute('/stream', WireFormat.ndjson, streamContentTypes.ndjson);
   if (config.compat.push.enabled) {
     streamRoute('/sse/messages', WireFormat.pushSse, streamContentTypes.sse, heartbeatBytes[WireFormat.pushSse]);
   }
-  registerFrameRoutes(node);
+  registerFrameRoutes(node, origins.client);
   registerClientSdkRoutes(app);
 }
 
@@ -200,10 +228,17 @@ class SessionConnection implements WebSocketSessionHandlers {
   ) {}
 
   message(text: string): void {
-    const { session } = this;
-    this.node.metrics.stats.messagesIn[session.format]! += 1;
+    const { session, node } = this;
+    node.metrics.stats.messagesIn[session.format]! += 1;
     // Push clients only ever send {"event":"pong"}; anything else is ignored, as the seed does.
-    if (session.format !== WireFormat.pushWs) this.node.commands.handleMessage(session, text);
+    if (session.format === WireFormat.pushWs) return;
+    // The socket's event boundary: a frame must never throw out into the WebSocket library and end the process.
+    try {
+      node.commands.handleMessage(session, text);
+    } catch (err) {
+      node.log.error({ event: 'session.message_failed', session: session.id, err }, 'client message failed');
+      node.commands.reject(session, new FrameError('internal', 'internal error'));
+    }
   }
 
   badInput(reason: 'binary' | 'invalid_utf8'): void {

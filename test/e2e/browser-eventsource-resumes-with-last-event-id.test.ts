@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { get, post, startNode, type TestNode } from '../helpers/node.js';
+import { requireTool, tool } from '../helpers/tools.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}; install the chromium package to run the browser test`;
+const skip = requireTool('chromium');
 
 interface PageState {
   received: unknown[];
@@ -22,7 +21,7 @@ describe("a browser's EventSource", { skip }, () => {
     // The SSE retry hint follows closeGracePeriod: a short one makes the browser come back quickly.
     t = await startNode({ 'channels.namespaces': { h: { historySize: 100 } }, 'sessions.closeGracePeriod': '300ms' });
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: tool('chromium'),
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage();

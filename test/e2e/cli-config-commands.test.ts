@@ -60,6 +60,51 @@ describe('switchboard config print and config describe', () => {
     assert.deepEqual(printed.auth.jwt.secrets, ['********']);
   });
 
+  it('masks secrets inside lists and maps: gateway route keys, application keys and backend headers', async () => {
+    const secrets = tempYaml(`api:
+  insecure: true
+gateway:
+  enabled: true
+  routes:
+    - name: orders
+      service: orders
+      auth: api_key
+      apiKeys:
+        - route-secret-key
+      headers:
+        x-internal: route-match-secret
+topics:
+  applications:
+    - id: shop
+      keys:
+        - key: app-secret-key-0123456789
+          scopes: [publish]
+routing:
+  backends:
+    chat:
+      url: http://127.0.0.1:9000/chat
+      headers:
+        authorization: Bearer backend-token
+        x-tenant: backend-tenant-value
+`);
+    try {
+      const res = await runCli(['config', 'print', '--config', secrets.path]);
+      assert.equal(res.code, 0, res.stderr);
+      for (const secret of ['route-secret-key', 'route-match-secret', 'app-secret-key', 'backend-token', 'backend-tenant-value']) {
+        assert.equal(res.stdout.includes(secret), false, `${secret} is not printed:\n${res.stdout}`);
+      }
+      const printed = parseYaml(res.stdout);
+      assert.deepEqual(printed.gateway.routes[0].apiKeys, ['********']);
+      assert.equal(printed.gateway.routes[0].service, 'orders');
+      assert.equal(printed.topics.applications[0].keys[0].key, '********');
+      assert.deepEqual(printed.topics.applications[0].keys[0].scopes, ['publish']);
+      assert.deepEqual(printed.routing.backends.chat.headers, { authorization: '********', 'x-tenant': '********' });
+      assert.equal(printed.routing.backends.chat.url, 'http://127.0.0.1:9000/chat');
+    } finally {
+      secrets.remove();
+    }
+  });
+
   it('fails like serve, with code 2, when the configuration is bad', async () => {
     const res = await runCli(['config', 'print', '--api.insecure', 'true', '--shutdown.drainWindow', 'forever']);
     assert.equal(res.code, 2);

@@ -4,6 +4,7 @@ import { connectSse, connectWs, type SseEvent, type StreamClient, type WsClient 
 import { fastCluster, killAll, listedNodes, startCluster, startPersistentRedis, startSharedBroker, startTcpProxy, waitForNodes, wsUrl, type SharedBroker } from '../helpers/cluster.js';
 import { assertErrorBody } from '../helpers/http.js';
 import { get, post, startProcess, type NodeProcess } from '../helpers/node.js';
+import { requireTool, type Tool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -16,6 +17,8 @@ const nodeTimeoutMs = 2000;
 const presenceTtlMs = 3000;
 
 interface Kind {
+  /** The broker's server program. */
+  tool: Tool;
   name: string;
   start(): Promise<SharedBroker>;
   /** Whether the broker keeps its data across a kill and restart. */
@@ -27,18 +30,20 @@ interface Kind {
 const kinds: Kind[] = [
   {
     name: 'redis (append-only file)',
+    tool: 'redis-server',
     start: startPersistentRedis,
     durable: true,
     viaProxy: (port) => ['--broker.type', 'redis', '--broker.redis.url', `redis://127.0.0.1:${port}`],
   },
   {
     name: 'nats (JetStream on disk)',
+    tool: 'nats-server',
     start: () => startSharedBroker('nats'),
     durable: true,
     viaProxy: (port) => ['--broker.type', 'nats', '--broker.nats.servers', `nats://127.0.0.1:${port}`],
   },
   // The same Redis as the first, losing its data: what happens when history does not survive.
-  { name: 'redis without persistence', start: () => startSharedBroker('redis'), durable: false },
+  { name: 'redis without persistence', tool: 'redis-server', start: () => startSharedBroker('redis'), durable: false },
 ];
 
 const isPublication = (e: SseEvent) => e.event === 'message' && e.data !== '';
@@ -128,7 +133,7 @@ function assertGapFree(got: Accepted[], accepted: Accepted[], refused: number[],
 const readyStatus = async (node: NodeProcess) => (await get(`${node.url}/readyz`)).status;
 
 for (const kind of kinds) {
-  describe(`faults in a cluster on ${kind.name}`, () => {
+  describe(`faults in a cluster on ${kind.name}`, { skip: requireTool(kind.tool) }, () => {
     let broker: SharedBroker | undefined;
     let nodes: NodeProcess[] = [];
     const open: { close(): void }[] = [];

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectSse, connectWs, type SseEvent, type StreamClient, type WsClient } from '../helpers/clients.js';
-import { killAll, sharedBrokerKinds, startCluster, startSharedBroker, wsUrl, type SharedBroker } from '../helpers/cluster.js';
+import { killAll, brokerTools, sharedBrokerKinds, startCluster, startSharedBroker, wsUrl, type SharedBroker } from '../helpers/cluster.js';
 import { request } from '../helpers/http.js';
 import { get, post, type NodeProcess } from '../helpers/node.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool } from '../helpers/tools.js';
 
 /**
  * Three `switchboard serve` processes sharing one Redis or one NATS: whatever a client or a backend
@@ -16,7 +17,7 @@ const namespaces = JSON.stringify({ room: { presence: true }, feed: { historySiz
 const isPublication = (e: SseEvent) => e.event === 'message' && e.data !== '';
 
 for (const kind of sharedBrokerKinds) {
-  describe(`three node processes sharing ${kind}`, () => {
+  describe(`three node processes sharing ${kind}`, { skip: requireTool(brokerTools[kind]) }, () => {
     let broker: SharedBroker | undefined;
     let nodes: NodeProcess[] = [];
     let a: NodeProcess;

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { post, startNode, type TestNode } from '../helpers/node.js';
+import { requireTool, tool } from '../helpers/tools.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}; install the chromium package to run the browser test`;
+const skip = requireTool('chromium');
 
 /** A real HTTP proxy in front of a node that refuses every WebSocket upgrade, as some corporate proxies do. */
 async function startUpgradeRefusingProxy(target: string): Promise<{ url: string; stop(): Promise<void> }> {
@@ -38,7 +37,7 @@ describe('demo page: restarts and blocked WebSockets', { skip }, () => {
   before(async () => {
     t = await startNode({ 'demo.enabled': true });
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: tool('chromium'),
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { post, startNode, type TestNode } from '../helpers/node.js';
+import { requireTool, tool } from '../helpers/tools.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}; install the chromium package to run the browser test`;
+const skip = requireTool('chromium');
 
 /** test-artifacts/ at the repository root (the test runs from dist/test/e2e/). */
 const artifacts = new URL('../../../test-artifacts/', import.meta.url);
@@ -19,7 +19,7 @@ describe('demo page in a browser', { skip }, () => {
   before(async () => {
     t = await startNode({ 'demo.enabled': true });
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: tool('chromium'),
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startHookServer } from '../helpers/auth.js';
 import { connectWs } from '../helpers/clients.js';
-import { sharedBrokerKinds, startSharedBroker, wsUrl } from '../helpers/cluster.js';
+import { brokerTools, sharedBrokerKinds, startSharedBroker, wsUrl } from '../helpers/cluster.js';
 import { startProcess, type NodeProcess } from '../helpers/node.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool } from '../helpers/tools.js';
 
 for (const kind of sharedBrokerKinds) {
-  describe(`durable routes on ${kind}`, () => {
+  describe(`durable routes on ${kind}`, { skip: requireTool(brokerTools[kind]) }, () => {
     it('deliver a message accepted by a node that was killed before delivering it', async (t) => {
       let phase: 'before crash' | 'after crash' = 'before crash';
       const taken: string[] = [];

@@ -3,10 +3,11 @@ import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { connectSse } from '../helpers/clients.js';
 import { killAll, startCluster, startSharedBroker, type SharedBroker } from '../helpers/cluster.js';
-import { haproxyInstalled, startHaproxy, type Haproxy } from '../helpers/haproxy.js';
+import { startHaproxy, type Haproxy } from '../helpers/haproxy.js';
 import { request } from '../helpers/http.js';
 import { get, post, type NodeProcess } from '../helpers/node.js';
 import { startHttpUpstream, type HttpUpstream } from '../helpers/upstreams.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**
@@ -14,7 +15,7 @@ import { waitUntil } from '../helpers/wait.js';
  * through it until a publication arrives, and a service registered on one node serves requests,
  * an SSE stream and a large upload through the load balancer, with the client's address passed on.
  */
-describe('HAProxy example config: long-polling and the gateway', { skip: haproxyInstalled ? false : 'haproxy is not installed (.ci/run installs it)' }, () => {
+describe('HAProxy example config: long-polling and the gateway', { skip: requireTool('haproxy', 'redis-server') }, () => {
   let broker: SharedBroker | undefined;
   let nodes: NodeProcess[] = [];
   let haproxy: Haproxy | undefined;
@@ -28,6 +29,7 @@ describe('HAProxy example config: long-polling and the gateway', { skip: haproxy
       '--longPoll.timeout', '3s',
       '--gateway.enabled', 'true',
       '--gateway.trustForwarded', 'true',
+      '--security.allowedPrivateTargets', '127.0.0.1',
       '--gateway.routes', JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc', stripPrefix: true }]),
     ]);
     haproxy = await startHaproxy(nodes);

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import type { NodeProcess } from './node.js';
 import { cliPath } from './node.js';
+import { spawnOwned } from './processes.js';
 
 export interface CliResult {
   code: number | null;
@@ -23,11 +23,11 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
  * instance `serve` accepting a config the test meant to be bad) is killed after timeoutMs.
  */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnOwned(process.execPath, [cliPath, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {

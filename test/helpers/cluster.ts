@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get, startProcess, type NodeProcess } from './node.js';
 import { freePort, ownedProcess, startNats, startRedis, type Service } from './services.js';
+import type { Tool } from './tools.js';
 import { waitUntil } from './wait.js';
 
 /** The brokers several node processes can share. */
 export type SharedBrokerKind = 'redis' | 'nats';
 export const sharedBrokerKinds: SharedBrokerKind[] = ['redis', 'nats'];
+/** The server program of each kind, for `requireTool`. */
+export const brokerTools: Record<SharedBrokerKind, Tool> = { redis: 'redis-server', nats: 'nats-server' };
 
 export interface SharedBroker {
   kind: SharedBrokerKind;

@@ -1,31 +1,28 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from './node.js';
-import { freePort } from './services.js';
+import { signalGroup, spawnOwned } from './processes.js';
+import { exitOf, freePort } from './services.js';
+import { tool } from './tools.js';
 import { waitUntil } from './wait.js';
 
-export const haproxyInstalled = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0;
 const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
 
-/** deploy/haproxy.cfg with the bind line and the servers replaced, and a maxconn this machine's file limit allows. */
+/** deploy/haproxy.cfg as shipped, with the bind line and the servers replaced by local ones. */
 export function localHaproxyConfig(port: number, nodes: NodeProcess[]): string {
   const lines: string[] = [];
   for (const line of readFileSync(exampleConfig, 'utf8').split('\n')) {
     const trimmed = line.trim();
     if (trimmed.startsWith('bind ')) lines.push(`    bind 127.0.0.1:${port}`);
-    else if (trimmed.startsWith('maxconn ')) lines.push('    maxconn 1000');
     else if (trimmed.startsWith('server ')) continue;
     else {
       lines.push(line);
-      if (trimmed.startsWith('default-server ')) {
-        // Server options override default-server: check every 100 ms, one answer decides.
-        nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port} inter 100ms fall 1 rise 1`));
-      }
+      if (trimmed.startsWith('default-server ')) nodes.forEach((node, i) => lines.push(`    server node${i + 1} 127.0.0.1:${node.port}`));
     }
   }
   const text = lines.join('\n');
@@ -44,18 +41,16 @@ export async function startHaproxy(nodes: NodeProcess[]): Promise<Haproxy> {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-haproxy-'));
   const config = join(dir, 'haproxy.cfg');
   writeFileSync(config, localHaproxyConfig(port, nodes));
-  const check = spawnSync('haproxy', ['-c', '-f', config], { encoding: 'utf8' });
+  const check = spawnSync(tool('haproxy'), ['-c', '-f', config], { encoding: 'utf8' });
   assert.equal(check.status, 0, `haproxy -c: ${check.stdout}${check.stderr}`);
   let output = '';
-  const child: ChildProcess = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawnOwned(tool('haproxy'), ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    const exited = exitOf(child);
+    signalGroup(child, 'SIGKILL');
+    await exited;
     rmSync(dir, { recursive: true, force: true });
   };
   try {

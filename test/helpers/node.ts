@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { SwitchboardNode, type NodeOptions } from '../../src/node.js';
+import { spawnOwned } from './processes.js';
 
 export interface TestNode {
   node: SwitchboardNode;
@@ -59,9 +60,9 @@ export interface NodeProcess {
   kill(): void;
 }
 
-/** Runs `switchboard serve` as a real process on a free port; resolves once it listens. */
+/** Runs `switchboard serve` as a real process on a free port (killed when the test file ends, see processes.ts); resolves once it listens. */
 export async function startProcess(args: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [cliPath, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+  const child = spawnOwned(process.execPath, [cliPath, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -90,7 +91,10 @@ export async function startProcess(args: string[] = [], env: Record<string, stri
         }
       }
     });
-    child.on('exit', () => reject(new Error(`node exited before listening: ${stderr}`)));
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`node exited before listening: ${stderr}`));
+    });
   });
   return {
     child,

@@ -1,8 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalGroup, spawnOwned } from './processes.js';
+import { tool, type Tool } from './tools.js';
 
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -53,14 +55,27 @@ export interface Service {
   start(): Promise<void>;
 }
 
-export function ownedProcess(command: string, args: (port: number) => string[], port: number, url: string, cleanup = () => {}): Service {
+/** Resolves when the process has exited, or never started (a spawn that failed emits `error` and no `exit`). */
+export function exitOf(child: ChildProcess | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return resolve();
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+}
+
+/**
+ * A server program the caller checked with `requireTool`, started through `spawnOwned`: in its own
+ * process group, which `stop` and `kill` signal as a whole, and killed when the test file ends.
+ */
+export function ownedProcess(command: Tool, args: (port: number) => string[], port: number, url: string, cleanup = () => {}): Service {
   let child: ChildProcess | undefined;
-  const exited = () => new Promise<void>((resolve) => (child && child.exitCode === null && child.signalCode === null ? child.once('exit', () => resolve()) : resolve()));
+  const exited = () => exitOf(child);
   const service: Service = {
     port,
     url,
     start: async () => {
-      const started = spawn(command, args(port), { stdio: 'ignore' });
+      const started = spawnOwned(tool(command), args(port), { stdio: 'ignore' });
       child = started;
       started.once('error', () => {});
       // A process that exits while starting (its port was taken) must fail the test, not let it talk to someone else's server.
@@ -78,12 +93,12 @@ export function ownedProcess(command: string, args: (port: number) => string[], 
     },
     kill: async () => {
       const done = exited();
-      child?.kill('SIGKILL');
+      if (child) signalGroup(child, 'SIGKILL');
       await done;
     },
     stop: async () => {
       const done = exited();
-      child?.kill('SIGTERM');
+      if (child) signalGroup(child, 'SIGTERM');
       await done;
       cleanup();
     },
@@ -125,9 +140,9 @@ export interface RedisClusterService extends Service {
   waitUntilOk(timeoutMs?: number): Promise<void>;
 }
 
-function run(command: string, args: string[]): Promise<string> {
+function run(command: Tool, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    execFile(tool(command), args, { timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
   });
 }
 
@@ -219,10 +234,10 @@ export interface KafkaMockService {
  * until it is stopped; the bootstrap list is the one it prints on stderr.
  */
 export async function startKafkaMock(): Promise<KafkaMockService> {
-  const child = spawn('kcat', ['-b', 'localhost:1', '-X', 'test.mock.num.brokers=3', '-C', '-t', '_keepalive', '-o', 'end'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const child = spawnOwned(tool('kcat'), ['-b', 'localhost:1', '-X', 'test.mock.num.brokers=3', '-C', '-t', '_keepalive', '-o', 'end'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = exitOf(child);
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    signalGroup(child, 'SIGTERM');
     await exited;
   };
   try {

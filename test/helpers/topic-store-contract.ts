@@ -12,6 +12,7 @@ import { NatsTopicStore } from '../../src/topics/nats-store.js';
 import { RedisTopicStore } from '../../src/topics/redis-store.js';
 import { deadLetterAttributes, type AppendResult, type ReceivedMessage, type SubscriptionConfig, type TopicConfig, type TopicStore, type TopicStoreOptions } from '../../src/topics/store.js';
 import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from './services.js';
+import { requireTool, type Tool } from './tools.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -20,6 +21,8 @@ import { waitUntil } from './wait.js';
  */
 export interface StoreKind {
   name: string;
+  /** The programs its backend needs. */
+  tools: Tool[];
   setup(): Promise<void>;
   create(options: TopicStoreOptions): Promise<TopicStore>;
   teardown(): Promise<void>;
@@ -29,6 +32,7 @@ export interface StoreKind {
 export const storeKinds: StoreKind[] = [
   {
     name: 'memory',
+    tools: [],
     setup: async () => {},
     // Memory stores cannot share a backend between instances; the multi-instance tests reuse one.
     create: async (options) => new MemoryTopicStore(options),
@@ -39,6 +43,7 @@ export const storeKinds: StoreKind[] = [
     const prefix = `sbt-${randomUUID().slice(0, 8)}`;
     return {
       name: 'redis',
+      tools: ['redis-server'] as Tool[],
       setup: async () => {
         redis = await startRedis();
       },
@@ -51,6 +56,7 @@ export const storeKinds: StoreKind[] = [
     const prefix = `sbt${randomUUID().slice(0, 8)}`;
     return {
       name: 'nats',
+      tools: ['nats-server'] as Tool[],
       setup: async () => {
         nats = await startNats();
       },
@@ -63,6 +69,7 @@ export const storeKinds: StoreKind[] = [
     const prefix = `sbt${randomUUID().slice(0, 8)}`;
     return {
       name: 'kafka',
+      tools: ['kcat'] as Tool[],
       setup: async () => {
         kafka = await startKafkaMock();
       },
@@ -105,7 +112,7 @@ async function pullAll(store: TopicStore, sub: string, count: number, timeoutMs 
 /** The TopicStore contract (src/topics/store.ts) as tests, run against one store. */
 export function runTopicStoreContract(name: string): void {
   const kind = storeKinds.find((k) => k.name === name)!;
-  describe(`TopicStore contract: ${kind.name}`, () => {
+  describe(`TopicStore contract: ${kind.name}`, { skip: requireTool(...kind.tools) }, () => {
     let store: TopicStore;
     const extra: TopicStore[] = [];
 

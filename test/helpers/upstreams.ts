@@ -132,14 +132,12 @@ export function rssOf(pid: number): number {
 }
 
 /** A request with node's http client, which (unlike fetch) may set Host, Connection and any header. */
-export function rawRequest(
-  method: string,
-  url: string,
-  headers: http.OutgoingHttpHeaders = {},
-  body?: string | Buffer,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string; body: any }> {
+type RawAnswer = { status: number; headers: http.IncomingHttpHeaders; text: string; body: any };
+
+/** Sends a request made by `start` and collects its answer, the body parsed as JSON when it is JSON. */
+function answerOf(start: (onResponse: (res: IncomingMessage) => void) => http.ClientRequest, body?: string | Buffer): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
+    const req = start((res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -157,4 +155,13 @@ export function rawRequest(
     req.on('error', reject);
     req.end(body);
   });
+}
+
+export function rawRequest(method: string, url: string, headers: http.OutgoingHttpHeaders = {}, body?: string | Buffer): Promise<RawAnswer> {
+  return answerOf((onResponse) => http.request(url, { method, headers, agent: false }, onResponse), body);
+}
+
+/** A request whose target goes on the wire exactly as given (dot-segments and percent-encodings untouched, as `curl --path-as-is`). */
+export function requestPathAsIs(port: number, method: string, target: string, headers: http.OutgoingHttpHeaders = {}): Promise<RawAnswer> {
+  return answerOf((onResponse) => http.request({ host: '127.0.0.1', port, method, path: target, headers, agent: false }, onResponse));
 }

@@ -6,10 +6,11 @@ import { recordWriters, type RecordWriters } from '../helpers/bridge-sources.js'
 import { connectWs, type WsClient } from '../helpers/clients.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 
 const secret = 'bridge-users-secret';
 
-describe('a bridged record addressed to a user reaches every session of that user once, with two nodes in one consumer group', () => {
+describe('a bridged record addressed to a user reaches every session of that user once, with two nodes in one consumer group', { skip: requireTool('kcat', 'nats-server', 'redis-server') }, () => {
   let kafka: KafkaMockService;
   let nats: Service;
   let redis: Service;

@@ -4,8 +4,9 @@ import { recordWriters, type RecordWriters } from '../helpers/bridge-sources.js'
 import { connectWs } from '../helpers/clients.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 
-describe('bridges deliver records from Kafka, NATS, JetStream and Redis streams to the subscribers of a channel', () => {
+describe('bridges deliver records from Kafka, NATS, JetStream and Redis streams to the subscribers of a channel', { skip: requireTool('kcat', 'nats-server', 'redis-server') }, () => {
   let kafka: KafkaMockService;
   let nats: Service;
   let redis: Service;

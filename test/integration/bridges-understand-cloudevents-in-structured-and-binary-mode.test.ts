@@ -4,10 +4,11 @@ import { recordWriters, type RecordWriters } from '../helpers/bridge-sources.js'
 import { connectWs, type WsClient } from '../helpers/clients.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 
 const attributes = { specversion: '1.0', id: 'evt-1', source: '/shop/orders', type: 'com.example.order.shipped' };
 
-describe('bridges understand CloudEvents in structured and binary mode', () => {
+describe('bridges understand CloudEvents in structured and binary mode', { skip: requireTool('kcat', 'nats-server', 'redis-server') }, () => {
   let kafka: KafkaMockService;
   let nats: Service;
   let redis: Service;

@@ -8,6 +8,7 @@ import { RedisBroker } from '../../src/brokers/redis.js';
 import { SwitchboardError } from '../../src/errors.js';
 import { freePort, startNats, startRedis, startRedisCluster, type RedisClusterService, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool, type Tool } from '../helpers/tools.js';
 
 /** Makes brokers that share one backing store (one cluster), each standing for one node. */
 interface BrokerKind {
@@ -21,6 +22,8 @@ interface BrokerKind {
   durable?: boolean;
   /** Connects a broker of this kind to a loopback port where nothing listens. */
   connectUnreachable?(port: number): Promise<Broker>;
+  /** The programs its server needs. */
+  tools?: Tool[];
   /** For a sharded server (a Redis Cluster): its nodes, each the only master of its shard. */
   shards?(): RedisClusterService;
 }
@@ -74,6 +77,7 @@ const kinds: BrokerKind[] = [
     let redis: Service;
     return {
       name: 'redis',
+      tools: ['redis-server'],
       setup: async () => {
         redis = await startRedis();
       },
@@ -95,6 +99,7 @@ const kinds: BrokerKind[] = [
     let cluster: RedisClusterService;
     return {
       name: 'redis-cluster',
+      tools: ['redis-server', 'redis-cli'],
       setup: async () => {
         cluster = await startRedisCluster();
       },
@@ -118,6 +123,7 @@ const kinds: BrokerKind[] = [
     let nats: Service;
     return {
       name: 'nats',
+      tools: ['nats-server'],
       setup: async () => {
         nats = await startNats();
       },
@@ -145,7 +151,7 @@ const pub = (channel: string, data: unknown): Publication => ({ channel, data, t
 const history = { size: 10, ttl: 0 };
 
 for (const kind of kinds) {
-  describe(`the ${kind.name} broker`, () => {
+  describe(`the ${kind.name} broker`, { skip: requireTool(...(kind.tools ?? [])) }, () => {
     const brokers: Broker[] = [];
     /** Two brokers on one backing store, like two nodes. */
     let a: Broker;

@@ -5,10 +5,11 @@ import { SwitchboardClient, type DisconnectedEvent, type SubscribedEvent, type W
 import { post, startProcess, type NodeProcess } from '../helpers/node.js';
 import { startRedis, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool } from '../helpers/tools.js';
 
 const namespaces = JSON.stringify({ feed: { historySize: 100 } });
 
-describe('the client SDK across a node restart', () => {
+describe('the client SDK across a node restart', { skip: requireTool('redis-server') }, () => {
   let redis: Service;
   let node: NodeProcess | undefined;
   const clients: SwitchboardClient[] = [];

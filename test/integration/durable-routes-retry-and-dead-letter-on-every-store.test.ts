@@ -6,12 +6,13 @@ import { get, post, startNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
 import { startNats, startRedis, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool, type Tool } from '../helpers/tools.js';
 
 /** Where the durable queues live: the node's broker kind decides the topic store. */
-const stores: { name: string; start(): Promise<Service | undefined>; settings(service: Service | undefined): Record<string, unknown> }[] = [
-  { name: 'memory', start: async () => undefined, settings: () => ({}) },
-  { name: 'redis', start: startRedis, settings: (s) => ({ 'broker.type': 'redis', 'broker.redis.url': s!.url }) },
-  { name: 'nats', start: startNats, settings: (s) => ({ 'broker.type': 'nats', 'broker.nats.servers': s!.url }) },
+const stores: { name: string; start(): Promise<Service | undefined>; settings(service: Service | undefined): Record<string, unknown>; tools: Tool[] }[] = [
+  { name: 'memory', start: async () => undefined, settings: () => ({}), tools: [] },
+  { name: 'redis', start: startRedis, settings: (s) => ({ 'broker.type': 'redis', 'broker.redis.url': s!.url }), tools: ['redis-server'] },
+  { name: 'nats', start: startNats, settings: (s) => ({ 'broker.type': 'nats', 'broker.nats.servers': s!.url }), tools: ['nats-server'] },
 ];
 
 for (const store of stores) {
@@ -37,7 +38,7 @@ for (const store of stores) {
     return { backend, node, client };
   }
 
-  describe(`durable routes on the ${store.name} store`, () => {
+  describe(`durable routes on the ${store.name} store`, { skip: requireTool(...store.tools) }, () => {
     it('acknowledge the client once the message is stored, then retry until the backend takes it', async (t) => {
       let calls = 0;
       const { backend, node, client } = await setUp(t, () => (++calls <= 2 ? { status: 500, body: { error: 'not yet' } } : { body: { ok: true } }));

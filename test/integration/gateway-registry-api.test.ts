@@ -20,6 +20,7 @@ describe('gateway registry API', () => {
       'gateway.enabled': true,
       'gateway.registry.registrationsPerSecond': 20,
       'gateway.registry.maxInstances': 5,
+      'security.allowedPrivateTargets': ['127.0.0.1'],
       'gateway.services': { static: { instances: ['http://127.0.0.1:1'] } },
       'gateway.routes': [{ name: 'api', service: 'api', path: '/svc', stripPrefix: true }],
     });

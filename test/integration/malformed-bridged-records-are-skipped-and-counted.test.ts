@@ -7,8 +7,9 @@ import { startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
 import { startKafkaMock, startRedis, type KafkaMockService, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool } from '../helpers/tools.js';
 
-describe('malformed bridged records are skipped and counted, and the records after them still arrive', () => {
+describe('malformed bridged records are skipped and counted, and the records after them still arrive', { skip: requireTool('kcat', 'redis-server') }, () => {
   let kafka: KafkaMockService;
   let redis: Service;
   let writers: RecordWriters;

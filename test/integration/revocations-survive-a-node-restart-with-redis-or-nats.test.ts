@@ -3,10 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { authFailures, hmacToken, wsAccepts } from '../helpers/auth.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { startNats, startRedis, type Service } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 
 const secret = 'redis-revocation-secret';
 
-for (const kind of ['redis', 'nats'] as const) describe(`revocations survive a node restart with the ${kind} broker`, () => {
+for (const kind of ['redis', 'nats'] as const) describe(`revocations survive a node restart with the ${kind} broker`, { skip: requireTool(kind === 'redis' ? 'redis-server' : 'nats-server') }, () => {
   let broker: Service;
   const nodes: TestNode[] = [];
   before(async () => {

@@ -42,7 +42,7 @@ for (const store of stores) {
 
     before(async () => {
       webhook = await startWebhook();
-      const push = { 'topics.push.minBackoff': '20ms', 'topics.push.maxBackoff': '80ms' };
+      const push = { 'topics.push.minBackoff': '20ms', 'topics.push.maxBackoff': '80ms', 'security.allowedPrivateTargets': ['127.0.0.1'] };
       if (store.redis) {
         redis = await startRedis();
         const overrides = { 'broker.type': 'redis', 'broker.redis.url': redis.url, ...push };

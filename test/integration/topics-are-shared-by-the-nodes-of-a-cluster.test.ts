@@ -4,16 +4,17 @@ import { request } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { startNats, startRedis, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
+import { requireTool } from '../helpers/tools.js';
 
 const adminKey = 'server-admin-key-0123456789';
 
 const kinds = [
-  { name: 'redis', start: startRedis, overrides: (url: string) => ({ 'broker.type': 'redis', 'broker.redis.url': url }) },
-  { name: 'nats', start: startNats, overrides: (url: string) => ({ 'broker.type': 'nats', 'broker.nats.servers': url }) },
+  { name: 'redis', tool: 'redis-server' as const, start: startRedis, overrides: (url: string) => ({ 'broker.type': 'redis', 'broker.redis.url': url }) },
+  { name: 'nats', tool: 'nats-server' as const, start: startNats, overrides: (url: string) => ({ 'broker.type': 'nats', 'broker.nats.servers': url }) },
 ];
 
 for (const kind of kinds) {
-  describe(`on ${kind.name}, every node sees the same applications, keys, topics and subscriptions`, () => {
+  describe(`on ${kind.name}, every node sees the same applications, keys, topics and subscriptions`, { skip: requireTool(kind.tool) }, () => {
     let service: Service;
     let a: TestNode;
     let b: TestNode;

@@ -43,7 +43,12 @@ describe('push subscriptions deliver to webhooks, retry with backoff and end in 
 
   before(async () => {
     hook = await startWebhook();
-    node = await startNode({ 'topics.push.timeout': '300ms', 'topics.push.minBackoff': '20ms', 'topics.push.maxBackoff': '80ms' });
+    node = await startNode({
+      'topics.push.timeout': '300ms',
+      'topics.push.minBackoff': '20ms',
+      'topics.push.maxBackoff': '80ms',
+      'security.allowedPrivateTargets': ['127.0.0.1'],
+    });
     await request('POST', api('/applications'), { body: { id: 'hooks' } });
     await request('POST', api('/hooks/topics'), { body: { name: 'dead' } });
   });

@@ -4,7 +4,7 @@ import { FrameError, errorReply, maxBatchFrames, parseClientMessage } from '../.
 import { SwitchboardError } from '../../src/errors.js';
 
 function one(text: string) {
-  const frames = parseClientMessage(text);
+  const frames = parseClientMessage(text, 64);
   assert.equal(frames.length, 1);
   return frames[0]!;
 }
@@ -31,7 +31,7 @@ describe('client frame parsing', () => {
   });
 
   it('accepts a batch as a JSON array and parses each frame on its own', () => {
-    const result = parseClientMessage(JSON.stringify([{ type: 'ping', id: 1 }, { type: 'bogus', id: 2 }, { type: 'subscribe', channel: 'a' }]));
+    const result = parseClientMessage(JSON.stringify([{ type: 'ping', id: 1 }, { type: 'bogus', id: 2 }, { type: 'subscribe', channel: 'a' }]), 64);
     assert.equal(result.length, 3);
     assert.deepEqual(result[0], { type: 'ping', id: 1 });
     assert.ok(result[1] instanceof FrameError);
@@ -42,7 +42,7 @@ describe('client frame parsing', () => {
   it('rejects an empty batch and a batch over the limit', () => {
     assert.equal(error('[]').code, 'bad_request');
     const full = JSON.stringify(Array.from({ length: maxBatchFrames }, () => ({ type: 'ping' })));
-    assert.equal(parseClientMessage(full).length, maxBatchFrames);
+    assert.equal(parseClientMessage(full, 64).length, maxBatchFrames);
     const over = JSON.stringify(Array.from({ length: maxBatchFrames + 1 }, () => ({ type: 'ping' })));
     const err = error(over);
     assert.equal(err.code, 'too_large');
@@ -59,7 +59,7 @@ describe('client frame parsing', () => {
 
   it('answers JSON that is not an object with bad_request', () => {
     for (const text of ['null', '1', '"ping"', 'true', '[[]]']) {
-      const frames = parseClientMessage(text);
+      const frames = parseClientMessage(text, 64);
       assert.ok(frames.every((f) => f instanceof FrameError && f.code === 'bad_request' && f.message === 'frame must be a JSON object'), text);
     }
   });

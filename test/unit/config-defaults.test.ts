@@ -24,6 +24,8 @@ describe('config defaults', () => {
         clientMessagesPerSecond: 100,
         clientMessagesBurst: 200,
         maxConnections: 0,
+        maxConnectionsPerIp: 0,
+        maxJsonDepth: 64,
       },
       channels: {
         maxNameLength: 255,

@@ -84,4 +84,11 @@ channels:
     const problems = configProblems(() => loadConfig({ file: file.path }));
     assert.deepEqual(problems, [`config file ${file.path}: channels.namespaces: namespace chat: unknown option "history"`]);
   });
+
+  it('rejects a namespace option named after an Object.prototype member', () => {
+    for (const name of ['toString', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      const problems = configProblems(() => loadConfig({ overrides: { 'api.insecure': true, 'channels.namespaces': { chat: { [name]: 'x' } } } }));
+      assert.deepEqual(problems, [`override channels.namespaces: namespace chat: unknown option ${JSON.stringify(name)}`]);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PublishQuotas, QuotaExceeded } from '../../src/topics/quotas.js';
+import { BatchOverQuota, PublishQuotas, QuotaExceeded } from '../../src/topics/quotas.js';
 
 describe('publish quotas', () => {
   it('admit up to one second of the rate at once, then refuse with the seconds to wait', () => {
@@ -24,10 +24,14 @@ describe('publish quotas', () => {
     quotas.take('a', limits, 99, 100);
   });
 
-  it('let one request larger than a second of the rate pass when the bucket is full, then make the next wait', () => {
+  it('refuse a request larger than one second of the rate whole, as too large, and keep the bucket for the next', () => {
     const quotas = new PublishQuotas();
-    const limits = { messagesPerSecond: 10, bytesPerSecond: 1_000_000 };
-    quotas.take('a', limits, 25, 100);
-    assert.throws(() => quotas.take('a', limits, 1, 1), (err: unknown) => err instanceof QuotaExceeded && err.retryAfterSeconds >= 2);
+    const limits = { messagesPerSecond: 10, bytesPerSecond: 1000 };
+    assert.throws(
+      () => quotas.take('a', limits, 25, 100),
+      (err: unknown) => err instanceof BatchOverQuota && err.code === 'too_large' && err.quota === 'messages_per_second' && /25 messages/.test(err.message),
+    );
+    assert.throws(() => quotas.take('a', limits, 1, 1001), (err: unknown) => err instanceof BatchOverQuota && err.quota === 'bytes_per_second');
+    quotas.take('a', limits, 10, 1000);
   });
 });
