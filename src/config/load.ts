@@ -230,6 +230,11 @@ function checkConsistency(config: Config, problems: string[]): void {
   }
 }
 
+/** A setting whose value is true or false (its flag may be given without a value). */
+export function isBooleanSetting(path: string): boolean {
+  return typeof leafByPath.get(path)?.field.default === 'boolean';
+}
+
 /** Every setting with its environment variable, default and meaning, for docs and `config describe`. */
 export function describeSettings(): { path: string; env: string; default: unknown; doc: string }[] {
   return allLeaves.map(({ path, field }) => ({ path, env: envName(path), default: field.default, doc: field.doc }));
