@@ -182,7 +182,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     try {
       setPath(result, path, field.parse(entry ? entry.value : field.default));
     } catch (err) {
-      problems.push(`${entry ? entry.where : `default ${path}`}: ${(err as Error).message}`);
+      // A list's parser names the element (`[0]: ...`): it reads as the setting's own, auth.jwt.publicKeys[0].
+      const message = (err as Error).message;
+      problems.push(`${entry ? entry.where : `default ${path}`}${message.startsWith('[') ? '' : ': '}${message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
