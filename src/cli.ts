@@ -4,6 +4,7 @@ import { ConfigError, describeSettings, isBooleanSetting, loadConfig, type Confi
 import type { Config } from './config/schema.js';
 import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
+import { describeStartFailure } from './start-failure.js';
 import { version } from './version.js';
 
 const exitCodes = 'Exit codes: 0 done, 1 failed while running, 2 bad command line or configuration.';
@@ -118,7 +119,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags }, help, version };
 }
 
-async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
+/** Runs a node until a signal stops it; answers -1 once it runs, or 1 when it could not start. */
+async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<number> {
   const node = new SwitchboardNode(config);
   if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
@@ -149,7 +151,14 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
     }
     void node.reload(fresh);
   });
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    // One line naming the setting on stderr; the details (and stack) go to the JSON log.
+    node.log.error({ event: 'node.start_failed', err }, 'could not start');
+    process.stderr.write(`${await describeStartFailure(err, config)}\n`);
+    return 1;
+  }
   if (config.demo.enabled) {
     const shown = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
     process.stderr.write(
@@ -158,6 +167,7 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
         `  publish:    curl -X POST http://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n\n`,
     );
   }
+  return -1;
 }
 
 async function main(): Promise<number> {
@@ -204,8 +214,7 @@ async function main(): Promise<number> {
     process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
-  await serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
-  return -1;
+  return serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
 }
 
 main().then(
