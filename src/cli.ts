@@ -121,7 +121,13 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
 
 /** Runs a node until a signal stops it; answers -1 once it runs, or 1 when it could not start. */
 async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<number> {
-  const node = new SwitchboardNode(config);
+  let node: SwitchboardNode;
+  try {
+    node = new SwitchboardNode(config);
+  } catch (err) {
+    process.stderr.write(`${await describeStartFailure(err, config)}\n`);
+    return 1;
+  }
   if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
   const shutdown = (signal: string) => {
