@@ -261,13 +261,18 @@ export class SwitchboardNode {
     return position ? { subscribers, offset: position.offset, epoch: position.epoch } : { subscribers };
   }
 
-  /** Checks a connection may be accepted at all and validates the channels it names; throws before accepting it. */
-  admit(channelNames: string[]): ResolvedChannel[] {
+  /** Checks a connection from `remoteIp` may be accepted at all and validates the channels it names; throws before accepting it. */
+  admit(channelNames: string[], remoteIp: string): ResolvedChannel[] {
     if (this.state !== 'running') throw new SwitchboardError('unavailable', 'this node is shutting down; connect to another node');
     const max = this.config.limits.maxConnections;
     if (max > 0 && this.registry.size >= max) {
       this.metrics.stats.limit('connections');
       throw new SwitchboardError('unavailable', 'this node is at its connection limit; connect to another node');
+    }
+    const perIp = this.config.limits.maxConnectionsPerIp;
+    if (perIp > 0 && this.registry.countOfIp(remoteIp) >= perIp) {
+      this.metrics.stats.limit('connections_per_ip');
+      throw new SwitchboardError('rate_limited', `this node accepts at most ${perIp} connections from one address; close one first`);
     }
     if (channelNames.length > this.config.sessions.maxSubscriptions) {
       this.metrics.stats.limit('subscriptions');

@@ -152,7 +152,7 @@ export function registerClientRoutes(node: SwitchboardNode): void {
     }
     let asked: ResolvedChannel[];
     try {
-      asked = node.admit(channelsFromQuery(url));
+      asked = node.admit(channelsFromQuery(url), req.socket.remoteAddress ?? '');
     } catch (err) {
       refuse(err);
       return;
@@ -183,7 +183,8 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
-      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format]), node.admit(channelsFromQuery(url)));
+      const asked = node.admit(channelsFromQuery(url), req.raw.socket.remoteAddress ?? '');
+      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format]), asked);
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -198,7 +199,8 @@ export function registerClientRoutes(node: SwitchboardNode): void {
   };
   app.get('/poll', async (req) => {
     const url = new URL(req.url, 'http://switchboard');
-    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll'), node.admit(channelsFromQuery(url)));
+    const asked = node.admit(channelsFromQuery(url), req.raw.socket.remoteAddress ?? '');
+    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll'), asked);
     return longPoll(node, req.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
