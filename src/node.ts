@@ -128,7 +128,16 @@ export class SwitchboardNode {
       for (const session of sessions) this.askToReconnect(session, 'insufficient_state');
     });
     this.revocations = new RevocationList(this.broker, (revocation) => this.closeRevoked(revocation));
-    this.broker.onPublication((pub) => (pub.channel === revocationChannel ? this.revocations.receive(pub) : this.hub.dispatch(pub)));
+    this.broker.onPublication((pub) => {
+      // A publication of the wrong shape must not throw into the broker client and end the process.
+      try {
+        if (pub.channel === revocationChannel) this.revocations.receive(pub);
+        else this.hub.dispatch(pub);
+      } catch (err) {
+        this.metrics.stats.error('internal');
+        this.log.error({ event: 'broker.bad_publication', channel: String(pub.channel).slice(0, 200), err }, 'publication from the broker dropped');
+      }
+    });
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);

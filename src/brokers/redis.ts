@@ -170,6 +170,15 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
+/** The parsed message, or undefined when it cannot be parsed: it must not throw into the Redis client's event loop. */
+function parseOrDrop<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}
+
 /** A publication on the wire: `offset:epoch:` (both empty without history) then {"c","d","t","p"?}; `p` is a presence event. */
 function decode(message: string): Publication {
   const first = message.indexOf(':');
@@ -315,8 +324,18 @@ export class RedisBroker implements Broker {
 
   /** A message on a classic pub/sub channel: the control channel, or (standalone) a channel's publication. */
   private receive(channel: string, message: string): void {
-    if (channel === this.controlChannel) this.controlHandler(JSON.parse(message) as ControlMessage);
-    else this.handler(decode(message));
+    if (channel === this.controlChannel) {
+      const control = parseOrDrop(() => JSON.parse(message) as ControlMessage);
+      if (control) this.controlHandler(control);
+    } else {
+      this.receivePublication(message);
+    }
+  }
+
+  /** A publication message; one that is not Switchboard's own encoding (written by something else) is dropped, as the NATS broker does. */
+  private receivePublication(message: string): void {
+    const pub = parseOrDrop(() => decode(message));
+    if (pub) this.handler(pub);
   }
 
   /**
@@ -350,7 +369,7 @@ export class RedisBroker implements Broker {
     }) as ClusterWithScripts;
     client.on('error', () => {});
     client.on('message', (channel: string, message: string) => this.receive(channel, message));
-    client.on('smessage', (_channel: string, message: string) => this.handler(decode(message)));
+    client.on('smessage', (_channel: string, message: string) => this.receivePublication(message));
     client.on('end', () => {
       if (client === this.cluster) this.reopenLater();
     });
