@@ -93,7 +93,18 @@ function fuzzedRequest(random: () => number, endpoint: Endpoint, token: string):
   return { method: endpoint.method, target: target.replace(/[\s#]/g, '+'), headers, body, upgrade: endpoint.upgrade };
 }
 
-describe('fuzzed headers, cookies, query strings and bodies on every endpoint', () => {
+const frameTypes = ['subscribe', 'unsubscribe', 'publish', 'send', 'rpc', 'refresh', 'presence', 'ping', 'connect', 'bogus', '__proto__'];
+
+/** A frame of a known or unknown type whose fields hold fuzzed values. */
+function fuzzedFrame(random: () => number): string {
+  const value = (): unknown => pick<unknown>(random, [pick(random, nasty), 1, -1, null, true, [], {}, { offset: -1, epoch: pick(random, nasty) }, 1e308]);
+  const frame: Record<string, unknown> = { type: pick(random, frameTypes) };
+  for (const field of ['id', 'channel', 'data', 'token', 'since', 'method']) if (random() < 0.6) frame[field] = value();
+  const text = JSON.stringify(frame);
+  return random() < 0.2 ? `[${text},${text}]` : text;
+}
+
+describe('fuzzed headers, cookies, query strings, bodies and frames on every endpoint', () => {
   let node: NodeProcess;
   let upstream: HttpUpstream;
   let token: string;
@@ -107,6 +118,10 @@ describe('fuzzed headers, cookies, query strings and bodies on every endpoint', 
       '--api.insecure', 'true',
       '--compat.push.enabled', 'true',
       '--channels.default.historySize', '10',
+      '--channels.default.publish', 'public',
+      // The fuzzed frames of one connection must reach the commands, not end at the bad-input and rate limits.
+      '--limits.maxBadFrames', '1000000',
+      '--limits.clientMessagesBurst', '1000000',
       '--gateway.enabled', 'true',
       '--gateway.services', JSON.stringify({ svc: { instances: [upstream.url] } }),
       '--gateway.routes', JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc' }]),
@@ -132,6 +147,20 @@ describe('fuzzed headers, cookies, query strings and bodies on every endpoint', 
       assert.equal(node.child.exitCode, null, `the node exited after ${sent} requests`);
     }
     assert.deepEqual(internal, [], 'no fuzzed request is answered 500 internal');
+
+    // Fuzzed frames over open WebSockets, native and Push.
+    for (const path of ['/ws?channels=news', '/ws/messages?channels=news']) {
+      const socket = await connectWs(`${node.url.replace('http', 'ws')}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      for (let i = 0; i < 300; i++) {
+        if (random() < 0.1) socket.ws.send(Buffer.from([0xff, 0xfe, 0x00]), { binary: random() < 0.5 });
+        else socket.ws.send(random() < 0.3 ? pick(random, [...bodies, ...nasty]) : fuzzedFrame(random));
+      }
+      socket.send({ type: 'ping', id: 'last' });
+      if (path.startsWith('/ws?')) await socket.next((f) => f.type === 'pong' && f.id === 'last', 10_000);
+      assert.deepEqual(socket.inbox.all.filter((f) => f.error?.code === 'internal'), [], `no fuzzed frame on ${path} is answered internal`);
+      socket.close();
+      assert.equal(node.child.exitCode, null, `the node exited after fuzzed frames on ${path}`);
+    }
 
     const client = await connectWs(`${node.url.replace('http', 'ws')}/ws?channels=news`, { headers: { authorization: `Bearer ${token}` } });
     try {
