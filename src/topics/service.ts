@@ -8,7 +8,7 @@ import { resourceNamePattern, type Quotas } from './config.js';
 import { TopicMetrics } from './metrics.js';
 import { PushDeliverer } from './push.js';
 import { BatchOverQuota, PublishQuotas, QuotaExceeded } from './quotas.js';
-import { deadLetterAttributes, type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
+import { type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
 
 export type TopicsConfig = Config['topics'];
 
@@ -236,14 +236,7 @@ export class TopicService {
   /** Retained messages of a topic in log order (a dead-letter topic's listing, inspection). */
   async readTopic(application: string, name: string, opts: { from?: SeekTarget; limit: number }): Promise<TopicMessage[]> {
     await this.getTopic(application, name);
-    const messages = await this.store.read(storeName(application, name), opts);
-    // Dead-letter copies name their origin as the store does (`app-name`); show `app/name`.
-    for (const m of messages) {
-      for (const key of [deadLetterAttributes.originalTopic, deadLetterAttributes.subscription]) {
-        if (m.attributes[key] !== undefined) m.attributes[key] = m.attributes[key].replace('-', '/');
-      }
-    }
-    return messages;
+    return this.store.read(storeName(application, name), opts);
   }
 
   // Publishing
