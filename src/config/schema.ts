@@ -144,6 +144,10 @@ export interface Config {
     cacheEntries: number;
     maxBatchSize: number;
     maxRequestBytes: number;
+    maxAttributes: number;
+    maxAttributeKeyBytes: number;
+    maxAttributeValueBytes: number;
+    maxKeyBytes: number;
     maxPullMessages: number;
     maxPullWait: number;
     ackDeadline: number;
@@ -538,6 +542,10 @@ export const schema: SchemaNode = {
     },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages in one publish request (413 too_large above it)' },
     maxRequestBytes: { parse: parseBytes, default: '16MiB', doc: 'largest publish request body (413 too_large above it); other topic API bodies are bounded by api.maxBodyBytes' },
+    maxAttributes: { parse: (v) => parseInteger(v, 1, 10_000), default: 100, doc: 'most attributes one topic message may carry (400 bad_request for that message above it)' },
+    maxAttributeKeyBytes: { parse: parseBytes, default: 256, doc: 'longest attribute key of a topic message, in bytes (400 bad_request for that message above it)' },
+    maxAttributeValueBytes: { parse: parseBytes, default: '1KiB', doc: 'longest attribute value of a topic message, in bytes (400 bad_request for that message above it)' },
+    maxKeyBytes: { parse: parseBytes, default: '1KiB', doc: 'longest ordering key or idempotency key of a topic message, in bytes (400 bad_request for that message above it)' },
     maxPullMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages one pull may ask for' },
     maxPullWait: { parse: parseDuration, default: '30s', doc: 'longest a pull may wait for messages' },
     ackDeadline: { parse: parseDuration, default: '30s', doc: 'ack deadline of a subscription that does not set one' },
