@@ -10,6 +10,8 @@ export interface ConnectSpec {
   kind: 'ws' | 'sio' | 'sse';
   host: string;
   port: number;
+  /** Over TLS (wss, https). */
+  tls?: boolean;
   pathTemplate: string;
   channelMode: 'same' | 'indexed';
   channel: string;

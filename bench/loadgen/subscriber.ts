@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { clockMs, Histogram } from '../lib/histogram.js';
 import { selfUsage, serveRpc } from '../lib/ipc.js';
 
@@ -264,6 +265,8 @@ interface ConnectArgs {
   kind: Kind;
   host: string;
   port: number;
+  /** Connect over TLS (wss, https), trusting any certificate. */
+  tls?: boolean;
   /** Path with `{ch}` where the connection's channel goes. */
   pathTemplate: string;
   /** `same`: every connection on `channel`; `indexed`: connection i on `${channel}${i}`. */
@@ -281,18 +284,22 @@ function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn 
   const path = args.pathTemplate.replace('{ch}', encodeURIComponent(channel));
   const localAddress = args.localAddresses.length > 0 ? args.localAddresses[id % args.localAddresses.length] : undefined;
   const conn = new Conn(id);
-  const socket = net.connect({
-    host: args.host,
-    port: args.port,
-    localAddress,
-    onread: {
-      buffer: READ_BUFFER,
-      callback: (nread: number, buf: Buffer) => {
-        onData(conn, buf.subarray(0, nread));
-        return true;
-      },
-    },
-  });
+  // TLS sockets take no onread buffer: their bytes arrive as data events.
+  const socket = args.tls
+    ? tls.connect({ socket: net.connect({ host: args.host, port: args.port, localAddress }), rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
+    : net.connect({
+        host: args.host,
+        port: args.port,
+        localAddress,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (nread: number, buf: Buffer) => {
+            onData(conn, buf.subarray(0, nread));
+            return true;
+          },
+        },
+      });
+  if (args.tls) socket.on('data', (chunk: Buffer) => onData(conn, chunk));
   conn.socket = socket;
   let finished = false;
   const finish = (ok: boolean) => {
@@ -306,7 +313,7 @@ function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn 
     if (!conn.ready) socket.destroy();
   }, 15_000);
   socket.setNoDelay(true);
-  socket.on('connect', () => {
+  socket.on(args.tls ? 'secureConnect' : 'connect', () => {
     conn.state = State.Handshake;
     const hostHeader = `${args.host}:${args.port}`;
     if (args.kind === 'sse') {
