@@ -12,6 +12,8 @@ export interface ConnectSpec {
   port: number;
   /** Over TLS (wss, https). */
   tls?: boolean;
+  /** SSE over HTTP/2 streams. */
+  h2?: boolean;
   pathTemplate: string;
   channelMode: 'same' | 'indexed';
   channel: string;

@@ -169,6 +169,8 @@ export async function fanout(ctx: Context, names: ServerName[], transport: 'ws' 
           host: server.host,
           port: server.port,
           tls: kind.tls,
+          // Over TLS, SSE subscribers share HTTP/2 connections as browsers do.
+          h2: kind.tls === true && transport === 'sse',
           pathTemplate: path,
           channelMode: 'same',
           channel: CHANNEL,
