@@ -168,3 +168,28 @@ async function hasCurl(): Promise<boolean> {
     return false;
   }
 }
+
+describe('TLS with server.http2 off', () => {
+  const certs = certificateDir();
+  let t: TestNode;
+  before(async () => {
+    const cert = certs.make('plain');
+    t = await startNode({ 'server.tls.cert': cert.cert, 'server.tls.key': cert.key, 'server.http2': false });
+  });
+  after(async () => {
+    await t?.stop();
+    certs.remove();
+  });
+
+  it('offers no h2 by ALPN and still serves https', async () => {
+    const protocol = await new Promise<string | false>((resolve, reject) => {
+      const socket = tls.connect({ port: t.node.port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+        resolve(socket.alpnProtocol ?? false);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    assert.notEqual(protocol, 'h2');
+    assert.equal((await httpsRequest(`https://127.0.0.1:${t.node.port}/client/index.js`)).status, 200);
+  });
+});
