@@ -81,7 +81,7 @@ export interface PublishResult {
  */
 function serverOptions(server: Config['server']): object {
   if (!server.tls.cert) return {};
-  const https = readTlsFiles(server.tls);
+  const https = { ...readTlsFiles(server.tls), handshakeTimeout: server.tls.handshakeTimeout };
   return server.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
 }
 

@@ -53,7 +53,7 @@ export interface Config {
     port: number;
     /** Browser origins allowed on client endpoints besides the node's own (docs/security.md). */
     allowedOrigins: string[];
-    tls: { cert: string; key: string; watchInterval: number };
+    tls: { cert: string; key: string; watchInterval: number; handshakeTimeout: number };
     http2: boolean;
   };
   node: { id: string };
@@ -274,6 +274,7 @@ export const schema: SchemaNode = {
     tls: {
       cert: { parse: parseString, default: '', doc: 'PEM certificate file (with its CA chain) to serve https and wss on server.port; empty: plain http' },
       key: { parse: parseString, default: '', doc: 'PEM private key file of server.tls.cert' },
+      handshakeTimeout: { parse: parseDuration, default: '10s', doc: 'a TLS connection that has not completed its handshake this long after connecting is dropped' },
       watchInterval: { parse: parseDuration, default: '10s', doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP' },
     },
     http2: { parse: parseBoolean, default: true, doc: 'offer HTTP/2 (ALPN h2) beside HTTP/1.1 when TLS is on' },
