@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { cleanEnv, runCli } from '../helpers/cli.js';
 import { cliPath, startProcess } from '../helpers/node.js';
+import { spawnOwned } from '../helpers/processes.js';
 import { certificateDir, servedName } from '../helpers/tls.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 describe('switchboard serve --demo listens on this machine only, unless told otherwise', () => {
@@ -18,9 +19,9 @@ describe('switchboard serve --demo listens on this machine only, unless told oth
   });
 
   it('says in its banner that the API is open and how to expose the demo', async () => {
-    const child = spawn(process.execPath, [cliPath, 'serve', '--demo', '--port', '0'], { env: cleanEnv({ SWITCHBOARD_LOG_LEVEL: 'silent' }), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnOwned(process.execPath, [cliPath, 'serve', '--demo', '--port', '0'], { env: cleanEnv({ SWITCHBOARD_LOG_LEVEL: 'silent' }), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     try {
       await waitUntil(() => stderr.includes('--host 0.0.0.0'), 10_000, 'the banner');
       assert.match(stderr, /demo page: {2}http:\/\/127\.0\.0\.1:\d+\//);
@@ -31,7 +32,7 @@ describe('switchboard serve --demo listens on this machine only, unless told oth
   });
 });
 
-describe('switchboard serve with TLS files', () => {
+describe('switchboard serve with TLS files', { skip: requireTool('openssl') }, () => {
   const certs = certificateDir();
   after(() => certs.remove());
 

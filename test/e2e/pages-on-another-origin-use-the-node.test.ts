@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { certificateDir, httpsRequest } from '../helpers/tls.js';
+import { requireTool, tool } from '../helpers/tools.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}; install the chromium package to run the browser test`;
+const skip = requireTool('chromium', 'openssl');
 
 /** A web app's own server: an empty page on its own port, so its origin is not the node's. */
 async function startPageServer(): Promise<{ origin: string; close: () => Promise<void> }> {
@@ -66,7 +65,7 @@ describe('a page on another origin uses a node that allows it, and cannot use on
     allowed = await startNode({ 'server.allowedOrigins': [pages.origin], 'channels.namespaces': namespaces, 'longPoll.timeout': '1s' });
     closed = await startNode({ 'channels.namespaces': namespaces });
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: tool('chromium'),
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'],
     });
     page = await browser.newPage();
@@ -136,7 +135,7 @@ describe('a page holds twelve SSE streams to one node over HTTP/2', { skip }, ()
     node = await startNode({ 'server.allowedOrigins': [pages.origin], 'server.tls.cert': cert.cert, 'server.tls.key': cert.key });
     base = `https://127.0.0.1:${node.node.port}`;
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: tool('chromium'),
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'],
     });
     page = await browser.newPage();

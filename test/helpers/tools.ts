@@ -19,6 +19,8 @@ const debianPackages = {
   chromium: 'chromium',
   setpriv: 'util-linux',
   pgrep: 'procps',
+  openssl: 'openssl',
+  curl: 'curl',
 } as const;
 
 export type Tool = keyof typeof debianPackages;

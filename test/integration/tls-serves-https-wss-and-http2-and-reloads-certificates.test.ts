@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { connectWs } from '../helpers/clients.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { certificateDir, connectH2, httpsRequest, servedName, type Certificate } from '../helpers/tls.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** An HTTP/2 request whose body is collected as text as it arrives. */
@@ -35,7 +36,7 @@ async function h2Post(session: ClientHttp2Session, path: string, body: unknown):
   return { status: await status, body: text() };
 }
 
-describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded without dropping connections', () => {
+describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded without dropping connections', { skip: requireTool('openssl') }, () => {
   const certs = certificateDir();
   let first: Certificate;
   let second: Certificate;
@@ -112,8 +113,7 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
     session.close();
   });
 
-  it('answers curl --http2 over h2', async (test) => {
-    if (!(await hasCurl())) return test.skip('no curl on this machine');
+  it('answers curl --http2 over h2', { skip: requireTool('curl') }, async () => {
     const { stdout } = await promisify(execFile)('curl', ['-sk', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${base}/client/index.js`]);
     assert.equal(stdout, '2 200');
   });
@@ -157,39 +157,5 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
     assert.ok(last);
     ws.close();
     stalled.destroy();
-  });
-});
-
-async function hasCurl(): Promise<boolean> {
-  try {
-    await promisify(execFile)('curl', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-describe('TLS with server.http2 off', () => {
-  const certs = certificateDir();
-  let t: TestNode;
-  before(async () => {
-    const cert = certs.make('plain');
-    t = await startNode({ 'server.tls.cert': cert.cert, 'server.tls.key': cert.key, 'server.http2': false });
-  });
-  after(async () => {
-    await t?.stop();
-    certs.remove();
-  });
-
-  it('offers no h2 by ALPN and still serves https', async () => {
-    const protocol = await new Promise<string | false>((resolve, reject) => {
-      const socket = tls.connect({ port: t.node.port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
-        resolve(socket.alpnProtocol ?? false);
-        socket.end();
-      });
-      socket.on('error', reject);
-    });
-    assert.notEqual(protocol, 'h2');
-    assert.equal((await httpsRequest(`https://127.0.0.1:${t.node.port}/client/index.js`)).status, 200);
   });
 });
