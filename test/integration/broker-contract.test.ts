@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { continuesFrom, type Broker, type ControlMessage, type Publication } from '../../src/brokers/broker.js';
+import { IpcBroker, IpcBrokerHost, type IpcEndpoint } from '../../src/brokers/ipc.js';
 import { MemoryBroker, MemoryBus } from '../../src/brokers/memory.js';
 import { NatsBroker } from '../../src/brokers/nats.js';
 import { RedisBroker } from '../../src/brokers/redis.js';
@@ -61,6 +62,28 @@ async function channelPerShard(cluster: RedisClusterService, base: string): Prom
   });
 }
 
+/**
+ * Two connected ends of a channel that behaves as a cluster worker's IPC channel does: messages
+ * arrive in order, on a later turn, as copies made through JSON.
+ */
+function endpointPair(): [IpcEndpoint, IpcEndpoint] {
+  const make = () => ({ handlers: [] as ((message: unknown) => void)[], peer: undefined as unknown as { handlers: ((message: unknown) => void)[] } });
+  const [x, y] = [make(), make()];
+  x.peer = y;
+  y.peer = x;
+  const endpoint = (side: typeof x): IpcEndpoint => ({
+    send: (message) => {
+      const copy = JSON.stringify(message);
+      setImmediate(() => {
+        for (const handler of side.peer.handlers) handler(JSON.parse(copy));
+      });
+    },
+    onMessage: (handler) => void side.handlers.push(handler),
+    onDisconnect: () => {},
+  });
+  return [endpoint(x), endpoint(y)];
+}
+
 const kinds: BrokerKind[] = [
   (() => {
     let bus: MemoryBus;
@@ -70,6 +93,23 @@ const kinds: BrokerKind[] = [
         bus = new MemoryBus();
       },
       create: async () => new MemoryBroker(bus),
+      teardown: async () => {},
+    };
+  })(),
+  (() => {
+    let host: IpcBrokerHost;
+    return {
+      name: 'ipc (workers reaching the memory broker of their primary)',
+      setup: async () => {
+        host = new IpcBrokerHost();
+      },
+      create: async () => {
+        const [worker, primary] = endpointPair();
+        host.attach(primary);
+        const broker = new IpcBroker(worker);
+        await broker.connect();
+        return broker;
+      },
       teardown: async () => {},
     };
   })(),
