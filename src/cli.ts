@@ -1,10 +1,14 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
+import { createLogger } from './observability/log.js';
 import { TlsSettingError } from './transports/tls.js';
+import { Primary, WorkerStartError } from './workers/primary.js';
+import { WorkerLink, takeWorkerNodeId } from './workers/worker.js';
 
 const usage = `Usage:
   switchboard serve [options]          start a node
@@ -17,6 +21,7 @@ Options:
                        listens on 127.0.0.1 unless --host is given)
   --port N             same as --server.port N
   --host ADDR          same as --server.host ADDR
+  --workers N|auto     same as --server.workers: N worker processes share the port (auto: one per CPU)
   --<setting> VALUE    any setting by its dotted path, e.g. --sessions.heartbeatInterval 10s
 
 Settings are read from defaults, then the file, then SWITCHBOARD_* environment variables, then flags.
@@ -29,7 +34,7 @@ interface Parsed {
   sources: ConfigSources;
 }
 
-const shorthands: Record<string, string> = { port: 'server.port', host: 'server.host' };
+const shorthands: Record<string, string> = { port: 'server.port', host: 'server.host', workers: 'server.workers' };
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   const command: string[] = [];
@@ -59,8 +64,35 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags } };
 }
 
+/** server.workers > 1: this process is the primary; it starts the workers and holds no sessions (src/workers/). */
+async function servePrimary(config: Config): Promise<void> {
+  const log = createLogger(config.log.level, config.node.id);
+  const primary = new Primary(config, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'node.signal', signal }, `received ${signal}, draining every worker`);
+    primary.drain().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ event: 'node.drain_failed', err }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => primary.reload());
+  const port = await primary.start();
+  if (config.demo.enabled) printDemoBanner(config, port);
+}
+
 async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
-  const node = new SwitchboardNode(config);
+  if (config.server.workers > 1 && cluster.isPrimary) return servePrimary(config);
+  const link = cluster.isWorker ? new WorkerLink(config) : undefined;
+  const node = new SwitchboardNode(config, link?.options());
+  link?.bind(node);
   if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -91,27 +123,32 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
     void node.reload(fresh);
   });
   await node.start();
-  if (config.demo.enabled) {
-    const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
-    const shown = everywhere ? 'localhost' : config.server.host;
-    const scheme = config.server.tls.cert ? 'https' : 'http';
-    const exposure = everywhere
-      ? `  WARNING:    listening on every interface (--host ${config.server.host}) with the API open: anyone who can reach this port may publish, list and disconnect sessions.\n`
-      : `  The API is open without a key. Only this machine can reach it; --host 0.0.0.0 exposes it to your network (and the open API with it).\n`;
-    process.stderr.write(
-      `\nSwitchboard is running (in-memory broker).\n` +
-        `  demo page:  ${scheme}://${shown}:${node.port}/\n` +
-        `  publish:    curl -X POST ${scheme}://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n` +
-        exposure +
-        `\n`,
-    );
-  }
+  if (config.demo.enabled && !link) printDemoBanner(config, node.port);
+}
+
+function printDemoBanner(config: Config, port: number): void {
+  const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+  const shown = everywhere ? 'localhost' : config.server.host;
+  const scheme = config.server.tls.cert ? 'https' : 'http';
+  const exposure = everywhere
+    ? `  WARNING:    listening on every interface (--host ${config.server.host}) with the API open: anyone who can reach this port may publish, list and disconnect sessions.\n`
+    : `  The API is open without a key. Only this machine can reach it; --host 0.0.0.0 exposes it to your network (and the open API with it).\n`;
+  process.stderr.write(
+    `\nSwitchboard is running (in-memory broker).\n` +
+      `  demo page:  ${scheme}://${shown}:${port}/\n` +
+      `  publish:    curl -X POST ${scheme}://${shown}:${port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n` +
+      exposure +
+      `\n`,
+  );
 }
 
 async function main(): Promise<number> {
+  // A worker of `serve --workers N` runs the same command line, with the node id its primary gave it.
+  const workerNodeId = cluster.isWorker ? takeWorkerNodeId(process.env) : undefined;
   let parsed: Parsed;
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);
+    if (workerNodeId) parsed.sources.overrides = { 'node.id': workerNodeId };
   } catch (err) {
     // --help asked for the usage: it goes to stdout and is not a failure.
     if (err instanceof UsageError && !err.message) {
@@ -150,6 +187,7 @@ async function main(): Promise<number> {
   try {
     await serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
   } catch (err) {
+    if (err instanceof WorkerStartError) return err.exitCode;
     if (!(err instanceof TlsSettingError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return 2;

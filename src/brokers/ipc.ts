@@ -15,10 +15,10 @@ import { SwitchboardError, type ErrorCode } from '../errors.js';
 
 /**
  * One end of a message channel between a worker and the primary (a cluster worker's IPC channel).
- * Messages are JSON values; `disconnected` is called once when the other end is gone.
+ * Messages are JSON values; the disconnect handler is called once when the other end is gone.
  */
 export interface IpcEndpoint {
-  send(message: IpcMessage): void;
+  send(message: object): void;
   onMessage(handler: (message: unknown) => void): void;
   onDisconnect(handler: () => void): void;
 }
@@ -147,16 +147,24 @@ export class IpcBrokerHost {
   /** Serves one worker's channel; answers a function that detaches it (when the worker is gone). */
   attach(endpoint: IpcEndpoint): () => Promise<void> {
     const broker = new MemoryBroker(this.bus);
-    broker.onPublication((publication) => endpoint.send({ sb: 'broker', publication }));
-    broker.control.onMessage((control) => endpoint.send({ sb: 'broker', control }));
+    // A worker that just died must not fail the delivery to the others.
+    const send = (message: IpcMessage) => {
+      try {
+        endpoint.send(message);
+      } catch {
+        // its channel is closed; the worker is detached when its exit is noticed
+      }
+    };
+    broker.onPublication((publication) => send({ sb: 'broker', publication }));
+    broker.control.onMessage((control) => send({ sb: 'broker', control }));
     endpoint.onMessage((message) => {
       if (!isBrokerMessage(message) || !('request' in message)) return;
       const { id, request } = message;
       this.perform(broker, request).then(
-        (result) => endpoint.send({ sb: 'broker', id, result }),
+        (result) => send({ sb: 'broker', id, result }),
         (err: unknown) => {
           const code: ErrorCode = err instanceof SwitchboardError ? err.code : 'internal';
-          endpoint.send({ sb: 'broker', id, error: { code, message: (err as Error).message } });
+          send({ sb: 'broker', id, error: { code, message: (err as Error).message } });
         },
       );
     });
