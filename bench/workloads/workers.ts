@@ -95,7 +95,11 @@ async function runConfig(ctx: Context, workers: number, rate: number): Promise<R
       timeoutMs: 60_000,
     });
     if (conn.connected === 0) throw new Error('no subscriber could connect');
-    ctx.log(`workers-fanout ${workers}: ${conn.connected}/${subscribers} subscribers`);
+    // How the cluster module's round-robin spread the connections over the workers (after a node heartbeat, 2 s).
+    await sleep(2500);
+    const nodes = ((await (await fetch(`http://${server.host}:${server.port}/api/nodes`)).json()) as { nodes: { id: string; sessions: number }[] }).nodes;
+    const sessionsPerWorker = nodes.map((n) => n.sessions).sort((a, b) => b - a);
+    ctx.log(`workers-fanout ${workers}: ${conn.connected}/${subscribers} subscribers, per worker ${sessionsPerWorker.join(' + ')}`);
 
     await loadgen.publisher.call('open', { host: server.host, port: server.port, connections: 32 });
     await loadgen.reset(1);
@@ -119,6 +123,7 @@ async function runConfig(ctx: Context, workers: number, rate: number): Promise<R
       ...base,
       subscribers,
       connected: conn.connected,
+      sessionsPerWorker,
       idleRssPerConnKB: idle.perConnKB,
       idleRssWholeDeltaPerConnKB: idle.wholeDeltaPerConnKB,
       published: run.accepted,
@@ -178,6 +183,7 @@ export function workersTable(results: Result[]): string {
     ['  p50 ms', (r) => r.p50Ms],
     ['  p99 ms', (r) => r.p99Ms],
     ['  lost', (r) => r.lost],
+    ['  subscribers per worker', (r) => (r.sessionsPerWorker as number[] | undefined)?.join(' + ')],
     ['  server CPU %', (r) => r.serverCpuPct],
     ['  CPU % per process', (r) => (r.serverCpuPctPerProcess as number[] | undefined)?.join(' + ')],
     ['  deliveries per CPU-second', (r) => r.deliveriesPerCpuSecond],
