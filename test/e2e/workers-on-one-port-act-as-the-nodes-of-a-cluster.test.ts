@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { bearer, hmacToken, wsAccepts } from '../helpers/auth.js';
 import { waitForLog } from '../helpers/cli.js';
-import { connectWs, type WsClient } from '../helpers/clients.js';
-import { fastCluster, wsUrl } from '../helpers/cluster.js';
+import { connectSse, connectWs, type WsClient } from '../helpers/clients.js';
+import { brokerTools, fastCluster, startSharedBroker, wsUrl, type SharedBroker } from '../helpers/cluster.js';
+import { requireTool } from '../helpers/tools.js';
 import { get, post, startProcess, type NodeProcess } from '../helpers/node.js';
 import { request } from '../helpers/http.js';
 import { CloseCodes } from '../../src/errors.js';
@@ -15,6 +17,19 @@ import { waitUntil } from '../helpers/wait.js';
  */
 const secret = 'workers-on-one-port-secret';
 const namespaces = JSON.stringify({ room: { presence: true }, feed: { historySize: 100 } });
+
+/** A POST on a connection of its own, so that successive requests land on the workers in turn. */
+function postOnNewConnection(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
 
 describe('two workers on one port, sharing the memory broker of their primary', () => {
   let proc: NodeProcess;
@@ -127,6 +142,23 @@ describe('two workers on one port, sharing the memory broker of their primary', 
     two.close();
   });
 
+  it('needs no stickiness: frames posted for a stream session are taken by whichever worker gets the request', async () => {
+    const stream = await connectSse(`${proc.url}/sse`);
+    try {
+      const welcome = JSON.parse((await stream.next((e) => e.event === 'welcome')).data);
+      const url = `${proc.url}/frames?session=${welcome.session}`;
+      // Each on a new connection: the workers take them in turn, and the one without the session finds it on the other.
+      for (let id = 1; id <= 4; id++) {
+        const res = await postOnNewConnection(url, { type: 'ping', id }, { 'x-switchboard-session-secret': welcome.sessionSecret });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
+      const refused = await postOnNewConnection(url, { type: 'ping', id: 5 }, { 'x-switchboard-session-secret': 'A'.repeat(welcome.sessionSecret.length) });
+      assert.equal(refused.status, 403, 'a wrong secret is refused');
+    } finally {
+      stream.close();
+    }
+  });
+
   // Last: it kills a worker.
   it('starts a new worker when one is killed; its clients reconnect through the same port and recover what they missed', async () => {
     const channel = 'feed:after-crash';
@@ -185,5 +217,38 @@ describe('SIGTERM to the primary of two workers', () => {
     assert.deepEqual(await proc.exited, { code: 0, signal: null });
     assert.ok(!proc.lines.some((line) => line.includes('"workers.died"')), 'no worker was restarted');
     assert.ok(proc.lines.some((line) => line.includes('"workers.stopped"')));
+  });
+});
+
+describe('two workers on one port with Redis', { skip: requireTool(brokerTools.redis) }, () => {
+  let broker: SharedBroker | undefined;
+  let proc: NodeProcess | undefined;
+  after(async () => {
+    proc?.kill();
+    await broker?.service.stop();
+  });
+
+  it('connects every worker to Redis as a node of its own: both are listed, and a publication reaches subscribers on both', async () => {
+    broker = await startSharedBroker('redis');
+    proc = await startProcess(['--workers', '2', '--api.insecure', 'true', ...broker.args, ...fastCluster]);
+    const id = (await waitForLog(proc, (e) => e.event === 'workers.started', 60_000)).node;
+    await waitUntil(async () => ((await get(`${proc!.url}/api/nodes`)).body.nodes as unknown[]).length === 2, 10_000, 'both workers in the node list');
+    const listed = ((await get(`${proc.url}/api/nodes`)).body.nodes as { id: string }[]).map((n) => n.id).sort();
+    assert.deepEqual(listed, [`${id}/w1`, `${id}/w2`]);
+    const clients: WsClient[] = [];
+    const nodes = new Set<string>();
+    try {
+      while (nodes.size < 2 && clients.length < 20) {
+        const client = await connectWs(`${wsUrl(proc)}/ws?channels=news`);
+        clients.push(client);
+        nodes.add((await client.next((f) => f.type === 'welcome')).node);
+        await client.next((f) => f.type === 'subscribed');
+      }
+      assert.equal(nodes.size, 2, 'subscribers on both workers');
+      assert.equal((await post(`${proc.url}/api/publish`, { channel: 'news', data: 'to all' })).status, 200);
+      for (const client of clients) assert.equal((await client.next((f) => f.type === 'message')).data, 'to all');
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
 });
