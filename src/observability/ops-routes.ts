@@ -16,8 +16,8 @@ export function registerOpsRoutes(node: SwitchboardNode): void {
 
   app.get('/readyz', async (_req, reply) => {
     if (node.isReady && machine) {
-      // Any worker may take the probe: it answers for all of them.
-      const { ready, workers } = await machine.readiness();
+      // Any worker may take the probe: it answers for all of them (not ready when the primary cannot say).
+      const { ready, workers } = await machine.readiness().catch(() => ({ ready: false, workers: [] }));
       if (!ready) reply.code(503);
       return { status: ready ? 'ready' : 'not_ready', node: node.id, workers };
     }

@@ -64,24 +64,34 @@ async function channelPerShard(cluster: RedisClusterService, base: string): Prom
 
 /**
  * Two connected ends of a channel that behaves as a cluster worker's IPC channel does: messages
- * arrive in order, on a later turn, as copies made through JSON.
+ * arrive in order, on a later turn, as copies made through JSON; `disconnect` closes it as the
+ * death of the other process would.
  */
-function endpointPair(): [IpcEndpoint, IpcEndpoint] {
-  const make = () => ({ handlers: [] as ((message: unknown) => void)[], peer: undefined as unknown as { handlers: ((message: unknown) => void)[] } });
+function endpointPair(): { worker: IpcEndpoint; primary: IpcEndpoint; disconnect(): void } {
+  const make = () => ({ handlers: [] as ((message: unknown) => void)[], gone: [] as (() => void)[], peer: undefined as unknown as { handlers: ((message: unknown) => void)[] } });
   const [x, y] = [make(), make()];
   x.peer = y;
   y.peer = x;
+  let connected = true;
   const endpoint = (side: typeof x): IpcEndpoint => ({
     send: (message) => {
+      if (!connected) throw new Error('channel closed');
       const copy = JSON.stringify(message);
       setImmediate(() => {
         for (const handler of side.peer.handlers) handler(JSON.parse(copy));
       });
     },
     onMessage: (handler) => void side.handlers.push(handler),
-    onDisconnect: () => {},
+    onDisconnect: (handler) => void side.gone.push(handler),
   });
-  return [endpoint(x), endpoint(y)];
+  return {
+    worker: endpoint(x),
+    primary: endpoint(y),
+    disconnect: () => {
+      connected = false;
+      for (const handler of [...x.gone, ...y.gone]) handler();
+    },
+  };
 }
 
 const kinds: BrokerKind[] = [
@@ -104,13 +114,22 @@ const kinds: BrokerKind[] = [
         host = new IpcBrokerHost();
       },
       create: async () => {
-        const [worker, primary] = endpointPair();
-        host.attach(primary);
-        const broker = new IpcBroker(worker);
+        const channel = endpointPair();
+        host.attach(channel.primary);
+        const broker = new IpcBroker(channel.worker);
         await broker.connect();
         return broker;
       },
       teardown: async () => {},
+      // The primary process is gone: its channel closed.
+      connectUnreachable: async () => {
+        const channel = endpointPair();
+        host.attach(channel.primary);
+        const broker = new IpcBroker(channel.worker);
+        channel.disconnect();
+        await broker.connect();
+        return broker;
+      },
     };
   })(),
   (() => {
