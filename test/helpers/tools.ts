@@ -59,5 +59,5 @@ export function requireTool(...tools: Tool[]): string | false {
   const missing = tools.filter((name) => !toolPath(name));
   if (missing.length === 0) return false;
   const packages = [...new Set(missing.map((name) => debianPackages[name]))];
-  return `needs ${missing.join(', ')}: install the Debian package${packages.length > 1 ? 's' : ''} ${packages.join(' ')} (.ci/run installs them)`;
+  return `needs ${missing.join(', ')}: install the Debian package${packages.length > 1 ? 's' : ''} ${packages.join(' ')} (.ci/run installs ${packages.length > 1 ? 'them' : 'it'})`;
 }

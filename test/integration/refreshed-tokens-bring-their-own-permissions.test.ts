@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bearer, hmacToken } from '../helpers/auth.js';
+import { bearer, hmacToken, startHookServer } from '../helpers/auth.js';
 import { connectWs, type WsClient } from '../helpers/clients.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
@@ -91,6 +91,29 @@ describe('a refreshed token brings its own permissions', () => {
     assert.equal((await ops.next((f) => f.type === 'message')).data, 'disk full');
     assert.equal(ops.inbox.all.filter((f) => f.type === 'unsubscribed').length, 0);
     ops.close();
+  });
+
+  it('keeps the channels the connect hook gave the session', async () => {
+    const hook = await startHookServer(() => ({ body: { allow: true, user: 'hana', channels: ['ops:pager'] } }));
+    const hooked = await startNode({
+      'auth.jwt.secrets': [secret],
+      'auth.connectHook.url': hook.url,
+      'channels.namespaces': { ops: { subscribe: 'server' } },
+    });
+    try {
+      const ws = await connectWs(`${hooked.wsUrl}/ws`);
+      assert.deepEqual((await ws.next((f) => f.type === 'welcome')).channels, ['ops:pager', 'user:hana']);
+      await ws.next((f) => f.type === 'subscribed' && f.channel === 'ops:pager');
+      ws.send({ type: 'refresh', id: 'r', token: await token({ sub: 'hana' }) });
+      assert.equal((await ws.next((f) => f.id === 'r')).error, undefined);
+      await post(`${hooked.url}/api/publish`, { channel: 'ops:pager', data: 'wake up' });
+      assert.equal((await ws.next((f) => f.type === 'message')).data, 'wake up');
+      assert.equal(ws.inbox.all.filter((f) => f.type === 'unsubscribed').length, 0);
+      ws.close();
+    } finally {
+      await hooked.stop();
+      await hook.stop();
+    }
   });
 
   it("refuses another user's token with forbidden and closes the session with 4502 user_mismatch", async () => {
