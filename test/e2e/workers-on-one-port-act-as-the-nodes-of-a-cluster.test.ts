@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { bearer, hmacToken, wsAccepts } from '../helpers/auth.js';
-import { waitForLog } from '../helpers/cli.js';
+import { runCli, waitForLog } from '../helpers/cli.js';
 import { connectSse, connectWs, type WsClient } from '../helpers/clients.js';
 import { brokerTools, fastCluster, startSharedBroker, wsUrl, type SharedBroker } from '../helpers/cluster.js';
 import { requireTool } from '../helpers/tools.js';
 import { get, post, startProcess, type NodeProcess } from '../helpers/node.js';
+import { freePort } from '../helpers/services.js';
 import { request } from '../helpers/http.js';
 import { CloseCodes } from '../../src/errors.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -249,6 +250,23 @@ describe('two workers on one port with Redis', { skip: requireTool(brokerTools.r
       for (const client of clients) assert.equal((await client.next((f) => f.type === 'message')).data, 'to all');
     } finally {
       for (const client of clients) client.close();
+    }
+  });
+});
+
+describe('workers that cannot start', () => {
+  it('stop the primary with their exit code and the reason on stderr, instead of being started again for ever', async () => {
+    const port = await freePort();
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['serve', '--workers', '2', '--host', '127.0.0.1', '--port', String(port), '--api.insecure', 'true'], {}, 60_000);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(String(port)));
+      assert.ok(!result.stdout.includes('"workers.died"'), 'no worker was started again');
+      assert.match(result.stdout, /"workers\.start_failed"/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 });
