@@ -17,8 +17,9 @@ import { idle } from './workloads/idle.js';
 import { routing, routingTable } from './workloads/routing.js';
 import { gateway, gatewayTable } from './workloads/gateway.js';
 import { topicStores, topics, topicsTable } from './workloads/topics.js';
+import { workersFanout, workersTable } from './workloads/workers.js';
 
-const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster', 'routing', 'gateway', 'topics'] as const;
+const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster', 'workers', 'routing', 'gateway', 'topics'] as const;
 type WorkloadName = (typeof workloadNames)[number];
 
 const usage = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
@@ -276,6 +277,17 @@ async function main(): Promise<number> {
       }
       continue;
     }
+    if (workload === 'workers') {
+      // Switchboard only: one process against `serve --workers 2` on one port (see workloads/workers.ts).
+      if (!servers.includes('switchboard')) continue;
+      if (Date.now() > settings.deadline - 15_000) {
+        emit({ workload: 'workers-fanout', server: 'switchboard', error: 'skipped: time budget used up' });
+        continue;
+      }
+      log('workers-fanout: 1 worker against 2 workers on one port');
+      await workersFanout(ctx, emit);
+      continue;
+    }
     if (workload === 'cluster') {
       // Switchboard only: 2 nodes through Redis and through NATS against 1 node (see workloads/cluster-fanout.ts).
       if (!plainServers.includes('switchboard')) continue;
@@ -302,7 +314,7 @@ async function main(): Promise<number> {
     }
   }
 
-  if (results.some((r) => r.workload !== 'cluster-fanout' && r.workload !== 'routing' && r.workload !== 'gateway' && r.workload !== 'topics')) process.stdout.write(`\n${table(results)}\n`);
+  if (results.some((r) => r.workload !== 'cluster-fanout' && r.workload !== 'workers-fanout' && r.workload !== 'routing' && r.workload !== 'gateway' && r.workload !== 'topics')) process.stdout.write(`\n${table(results)}\n`);
   const routed = routingTable(results);
   if (routed) process.stdout.write(`\n${routed}\n`);
   const proxied = gatewayTable(results);
@@ -311,6 +323,8 @@ async function main(): Promise<number> {
   if (durable) process.stdout.write(`\n${durable}\n`);
   const cluster = clusterTable(results);
   if (cluster) process.stdout.write(`\n${cluster}\n`);
+  const perWorkers = workersTable(results);
+  if (perWorkers) process.stdout.write(`\n${perWorkers}\n`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench-results/latest.jsonl`);
   if (settings.profileDir) log(`CPU profiles in bench-results/profiles/ (summarise with: node dist/bench/profile-top.js bench-results/profiles)`);
   return results.some((r) => r.error) ? 1 : 0;

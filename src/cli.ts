@@ -1,12 +1,16 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, describeSettings, isBooleanSetting, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
+import { createLogger } from './observability/log.js';
 import { describeStartFailure } from './start-failure.js';
 import { TlsSettingError } from './transports/tls.js';
 import { version } from './version.js';
+import { Primary, WorkerStartError } from './workers/primary.js';
+import { WorkerLink, takeWorkerNodeId } from './workers/worker.js';
 
 const exitCodes = 'Exit codes: 0 done, 1 failed while running, 2 bad command line or configuration.';
 
@@ -23,6 +27,7 @@ Options:
                        listens on 127.0.0.1 unless --host is given)
   --port N             same as --server.port N
   --host ADDR          same as --server.host ADDR
+  --workers N|auto     same as --server.workers: N worker processes share the port (auto: one per CPU)
   --<setting> VALUE    any setting by its dotted path, e.g. --sessions.heartbeatInterval 10s
 
 Settings are read from defaults, then the file, then SWITCHBOARD_* environment variables, then flags.
@@ -43,6 +48,7 @@ const optionsAndSettings = () => `Options:
   --demo               serve the demo page at / and the API without a key (local quick start)
   --port N             same as --server.port N
   --host ADDR          same as --server.host ADDR
+  --workers N|auto     same as --server.workers: N worker processes share the port (auto: one per CPU)
   -h, --help           this help
 
 Settings, each also a SWITCHBOARD_* environment variable (switchboard config describe explains them).
@@ -77,7 +83,7 @@ interface Parsed {
   version: boolean;
 }
 
-const shorthands: Record<string, string> = { port: 'server.port', host: 'server.host' };
+const shorthands: Record<string, string> = { port: 'server.port', host: 'server.host', workers: 'server.workers' };
 const booleanWords = new Set(['true', 'false', '1', '0', 'yes', 'no']);
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
@@ -123,11 +129,49 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   return { command, sources: { file, env, flags }, help, version };
 }
 
+/**
+ * server.workers > 1: this process is the primary; it starts the workers and holds no sessions
+ * (src/workers/). Answers -1 once every worker listens, or the exit code of one that could not start.
+ */
+async function servePrimary(config: Config): Promise<number> {
+  const log = createLogger(config.log.level, config.node.id);
+  const primary = new Primary(config, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'node.signal', signal }, `received ${signal}, draining every worker`);
+    primary.drain().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ event: 'node.drain_failed', err }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => primary.reload());
+  let port: number;
+  try {
+    port = await primary.start();
+  } catch (err) {
+    if (err instanceof WorkerStartError) return err.exitCode;
+    throw err;
+  }
+  if (config.demo.enabled) printDemoBanner(config, port);
+  return -1;
+}
+
 /** Runs a node until a signal stops it; answers -1 once it runs, or 1 when it could not start. */
 async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<number> {
+  if (config.server.workers > 1 && cluster.isPrimary) return servePrimary(config);
+  // A worker of `serve --workers N`: a node whose broker and /metrics, /readyz go through its primary.
+  const link = cluster.isWorker ? new WorkerLink(config) : undefined;
   let node: SwitchboardNode;
   try {
-    node = new SwitchboardNode(config);
+    node = new SwitchboardNode(config, link?.options());
+    link?.bind(node);
   } catch (err) {
     // An unusable certificate or key is a configuration problem (exit 2), found when the server is built.
     if (err instanceof TlsSettingError) {
@@ -174,28 +218,33 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
     process.stderr.write(`${await describeStartFailure(err, config)}\n`);
     return 1;
   }
-  if (config.demo.enabled) {
-    const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
-    const shown = everywhere ? 'localhost' : config.server.host;
-    const scheme = config.server.tls.cert ? 'https' : 'http';
-    const exposure = everywhere
-      ? `  WARNING:    listening on every interface (--host ${config.server.host}) with the API open: anyone who can reach this port may publish, list and disconnect sessions.\n`
-      : `  The API is open without a key. Only this machine can reach it; --host 0.0.0.0 exposes it to your network (and the open API with it).\n`;
-    process.stderr.write(
-      `\nSwitchboard is running (in-memory broker).\n` +
-        `  demo page:  ${scheme}://${shown}:${node.port}/\n` +
-        `  publish:    curl -X POST ${scheme}://${shown}:${node.port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n` +
-        exposure +
-        `\n`,
-    );
-  }
+  if (config.demo.enabled && !link) printDemoBanner(config, node.port);
   return -1;
 }
 
+function printDemoBanner(config: Config, port: number): void {
+  const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+  const shown = everywhere ? 'localhost' : config.server.host;
+  const scheme = config.server.tls.cert ? 'https' : 'http';
+  const exposure = everywhere
+    ? `  WARNING:    listening on every interface (--host ${config.server.host}) with the API open: anyone who can reach this port may publish, list and disconnect sessions.\n`
+    : `  The API is open without a key. Only this machine can reach it; --host 0.0.0.0 exposes it to your network (and the open API with it).\n`;
+  process.stderr.write(
+    `\nSwitchboard is running (in-memory broker).\n` +
+      `  demo page:  ${scheme}://${shown}:${port}/\n` +
+      `  publish:    curl -X POST ${scheme}://${shown}:${port}/api/publish -H 'content-type: application/json' -d '{"channel":"news","data":{"text":"hello"}}'\n` +
+      exposure +
+      `\n`,
+  );
+}
+
 async function main(): Promise<number> {
+  // A worker of `serve --workers N` runs the same command line, with the node id its primary gave it.
+  const workerNodeId = cluster.isWorker ? takeWorkerNodeId(process.env) : undefined;
   let parsed: Parsed;
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);
+    if (workerNodeId) parsed.sources.overrides = { 'node.id': workerNodeId };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`${err.message}\n\n${usage}\n`);

@@ -18,7 +18,7 @@ import { CloseCodes, SwitchboardError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
 import { limitJsonBodies } from './api/json-body.js';
-import { registerOpsRoutes } from './observability/ops-routes.js';
+import { registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
@@ -48,6 +48,10 @@ export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
   bus?: MemoryBus;
   logger?: Logger;
+  /** A worker's broker (src/workers/): instead of the one broker.type names. */
+  broker?: Broker;
+  /** A worker's view of all the workers of its machine, for /metrics and /readyz. */
+  machine?: MachineView;
 }
 
 type NodeState = 'created' | 'running' | 'draining' | 'stopped';
@@ -120,6 +124,8 @@ export class SwitchboardNode {
   private readonly disconnectHook: DisconnectHook;
   /** Shared by every session (one object, not one per connection). */
   private readonly sessionLimits: SessionLimits;
+  /** Set in a worker: every worker of the machine answers /metrics and /readyz together. */
+  readonly machine: MachineView | undefined;
   /** Reloads server.tls.* (TLS only). */
   readonly certificates: CertificateReloader | undefined;
   private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
@@ -143,7 +149,8 @@ export class SwitchboardNode {
       subscriptions: () => this.hub.subscriptions,
       channels: () => this.hub.channelCount,
     });
-    this.broker = createBroker(config.broker, options.bus);
+    this.broker = options.broker ?? createBroker(config.broker, options.bus);
+    this.machine = options.machine;
     this.broker.onReconnect(() => this.resync());
     this.hub = new Hub(this.broker, this.metrics.stats, (channel, sessions) => {
       this.log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');

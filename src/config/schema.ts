@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   parseBoolean,
   parseBytes,
@@ -55,6 +56,8 @@ export interface Config {
     allowedOrigins: string[];
     tls: { cert: string; key: string; watchInterval: number; handshakeTimeout: number };
     http2: boolean;
+    /** Worker processes sharing server.port (1: this process serves alone). */
+    workers: number;
   };
   node: { id: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -262,6 +265,16 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
   return result;
 }
 
+/** server.workers: a count, or auto for one worker per CPU this process may use. */
+function parseWorkers(value: unknown): number {
+  if (value === 'auto') return availableParallelism();
+  try {
+    return parseInteger(value, 1, 1024);
+  } catch (err) {
+    throw new Error(`expected auto or ${(err as Error).message.replace(/^expected /, '')}`);
+  }
+}
+
 export const schema: SchemaNode = {
   server: {
     host: { parse: parseString, default: '0.0.0.0', doc: 'address the HTTP/WebSocket port listens on' },
@@ -278,6 +291,11 @@ export const schema: SchemaNode = {
       watchInterval: { parse: parseDuration, default: '10s', doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP' },
     },
     http2: { parse: parseBoolean, default: true, doc: 'offer HTTP/2 (ALPN h2) beside HTTP/1.1 when TLS is on' },
+    workers: {
+      parse: parseWorkers,
+      default: 1,
+      doc: 'worker processes that share server.port, each a node of its own (NODEID/wN); auto: one per available CPU; 1: this process serves alone',
+    },
   },
   node: {
     id: { parse: parseString, default: '', doc: 'this node\'s id; empty means a random one at start' },

@@ -1,12 +1,26 @@
 import type { SwitchboardNode } from '../node.js';
+import type { MachineReadiness } from '../workers/ops-channel.js';
+
+/** All the workers of one machine (server.workers), as one of them sees them through its primary. */
+export interface MachineView {
+  /** Every worker's metrics, each series labelled with its worker. */
+  metrics(): Promise<string>;
+  readiness(): Promise<MachineReadiness>;
+}
 
 /** Health, readiness and Prometheus metrics: open without an API key so probes and scrapers can reach them. */
 export function registerOpsRoutes(node: SwitchboardNode): void {
-  const { app, metrics } = node;
+  const { app, metrics, machine } = node;
 
   app.get('/healthz', async () => ({ status: 'ok', node: node.id }));
 
   app.get('/readyz', async (_req, reply) => {
+    if (node.isReady && machine) {
+      // Any worker may take the probe: it answers for all of them (not ready when the primary cannot say).
+      const { ready, workers } = await machine.readiness().catch(() => ({ ready: false, workers: [] }));
+      if (!ready) reply.code(503);
+      return { status: ready ? 'ready' : 'not_ready', node: node.id, workers };
+    }
     if (node.isReady) return { status: 'ready', node: node.id };
     reply.code(503);
     return { status: node.isDraining ? 'draining' : 'not_ready', node: node.id };
@@ -14,6 +28,6 @@ export function registerOpsRoutes(node: SwitchboardNode): void {
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return machine ? machine.metrics() : metrics.registry.metrics();
   });
 }

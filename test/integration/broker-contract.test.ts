@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { continuesFrom, type Broker, type ControlMessage, type Publication } from '../../src/brokers/broker.js';
+import { IpcBroker, IpcBrokerHost, type IpcEndpoint } from '../../src/brokers/ipc.js';
 import { MemoryBroker, MemoryBus } from '../../src/brokers/memory.js';
 import { NatsBroker } from '../../src/brokers/nats.js';
 import { RedisBroker } from '../../src/brokers/redis.js';
@@ -61,6 +62,38 @@ async function channelPerShard(cluster: RedisClusterService, base: string): Prom
   });
 }
 
+/**
+ * Two connected ends of a channel that behaves as a cluster worker's IPC channel does: messages
+ * arrive in order, on a later turn, as copies made through JSON; `disconnect` closes it as the
+ * death of the other process would.
+ */
+function endpointPair(): { worker: IpcEndpoint; primary: IpcEndpoint; disconnect(): void } {
+  const make = () => ({ handlers: [] as ((message: unknown) => void)[], gone: [] as (() => void)[], peer: undefined as unknown as { handlers: ((message: unknown) => void)[] } });
+  const [x, y] = [make(), make()];
+  x.peer = y;
+  y.peer = x;
+  let connected = true;
+  const endpoint = (side: typeof x): IpcEndpoint => ({
+    send: (message) => {
+      if (!connected) throw new Error('channel closed');
+      const copy = JSON.stringify(message);
+      setImmediate(() => {
+        for (const handler of side.peer.handlers) handler(JSON.parse(copy));
+      });
+    },
+    onMessage: (handler) => void side.handlers.push(handler),
+    onDisconnect: (handler) => void side.gone.push(handler),
+  });
+  return {
+    worker: endpoint(x),
+    primary: endpoint(y),
+    disconnect: () => {
+      connected = false;
+      for (const handler of [...x.gone, ...y.gone]) handler();
+    },
+  };
+}
+
 const kinds: BrokerKind[] = [
   (() => {
     let bus: MemoryBus;
@@ -71,6 +104,32 @@ const kinds: BrokerKind[] = [
       },
       create: async () => new MemoryBroker(bus),
       teardown: async () => {},
+    };
+  })(),
+  (() => {
+    let host: IpcBrokerHost;
+    return {
+      name: 'ipc (workers reaching the memory broker of their primary)',
+      setup: async () => {
+        host = new IpcBrokerHost();
+      },
+      create: async () => {
+        const channel = endpointPair();
+        host.attach(channel.primary);
+        const broker = new IpcBroker(channel.worker);
+        await broker.connect();
+        return broker;
+      },
+      teardown: async () => {},
+      // The primary process is gone: its channel closed.
+      connectUnreachable: async () => {
+        const channel = endpointPair();
+        host.attach(channel.primary);
+        const broker = new IpcBroker(channel.worker);
+        channel.disconnect();
+        await broker.connect();
+        return broker;
+      },
     };
   })(),
   (() => {
