@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { SwitchboardNode } from '../node.js';
 import { apiKeyCheck } from './api-keys.js';
 import { registerChannelRoutes } from './channel-routes.js';
 import { installErrorHandling } from './errors.js';
 import { registerNodeRoutes } from './node-routes.js';
+import { registerOpenApiRoute } from './openapi.js';
 import { registerPublishRoutes } from './publish-routes.js';
 import { registerRevocationRoutes } from './revocation-routes.js';
 import { registerRoutingRoutes } from './routing-routes.js';
@@ -25,4 +27,9 @@ export function registerApiRoutes(node: SwitchboardNode): void {
   });
   // Topic routes take application keys as well as admin keys, so they check keys themselves.
   node.app.register(async (api) => registerTopicRoutes(api, node.topics, node.config.api));
+  node.app.register(async (app) => registerOpenApiRoute(app, packageVersion(), { gateway: Boolean(node.gateway), push: node.config.compat.push.enabled }));
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
