@@ -4,6 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { RouteOptions } from 'fastify';
+import { publishRoutes } from '../../src/api/api-keys.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SwitchboardNode } from '../../src/node.js';
 import { get } from '../helpers/node.js';
@@ -52,6 +53,15 @@ describe('the OpenAPI document at /api/openapi.json', () => {
     assert.ok(registered.size > 50, `only ${registered.size} routes seen`);
     assert.deepEqual([...registered].filter((r) => !documented.has(r)), [], 'routes missing from the document');
     assert.deepEqual([...documented].filter((r) => !registered.has(r)), [], 'documented routes the node does not serve');
+  });
+
+  it('says a publish key may call exactly the routes the key check lets it call', () => {
+    const publish = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([, op]) => op['x-switchboard-access'] === 'publish')
+        .map(([method]) => `${method.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`),
+    );
+    assert.deepEqual(publish.sort(), [...publishRoutes].sort());
   });
 
   it('is a valid OpenAPI 3.1 document', async () => {
