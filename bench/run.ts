@@ -188,6 +188,8 @@ async function main(): Promise<number> {
     appendFileSync(outFile, `${line}\n`);
   };
 
+  // The TLS server is for the fan-out workloads only; the others' load generators speak plain TCP.
+  const plainServers = servers.filter((s) => !serverKinds[s].tls);
   for (const workload of only) {
     if (workload === 'fanout' || workload === 'sse') {
       // The fan-out servers run side by side, step by step (see workloads/fanout.ts).
@@ -213,23 +215,23 @@ async function main(): Promise<number> {
       // Side by side too, round by round (see workloads/channels.ts).
       const labels = ['channels-single', 'channels-batch'];
       if (Date.now() > settings.deadline - 15_000) {
-        for (const server of servers) for (const label of labels) emit({ workload: label, server, error: 'skipped: time budget used up' });
+        for (const server of plainServers) for (const label of labels) emit({ workload: label, server, error: 'skipped: time budget used up' });
         continue;
       }
-      log(`channels against ${servers.join(', ')}`);
+      log(`channels against ${plainServers.join(', ')}`);
       const before = results.length;
       try {
-        await channels(ctx, servers, emit);
+        await channels(ctx, plainServers, emit);
       } catch (err) {
         log(`channels failed: ${(err as Error).stack ?? err}`);
       }
       const reported = new Set(results.slice(before).map((r) => `${r.workload} ${r.server}`));
-      for (const server of servers) for (const label of labels) if (!reported.has(`${label} ${server}`)) emit({ workload: label, server, error: 'no result' });
+      for (const server of plainServers) for (const label of labels) if (!reported.has(`${label} ${server}`)) emit({ workload: label, server, error: 'no result' });
       continue;
     }
     if (workload === 'routing') {
       // Switchboard only: routed client messages against direct calls to the same backend (see workloads/routing.ts).
-      if (!servers.includes('switchboard')) continue;
+      if (!plainServers.includes('switchboard')) continue;
       if (Date.now() > settings.deadline - 15_000) {
         emit({ workload: 'routing', server: 'switchboard', error: 'skipped: time budget used up' });
         continue;
@@ -244,7 +246,7 @@ async function main(): Promise<number> {
     }
     if (workload === 'gateway') {
       // Switchboard only: proxied requests against direct calls and HAProxy on the same upstream (see workloads/gateway.ts).
-      if (!servers.includes('switchboard')) continue;
+      if (!plainServers.includes('switchboard')) continue;
       if (Date.now() > settings.deadline - 15_000) {
         emit({ workload: 'gateway', server: 'switchboard', error: 'skipped: time budget used up' });
         continue;
@@ -259,7 +261,7 @@ async function main(): Promise<number> {
     }
     if (workload === 'topics') {
       // Switchboard only: durable topics on one node, per store (see workloads/topics.ts).
-      if (!servers.includes('switchboard')) continue;
+      if (!plainServers.includes('switchboard')) continue;
       for (const store of topicStores) {
         if (Date.now() > settings.deadline - 15_000) {
           emit({ workload: 'topics', server: 'switchboard', store, error: 'skipped: time budget used up' });
@@ -276,7 +278,7 @@ async function main(): Promise<number> {
     }
     if (workload === 'cluster') {
       // Switchboard only: 2 nodes through Redis and through NATS against 1 node (see workloads/cluster-fanout.ts).
-      if (!servers.includes('switchboard')) continue;
+      if (!plainServers.includes('switchboard')) continue;
       if (Date.now() > settings.deadline - 15_000) {
         emit({ workload: 'cluster-fanout', server: 'switchboard', error: 'skipped: time budget used up' });
         continue;
@@ -285,7 +287,7 @@ async function main(): Promise<number> {
       await clusterFanout(ctx, emit);
       continue;
     }
-    for (const server of servers) {
+    for (const server of plainServers) {
       if (Date.now() > settings.deadline - 15_000) {
         emit({ workload, server, error: 'skipped: time budget used up' });
         continue;

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, describeSettings, loadConfig, type ConfigSources } from './config/load.js';
+import { ConfigError, describeSettings, isBooleanSetting, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { printableConfig } from './config/secrets.js';
 import { SwitchboardNode } from './node.js';
+import { describeStartFailure } from './start-failure.js';
 import { TlsSettingError } from './transports/tls.js';
+import { version } from './version.js';
+
+const exitCodes = 'Exit codes: 0 done, 1 failed while running, 2 bad command line or configuration.';
 
 const usage = `Usage:
   switchboard serve [options]          start a node
   switchboard config print [options]   print the effective configuration as YAML
   switchboard config describe          list every setting with its environment variable and default
+  switchboard help [COMMAND]           this help, or a command's own (also COMMAND --help, -h)
+  switchboard version                  print the version (also --version, -v)
 
 Options:
   --config FILE        YAML settings file (also SWITCHBOARD_CONFIG)
@@ -20,47 +26,117 @@ Options:
   --<setting> VALUE    any setting by its dotted path, e.g. --sessions.heartbeatInterval 10s
 
 Settings are read from defaults, then the file, then SWITCHBOARD_* environment variables, then flags.
-Exit codes: 0 done, 1 failed while running, 2 bad command line or configuration.`;
+${exitCodes}`;
+
+/** Every setting as a flag with the kind of value it takes and its default, for a command's help. */
+function settingFlags(): string {
+  return describeSettings()
+    .map(({ path, default: value }) => {
+      const kind = isBooleanSetting(path) ? '[BOOL]' : typeof value === 'number' ? 'N' : Array.isArray(value) ? 'LIST' : typeof value === 'object' ? 'JSON' : 'VALUE';
+      return `  --${path} ${kind}  (default ${JSON.stringify(value)})`;
+    })
+    .join('\n');
+}
+
+const optionsAndSettings = () => `Options:
+  --config FILE        YAML settings file (also SWITCHBOARD_CONFIG)
+  --demo               serve the demo page at / and the API without a key (local quick start)
+  --port N             same as --server.port N
+  --host ADDR          same as --server.host ADDR
+  -h, --help           this help
+
+Settings, each also a SWITCHBOARD_* environment variable (switchboard config describe explains them).
+A boolean flag without a value means true; lists take a comma-separated string or JSON, maps JSON:
+${settingFlags()}
+
+Settings are read from defaults, then the file, then SWITCHBOARD_* environment variables, then flags.
+${exitCodes}`;
+
+/** The help of one command, by its words; the general usage for anything else. */
+function helpFor(command: string[]): string {
+  switch (command.join(' ')) {
+    case 'serve':
+      return `Usage: switchboard serve [options]\n\nStarts a node and runs it until SIGTERM or SIGINT (drain) or SIGHUP (reload).\n\n${optionsAndSettings()}`;
+    case 'config print':
+      return `Usage: switchboard config print [options]\n\nPrints the effective configuration as YAML, secrets masked; takes what serve takes.\n\n${optionsAndSettings()}`;
+    case 'config describe':
+      return `Usage: switchboard config describe\n\nLists every setting with its environment variable, default and meaning.\n\n${exitCodes}`;
+    default:
+      return usage;
+  }
+}
 
 class UsageError extends Error {}
 
 interface Parsed {
   command: string[];
   sources: ConfigSources;
+  /** -h or --help was given: show the help of the command. */
+  help: boolean;
+  /** --version or -v was given. */
+  version: boolean;
 }
 
 const shorthands: Record<string, string> = { port: 'server.port', host: 'server.host' };
+const booleanWords = new Set(['true', 'false', '1', '0', 'yes', 'no']);
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   const command: string[] = [];
   const flags: Record<string, unknown> = {};
   let file = env.SWITCHBOARD_CONFIG;
+  let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    if (arg === '-v' || arg === '--version') {
+      version = true;
+      continue;
+    }
+    if (!arg.startsWith('-')) {
       command.push(arg);
       continue;
     }
+    if (!arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (name === 'help') throw new UsageError('');
     if (name === 'demo') {
       flags['demo.enabled'] = true;
       flags['api.insecure'] = true;
       continue;
     }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    const path = shorthands[name] ?? name;
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    // A boolean setting's flag alone (last, or before another flag or a command word) means true.
+    else if (isBooleanSetting(path) && !booleanWords.has(argv[i + 1] ?? '')) value = 'true';
+    else value = argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     if (name === 'config') file = value;
-    else flags[shorthands[name] ?? name] = value;
+    else flags[path] = value;
   }
   // The demo's API is open: it listens on this machine only unless told where.
   if (flags['demo.enabled'] === true && flags['server.host'] === undefined && env.SWITCHBOARD_SERVER_HOST === undefined) flags['server.host'] = '127.0.0.1';
-  return { command, sources: { file, env, flags } };
+  return { command, sources: { file, env, flags }, help, version };
 }
 
-async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<void> {
-  const node = new SwitchboardNode(config);
+/** Runs a node until a signal stops it; answers -1 once it runs, or 1 when it could not start. */
+async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { names: string[]; message: string }): Promise<number> {
+  let node: SwitchboardNode;
+  try {
+    node = new SwitchboardNode(config);
+  } catch (err) {
+    // An unusable certificate or key is a configuration problem (exit 2), found when the server is built.
+    if (err instanceof TlsSettingError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`${await describeStartFailure(err, config)}\n`);
+    return 1;
+  }
   if (ignoredEnv) node.log.warn({ event: 'config.ignored_env', names: ignoredEnv.names }, ignoredEnv.message);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -90,7 +166,14 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
     }
     void node.reload(fresh);
   });
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    // One line naming the setting on stderr; the details (and stack) go to the JSON log.
+    node.log.error({ event: 'node.start_failed', err }, 'could not start');
+    process.stderr.write(`${await describeStartFailure(err, config)}\n`);
+    return 1;
+  }
   if (config.demo.enabled) {
     const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
     const shown = everywhere ? 'localhost' : config.server.host;
@@ -106,6 +189,7 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
         `\n`,
     );
   }
+  return -1;
 }
 
 async function main(): Promise<number> {
@@ -113,13 +197,18 @@ async function main(): Promise<number> {
   try {
     parsed = parseArgs(process.argv.slice(2), process.env);
   } catch (err) {
-    // --help asked for the usage: it goes to stdout and is not a failure.
-    if (err instanceof UsageError && !err.message) {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    }
-    process.stderr.write(`${err instanceof UsageError ? `${err.message}\n\n` : ''}${usage}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${usage}\n`);
     return 2;
+  }
+  if (parsed.version || (parsed.command.length === 1 && parsed.command[0] === 'version')) {
+    process.stdout.write(`switchboard ${version}\n`);
+    return 0;
+  }
+  // Help asked for goes to stdout and is not a failure.
+  if (parsed.help || parsed.command[0] === 'help') {
+    process.stdout.write(`${helpFor(parsed.command[0] === 'help' ? parsed.command.slice(1) : parsed.command)}\n`);
+    return 0;
   }
   const [verb, sub] = parsed.command;
   if (verb === 'config' && sub === 'describe') {
@@ -147,14 +236,7 @@ async function main(): Promise<number> {
     process.stdout.write(toYaml(printableConfig(config)));
     return 0;
   }
-  try {
-    await serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
-  } catch (err) {
-    if (!(err instanceof TlsSettingError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 2;
-  }
-  return -1;
+  return serve(config, parsed.sources, ignoredEnv.length > 0 ? { names: ignoredEnv, message: ignoredMessage } : undefined);
 }
 
 main().then(

@@ -81,7 +81,7 @@ export interface PublishResult {
  */
 function serverOptions(server: Config['server']): object {
   if (!server.tls.cert) return {};
-  const https = readTlsFiles(server.tls);
+  const https = { ...readTlsFiles(server.tls), handshakeTimeout: server.tls.handshakeTimeout };
   return server.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
 }
 
@@ -150,7 +150,16 @@ export class SwitchboardNode {
       for (const session of sessions) this.askToReconnect(session, 'insufficient_state');
     });
     this.revocations = new RevocationList(this.broker, (revocation) => this.closeRevoked(revocation));
-    this.broker.onPublication((pub) => (pub.channel === revocationChannel ? this.revocations.receive(pub) : this.hub.dispatch(pub)));
+    this.broker.onPublication((pub) => {
+      // A publication of the wrong shape must not throw into the broker client and end the process.
+      try {
+        if (pub.channel === revocationChannel) this.revocations.receive(pub);
+        else this.hub.dispatch(pub);
+      } catch (err) {
+        this.metrics.stats.error('internal');
+        this.log.error({ event: 'broker.bad_publication', channel: String(pub.channel).slice(0, 200), err }, 'publication from the broker dropped');
+      }
+    });
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);
@@ -321,13 +330,18 @@ export class SwitchboardNode {
     return position ? { subscribers, offset: position.offset, epoch: position.epoch } : { subscribers };
   }
 
-  /** Checks a connection may be accepted at all and validates the channels it names; throws before accepting it. */
-  admit(channelNames: string[]): ResolvedChannel[] {
+  /** Checks a connection from `remoteIp` may be accepted at all and validates the channels it names; throws before accepting it. */
+  admit(channelNames: string[], remoteIp: string): ResolvedChannel[] {
     if (this.state !== 'running') throw new SwitchboardError('unavailable', 'this node is shutting down; connect to another node');
     const max = this.config.limits.maxConnections;
     if (max > 0 && this.registry.size >= max) {
       this.metrics.stats.limit('connections');
       throw new SwitchboardError('unavailable', 'this node is at its connection limit; connect to another node');
+    }
+    const perIp = this.config.limits.maxConnectionsPerIp;
+    if (perIp > 0 && this.registry.countOfIp(remoteIp) >= perIp) {
+      this.metrics.stats.limit('connections_per_ip');
+      throw new SwitchboardError('rate_limited', `this node accepts at most ${perIp} connections from one address; close one first`);
     }
     if (channelNames.length > this.config.sessions.maxSubscriptions) {
       this.metrics.stats.limit('subscriptions');

@@ -10,6 +10,10 @@ export interface ConnectSpec {
   kind: 'ws' | 'sio' | 'sse';
   host: string;
   port: number;
+  /** Over TLS (wss, https). */
+  tls?: boolean;
+  /** SSE over HTTP/2 streams. */
+  h2?: boolean;
   pathTemplate: string;
   channelMode: 'same' | 'indexed';
   channel: string;

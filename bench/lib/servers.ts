@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import net from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkTracked, isRunning, waitExit } from './children.js';
 import { Rpc } from './ipc.js';
 
-export const serverNames = ['switchboard', 'ws', 'socketio'] as const;
+export const serverNames = ['switchboard', 'switchboard-tls', 'ws', 'socketio'] as const;
 export type ServerName = (typeof serverNames)[number];
 
 /** How clients reach each server: the WebSocket flavour, paths (with `{ch}`), and whether it has SSE. */
@@ -13,10 +15,13 @@ export interface ServerKind {
   wsKind: 'ws' | 'sio';
   wsPath: string;
   ssePath: string | null;
+  /** Served over TLS (wss, https): only the fan-out workloads run against it. */
+  tls?: boolean;
 }
 
 export const serverKinds: Record<ServerName, ServerKind> = {
   switchboard: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
+  'switchboard-tls': { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}', tls: true },
   ws: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
   socketio: { wsKind: 'sio', wsPath: '/socket.io/?EIO=4&transport=websocket&channels={ch}', ssePath: null },
 };
@@ -25,8 +30,21 @@ const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 /** dist/bench/lib -> the repository root. */
 export const repoRoot = here('../../../');
 
-const scripts: Record<ServerName, { path: string; args: string[] }> = {
+/** A self-signed certificate for the TLS server, made once per run with openssl. */
+function benchCertificate(): string[] {
+  const dir = join(repoRoot, 'bench-results', 'tls');
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  if (!existsSync(cert) || !existsSync(key)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-keyout', key, '-out', cert, '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  }
+  return ['--server.tls.cert', cert, '--server.tls.key', key];
+}
+
+const scripts: Record<ServerName, { path: string; args: string[] | (() => string[]) }> = {
   switchboard: { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn'] },
+  'switchboard-tls': { path: here('../../src/cli.js'), args: () => ['serve', '--demo', '--log.level', 'warn', ...benchCertificate()] },
   ws: { path: here('../peers/bare-ws.js'), args: [] },
   socketio: { path: here('../peers/socketio.js'), args: [] },
 };
@@ -95,7 +113,8 @@ export class ServerProcess {
       execArgv.push('--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${name}-${options.label}-${Date.now()}.cpuprofile`);
     }
     const script = scripts[name];
-    const child = forkTracked(script.path, [...script.args, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)], {
+    const scriptArgs = typeof script.args === 'function' ? script.args() : script.args;
+    const child = forkTracked(script.path, [...scriptArgs, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)], {
       execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

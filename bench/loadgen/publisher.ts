@@ -8,6 +8,7 @@
  *   flood:  as many requests as the server answers, round-robin over N channels, single or batched
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { clockMs, Histogram } from '../lib/histogram.js';
 import { selfUsage, serveRpc } from '../lib/ipc.js';
 
@@ -35,6 +36,7 @@ class HttpConn {
   constructor(
     readonly host: string,
     readonly port: number,
+    readonly tls = false,
   ) {}
 
   get busy(): boolean {
@@ -43,7 +45,7 @@ class HttpConn {
 
   private ensureSocket(): net.Socket {
     if (this.socket && !this.socket.destroyed) return this.socket;
-    const socket = net.connect({ host: this.host, port: this.port });
+    const socket = this.tls ? tls.connect({ host: this.host, port: this.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }) : net.connect({ host: this.host, port: this.port });
     socket.setNoDelay(true);
     this.carry = null;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -310,11 +312,11 @@ serveRpc({
    * subscribes to) before anything is measured: a server busy fanning out can take seconds to serve
    * the first request of a connection it accepts in the middle of a step.
    */
-  open: async (msg: { host: string; port: number; connections: number }) => {
+  open: async (msg: { host: string; port: number; connections: number; tls?: boolean }) => {
     for (const conn of conns) conn.close();
     host = msg.host;
     port = msg.port;
-    conns = Array.from({ length: msg.connections }, () => new HttpConn(host, port));
+    conns = Array.from({ length: msg.connections }, () => new HttpConn(host, port, msg.tls === true));
     const body = '{"channel":"bench-connection-warmup","data":0}';
     const ok = await Promise.all(
       conns.map(

@@ -11,7 +11,9 @@
  *   sse  `GET` with chunked transfer encoding; `event: welcome` first, publications are `event: message`
  */
 import { randomBytes } from 'node:crypto';
+import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import { clockMs, Histogram } from '../lib/histogram.js';
 import { selfUsage, serveRpc } from '../lib/ipc.js';
 
@@ -264,6 +266,10 @@ interface ConnectArgs {
   kind: Kind;
   host: string;
   port: number;
+  /** Connect over TLS (wss, https), trusting any certificate. */
+  tls?: boolean;
+  /** SSE over HTTP/2 streams (with tls), STREAMS_PER_SESSION to a connection. */
+  h2?: boolean;
   /** Path with `{ch}` where the connection's channel goes. */
   pathTemplate: string;
   /** `same`: every connection on `channel`; `indexed`: connection i on `${channel}${i}`. */
@@ -276,23 +282,77 @@ interface ConnectArgs {
   timeoutMs: number;
 }
 
+/** HTTP/2 sessions of the h2 SSE mode, each carrying up to STREAMS_PER_SESSION streams, as a browser tab would. */
+const STREAMS_PER_SESSION = 100;
+const h2Sessions = new Map<number, http2.ClientHttp2Session>();
+
+function h2Session(args: ConnectArgs, id: number): http2.ClientHttp2Session {
+  const index = Math.floor(id / STREAMS_PER_SESSION);
+  let session = h2Sessions.get(index);
+  if (!session || session.destroyed || session.closed) {
+    session = http2.connect(`https://${args.host}:${args.port}`, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    h2Sessions.set(index, session);
+  }
+  return session;
+}
+
+/** An SSE subscriber as one stream of a shared HTTP/2 connection. */
+function openH2(args: ConnectArgs, id: number, path: string, done: (ok: boolean) => void): Conn {
+  const conn = new Conn(id);
+  const stream = h2Session(args, id).request({ ':path': path, accept: 'text/event-stream' });
+  stream.end();
+  conn.socket = stream as unknown as net.Socket;
+  conn.state = State.Handshake;
+  let finished = false;
+  const finish = (ok: boolean) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    done(ok);
+  };
+  conn.onReady = finish;
+  const timer = setTimeout(() => {
+    if (!conn.ready) stream.destroy();
+  }, 15_000);
+  stream.on('response', (headers) => {
+    if (headers[':status'] !== 200) return void stream.destroy();
+    conn.state = State.Open;
+    conn.chunked = false;
+  });
+  stream.on('data', (chunk: Buffer) => onData(conn, chunk));
+  stream.on('error', () => {});
+  stream.on('close', () => {
+    if (conn.state !== State.Closed && conn.ready) closed += 1;
+    conn.state = State.Closed;
+    conn.sseCarry = null;
+    finish(false);
+  });
+  return conn;
+}
+
 function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn {
   const channel = args.channelMode === 'same' ? args.channel : `${args.channel}${id}`;
   const path = args.pathTemplate.replace('{ch}', encodeURIComponent(channel));
+  if (args.h2) return openH2(args, id, path, done);
   const localAddress = args.localAddresses.length > 0 ? args.localAddresses[id % args.localAddresses.length] : undefined;
   const conn = new Conn(id);
-  const socket = net.connect({
-    host: args.host,
-    port: args.port,
-    localAddress,
-    onread: {
-      buffer: READ_BUFFER,
-      callback: (nread: number, buf: Buffer) => {
-        onData(conn, buf.subarray(0, nread));
-        return true;
-      },
-    },
-  });
+  // TLS sockets take no onread buffer: their bytes arrive as data events.
+  const socket = args.tls
+    ? tls.connect({ socket: net.connect({ host: args.host, port: args.port, localAddress }), rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
+    : net.connect({
+        host: args.host,
+        port: args.port,
+        localAddress,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (nread: number, buf: Buffer) => {
+            onData(conn, buf.subarray(0, nread));
+            return true;
+          },
+        },
+      });
+  if (args.tls) socket.on('data', (chunk: Buffer) => onData(conn, chunk));
   conn.socket = socket;
   let finished = false;
   const finish = (ok: boolean) => {
@@ -306,7 +366,7 @@ function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn 
     if (!conn.ready) socket.destroy();
   }, 15_000);
   socket.setNoDelay(true);
-  socket.on('connect', () => {
+  socket.on(args.tls ? 'secureConnect' : 'connect', () => {
     conn.state = State.Handshake;
     const hostHeader = `${args.host}:${args.port}`;
     if (args.kind === 'sse') {
@@ -404,6 +464,8 @@ serveRpc({
   close: () => {
     for (const conn of conns) conn.socket.destroy();
     conns = [];
+    for (const session of h2Sessions.values()) session.destroy();
+    h2Sessions.clear();
     return usage();
   },
 });

@@ -168,6 +168,9 @@ export async function fanout(ctx: Context, names: ServerName[], transport: 'ws' 
           kind: transport === 'ws' ? kind.wsKind : 'sse',
           host: server.host,
           port: server.port,
+          tls: kind.tls,
+          // Over TLS, SSE subscribers share HTTP/2 connections as browsers do.
+          h2: kind.tls === true && transport === 'sse',
           pathTemplate: path,
           channelMode: 'same',
           channel: CHANNEL,
@@ -180,7 +183,7 @@ export async function fanout(ctx: Context, names: ServerName[], transport: 'ws' 
         c.subscribers = conn.connected;
         c.base = { ...c.base, subscribers: settings.subscribers, connected: conn.connected };
         if (conn.connected === 0) throw new Error('no subscriber could connect');
-        await loadgen.publisher.call('open', { host: server.host, port: server.port, connections: settings.publishConnections });
+        await loadgen.publisher.call('open', { host: server.host, port: server.port, connections: settings.publishConnections, tls: kind.tls });
         // Warm-up (JIT, buffers): one short slow step, not reported.
         await loadgen.reset(1);
         const warm = await loadgen.publisher.call('paced', { rate: Math.min(20, settings.steps[0] ?? 20), durationMs: 1000, channel: CHANNEL }, 30_000);

@@ -19,9 +19,19 @@ function recordOf(message: KafkaMessage): SourceRecord {
   return { value: message.value ?? undefined, headers: headersOf(message.headers) };
 }
 
+/** How long a starting node keeps trying to fix the group's starting positions (rebalances make commits fail meanwhile). */
+const startPositionsTimeout = 60_000;
+const startPositionsRetry = 500;
+
 /**
  * A Kafka topic read by a consumer group (every node joins the same group, so each record goes
  * to one node). Offsets are committed by hand, after the records before them were delivered.
+ *
+ * A partition the group has no committed offset for would start wherever its next owner resolves
+ * `latest`: records written before that (while its first owner died, or while the group
+ * rebalanced at start) would be skipped. So once joined, and before it reports itself started, a
+ * node commits the starting position (the end of the partition, or its start with `earliest`) of
+ * every partition that has none yet; from then on each partition resumes where the group left it.
  */
 export class KafkaRecordSource implements RecordSource {
   private consumer: Consumer | undefined;
@@ -70,6 +80,38 @@ export class KafkaRecordSource implements RecordSource {
         }
       },
     });
+    await this.commitStartingPositions(consumer);
+  }
+
+  /** Commits the starting position of every partition of the topic the group has no offset for. */
+  private async commitStartingPositions(consumer: Consumer): Promise<void> {
+    const { topic, group } = this.bridge.definition;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + startPositionsTimeout;
+      for (;;) {
+        try {
+          // The ends are read before the committed offsets: a node that races this one and commits in
+          // between has read ends at least as far, so this commit can only move a partition back (a
+          // record delivered twice), never past a record written after that node started.
+          const ends = await admin.fetchTopicOffsets(topic);
+          const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] })).find((t) => t.topic === topic)?.partitions ?? [];
+          const known = new Set(committed.filter((p) => BigInt(p.offset) >= 0n).map((p) => p.partition));
+          const missing = ends.filter((end) => !known.has(end.partition));
+          if (missing.length > 0) {
+            await consumer.commitOffsets(missing.map((end) => ({ topic, partition: end.partition, offset: this.options.fromBeginning ? end.low : end.high })));
+          }
+          return;
+        } catch (err) {
+          // The group is (re)balancing: the commit is refused until this member has joined the new generation.
+          if (!this.running || Date.now() > deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, startPositionsRetry));
+        }
+      }
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
   }
 
   async stop(): Promise<void> {

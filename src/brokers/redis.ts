@@ -170,6 +170,15 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
+/** The parsed message, or undefined when it cannot be parsed: it must not throw into the Redis client's event loop. */
+function parseOrDrop<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A publication on the wire: `offset:epoch:` (both empty without history) then {"c","d","t","p"?,"n"?};
  * `p` is a presence event, `n` the broker instance that published it (channels without history).
@@ -320,13 +329,18 @@ export class RedisBroker implements Broker {
 
   /** A message on a classic pub/sub channel: the control channel, or (standalone) a channel's publication. */
   private receive(channel: string, message: string): void {
-    if (channel === this.controlChannel) this.controlHandler(JSON.parse(message) as ControlMessage);
-    else this.receivePublication(message);
+    if (channel === this.controlChannel) {
+      const control = parseOrDrop(() => JSON.parse(message) as ControlMessage);
+      if (control) this.controlHandler(control);
+    } else {
+      this.receivePublication(message);
+    }
   }
 
+  /** A publication message; one that is not Switchboard's own encoding (written by something else) is dropped, as the NATS broker does. */
   private receivePublication(message: string): void {
-    const { pub, origin } = decode(message);
-    if (origin !== this.origin) this.handler(pub);
+    const decoded = parseOrDrop(() => decode(message));
+    if (decoded && decoded.origin !== this.origin) this.handler(decoded.pub);
   }
 
   /**

@@ -39,7 +39,14 @@ export class Cluster {
     private readonly options: ClusterOptions,
     private readonly log: Logger,
   ) {
-    broker.control.onMessage((message) => this.receive(message));
+    broker.control.onMessage((message) => {
+      // A control message of the wrong shape must not throw into the broker client and end the process.
+      try {
+        this.receive(message);
+      } catch (err) {
+        this.log.warn({ event: 'cluster.bad_control_message', err: (err as Error).message }, 'control message dropped');
+      }
+    });
   }
 
   start(): void {

@@ -182,7 +182,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     try {
       setPath(result, path, field.parse(entry ? entry.value : field.default));
     } catch (err) {
-      problems.push(`${entry ? entry.where : `default ${path}`}: ${(err as Error).message}`);
+      // A list's parser names the element (`[0]: ...`): it reads as the setting's own, auth.jwt.publicKeys[0].
+      const message = (err as Error).message;
+      problems.push(`${entry ? entry.where : `default ${path}`}${message.startsWith('[') ? '' : ': '}${message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -231,6 +233,11 @@ function checkConsistency(config: Config, problems: string[]): void {
   if (config.limits.clientMessagesBurst < 1) {
     problems.push('limits.clientMessagesBurst must be at least 1');
   }
+}
+
+/** A setting whose value is true or false (its flag may be given without a value). */
+export function isBooleanSetting(path: string): boolean {
+  return typeof leafByPath.get(path)?.field.default === 'boolean';
 }
 
 /** Every setting with its environment variable, default and meaning, for docs and `config describe`. */

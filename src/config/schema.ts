@@ -5,7 +5,11 @@ import {
   parseEnum,
   parseInteger,
   parseString,
+  parsePublicKeys,
   parseStringList,
+  parseUrl,
+  parseUrlList,
+  httpSchemes,
 } from './values.js';
 import { parseBackends, parseRoutes } from '../routing/config.js';
 import type { RoutingOptions } from '../routing/router.js';
@@ -49,7 +53,7 @@ export interface Config {
     port: number;
     /** Browser origins allowed on client endpoints besides the node's own (docs/security.md). */
     allowedOrigins: string[];
-    tls: { cert: string; key: string; watchInterval: number };
+    tls: { cert: string; key: string; watchInterval: number; handshakeTimeout: number };
     http2: boolean;
   };
   node: { id: string };
@@ -140,6 +144,10 @@ export interface Config {
     cacheEntries: number;
     maxBatchSize: number;
     maxRequestBytes: number;
+    maxAttributes: number;
+    maxAttributeKeyBytes: number;
+    maxAttributeValueBytes: number;
+    maxKeyBytes: number;
     maxPullMessages: number;
     maxPullWait: number;
     ackDeadline: number;
@@ -180,6 +188,9 @@ export function isField(node: SchemaNode): node is Field {
   return typeof (node as Field).parse === 'function';
 }
 
+/** What a NATS server address may start with (a bare host:port is accepted too). */
+const natsSchemes = ['nats', 'tls', 'ws', 'wss'] as const;
+
 const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => ({
   subscribe: {
     parse: (v) => parseEnum(v, accessLevels),
@@ -198,8 +209,8 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
     doc: 'publications kept per channel so clients can recover what they missed; 0 turns history off',
   },
   claim: { parse: parseString, default: defaults.claim, doc: 'claim listing the channels a user may use, for the claim level' },
-  subscribeHook: { parse: parseString, default: defaults.subscribeHook, doc: 'URL asked before a client subscribes, for the hook level' },
-  publishHook: { parse: parseString, default: defaults.publishHook, doc: 'URL asked before a client publishes; it may reject or rewrite the data (hook level)' },
+  subscribeHook: { parse: (v) => parseUrl(v, httpSchemes), default: defaults.subscribeHook, doc: 'URL asked before a client subscribes, for the hook level' },
+  publishHook: { parse: (v) => parseUrl(v, httpSchemes), default: defaults.publishHook, doc: 'URL asked before a client publishes; it may reject or rewrite the data (hook level)' },
   historyTtl: {
     parse: parseDuration,
     default: defaults.historyTtl,
@@ -263,6 +274,7 @@ export const schema: SchemaNode = {
     tls: {
       cert: { parse: parseString, default: '', doc: 'PEM certificate file (with its CA chain) to serve https and wss on server.port; empty: plain http' },
       key: { parse: parseString, default: '', doc: 'PEM private key file of server.tls.cert' },
+      handshakeTimeout: { parse: parseDuration, default: '10s', doc: 'a TLS connection that has not completed its handshake this long after connecting is dropped' },
       watchInterval: { parse: parseDuration, default: '10s', doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP' },
     },
     http2: { parse: parseBoolean, default: true, doc: 'offer HTTP/2 (ALPN h2) beside HTTP/1.1 when TLS is on' },
@@ -296,8 +308,8 @@ export const schema: SchemaNode = {
     anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
     jwt: {
       secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
-      publicKeys: { parse: parseStringList, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
-      jwksUrl: { parse: parseString, default: '', doc: 'JWKS URL to fetch token keys from (cached, refetched for unknown key ids)' },
+      publicKeys: { parse: parsePublicKeys, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
+      jwksUrl: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'JWKS URL to fetch token keys from (cached, refetched for unknown key ids)' },
       jwksCacheMaxAge: { parse: parseDuration, default: '10m', doc: 'how long fetched JWKS keys are used before they are fetched again' },
       jwksCooldown: { parse: parseDuration, default: '30s', doc: 'least time between two JWKS fetches (rate limit for unknown key ids)' },
       algorithms: {
@@ -319,12 +331,12 @@ export const schema: SchemaNode = {
     personalNamespace: { parse: parseString, default: 'user', doc: 'namespace of personal channels: every session of user U is subscribed to NAMESPACE:U' },
     hookTimeout: { parse: parseDuration, default: '2s', doc: 'timeout of subscribe and publish hook calls (they deny on timeout)' },
     connectHook: {
-      url: { parse: parseString, default: '', doc: 'URL asked before a connection is accepted (authorizer); empty: no hook' },
+      url: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'URL asked before a connection is accepted (authorizer); empty: no hook' },
       timeout: { parse: parseDuration, default: '2s', doc: 'timeout of a connect hook call' },
       failOpen: { parse: parseBoolean, default: false, doc: 'accept connections as anonymous when the connect hook fails or times out (default: refuse)' },
     },
     disconnectHook: {
-      url: { parse: parseString, default: '', doc: 'URL told when a session ends; empty: no hook' },
+      url: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'URL told when a session ends; empty: no hook' },
       timeout: { parse: parseDuration, default: '2s', doc: 'timeout of one disconnect hook call' },
       retries: { parse: (v) => parseInteger(v, 0, 20), default: 3, doc: 'retries of a failed disconnect hook call, with growing delays' },
     },
@@ -374,7 +386,7 @@ export const schema: SchemaNode = {
       doc: 'the broker that carries publications, history, presence and control between nodes: memory (one process), redis or nats',
     },
     redis: {
-      url: { parse: parseString, default: 'redis://127.0.0.1:6379', doc: 'Redis URL; rediss:// for TLS, redis://user:password@host:port/db for credentials' },
+      url: { parse: (v) => parseUrlList(v, ['redis', 'rediss']), default: 'redis://127.0.0.1:6379', doc: 'Redis URL; rediss:// for TLS, redis://user:password@host:port/db for credentials' },
       prefix: { parse: parseString, default: 'switchboard:', doc: 'prefix of every Redis key and pub/sub channel, so several deployments can share one Redis' },
       cluster: {
         parse: parseBoolean,
@@ -383,7 +395,7 @@ export const schema: SchemaNode = {
       },
     },
     nats: {
-      servers: { parse: parseString, default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },
+      servers: { parse: (v) => parseUrlList(v, natsSchemes, { bare: true }), default: 'nats://127.0.0.1:4222', doc: 'comma-separated NATS server URLs (tls:// for TLS)' },
       prefix: { parse: parseString, default: 'switchboard', doc: 'prefix of every NATS subject, stream and bucket name' },
       user: { parse: parseString, default: '', doc: 'NATS user name' },
       pass: { parse: parseString, default: '', secret: true, doc: 'NATS password' },
@@ -395,7 +407,7 @@ export const schema: SchemaNode = {
     nodeTimeout: { parse: parseDuration, default: '6s', doc: 'a node that has not reported for this long is dropped from the cluster view' },
     presenceTtl: { parse: parseDuration, default: '30s', doc: 'presence entries expire unless their node refreshes them within this time (it does every third of it)' },
     queryTimeout: { parse: parseDuration, default: '1s', doc: 'how long a cluster-wide API answer waits for the other nodes' },
-    advertiseUrl: { parse: parseString, default: '', doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT' },
+    advertiseUrl: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT' },
   },
   shutdown: {
     drainWindow: { parse: parseDuration, default: '10s', doc: 'on SIGTERM, sessions are asked to reconnect spread over this window before the node exits' },
@@ -465,10 +477,10 @@ export const schema: SchemaNode = {
       },
     },
     nats: {
-      servers: { parse: parseString, default: '', doc: 'comma-separated NATS server URLs of the nats and jetstream bridges; empty: the broker\'s (broker.nats.*, with its credentials)' },
+      servers: { parse: (v) => parseUrlList(v, natsSchemes, { optional: true, bare: true }), default: '', doc: 'comma-separated NATS server URLs of the nats and jetstream bridges; empty: the broker\'s (broker.nats.*, with its credentials)' },
     },
     redis: {
-      url: { parse: parseString, default: '', doc: 'Redis URL of the redis bridges; empty: broker.redis.url' },
+      url: { parse: (v) => parseUrlList(v, ['redis', 'rediss'], { optional: true }), default: '', doc: 'Redis URL of the redis bridges; empty: broker.redis.url' },
       claimIdle: { parse: parseDuration, default: '30s', doc: 'a stream entry another node read but left unacknowledged this long (it died) is claimed and delivered by a live node' },
     },
   },
@@ -531,6 +543,10 @@ export const schema: SchemaNode = {
     },
     maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages in one publish request (413 too_large above it)' },
     maxRequestBytes: { parse: parseBytes, default: '16MiB', doc: 'largest publish request body (413 too_large above it); other topic API bodies are bounded by api.maxBodyBytes' },
+    maxAttributes: { parse: (v) => parseInteger(v, 1, 10_000), default: 100, doc: 'most attributes one topic message may carry (400 bad_request for that message above it)' },
+    maxAttributeKeyBytes: { parse: parseBytes, default: 256, doc: 'longest attribute key of a topic message, in bytes (400 bad_request for that message above it)' },
+    maxAttributeValueBytes: { parse: parseBytes, default: '1KiB', doc: 'longest attribute value of a topic message, in bytes (400 bad_request for that message above it)' },
+    maxKeyBytes: { parse: parseBytes, default: '1KiB', doc: 'longest ordering key or idempotency key of a topic message, in bytes (400 bad_request for that message above it)' },
     maxPullMessages: { parse: (v) => parseInteger(v, 1, 100_000), default: 1000, doc: 'most messages one pull may ask for' },
     maxPullWait: { parse: parseDuration, default: '30s', doc: 'longest a pull may wait for messages' },
     ackDeadline: { parse: parseDuration, default: '30s', doc: 'ack deadline of a subscription that does not set one' },

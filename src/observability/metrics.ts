@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorCodes, type ErrorCode } from '../errors.js';
 import { wireFormatCount, wireFormatNames } from '../protocol/wire.js';
+import { version } from '../version.js';
 
 export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations', 'json_depth', 'connections_per_ip'] as const;
 export type LimitName = (typeof limitNames)[number];
@@ -69,6 +70,12 @@ export function createMetrics(gauges: Gauges): Metrics {
   const registry = new Registry();
   const stats = new Stats();
   collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
+  new Gauge({
+    name: 'switchboard_build_info',
+    help: 'Always 1; the labels tell the Switchboard version and the Node.js version of this node',
+    labelNames: ['version', 'node'],
+    registers: [registry],
+  }).set({ version, node: process.version }, 1);
 
   // Counters mirror Stats at scrape time: reset, then set to the current totals.
   const counter = (name: string, help: string, labelNames: string[], samples: () => Sample[]) =>

@@ -35,9 +35,3 @@ export function jsonNestedDeeperThan(text: string, max: number): boolean {
 export function jsonTooDeep(max: number): SwitchboardError {
   return new SwitchboardError('bad_request', `JSON nested deeper than ${max} levels is refused (limits.maxJsonDepth)`);
 }
-
-/** JSON.parse that refuses text nested deeper than `max` with jsonTooDeep; SyntaxError as JSON.parse. */
-export function parseJsonWithin(text: string, max: number): unknown {
-  if (jsonNestedDeeperThan(text, max)) throw jsonTooDeep(max);
-  return JSON.parse(text);
-}

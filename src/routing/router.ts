@@ -217,7 +217,9 @@ export class Router {
       if (route.durable) throw new UnknownDestination(`the rules service of durable route ${route.name} chose a channel; durable routes deliver to backends`);
       return { route, channel };
     }
-    if ((backend ?? null) === null && (channel ?? null) === null) return undefined;
+    // Only `{}` or null choices mean "no choice"; any other field makes it an answer of no known shape.
+    const otherFields = Object.keys(chosen).some((field) => field !== 'backend' && field !== 'channel');
+    if (!otherFields && (backend ?? null) === null && (channel ?? null) === null) return undefined;
     throw new UnknownDestination(`the rules service of route ${route.name} answered neither a backend nor a channel name`);
   }
 

@@ -1,10 +1,17 @@
 import { wireFormatCount } from '../protocol/wire.js';
 import type { Session } from './session.js';
 
-/** Sessions of this node, by id and by user. */
+/** The IP address of a `host:port` remote (IPv6 addresses hold colons themselves). */
+export function ipOf(remote: string): string {
+  const colon = remote.lastIndexOf(':');
+  return colon === -1 ? remote : remote.slice(0, colon);
+}
+
+/** Sessions of this node, by id, by user and counted by remote IP address. */
 export class SessionRegistry {
   private readonly byId = new Map<string, Session>();
   private readonly byUser = new Map<string, Set<Session>>();
+  private readonly countByIp = new Map<string, number>();
   private readonly formatCounts = new Array<number>(wireFormatCount).fill(0);
 
   get size(): number {
@@ -17,6 +24,8 @@ export class SessionRegistry {
     let sessions = this.byUser.get(session.user);
     if (!sessions) this.byUser.set(session.user, (sessions = new Set()));
     sessions.add(session);
+    const ip = ipOf(session.remote);
+    this.countByIp.set(ip, (this.countByIp.get(ip) ?? 0) + 1);
   }
 
   remove(session: Session): void {
@@ -25,6 +34,15 @@ export class SessionRegistry {
     const sessions = this.byUser.get(session.user);
     sessions?.delete(session);
     if (sessions?.size === 0) this.byUser.delete(session.user);
+    const ip = ipOf(session.remote);
+    const left = (this.countByIp.get(ip) ?? 1) - 1;
+    if (left === 0) this.countByIp.delete(ip);
+    else this.countByIp.set(ip, left);
+  }
+
+  /** Open sessions from one remote IP address. */
+  countOfIp(ip: string): number {
+    return this.countByIp.get(ip) ?? 0;
   }
 
   get(id: string): Session | undefined {

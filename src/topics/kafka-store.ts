@@ -253,6 +253,9 @@ export class KafkaTopicStore implements TopicStore {
     const record = await this.topicRecord(topic);
     const results: (AppendResult | undefined)[] = new Array(messages.length);
     const toSend: { index: number; body: StoredBody; orderingKey?: string; claimKey?: string }[] = [];
+    /** A key repeated within this append: the repeat's index -> the index of the message that claimed the key. */
+    const repeats = new Map<number, number>();
+    const claimedHere = new Map<string, number>();
     const now = Date.now();
     await this.run(async () => {
       for (const [index, m] of messages.entries()) {
@@ -264,9 +267,17 @@ export class KafkaTopicStore implements TopicStore {
           continue;
         }
         const claimKey = `${record.kafkaTopic}/${m.idempotencyKey}`;
+        const first = claimedHere.get(claimKey);
+        if (first !== undefined) {
+          // Its claim is this append's own and gets its position only once the batch is sent.
+          repeats.set(index, first);
+          continue;
+        }
         const won = await this.claims.put(claimKey, { id: body.id }, { ifAbsent: true, expiresAt: now + this.options.idempotencyWindowMs });
-        if (won) toSend.push({ index, body, claimKey, ...(m.orderingKey !== undefined && { orderingKey: m.orderingKey }) });
-        else results[index] = await this.duplicateOf(claimKey);
+        if (won) {
+          claimedHere.set(claimKey, index);
+          toSend.push({ index, body, claimKey, ...(m.orderingKey !== undefined && { orderingKey: m.orderingKey }) });
+        } else results[index] = await this.duplicateOf(claimKey);
       }
       if (toSend.length === 0) return;
       // The store picks each record's partition, so it knows every record's offset from the
@@ -275,11 +286,17 @@ export class KafkaTopicStore implements TopicStore {
       // Messages without a key stick to one partition per append (in order), the next append uses the next partition.
       const sticky = this.roundRobin++ % partitions;
       const partitionOf = toSend.map((s) => (s.orderingKey !== undefined ? hashKey(s.orderingKey) % partitions : sticky));
-      const sent = await this.producer.send({
-        topic: record.kafkaTopic,
-        acks: -1,
-        messages: toSend.map((s, i) => ({ partition: partitionOf[i]!, key: s.orderingKey ?? null, value: this.encode(s.body), timestamp: String(now) })),
-      });
+      const sent = await this.producer
+        .send({
+          topic: record.kafkaTopic,
+          acks: -1,
+          messages: toSend.map((s, i) => ({ partition: partitionOf[i]!, key: s.orderingKey ?? null, value: this.encode(s.body), timestamp: String(now) })),
+        })
+        .catch(async (err: unknown) => {
+          // Nothing was stored: free this append's keys, or every retry would wait for a message that never comes.
+          await Promise.allSettled([...claimedHere.keys()].map((claimKey) => this.claims.put(claimKey, undefined)));
+          throw err;
+        });
       const next = new Map(sent.map((r) => [r.partition, Number(r.baseOffset)]));
       for (const [i, s] of toSend.entries()) {
         const partition = partitionOf[i]!;
@@ -289,6 +306,7 @@ export class KafkaTopicStore implements TopicStore {
         results[s.index] = { id: s.body.id, position, duplicate: false };
         if (s.claimKey) await this.claims.put(s.claimKey, { id: s.body.id, position }, { expiresAt: now + this.options.idempotencyWindowMs });
       }
+      for (const [index, first] of repeats) results[index] = { ...results[first]!, duplicate: true };
     });
     this.waiters.wake(topic);
     return results as AppendResult[];

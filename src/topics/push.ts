@@ -8,6 +8,7 @@ import { ForbiddenTarget, type TargetPolicy } from '../outbound/targets.js';
 import type { PushOutcome, TopicMetrics } from './metrics.js';
 import type { TopicService, SubscriptionRecord } from './service.js';
 import type { ReceivedMessage } from './store.js';
+import { publicAttributes } from './views.js';
 
 /** Header carrying `t=<ms since the epoch>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the subscription's secret>`. */
 export const signatureHeader = 'x-switchboard-signature';
@@ -33,7 +34,7 @@ export function pushBody(subscription: string, received: ReceivedMessage): strin
       id: message.id,
       position: message.position,
       data: message.data,
-      attributes: message.attributes,
+      attributes: publicAttributes(message.attributes),
       ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
       publishTime: new Date(message.publishTime).toISOString(),
     },

@@ -10,7 +10,7 @@ import { TopicMetrics } from './metrics.js';
 import { PushDeliverer } from './push.js';
 import type { TargetPolicy } from '../outbound/targets.js';
 import { BatchOverQuota, PublishQuotas, QuotaExceeded } from './quotas.js';
-import { deadLetterAttributes, type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
+import { type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
 
 export type TopicsConfig = Config['topics'];
 
@@ -70,10 +70,6 @@ export interface PublishInput {
 /** Per message: where it was stored, or why it was refused (the others still land). */
 export type PublishOutcome = ({ ok: true } & AppendResult) | { ok: false; error: SwitchboardError };
 
-const maxAttributes = 100;
-const maxAttributeKeyBytes = 256;
-const maxAttributeValueBytes = 1024;
-const maxKeyBytes = 1024;
 
 /** `<application>-<name>`: the store's name for a topic or subscription (application ids have no `-`). */
 export function storeName(application: string, name: string): string {
@@ -240,14 +236,7 @@ export class TopicService {
   /** Retained messages of a topic in log order (a dead-letter topic's listing, inspection). */
   async readTopic(application: string, name: string, opts: { from?: SeekTarget; limit: number }): Promise<TopicMessage[]> {
     await this.getTopic(application, name);
-    const messages = await this.store.read(storeName(application, name), opts);
-    // Dead-letter copies name their origin as the store does (`app-name`); show `app/name`.
-    for (const m of messages) {
-      for (const key of [deadLetterAttributes.originalTopic, deadLetterAttributes.subscription]) {
-        if (m.attributes[key] !== undefined) m.attributes[key] = m.attributes[key].replace('-', '/');
-      }
-    }
-    return messages;
+    return this.store.read(storeName(application, name), opts);
   }
 
   // Publishing
@@ -261,11 +250,11 @@ export class TopicService {
     if (m.attributes !== undefined) {
       if (!isStringMap(m.attributes)) throw new SwitchboardError('bad_request', 'attributes must be an object of string values');
       const entries = Object.entries(m.attributes);
-      if (entries.length > maxAttributes) throw new SwitchboardError('bad_request', `a message has at most ${maxAttributes} attributes`);
+      const { maxAttributes, maxAttributeKeyBytes, maxAttributeValueBytes } = this.config;
+      if (entries.length > maxAttributes) throw new SwitchboardError('bad_request', `a message has at most ${maxAttributes} attributes (topics.maxAttributes)`);
       for (const [k, v] of entries) {
-        if (k === '' || Buffer.byteLength(k) > maxAttributeKeyBytes || Buffer.byteLength(v) > maxAttributeValueBytes) {
-          throw new SwitchboardError('bad_request', `attribute keys are 1-${maxAttributeKeyBytes} bytes and values at most ${maxAttributeValueBytes} bytes`);
-        }
+        if (k === '' || Buffer.byteLength(k) > maxAttributeKeyBytes) throw new SwitchboardError('bad_request', `attribute keys are 1-${maxAttributeKeyBytes} bytes (topics.maxAttributeKeyBytes)`);
+        if (Buffer.byteLength(v) > maxAttributeValueBytes) throw new SwitchboardError('bad_request', `attribute values are at most ${maxAttributeValueBytes} bytes (topics.maxAttributeValueBytes)`);
         if (k.startsWith('sb-')) throw new SwitchboardError('bad_request', 'attribute keys starting with sb- are reserved');
       }
       message.attributes = m.attributes;
@@ -273,7 +262,8 @@ export class TopicService {
     for (const key of ['orderingKey', 'idempotencyKey'] as const) {
       const value = m[key];
       if (value === undefined) continue;
-      if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > maxKeyBytes) throw new SwitchboardError('bad_request', `${key} must be a string of 1-${maxKeyBytes} bytes`);
+      const { maxKeyBytes } = this.config;
+      if (typeof value !== 'string' || value === '' || Buffer.byteLength(value) > maxKeyBytes) throw new SwitchboardError('bad_request', `${key} must be a string of 1-${maxKeyBytes} bytes (topics.maxKeyBytes)`);
       message[key] = value;
     }
     if (m.deliverAt !== undefined && (m.delay !== undefined || m.delayMs !== undefined)) throw new SwitchboardError('bad_request', 'give deliverAt or delay, not both');

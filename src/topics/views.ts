@@ -1,6 +1,18 @@
 /** How the topics API (HTTP and streaming pull) shows messages, deliveries, ack results and records. */
 import type { SubscriptionRecord, TopicRecord } from './service.js';
-import type { AckOutcome, ReceivedMessage, TopicMessage } from './store.js';
+import { deadLetterAttributes, type AckOutcome, type ReceivedMessage, type TopicMessage } from './store.js';
+
+/**
+ * A message's attributes as the API shows them: a dead-letter copy names its origin as the store
+ * does (`app-name`, application ids have no `-`); the API names it `app/name`.
+ */
+export function publicAttributes(attributes: Record<string, string>): Record<string, string> {
+  const out = { ...attributes };
+  for (const key of [deadLetterAttributes.originalTopic, deadLetterAttributes.subscription]) {
+    if (out[key] !== undefined) out[key] = out[key].replace('-', '/');
+  }
+  return out;
+}
 
 /** A message as the topic API shows it. */
 export function publicMessage(m: TopicMessage): Record<string, unknown> {
@@ -8,7 +20,7 @@ export function publicMessage(m: TopicMessage): Record<string, unknown> {
     id: m.id,
     position: m.position,
     data: m.data,
-    attributes: m.attributes,
+    attributes: publicAttributes(m.attributes),
     ...(m.orderingKey !== undefined && { orderingKey: m.orderingKey }),
     publishTime: new Date(m.publishTime).toISOString(),
     ...(m.deliverAt !== undefined && { deliverAt: new Date(m.deliverAt).toISOString() }),

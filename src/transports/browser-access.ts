@@ -29,7 +29,6 @@ function headerAllowed(name: string, allowed: string[]): boolean {
 
 /** The CORS answer headers for an allowed cross-origin request, set on the raw response so hijacked streams carry them too. */
 function allowOrigin(res: ServerResponse, verdict: OriginVerdict, origin: string | undefined): void {
-  res.setHeader('vary', 'Origin');
   if (verdict === 'listed' && origin) {
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('access-control-allow-credentials', 'true');
@@ -68,6 +67,8 @@ export function registerBrowserAccess(app: FastifyInstance, config: Config): Ori
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const area = areas.get(req.routeOptions.url ?? '') ?? (req.url.startsWith('/api/') ? api : undefined);
     if (!area) return;
+    // Answers differ by Origin: a cache must not hand one origin's answer to another.
+    reply.raw.setHeader('vary', 'Origin');
     const verdict = area.policy.check(req.headers);
     if (verdict !== 'none') allowOrigin(reply.raw, verdict, req.headers.origin);
   });

@@ -162,7 +162,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     }
     let asked: ResolvedChannel[];
     try {
-      asked = node.admit(channelsFromQuery(url));
+      asked = node.admit(channelsFromQuery(url), req.socket.remoteAddress ?? '');
     } catch (err) {
       refuse(err);
       return;
@@ -193,7 +193,8 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
-      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format], origins.client), node.admit(channelsFromQuery(url)));
+      const asked = node.admit(channelsFromQuery(url), req.raw.socket.remoteAddress ?? '');
+      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format], origins.client), asked);
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -208,7 +209,8 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   };
   app.get('/poll', async (req, reply) => {
     const url = new URL(req.url, 'http://switchboard');
-    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll', origins.client), node.admit(channelsFromQuery(url)));
+    const asked = node.admit(channelsFromQuery(url), req.raw.socket.remoteAddress ?? '');
+    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll', origins.client), asked);
     return longPoll(node, req.raw, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));

@@ -90,3 +90,4 @@ export class CertificateReloader {
     for (const file of [this.settings.cert, this.settings.key]) unwatchFile(file, this.onChange);
   }
 }
+

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connectWs, type WsClient } from '../helpers/clients.js';
-import { fastCluster, sharedBrokerKinds, startSharedBroker, startTcpProxy, wsUrl, type SharedBroker, type TcpProxy } from '../helpers/cluster.js';
+import { brokerTools, fastCluster, sharedBrokerKinds, startSharedBroker, startTcpProxy, wsUrl, type SharedBroker, type TcpProxy } from '../helpers/cluster.js';
+import { requireTool } from '../helpers/tools.js';
 import { get, post, startProcess, type NodeProcess } from '../helpers/node.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -18,7 +19,7 @@ const flapMs = { redis: 30, nats: 300 };
 const flapForMs = 3000;
 
 for (const kind of sharedBrokerKinds) {
-  describe(`a node whose ${kind} subscription keeps dropping`, () => {
+  describe(`a node whose ${kind} subscription keeps dropping`, { skip: requireTool(brokerTools[kind]) }, () => {
     let broker: SharedBroker | undefined;
     let proxy: TcpProxy | undefined;
     let node: NodeProcess | undefined;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectWs, type WsClient } from '../helpers/clients.js';
-import { killAll, sharedBrokerKinds, startCluster, startSharedBroker, wsUrl, type SharedBroker } from '../helpers/cluster.js';
+import { brokerTools, killAll, sharedBrokerKinds, startCluster, startSharedBroker, wsUrl, type SharedBroker } from '../helpers/cluster.js';
+import { requireTool } from '../helpers/tools.js';
 import { post, type NodeProcess } from '../helpers/node.js';
 
 /**
@@ -15,7 +16,7 @@ const resumes = 200;
 const inParallel = 4;
 
 for (const kind of sharedBrokerKinds) {
-  describe(`resumes on a busy ${kind} channel on another node`, () => {
+  describe(`resumes on a busy ${kind} channel on another node`, { skip: requireTool(brokerTools[kind]) }, () => {
     let broker: SharedBroker | undefined;
     let nodes: NodeProcess[] = [];
     const open: WsClient[] = [];

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, hmacToken, wsAccepts } from '../helpers/auth.js';
 import { connectSse, connectWs } from '../helpers/clients.js';
-import { fastCluster, killAll, sharedBrokerKinds, startSharedBroker, startTcpProxy, waitForNodes, wsUrl, type SharedBroker, type TcpProxy } from '../helpers/cluster.js';
+import { brokerTools, fastCluster, killAll, sharedBrokerKinds, startSharedBroker, startTcpProxy, waitForNodes, wsUrl, type SharedBroker, type TcpProxy } from '../helpers/cluster.js';
+import { requireTool } from '../helpers/tools.js';
 import { get, post, startProcess, type NodeProcess } from '../helpers/node.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -16,7 +17,7 @@ const flags = (brokerArgs: string[]) => [...brokerArgs, '--api.insecure', 'true'
 const readyStatus = async (node: NodeProcess) => (await get(`${node.url}/readyz`)).status;
 
 for (const kind of sharedBrokerKinds) {
-  describe(`revocations reach a node that was cut off from ${kind}`, () => {
+  describe(`revocations reach a node that was cut off from ${kind}`, { skip: requireTool(brokerTools[kind]) }, () => {
     let broker: SharedBroker | undefined;
     let proxy: TcpProxy | undefined;
     let nodes: NodeProcess[] = [];

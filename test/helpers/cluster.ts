@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { get, startProcess, type NodeProcess } from './node.js';
+import { ownedTempDir } from './processes.js';
 import { freePort, ownedProcess, startNats, startRedis, type Service } from './services.js';
 import type { Tool } from './tools.js';
 import { waitUntil } from './wait.js';
@@ -33,7 +32,7 @@ export async function startSharedBroker(kind: SharedBrokerKind): Promise<SharedB
  */
 export async function startPersistentRedis(): Promise<SharedBroker> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-redis-'));
+  const dir = ownedTempDir('switchboard-redis-');
   const service = ownedProcess(
     'redis-server',
     (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir],

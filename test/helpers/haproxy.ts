@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from './node.js';
-import { signalGroup, spawnOwned } from './processes.js';
+import { ownedTempDir, signalGroup, spawnOwned } from './processes.js';
 import { exitOf, freePort } from './services.js';
 import { tool } from './tools.js';
 import { waitUntil } from './wait.js';
@@ -38,7 +37,7 @@ export interface Haproxy {
 /** HAProxy with the example config in front of the nodes, on a free port; resolves once it listens. */
 export async function startHaproxy(nodes: NodeProcess[]): Promise<Haproxy> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-haproxy-'));
+  const dir = ownedTempDir('switchboard-haproxy-');
   const config = join(dir, 'haproxy.cfg');
   writeFileSync(config, localHaproxyConfig(port, nodes));
   const check = spawnSync(tool('haproxy'), ['-c', '-f', config], { encoding: 'utf8' });

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from './node.js';
-import { signalGroup, spawnOwned } from './processes.js';
+import { ownedTempDir, signalGroup, spawnOwned } from './processes.js';
 import { exitOf, freePort } from './services.js';
 import { tool } from './tools.js';
 import { waitUntil } from './wait.js';
@@ -47,7 +46,7 @@ export interface Nginx {
 /** nginx with the example config in front of the nodes, on a free port, checked with `nginx -t` first; resolves once it listens. */
 export async function startNginx(nodes: NodeProcess[]): Promise<Nginx> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-nginx-'));
+  const dir = ownedTempDir('switchboard-nginx-');
   const config = join(dir, 'nginx.conf');
   writeFileSync(config, localNginxConfig(port, nodes, dir));
   // -e: the error log before the config is read, which by default is a system path.

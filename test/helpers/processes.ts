@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after } from 'node:test';
 import { toolPath } from './tools.js';
 
@@ -16,6 +19,7 @@ import { toolPath } from './tools.js';
  *   missing the children are started directly and only the first three apply.
  */
 const running = new Set<ChildProcess>();
+const dirs = new Set<string>();
 const setpriv = toolPath('setpriv');
 
 export function spawnOwned(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
@@ -42,9 +46,18 @@ export function ownedProcessIds(): number[] {
   return [...running].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
 }
 
-/** Kills every process group this file started and that still runs. */
+/** A temporary directory for a process's files; removed with the processes if its owner did not remove it. */
+export function ownedTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return dir;
+}
+
+/** Kills every process group this file started and that still runs, then removes their temporary directories. */
 export function killOwnedProcesses(): void {
   for (const child of running) signalGroup(child, 'SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
 }
 
 process.on('exit', killOwnedProcesses);

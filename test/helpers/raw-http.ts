@@ -17,6 +17,8 @@ export interface RawRequest {
   body?: string;
   /** Ask for a WebSocket upgrade. */
   upgrade?: boolean;
+  /** The local address to connect from (another loopback address stands for another client IP). */
+  localAddress?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface RawRequest {
  */
 export function rawHttp(port: number, req: RawRequest, timeoutMs = 3000): Promise<RawAnswer> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress: req.localAddress });
     let received = '';
     const finish = () => {
       clearTimeout(timer);

@@ -1,9 +1,8 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signalGroup, spawnOwned } from './processes.js';
+import { ownedTempDir, signalGroup, spawnOwned } from './processes.js';
 import { tool, type Tool } from './tools.js';
 
 function canBind(port: number): Promise<boolean> {
@@ -122,7 +121,7 @@ export async function startRedis(): Promise<Service> {
 /** `nats-server -js` on a free port with its JetStream store in a temporary directory. */
 export async function startNats(): Promise<Service> {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-nats-'));
+  const dir = ownedTempDir('switchboard-nats-');
   const service = ownedProcess('nats-server', (p) => ['-a', '127.0.0.1', '-p', String(p), '-js', '-sd', dir], port, `nats://127.0.0.1:${port}`, () =>
     rmSync(dir, { recursive: true, force: true }),
   );
@@ -161,7 +160,7 @@ async function freePorts(count: number): Promise<number[]> {
  * same cluster (empty, as a crashed cluster without persistence would be).
  */
 export async function startRedisCluster(): Promise<RedisClusterService> {
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-redis-cluster-'));
+  const dir = ownedTempDir('switchboard-redis-cluster-');
   const ports = await freePorts(6);
   const nodes = [0, 1, 2].map((i) => {
     const busPort = ports[i + 3]!;

@@ -19,6 +19,8 @@ const debianPackages = {
   chromium: 'chromium',
   setpriv: 'util-linux',
   pgrep: 'procps',
+  openssl: 'openssl',
+  curl: 'curl',
 } as const;
 
 export type Tool = keyof typeof debianPackages;
@@ -59,5 +61,5 @@ export function requireTool(...tools: Tool[]): string | false {
   const missing = tools.filter((name) => !toolPath(name));
   if (missing.length === 0) return false;
   const packages = [...new Set(missing.map((name) => debianPackages[name]))];
-  return `needs ${missing.join(', ')}: install the Debian package${packages.length > 1 ? 's' : ''} ${packages.join(' ')} (.ci/run installs them)`;
+  return `needs ${missing.join(', ')}: install the Debian package${packages.length > 1 ? 's' : ''} ${packages.join(' ')} (.ci/run installs ${packages.length > 1 ? 'them' : 'it'})`;
 }

@@ -312,6 +312,22 @@ export function runTopicStoreContract(name: string): void {
       await store.ack(sub, [later!.ackId]);
     });
 
+    it('stores a batch that repeats an idempotency key, with the repeat answered as a duplicate of the first', async () => {
+      const { topic, sub } = await topicWithSub();
+      const results = await store.append(topic, [
+        { data: 'b1', idempotencyKey: 'k' },
+        { data: 'other' },
+        { data: 'b2', idempotencyKey: 'k' },
+      ]);
+      assert.deepEqual(results.map((r) => r.duplicate), [false, false, true]);
+      assert.equal(results[2]!.id, results[0]!.id);
+      assert.equal(results[2]!.position, results[0]!.position);
+      const got = await pullAll(store, sub, 2);
+      assert.deepEqual(got.map((r) => r.message.data).sort(), ['b1', 'other']);
+      const [later] = await store.append(topic, [{ data: 'b3', idempotencyKey: 'k' }]);
+      assert.deepEqual(later, { ...results[0], duplicate: true }, 'the key stays usable: a later publish is a duplicate too');
+    });
+
     it('accepts a repeated idempotency key once within the window', async () => {
       const { topic, sub } = await topicWithSub();
       const [a] = await store.append(topic, [{ data: 1, idempotencyKey: 'order-7' }]);

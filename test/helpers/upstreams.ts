@@ -153,6 +153,11 @@ function answerOf(start: (onResponse: (res: IncomingMessage) => void) => http.Cl
       });
     });
     req.on('error', reject);
+    // A handshake the server accepted: its 101, and the connection closed.
+    req.on('upgrade', (res: IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode!, headers: res.headers, text: '', body: undefined });
+    });
     req.end(body);
   });
 }

@@ -24,6 +24,7 @@ describe('client messages are routed by route key, regex or rules service', () =
       if (topic === 'support') return { body: { backend: 'chat' } };
       if (topic === 'news') return { body: { channel: 'news' } };
       if (topic === 'ghost') return { body: { backend: 'no-such-backend' } };
+      if (topic === 'odd') return { body: { what: 1 } };
       return { body: {} };
     });
     node = await startNode({
@@ -93,6 +94,12 @@ describe('client messages are routed by route key, regex or rules service', () =
     assert.match(reply.error.message, /no-such-backend/);
     const metrics = await scrape(node.url);
     assert.equal(metrics.value('switchboard_routed_messages_total', { route: 'ask-rules', outcome: 'unknown_destination' }), 1);
+  });
+
+  it('answers backend_error when the rules service answers an object of none of the documented shapes', async () => {
+    const reply = await ask({ type: 'send', data: { topic: 'odd' } });
+    assert.equal(reply.error?.code, 'backend_error', JSON.stringify(reply));
+    assert.match(reply.error.message, /ask-rules/);
   });
 
   it('routes an rpc by its method', async () => {

@@ -4,6 +4,7 @@ import { connectNdjson, connectSse, connectWs } from '../helpers/clients.js';
 import { assertErrorBody, request } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
+import { rawHttp } from '../helpers/raw-http.js';
 import { waitUntil } from '../helpers/wait.js';
 
 async function refusedUpgrade(url: string): Promise<{ status?: number; body: unknown }> {
@@ -70,5 +71,40 @@ describe('limits.maxConnections', () => {
       a.close();
       b.close();
     }
+  });
+});
+
+describe('limits.maxConnectionsPerIp', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startNode({ 'limits.maxConnectionsPerIp': 2, 'channels.default.historySize': 5 });
+  });
+  after(() => t.stop());
+
+  it('refuses a further connection from the same IP with 429 rate_limited on every transport, and counts it', async () => {
+    const first = await connectWs(`${t.wsUrl}/ws?channels=a`);
+    const second = await connectSse(`${t.url}/sse?channels=a`);
+    try {
+      await first.next((f) => f.type === 'welcome');
+      await second.next((e) => e.event === 'welcome');
+      const before = (await scrape(t.url)).value('switchboard_limit_hits_total', { limit: 'connections_per_ip' });
+      const paths = ['/ws?channels=a', '/ws/messages?channels=a', '/sse?channels=a', '/stream?channels=a', '/sse/messages?channels=a', '/poll?channels=a'];
+      for (const path of paths) {
+        const answer = await rawHttp(t.node.port, { method: 'GET', target: path, upgrade: path.startsWith('/ws') });
+        assert.equal(answer.status, 429, `${path}: ${answer.text}`);
+        assertErrorBody(JSON.parse(answer.body), 'rate_limited');
+      }
+      assert.equal((await scrape(t.url)).value('switchboard_limit_hits_total', { limit: 'connections_per_ip' }) - before, paths.length);
+      // Another address is not held back by this one.
+      const elsewhere = await rawHttp(t.node.port, { method: 'GET', target: '/ws?channels=a', upgrade: true, localAddress: '127.0.0.2' });
+      assert.equal(elsewhere.status, 101);
+    } finally {
+      first.close();
+      second.close();
+    }
+    await waitUntil(() => t.node.registry.size === 0, 5000, 'the sessions to end');
+    const again = await connectWs(`${t.wsUrl}/ws`);
+    await again.next((f) => f.type === 'welcome');
+    again.close();
   });
 });

@@ -5,11 +5,12 @@ import { connectWs } from '../helpers/clients.js';
 import { get, startNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
 import { startNats, startRedis, type Service } from '../helpers/services.js';
+import { requireTool, type Tool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
-const stores: { name: string; start(): Promise<Service>; settings(service: Service): Record<string, unknown> }[] = [
-  { name: 'redis', start: startRedis, settings: (s) => ({ 'broker.type': 'redis', 'broker.redis.url': s.url }) },
-  { name: 'nats', start: startNats, settings: (s) => ({ 'broker.type': 'nats', 'broker.nats.servers': s.url }) },
+const stores: { name: string; tool: Tool; start(): Promise<Service>; settings(service: Service): Record<string, unknown> }[] = [
+  { name: 'redis', tool: 'redis-server', start: startRedis, settings: (s) => ({ 'broker.type': 'redis', 'broker.redis.url': s.url }) },
+  { name: 'nats', tool: 'nats-server', start: startNats, settings: (s) => ({ 'broker.type': 'nats', 'broker.nats.servers': s.url }) },
 ];
 
 /** Far longer than the default maxAttempts (5) x backoff (0.5 s doubling) and than several breaker openings (10 s). */
@@ -19,7 +20,7 @@ const messages = 100;
 // The stores run side by side: each case spends most of its time waiting out the outage.
 describe('a durable route with the default settings loses nothing to a 60 s backend outage', { concurrency: true }, () => {
   for (const store of stores) {
-    it(`on ${store.name}: 100 messages queued during the outage are all delivered after it, none dead-lettered`, { timeout: 180_000 }, async (t) => {
+    it(`on ${store.name}: 100 messages queued during the outage are all delivered after it, none dead-lettered`, { timeout: 180_000, skip: requireTool(store.tool) }, async (t) => {
       const service = await store.start();
       let down = true;
       /** Message id -> the attempt number of its successful delivery. */

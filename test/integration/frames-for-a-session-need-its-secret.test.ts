@@ -4,6 +4,7 @@ import { startHookServer, type HookServer } from '../helpers/auth.js';
 import { connectSse, type SseEvent, type StreamClient } from '../helpers/clients.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { startRedis, type Service } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 
 const secretHeader = 'x-switchboard-session-secret';
 
@@ -18,7 +19,7 @@ const setups = [
 ];
 
 for (const setup of setups) {
-  describe(`frames over HTTP act for an anonymous SSE session only with its secret, ${setup.name}`, () => {
+  describe(`frames over HTTP act for an anonymous SSE session only with its secret, ${setup.name}`, { skip: setup.redis && requireTool('redis-server') }, () => {
     let redis: Service | undefined;
     let backend: HookServer;
     let home: TestNode;

@@ -75,6 +75,16 @@ describe('gateway routes match the normalized path', () => {
     });
   }
 
+  it('matches WebSocket handshakes on the normalized path too', async () => {
+    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    const dotted = await requestPathAsIs(port, 'GET', '/public/../admin/ws', { ...upgrade, 'x-user-id': 'admin' });
+    assert.equal(dotted.status, 401, dotted.text);
+    assertErrorBody(dotted.body, 'unauthorized');
+    const encoded = await requestPathAsIs(port, 'GET', '/public/..%2fadmin/ws', upgrade);
+    assert.equal(encoded.status, 400, encoded.text);
+    assertErrorBody(encoded.body, 'bad_path');
+  });
+
   it("leaves an encoded slash in a path of the node's own API to the node", async () => {
     const res = await requestPathAsIs(port, 'GET', '/api/users/team%2Falice/sessions');
     assert.equal(res.status, 200, res.text);

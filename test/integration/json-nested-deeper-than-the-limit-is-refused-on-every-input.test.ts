@@ -18,20 +18,26 @@ async function depthHits(url: string): Promise<number> {
 describe('limits.maxJsonDepth', () => {
   let t: TestNode;
   let hook: HookServer;
+  let backend: HookServer;
 
   before(async () => {
     // The publish hook answers with data nested far deeper than the limit.
     hook = await startHookServer(() => ({ body: `{"allow":true,"data":${nested(1000)}}` }));
+    // A routing backend that answers client messages with data nested as deep.
+    backend = await startHookServer(() => ({ body: `{"answer":${nested(1000)}}` }));
     t = await startNode({
       'channels.default.publish': 'public',
       'channels.default.historySize': 10,
       'channels.namespaces': { hooked: { publish: 'hook', publishHook: hook.url } },
       'compat.push.enabled': true,
+      'routing.backends': { deep: backend.url },
+      'routing.routes': [{ name: 'all', key: '$default', backend: 'deep' }],
     });
   });
   after(async () => {
     await t?.stop();
     await hook?.stop();
+    await backend?.stop();
   });
 
   it('refuses a 30,000-deep client publication with bad_request, and history and /poll keep answering for everyone', async () => {
@@ -94,6 +100,19 @@ describe('limits.maxJsonDepth', () => {
       client.send({ type: 'publish', id: 1, channel: 'hooked:x', data: 1 });
       const reply = await client.next((f) => f.type === 'reply' && f.id === 1);
       assert.equal(reply.error.code, 'unavailable');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('treats a backend answer nested too deep as a failed call, not as the reply', async () => {
+    const client = await connectWs(`${t.wsUrl}/ws`);
+    try {
+      await client.next((f) => f.type === 'welcome');
+      client.send({ type: 'send', id: 1, data: { ask: 'deep' } });
+      const reply = await client.next((f) => f.type === 'reply' && f.id === 1);
+      assert.equal(reply.error?.code, 'backend_error');
+      assert.match(reply.error.message, /deeper than 64/);
     } finally {
       client.close();
     }

@@ -69,6 +69,12 @@ const endpoints: Endpoint[] = [
   { method: 'POST', path: '/svc/anything', body: true },
   { method: 'GET', path: '/svc/socket', upgrade: true },
   { method: 'GET', path: '/metrics' },
+  // Paths that are not valid percent-encoding, on the API, the topic routes and the gateway.
+  { method: 'GET', path: '/api/channels/%zz/history' },
+  { method: 'GET', path: '/api/topics/%E0%A4%A/topics' },
+  { method: 'GET', path: '/svc/%zz/..%2f%E0%A4%A' },
+  { method: 'GET', path: '/svc/%', upgrade: true },
+  { method: 'GET', path: '/ws/%zz', upgrade: true },
 ];
 
 function pick<T>(random: () => number, list: T[]): T {
@@ -93,7 +99,18 @@ function fuzzedRequest(random: () => number, endpoint: Endpoint, token: string):
   return { method: endpoint.method, target: target.replace(/[\s#]/g, '+'), headers, body, upgrade: endpoint.upgrade };
 }
 
-describe('fuzzed headers, cookies, query strings and bodies on every endpoint', () => {
+const frameTypes = ['subscribe', 'unsubscribe', 'publish', 'send', 'rpc', 'refresh', 'presence', 'ping', 'connect', 'bogus', '__proto__'];
+
+/** A frame of a known or unknown type whose fields hold fuzzed values. */
+function fuzzedFrame(random: () => number): string {
+  const value = (): unknown => pick<unknown>(random, [pick(random, nasty), 1, -1, null, true, [], {}, { offset: -1, epoch: pick(random, nasty) }, 1e308]);
+  const frame: Record<string, unknown> = { type: pick(random, frameTypes) };
+  for (const field of ['id', 'channel', 'data', 'token', 'since', 'method']) if (random() < 0.6) frame[field] = value();
+  const text = JSON.stringify(frame);
+  return random() < 0.2 ? `[${text},${text}]` : text;
+}
+
+describe('fuzzed headers, cookies, query strings, bodies and frames on every endpoint', () => {
   let node: NodeProcess;
   let upstream: HttpUpstream;
   let token: string;
@@ -107,6 +124,10 @@ describe('fuzzed headers, cookies, query strings and bodies on every endpoint', 
       '--api.insecure', 'true',
       '--compat.push.enabled', 'true',
       '--channels.default.historySize', '10',
+      '--channels.default.publish', 'public',
+      // The fuzzed frames of one connection must reach the commands, not end at the bad-input and rate limits.
+      '--limits.maxBadFrames', '1000000',
+      '--limits.clientMessagesBurst', '1000000',
       '--gateway.enabled', 'true',
       '--gateway.services', JSON.stringify({ svc: { instances: [upstream.url] } }),
       '--gateway.routes', JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc' }]),
@@ -121,7 +142,7 @@ describe('fuzzed headers, cookies, query strings and bodies on every endpoint', 
     const random = generator(24);
     const internal: string[] = [];
     let sent = 0;
-    // Each endpoint in turn, in rounds of concurrent requests: about 2,000 requests.
+    // Each endpoint in turn, in rounds of concurrent requests: about 2,700 requests.
     for (let round = 0; round < 100; round++) {
       const batch = Array.from({ length: endpoints.length }, (_, i) => fuzzedRequest(random, endpoints[i]!, token));
       const answers = await Promise.all(batch.map((req) => rawHttp(node.port, req, 2000)));
@@ -132,6 +153,20 @@ describe('fuzzed headers, cookies, query strings and bodies on every endpoint', 
       assert.equal(node.child.exitCode, null, `the node exited after ${sent} requests`);
     }
     assert.deepEqual(internal, [], 'no fuzzed request is answered 500 internal');
+
+    // Fuzzed frames over open WebSockets, native and Push.
+    for (const path of ['/ws?channels=news', '/ws/messages?channels=news']) {
+      const socket = await connectWs(`${node.url.replace('http', 'ws')}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      for (let i = 0; i < 300; i++) {
+        if (random() < 0.1) socket.ws.send(Buffer.from([0xff, 0xfe, 0x00]), { binary: random() < 0.5 });
+        else socket.ws.send(random() < 0.3 ? pick(random, [...bodies, ...nasty]) : fuzzedFrame(random));
+      }
+      socket.send({ type: 'ping', id: 'last' });
+      if (path.startsWith('/ws?')) await socket.next((f) => f.type === 'pong' && f.id === 'last', 10_000);
+      assert.deepEqual(socket.inbox.all.filter((f) => f.error?.code === 'internal'), [], `no fuzzed frame on ${path} is answered internal`);
+      socket.close();
+      assert.equal(node.child.exitCode, null, `the node exited after fuzzed frames on ${path}`);
+    }
 
     const client = await connectWs(`${node.url.replace('http', 'ws')}/ws?channels=news`, { headers: { authorization: `Bearer ${token}` } });
     try {

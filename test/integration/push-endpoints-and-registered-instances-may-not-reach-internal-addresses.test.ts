@@ -5,12 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import { assertErrorBody, request } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
-import { startHttpUpstream, type HttpUpstream } from '../helpers/upstreams.js';
+import { rawRequest, startHttpUpstream, type HttpUpstream } from '../helpers/upstreams.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const secret = 'webhook-secret-0123456789';
 /** Names this test's resolver answers with a public address once (when they are checked), then with loopback: DNS rebinding. */
-const rebinding = { push: 'rebinding-push.example', gateway: 'rebinding-gateway.example' };
+const rebinding = { push: 'rebinding-push.example', gateway: 'rebinding-gateway.example', check: 'rebinding-check.example' };
 /** A name that always resolves to loopback. */
 const loopbackName = 'internal.example';
 
@@ -129,7 +129,27 @@ describe('push endpoints and registered instances may not reach internal address
     const res = await request('POST', `${node.url}/api/services/svc/instances`, { body: { url: `http://${rebinding.gateway}:${target.port}`, id: 'rebound' } });
     assert.equal(res.status, 201, res.text);
     const proxied = await request('GET', `${node.url}/svc/secret`);
-    assert.ok(proxied.status >= 500, proxied.text);
+    assert.equal(proxied.status, 502, proxied.text);
+    assertErrorBody(proxied.body, 'backend_error');
+    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' };
+    const handshake = await rawRequest('GET', `${node.url}/svc/ws`, upgrade);
+    assert.equal(handshake.status, 502, handshake.text);
+    assert.equal(target.requests.length, 0, 'nothing reached the internal server');
+    const metrics = await scrape(node.url);
+    assert.ok(metrics.value('switchboard_gateway_upstream_errors_total', { route: 'svc', service: 'svc', instance: 'rebound', reason: 'forbidden_target' }) >= 2);
+  });
+
+  it('does not health-check a registered instance whose name resolves to loopback when connecting', async () => {
+    const before = (await scrape(node.url)).value('switchboard_forbidden_targets_total', { feature: 'gateway', when: 'connect' });
+    const res = await request('POST', `${node.url}/api/services/probe/instances`, {
+      body: { url: `http://${rebinding.check}:${target.port}`, check: { type: 'http', path: '/healthz', interval: '50ms' } },
+    });
+    assert.equal(res.status, 201, res.text);
+    await waitUntil(
+      async () => (await scrape(node.url)).value('switchboard_forbidden_targets_total', { feature: 'gateway', when: 'connect' }) >= before + 2,
+      5000,
+      'refused health checks',
+    );
     assert.equal(target.requests.length, 0, 'nothing reached the internal server');
   });
 

@@ -7,6 +7,7 @@ import { request } from '../helpers/http.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
 import { startRedis, type Service } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** A webhook that takes every delivery and remembers its body. */
@@ -30,7 +31,7 @@ const stores = [
 ];
 
 for (const store of stores) {
-  describe(`on ${store.name}, taking a topic grant back cuts off the grantee's existing subscriptions`, () => {
+  describe(`on ${store.name}, taking a topic grant back cuts off the grantee's existing subscriptions`, { skip: store.redis && requireTool('redis-server') }, () => {
     let redis: Service | undefined;
     let owner: TestNode;
     let reader: TestNode;

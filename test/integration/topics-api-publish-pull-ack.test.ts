@@ -132,16 +132,25 @@ describe('the topics API: applications, topics, subscriptions, publish, pull, ac
     await request('POST', api('/shop/topics'), { body: { name: 'jobs' }, headers: as(appKey) });
     await request('POST', api('/shop/topics'), { body: { name: 'jobs-dead' }, headers: as(appKey) });
     await request('POST', api('/shop/subscriptions'), { body: { name: 'worker', topic: 'jobs', maxDeliveryAttempts: 1, deadLetterTopic: 'jobs-dead' }, headers: as(appKey) });
+    await request('POST', api('/shop/subscriptions'), { body: { name: 'dead-reader', topic: 'jobs-dead' }, headers: as(appKey) });
     await request('POST', api('/shop/topics/jobs/publish'), { body: { data: 'poison' }, headers: as(appKey) });
     const pulled = await request('POST', api('/shop/subscriptions/worker/pull'), { body: { maxMessages: 1, waitMs: 1000 }, headers: as(appKey) });
     await request('POST', api('/shop/subscriptions/worker/nack'), { body: { ackIds: [pulled.body.messages[0].ackId] }, headers: as(appKey) });
     const none = await request('POST', api('/shop/subscriptions/worker/pull'), { body: { maxMessages: 1, waitMs: 300 }, headers: as(appKey) });
     assert.deepEqual(none.body.messages, []);
+    const read = await request('POST', api('/shop/subscriptions/dead-reader/pull'), { body: { maxMessages: 1, waitMs: 1000 }, headers: as(appKey) });
+    assert.deepEqual(
+      [read.body.messages[0].message.attributes['sb-subscription'], read.body.messages[0].message.attributes['sb-original-topic']],
+      ['shop/worker', 'shop/jobs'],
+      'a subscriber of the dead-letter topic sees application/name',
+    );
     const dead = await request('GET', api('/shop/subscriptions/worker/dead-letters'), { headers: as(appKey) });
     assert.equal(dead.status, 200, dead.text);
     assert.equal(dead.body.messages.length, 1);
     assert.equal(dead.body.messages[0].data, 'poison');
     assert.equal(dead.body.messages[0].attributes['sb-delivery-attempts'], '1');
+    assert.equal(dead.body.messages[0].attributes['sb-subscription'], 'shop/worker');
+    assert.equal(dead.body.messages[0].attributes['sb-original-topic'], 'shop/jobs');
     assert.equal((await scrape(node.url)).value('switchboard_topic_messages_dead_lettered_total', { subscription: 'shop/worker' }), 1);
   });
 

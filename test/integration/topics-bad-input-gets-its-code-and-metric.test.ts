@@ -20,6 +20,10 @@ describe('bad input to the topics API gets a defined answer, a stable code and a
       'topics.maxBatchSize': 5,
       'topics.maxRequestBytes': '1KiB',
       'topics.quotas.maxMessageBytes': 200,
+      'topics.maxAttributes': 3,
+      'topics.maxAttributeKeyBytes': 8,
+      'topics.maxAttributeValueBytes': 400,
+      'topics.maxKeyBytes': 12,
       'topics.applications': [{ id: 'tiny', keys: [{ key: 'tiny-publisher-key-0001', scopes: ['publish'] }], quotas: { messagesPerSecond: 3, maxTopics: 1 } }],
     });
     const created = await request('POST', api('/applications'), { body: { id: 'app' }, headers: as(adminKey) });
@@ -48,6 +52,36 @@ describe('bad input to the topics API gets a defined answer, a stable code and a
     assert.equal(res.status, 413);
     assertErrorBody(res.body, 'too_large');
     assert.equal((await scrape(node.url)).value('switchboard_limit_hits_total', { limit: 'body_size' }), 1);
+  });
+
+  it('refuses attributes and keys over their configured limits with 400 bad_request naming the setting, and counts them', async () => {
+    await request('POST', api('/app/topics'), { body: { name: 'limits' }, headers: as(key) });
+    const before = (await scrape(node.url)).value('switchboard_topic_publish_rejected_total', { reason: 'bad_request' });
+    // Two publishes: this node's topics.maxBatchSize is 5.
+    const publish = async (messages: unknown[]) => {
+      const res = await request('POST', api('/app/topics/limits/publish'), { body: { messages }, headers: as(key) });
+      assert.equal(res.status, 200, res.text);
+      return res.body.results.map((r: any) => r.error?.message ?? 'stored');
+    };
+    const errors = [
+      ...(await publish([
+        { data: 1, attributes: { a: '1', b: '2', c: '3', d: '4' } },
+        { data: 2, attributes: { 'long-key-x': '1' } },
+        { data: 3, attributes: { a: 'v'.repeat(401) } },
+      ])),
+      ...(await publish([
+        { data: 4, orderingKey: 'k'.repeat(13) },
+        { data: 5, idempotencyKey: 'i'.repeat(13) },
+        { data: 6, attributes: { keykeyk1: '1', keykeyk2: '2', keykeyk3: '3' }, orderingKey: 'k'.repeat(12), idempotencyKey: 'i'.repeat(12) },
+      ])),
+    ];
+    assert.match(errors[0], /topics\.maxAttributes/);
+    assert.match(errors[1], /topics\.maxAttributeKeyBytes/);
+    assert.match(errors[2], /topics\.maxAttributeValueBytes/);
+    assert.match(errors[3], /orderingKey.*topics\.maxKeyBytes/);
+    assert.match(errors[4], /idempotencyKey.*topics\.maxKeyBytes/);
+    assert.equal(errors[5], 'stored', 'values at the limits are stored');
+    assert.equal((await scrape(node.url)).value('switchboard_topic_publish_rejected_total', { reason: 'bad_request' }), before + 5);
   });
 
   it('stores the good items of a batch and gives each bad one its own error', async () => {

@@ -111,6 +111,8 @@ for (const kind of stores) {
       const [dead] = (await request('GET', api('/crash/topics/dead/messages'))).body.messages;
       assert.equal(dead.data, 'refused');
       assert.equal(dead.attributes['sb-delivery-attempts'], '2');
+      assert.equal(dead.attributes['sb-subscription'], 'crash/pusher');
+      assert.equal(dead.attributes['sb-original-topic'], 'crash/hooks');
       assert.equal(failingCalls, 2);
     });
 

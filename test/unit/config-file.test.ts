@@ -40,7 +40,7 @@ channels:
     feed: {}
 `);
     const config = loadConfig({ file });
-    assert.deepEqual(config.server, { host: '127.0.0.1', port: 9090 });
+    assert.deepEqual({ host: config.server.host, port: config.server.port }, { host: '127.0.0.1', port: 9090 });
     assert.deepEqual(config.api.keys, ['alpha', 'beta']);
     assert.equal(config.api.maxBodyBytes, 256 * 1024);
     assert.equal(config.sessions.heartbeatInterval, 10_000);
