@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { SwitchboardNode } from '../node.js';
 import { apiKeyCheck } from './api-keys.js';
 import { registerChannelRoutes } from './channel-routes.js';
@@ -11,6 +10,7 @@ import { registerRoutingRoutes } from './routing-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
 import { registerServiceRoutes } from '../gateway/service-routes.js';
 import { registerTopicRoutes } from './topic-routes.js';
+import { version } from '../version.js';
 
 /** The server HTTP API (docs/api.md). Everything here needs an API key unless api.insecure is set. */
 export function registerApiRoutes(node: SwitchboardNode): void {
@@ -27,9 +27,5 @@ export function registerApiRoutes(node: SwitchboardNode): void {
   });
   // Topic routes take application keys as well as admin keys, so they check keys themselves.
   node.app.register(async (api) => registerTopicRoutes(api, node.topics, node.config.api));
-  node.app.register(async (app) => registerOpenApiRoute(app, packageVersion(), { gateway: Boolean(node.gateway), push: node.config.compat.push.enabled }));
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  node.app.register(async (app) => registerOpenApiRoute(app, version, { gateway: Boolean(node.gateway), push: node.config.compat.push.enabled }));
 }
