@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build-*/', 'node_modules/', 'src/demo/'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'build-*/', 'node_modules/', 'src/demo/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -6,7 +6,7 @@ import { SwitchboardError } from '../errors.js';
 export type ApiScope = 'publish' | 'admin';
 
 /** Routes a publish-scope key may call (method and route pattern); everything else needs admin. */
-const publishRoutes = new Set([
+export const publishRoutes = new Set([
   'POST /api/publish',
   'POST /api/broadcast',
   'POST /messages',
