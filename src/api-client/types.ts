@@ -3,21 +3,10 @@
  * document (src/api/openapi-schemas.ts); a test compares their fields with it.
  */
 
-export type ApiErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'too_large'
-  | 'limit_exceeded'
-  | 'rate_limited'
-  | 'slow_consumer'
-  | 'unavailable'
-  | 'backend_error'
-  | 'timeout'
-  | 'internal'
-  | 'bad_path'
-  | 'forbidden_target';
+import type { ErrorCode as ApiErrorCode } from '../errors.js';
+
+/** The stable error codes, as the node defines them. */
+export type { ApiErrorCode };
 
 export interface ItemError {
   code: ApiErrorCode;

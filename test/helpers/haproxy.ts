@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from './node.js';
-import { ownedTempDir, signalGroup, spawnOwned } from './processes.js';
-import { exitOf, freePort } from './services.js';
+import { ownedTempDir } from './processes.js';
+import { runLoadBalancer, type LoadBalancer } from './proxy-process.js';
+import { freePort } from './services.js';
 import { tool } from './tools.js';
-import { waitUntil } from './wait.js';
 
 const exampleConfig = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
 
@@ -29,10 +28,7 @@ export function localHaproxyConfig(port: number, nodes: NodeProcess[]): string {
   return text;
 }
 
-export interface Haproxy {
-  url: string;
-  stop(): Promise<void>;
-}
+export type Haproxy = LoadBalancer;
 
 /** HAProxy with the example config in front of the nodes, on a free port; resolves once it listens. */
 export async function startHaproxy(nodes: NodeProcess[]): Promise<Haproxy> {
@@ -42,34 +38,5 @@ export async function startHaproxy(nodes: NodeProcess[]): Promise<Haproxy> {
   writeFileSync(config, localHaproxyConfig(port, nodes));
   const check = spawnSync(tool('haproxy'), ['-c', '-f', config], { encoding: 'utf8' });
   assert.equal(check.status, 0, `haproxy -c: ${check.stdout}${check.stderr}`);
-  let output = '';
-  const child: ChildProcess = spawnOwned(tool('haproxy'), ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const stop = async () => {
-    const exited = exitOf(child);
-    signalGroup(child, 'SIGKILL');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      () =>
-        new Promise<boolean>((resolve, reject) => {
-          if (child.exitCode !== null) reject(new Error(`haproxy exited: ${output}`));
-          const socket = net.connect(port, '127.0.0.1');
-          socket.once('connect', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once('error', () => resolve(false));
-        }),
-      5000,
-      'haproxy to listen',
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url: `http://127.0.0.1:${port}`, stop };
+  return runLoadBalancer('haproxy', tool('haproxy'), ['-db', '-f', config], port, dir);
 }

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from './node.js';
-import { ownedTempDir, signalGroup, spawnOwned } from './processes.js';
-import { exitOf, freePort } from './services.js';
+import { ownedTempDir } from './processes.js';
+import { runLoadBalancer, type LoadBalancer } from './proxy-process.js';
+import { freePort } from './services.js';
 import { tool } from './tools.js';
-import { waitUntil } from './wait.js';
 
 const exampleConfig = fileURLToPath(new URL('../../../deploy/nginx.conf', import.meta.url));
 
@@ -38,10 +37,7 @@ export function localNginxConfig(port: number, nodes: NodeProcess[], dir: string
   return text;
 }
 
-export interface Nginx {
-  url: string;
-  stop(): Promise<void>;
-}
+export type Nginx = LoadBalancer;
 
 /** nginx with the example config in front of the nodes, on a free port, checked with `nginx -t` first; resolves once it listens. */
 export async function startNginx(nodes: NodeProcess[]): Promise<Nginx> {
@@ -53,35 +49,6 @@ export async function startNginx(nodes: NodeProcess[]): Promise<Nginx> {
   const base = ['-p', dir, '-e', join(dir, 'error.log'), '-c', config];
   const check = spawnSync(tool('nginx'), [...base, '-t'], { encoding: 'utf8' });
   assert.equal(check.status, 0, `nginx -t: ${check.stdout}${check.stderr}`);
-  let output = '';
   // One process (no master and workers), so stopping it leaves no worker behind.
-  const child: ChildProcess = spawnOwned(tool('nginx'), [...base, '-g', 'daemon off; master_process off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const stop = async () => {
-    const exited = exitOf(child);
-    signalGroup(child, 'SIGKILL');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      () =>
-        new Promise<boolean>((resolve, reject) => {
-          if (child.exitCode !== null) reject(new Error(`nginx exited: ${output}`));
-          const socket = net.connect(port, '127.0.0.1');
-          socket.once('connect', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once('error', () => resolve(false));
-        }),
-      5000,
-      'nginx to listen',
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url: `http://127.0.0.1:${port}`, stop };
+  return runLoadBalancer('nginx', tool('nginx'), [...base, '-g', 'daemon off; master_process off;'], port, dir);
 }
