@@ -128,7 +128,7 @@ export class SwitchboardNode {
   readonly machine: MachineView | undefined;
   /** Reloads server.tls.* (TLS only). */
   readonly certificates: CertificateReloader | undefined;
-  private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
+  private readonly onSessionEnd = (session: Session, reason: string, cause: string) => this.endSession(session, reason, cause);
   /** What `reload` re-applies, by the name of the setting or part it reloads. */
   private readonly reloaders = new Map<string, Reloader>();
 
@@ -485,7 +485,7 @@ export class SwitchboardNode {
     this.revocations.catchUp();
   }
 
-  private endSession(session: Session, reason: string): void {
+  private endSession(session: Session, reason: string, cause: string): void {
     this.registry.remove(session);
     for (const channel of this.hub.unsubscribeAll(session)) {
       if (!this.tryResolve(channel)?.options.presence) continue;
@@ -494,8 +494,8 @@ export class SwitchboardNode {
       });
     }
     const { stats } = this.metrics;
-    stats.disconnect(reason);
-    if (reason === 'slow_consumer') {
+    stats.disconnect(cause);
+    if (cause === 'slow_consumer') {
       stats.error('slow_consumer');
       stats.limit('buffer');
       stats.droppedBytes += session.droppedBytes;
@@ -576,7 +576,7 @@ export class SwitchboardNode {
     const sessions = this.localSessions(message.target);
     switch (message.kind) {
       case 'disconnect':
-        for (const session of sessions) session.close(message.code, message.reason, { type: 'disconnect', code: message.code, reason: message.reason });
+        for (const session of sessions) session.close(message.code, message.reason, { type: 'disconnect', code: message.code, reason: message.reason }, 'api_disconnect');
         return;
       case 'send':
         for (const session of sessions) session.send({ type: 'message', data: message.data });
