@@ -287,6 +287,11 @@ export class SwitchboardNode {
     return this.state === 'running' && this.broker.healthy && this.revocations.inStep;
   }
 
+  /** The lifecycle state this node reports to the cluster and in /api/info (readiness is apart). */
+  get reportedState(): Exclude<NodeState, 'created'> {
+    return this.state === 'created' ? 'running' : this.state;
+  }
+
   get isDraining(): boolean {
     return this.state === 'draining';
   }
@@ -629,7 +634,7 @@ export class SwitchboardNode {
     return {
       id: this.id,
       url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
-      state: this.state === 'created' ? 'running' : this.state,
+      state: this.reportedState,
       sessions: this.registry.size,
       subscriptions: this.hub.subscriptions,
       channels: this.hub.channelCount,
