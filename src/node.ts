@@ -43,6 +43,7 @@ import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
 import { TopicStreams } from './topics/stream.js';
 import { TargetPolicy } from './outbound/targets.js';
+import { reachableHost } from './cluster/reachable-host.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -633,7 +634,7 @@ export class SwitchboardNode {
   private report(): NodeReport {
     return {
       id: this.id,
-      url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
+      url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${reachableHost(this.config.server.host)}:${this.state === 'created' ? this.config.server.port : this.port}`,
       state: this.reportedState,
       sessions: this.registry.size,
       subscriptions: this.hub.subscriptions,
