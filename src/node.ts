@@ -18,7 +18,8 @@ import { CloseCodes, SwitchboardError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
 import { limitJsonBodies } from './api/json-body.js';
-import { registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
+import { metricsSource, registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
+import { MetricsServer } from './observability/metrics-server.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
@@ -129,6 +130,7 @@ export class SwitchboardNode {
   readonly machine: MachineView | undefined;
   /** Reloads server.tls.* (TLS only). */
   readonly certificates: CertificateReloader | undefined;
+  private metricsServer: MetricsServer | undefined;
   private readonly onSessionEnd = (session: Session, reason: string, cause: string) => this.endSession(session, reason, cause);
   /** What `reload` re-applies, by the name of the setting or part it reloads. */
   private readonly reloaders = new Map<string, Reloader>();
@@ -313,6 +315,10 @@ export class SwitchboardNode {
     await this.topics.start();
     await this.durable.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    if (this.config.metrics.port !== 0) {
+      this.metricsServer = new MetricsServer(metricsSource(this));
+      await this.metricsServer.listen(this.config.server.host, this.config.metrics.port);
+    }
     this.certificates?.start();
     this.clock.start();
     this.state = 'running';
@@ -692,6 +698,7 @@ export class SwitchboardNode {
     this.topicStreams.close();
     this.certificates?.stop();
     await this.app.close();
+    await this.metricsServer?.close();
     await this.durable.stop();
     await this.topics.stop();
     await this.gateway?.stop();

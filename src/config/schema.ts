@@ -167,6 +167,10 @@ export interface Config {
     stream: { maxOutstanding: number };
     kafka: { brokers: string[]; clientId: string; prefix: string; idempotent: boolean; sessionTimeout: number; replicationFactor: number; maxBuffered: number };
   };
+  metrics: {
+    /** Admin port serving only /metrics; 0: /metrics on server.port. */
+    port: number;
+  };
   security: {
     /** Internal addresses push endpoints and runtime-registered gateway instances may reach anyway: CIDRs, addresses, host names. */
     allowedPrivateTargets: string[];
@@ -623,6 +627,13 @@ export const schema: SchemaNode = {
       },
       replicationFactor: { parse: (v) => parseInteger(v, -1, 100), default: -1, doc: 'replication factor of the Kafka topics the store creates; -1: the cluster\'s default' },
       maxBuffered: { parse: (v) => parseInteger(v, 100, 10_000_000), default: 100_000, doc: 'most messages of one subscription a node holds in memory (fetched, not yet acknowledged); fetching pauses above it' },
+    },
+  },
+  metrics: {
+    port: {
+      parse: (v) => parseInteger(v, 0, 65535),
+      default: 0,
+      doc: 'a separate admin port (on server.host) that serves only GET /metrics, which the client port then no longer serves; 0: /metrics on server.port',
     },
   },
   security: {
