@@ -335,7 +335,7 @@ export const schema: SchemaNode = {
     enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at / (and add the namespace chat it uses, unless configured)' },
   },
   auth: {
-    anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
+    anonymous: { parse: parseBoolean, default: false, doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set' },
     jwt: {
       secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
       publicKeys: { parse: parsePublicKeys, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
