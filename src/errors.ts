@@ -46,8 +46,9 @@ export const errorCodes = Object.keys(mappings) as ErrorCode[];
 export class SwitchboardError extends Error {
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  /** `cause` is for the log only (a driver's text); clients see the message. */
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'SwitchboardError';
     this.code = code;
   }
@@ -75,10 +76,19 @@ export function asSwitchboardError(err: unknown): SwitchboardError {
   return new SwitchboardError('internal', 'internal error');
 }
 
-/** A backend (broker, store, registry) that cannot be reached, as `unavailable`; SwitchboardErrors pass through. */
+/**
+ * A backend (broker, store, registry) that cannot be reached, as `unavailable` with a stable message;
+ * the driver's error is kept as the cause, for the log. SwitchboardErrors pass through.
+ */
 export function unavailableError(what: string, err: unknown): SwitchboardError {
   if (err instanceof SwitchboardError) return err;
-  return new SwitchboardError('unavailable', `${what} is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  return new SwitchboardError('unavailable', `${what} is unavailable`, err);
+}
+
+/** The text of an error's cause (a driver's message), for logs; empty when it has none. */
+export function causeOf(err: Error): string {
+  const { cause } = err;
+  return cause instanceof Error ? cause.message : cause === undefined ? '' : String(cause);
 }
 
 /** Close codes that are not errors. */

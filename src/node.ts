@@ -18,7 +18,8 @@ import { CloseCodes, SwitchboardError } from './errors.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
 import { limitJsonBodies } from './api/json-body.js';
-import { registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
+import { metricsSource, registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
+import { MetricsServer } from './observability/metrics-server.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
@@ -43,6 +44,7 @@ import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
 import { TopicStreams } from './topics/stream.js';
 import { TargetPolicy } from './outbound/targets.js';
+import { reachableHost } from './cluster/reachable-host.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -128,7 +130,8 @@ export class SwitchboardNode {
   readonly machine: MachineView | undefined;
   /** Reloads server.tls.* (TLS only). */
   readonly certificates: CertificateReloader | undefined;
-  private readonly onSessionEnd = (session: Session, reason: string) => this.endSession(session, reason);
+  private metricsServer: MetricsServer | undefined;
+  private readonly onSessionEnd = (session: Session, reason: string, cause: string) => this.endSession(session, reason, cause);
   /** What `reload` re-applies, by the name of the setting or part it reloads. */
   private readonly reloaders = new Map<string, Reloader>();
 
@@ -287,6 +290,11 @@ export class SwitchboardNode {
     return this.state === 'running' && this.broker.healthy && this.revocations.inStep;
   }
 
+  /** The lifecycle state this node reports to the cluster and in /api/info (readiness is apart). */
+  get reportedState(): Exclude<NodeState, 'created'> {
+    return this.state === 'created' ? 'running' : this.state;
+  }
+
   get isDraining(): boolean {
     return this.state === 'draining';
   }
@@ -307,6 +315,10 @@ export class SwitchboardNode {
     await this.topics.start();
     await this.durable.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    if (this.config.metrics.port !== 0) {
+      this.metricsServer = new MetricsServer(metricsSource(this));
+      await this.metricsServer.listen(this.config.server.host, this.config.metrics.port);
+    }
     this.certificates?.start();
     this.clock.start();
     this.state = 'running';
@@ -485,7 +497,7 @@ export class SwitchboardNode {
     this.revocations.catchUp();
   }
 
-  private endSession(session: Session, reason: string): void {
+  private endSession(session: Session, reason: string, cause: string): void {
     this.registry.remove(session);
     for (const channel of this.hub.unsubscribeAll(session)) {
       if (!this.tryResolve(channel)?.options.presence) continue;
@@ -494,8 +506,8 @@ export class SwitchboardNode {
       });
     }
     const { stats } = this.metrics;
-    stats.disconnect(reason);
-    if (reason === 'slow_consumer') {
+    stats.disconnect(cause);
+    if (cause === 'slow_consumer') {
       stats.error('slow_consumer');
       stats.limit('buffer');
       stats.droppedBytes += session.droppedBytes;
@@ -576,7 +588,7 @@ export class SwitchboardNode {
     const sessions = this.localSessions(message.target);
     switch (message.kind) {
       case 'disconnect':
-        for (const session of sessions) session.close(message.code, message.reason, { type: 'disconnect', code: message.code, reason: message.reason });
+        for (const session of sessions) session.close(message.code, message.reason, { type: 'disconnect', code: message.code, reason: message.reason }, 'api_disconnect');
         return;
       case 'send':
         for (const session of sessions) session.send({ type: 'message', data: message.data });
@@ -628,8 +640,8 @@ export class SwitchboardNode {
   private report(): NodeReport {
     return {
       id: this.id,
-      url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.state === 'created' ? this.config.server.port : this.port}`,
-      state: this.state === 'created' ? 'running' : this.state,
+      url: this.config.cluster.advertiseUrl || `${this.config.server.tls.cert ? 'https' : 'http'}://${reachableHost(this.config.server.host)}:${this.state === 'created' ? this.config.server.port : this.port}`,
+      state: this.reportedState,
       sessions: this.registry.size,
       subscriptions: this.hub.subscriptions,
       channels: this.hub.channelCount,
@@ -686,6 +698,7 @@ export class SwitchboardNode {
     this.topicStreams.close();
     this.certificates?.stop();
     await this.app.close();
+    await this.metricsServer?.close();
     await this.durable.stop();
     await this.topics.stop();
     await this.gateway?.stop();

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import type { Config } from './config/schema.js';
-import { SwitchboardError } from './errors.js';
+import { SwitchboardError, causeOf } from './errors.js';
 
 /** The hosts of a setting holding comma-separated URLs or bare host:port addresses. */
 function hostsOf(setting: string): string[] {
@@ -42,11 +42,11 @@ export async function describeStartFailure(err: unknown, config: Config): Promis
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `server.host: cannot resolve host ${host}`;
   const message = err instanceof Error ? err.message : String(err);
   const broker = config.broker.type;
-  if (err instanceof SwitchboardError && err.code === 'unavailable' && broker !== 'memory' && message.startsWith(`${broker} is unavailable`)) {
+  if (err instanceof SwitchboardError && err.code === 'unavailable' && broker !== 'memory' && message === 'the broker is unavailable') {
     const [setting, value] = broker === 'redis' ? ['broker.redis.url', config.broker.redis.url] : ['broker.nats.servers', config.broker.nats.servers];
     const unknownHost = await unresolvable(hostsOf(value));
     if (unknownHost !== undefined) return `${setting}: cannot resolve host ${unknownHost}`;
-    return `${setting}: cannot connect to ${value.replace(/(:\/\/[^:/@\s]*:)[^@/\s]+@/g, '$1********@')} (${message.slice(`${broker} is unavailable: `.length)})`;
+    return `${setting}: cannot connect to ${value.replace(/(:\/\/[^:/@\s]*:)[^@/\s]+@/g, '$1********@')} (${causeOf(err)})`;
   }
   return `could not start: ${message.split('\n')[0]}`;
 }

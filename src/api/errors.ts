@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { SwitchboardError, type ErrorCode } from '../errors.js';
+import { SwitchboardError, causeOf, type ErrorCode } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
 import type { Logger } from 'pino';
 
@@ -30,6 +30,7 @@ export function installErrorHandling(app: FastifyInstance, stats: Stats, log: Lo
     const known = err instanceof SwitchboardError ? err : fromFastify(err);
     const error = known ?? new SwitchboardError('internal', 'internal error');
     if (!known) log.error({ event: 'api.failed', method: req.method, url: req.url, err }, 'request failed');
+    else if (known.code === 'unavailable' && known.cause !== undefined) log.warn({ event: 'api.unavailable', method: req.method, url: req.url, err: causeOf(known) }, known.message);
     // Other too_large answers (batch size) count their own limit where they are raised.
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') stats.limit('body_size');
     stats.error(error.code);

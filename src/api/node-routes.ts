@@ -13,7 +13,8 @@ export function registerNodeRoutes(api: FastifyInstance, node: SwitchboardNode):
     sessions: node.registry.size,
     subscriptions: node.hub.subscriptions,
     channels: node.hub.channelCount,
-    state: node.isReady ? 'running' : node.isDraining ? 'draining' : 'stopped',
+    state: node.reportedState,
+    ready: node.isReady,
   }));
 
   api.get('/api/nodes', async () => ({ nodes: node.cluster.liveNodes() }));

@@ -164,10 +164,10 @@ export const apiOperations: ApiOperation[] = [
   {
     method: 'GET', path: '/api/info', tag: 'node', access: 'admin', summary: 'This node: broker, uptime, state and live counts',
     response: object(
-      { node: str(), version: str('the Switchboard version'), broker: str(), brokerConnected: schemas.bool, uptimeSeconds: int(), sessions: int(), subscriptions: int(), channels: int(), state: { type: 'string', enum: ['running', 'draining', 'stopped'] } },
-      ['node', 'version', 'broker', 'brokerConnected', 'uptimeSeconds', 'sessions', 'subscriptions', 'channels', 'state'],
+      { node: str(), version: str('the Switchboard version'), broker: str(), brokerConnected: schemas.bool, uptimeSeconds: int(), sessions: int(), subscriptions: int(), channels: int(), state: { type: 'string', enum: ['running', 'draining', 'stopped'] }, ready: schemas.bool },
+      ['node', 'version', 'broker', 'brokerConnected', 'uptimeSeconds', 'sessions', 'subscriptions', 'channels', 'state', 'ready'],
     ),
-    example: { node: '4f1c2a9b7e3d', version: '0.1.0', broker: 'memory', brokerConnected: true, uptimeSeconds: 12, sessions: 2, subscriptions: 3, channels: 2, state: 'running' },
+    example: { node: '4f1c2a9b7e3d', version: '0.1.0', broker: 'memory', brokerConnected: true, uptimeSeconds: 12, sessions: 2, subscriptions: 3, channels: 2, state: 'running', ready: true },
   },
   { method: 'GET', path: '/api/nodes', tag: 'node', access: 'admin', summary: 'The nodes of the cluster as this node sees them', response: object({ nodes: list({ type: 'object' }) }, ['nodes']), example: { nodes: [{ id: '4f1c2a9b7e3d', state: 'running', sessions: 2 }] } },
   {

@@ -250,7 +250,7 @@ export class NatsBroker implements Broker {
         maxPingOut: 3,
       });
     } catch (err) {
-      throw unavailableError('nats', err);
+      throw unavailableError('the broker', err);
     }
     const nc = this.nc;
     try {
@@ -267,14 +267,14 @@ export class NatsBroker implements Broker {
     } catch (err) {
       await nc.close().catch(() => {});
       this.nc = undefined;
-      throw unavailableError('nats', err);
+      throw unavailableError('the broker', err);
     }
     this.up = true;
     void this.watchStatus(nc);
   }
 
   private connection(): NatsConnection {
-    if (!this.nc) throw unavailableError('nats', new Error('not connected'));
+    if (!this.nc) throw unavailableError('the broker', new Error('not connected'));
     return this.nc;
   }
 
@@ -321,7 +321,7 @@ export class NatsBroker implements Broker {
 
   /** Runs an operation; fails at once while disconnected, when the connection drops, or after a bounded time. */
   private run<T>(operation: () => Promise<T>): Promise<T> {
-    if (!this.up) return Promise.reject(unavailableError('nats', new Error('not connected')));
+    if (!this.up) return Promise.reject(unavailableError('the broker', new Error('not connected')));
     return new Promise<T>((resolve, reject) => {
       const settle = () => {
         clearTimeout(timer);
@@ -329,7 +329,7 @@ export class NatsBroker implements Broker {
       };
       const fail = (err: unknown) => {
         settle();
-        reject(unavailableError('nats', err));
+        reject(unavailableError('the broker', err));
       };
       const timer = setTimeout(() => fail(new Error(`no answer within ${OPERATION_TIMEOUT * 2} ms`)), OPERATION_TIMEOUT * 2);
       this.inFlight.add(fail);
@@ -390,7 +390,7 @@ export class NatsBroker implements Broker {
       });
       return undefined;
     }
-    if (!this.up) throw unavailableError('nats', new Error('not connected'));
+    if (!this.up) throw unavailableError('the broker', new Error('not connected'));
     const position = await this.serial(pub.channel, () => this.run(() => this.append(pub.channel, body, history)));
     pub.offset = position.offset;
     pub.epoch = position.epoch;
@@ -637,7 +637,7 @@ export class NatsBroker implements Broker {
   }
 
   async subscribe(channel: string): Promise<void> {
-    if (!this.up) throw unavailableError('nats', new Error('not connected'));
+    if (!this.up) throw unavailableError('the broker', new Error('not connected'));
     if (!this.subscriptions.has(channel)) {
       const sub = this.connection().subscribe(this.liveSubject(channel), {
         callback: (err, msg) => {

@@ -454,7 +454,7 @@ export class RedisBroker implements Broker {
   private get commands(): RedisWithScripts | ClusterWithScripts {
     if (this.standalone) return this.standalone.commands;
     if (this.cluster) return this.cluster;
-    throw unavailableError('redis', new Error('not connected'));
+    throw unavailableError('the broker', new Error('not connected'));
   }
 
   /**
@@ -481,7 +481,7 @@ export class RedisBroker implements Broker {
       } catch (err) {
         commands.disconnect();
         subscriber.disconnect();
-        throw unavailableError('redis', err);
+        throw unavailableError('the broker', err);
       }
       return;
     }
@@ -492,7 +492,7 @@ export class RedisBroker implements Broker {
         this.cluster = (await this.openCluster()).client;
         return;
       } catch (err) {
-        if (!(err instanceof ClusterNotReady) || Date.now() > deadline || this.closed) throw unavailableError('redis', err);
+        if (!(err instanceof ClusterNotReady) || Date.now() > deadline || this.closed) throw unavailableError('the broker', err);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
@@ -568,7 +568,7 @@ export class RedisBroker implements Broker {
     try {
       return await command();
     } catch (err) {
-      throw unavailableError('redis', err);
+      throw unavailableError('the broker', err);
     }
   }
 
@@ -579,7 +579,7 @@ export class RedisBroker implements Broker {
    * through it; a gap is read from the stream.
    */
   async publish(pub: Publication, opts?: { history?: HistoryOptions }): Promise<StreamPosition | undefined> {
-    if (!this.healthy) throw unavailableError('redis', new Error('not connected'));
+    if (!this.healthy) throw unavailableError('the broker', new Error('not connected'));
     const history = opts?.history;
     // A presence event (join/leave) carries `p`, so subscribers on every node get it as one.
     const body = JSON.stringify({ c: pub.channel, d: pub.data, t: pub.time, ...(pub.presence ? { p: pub.presence } : {}), ...(history ? {} : { n: this.origin }) });
@@ -625,7 +625,7 @@ export class RedisBroker implements Broker {
   }
 
   async subscribe(channel: string): Promise<void> {
-    if (!this.healthy) throw unavailableError('redis', new Error('not connected'));
+    if (!this.healthy) throw unavailableError('the broker', new Error('not connected'));
     const name = this.pubsubChannel(channel);
     if (this.standalone) {
       const { subscriber } = this.standalone;

@@ -176,6 +176,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     apply(flatten(nested, label, problems), (p) => (label === 'flag' ? `flag --${p}` : `override ${p}`));
   }
 
+  // Secure by default: anonymous clients only in the demo, or where auth.anonymous says so.
+  const demo = given.get('demo.enabled')?.value;
+  if ((demo === true || demo === 'true') && !given.has('auth.anonymous')) given.set('auth.anonymous', { value: true, where: 'flag --demo' });
+
   const result: Record<string, unknown> = {};
   for (const { path, field } of allLeaves) {
     const entry = given.get(path);

@@ -20,6 +20,7 @@ import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/defini
 import { parseOrigins } from '../auth/origins.js';
 import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
 import { parseTargetList } from '../outbound/targets.js';
+import { parseTrustedProxies } from '../transports/client-address.js';
 
 /**
  * Who may do something on a channel of a namespace, from a client connection: anyone; any
@@ -58,6 +59,8 @@ export interface Config {
     http2: boolean;
     /** Worker processes sharing server.port (1: this process serves alone). */
     workers: number;
+    /** Proxies whose X-Forwarded-For is believed (CIDRs). */
+    trustedProxies: string[];
   };
   node: { id: string };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -163,6 +166,10 @@ export interface Config {
     push: { timeout: number; minBackoff: number; maxBackoff: number; concurrency: number };
     stream: { maxOutstanding: number };
     kafka: { brokers: string[]; clientId: string; prefix: string; idempotent: boolean; sessionTimeout: number; replicationFactor: number; maxBuffered: number };
+  };
+  metrics: {
+    /** Admin port serving only /metrics; 0: /metrics on server.port. */
+    port: number;
   };
   security: {
     /** Internal addresses push endpoints and runtime-registered gateway instances may reach anyway: CIDRs, addresses, host names. */
@@ -296,6 +303,11 @@ export const schema: SchemaNode = {
       default: 1,
       doc: 'worker processes that share server.port, each a node of its own (NODEID/wN); auto: one per available CPU; 1: this process serves alone',
     },
+    trustedProxies: {
+      parse: (v) => parseTrustedProxies(parseStringList(v)),
+      default: [],
+      doc: 'proxies (CIDRs or addresses) whose X-Forwarded-For is believed: from them, the right-most address not itself a trusted proxy is the client address of sessions, logs and limits.maxConnectionsPerIp; from others the header is ignored',
+    },
   },
   node: {
     id: { parse: parseString, default: '', doc: 'this node\'s id; empty means a random one at start' },
@@ -323,7 +335,7 @@ export const schema: SchemaNode = {
     enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at / (and add the namespace chat it uses, unless configured)' },
   },
   auth: {
-    anonymous: { parse: parseBoolean, default: true, doc: 'accept connections without a token or connect hook answer, as the anonymous user' },
+    anonymous: { parse: parseBoolean, default: false, doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set' },
     jwt: {
       secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
       publicKeys: { parse: parsePublicKeys, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
@@ -425,7 +437,7 @@ export const schema: SchemaNode = {
     nodeTimeout: { parse: parseDuration, default: '6s', doc: 'a node that has not reported for this long is dropped from the cluster view' },
     presenceTtl: { parse: parseDuration, default: '30s', doc: 'presence entries expire unless their node refreshes them within this time (it does every third of it)' },
     queryTimeout: { parse: parseDuration, default: '1s', doc: 'how long a cluster-wide API answer waits for the other nodes' },
-    advertiseUrl: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT' },
+    advertiseUrl: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT, where a HOST of 0.0.0.0 or :: is replaced by the first non-loopback IPv4 address of the machine (or its host name)' },
   },
   shutdown: {
     drainWindow: { parse: parseDuration, default: '10s', doc: 'on SIGTERM, sessions are asked to reconnect spread over this window before the node exits' },
@@ -615,6 +627,13 @@ export const schema: SchemaNode = {
       },
       replicationFactor: { parse: (v) => parseInteger(v, -1, 100), default: -1, doc: 'replication factor of the Kafka topics the store creates; -1: the cluster\'s default' },
       maxBuffered: { parse: (v) => parseInteger(v, 100, 10_000_000), default: 100_000, doc: 'most messages of one subscription a node holds in memory (fetched, not yet acknowledged); fetching pauses above it' },
+    },
+  },
+  metrics: {
+    port: {
+      parse: (v) => parseInteger(v, 0, 65535),
+      default: 0,
+      doc: 'a separate admin port (on server.host) that serves only GET /metrics, which the client port then no longer serves; 0: /metrics on server.port',
     },
   },
   security: {

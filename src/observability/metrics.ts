@@ -69,7 +69,8 @@ function perFormat(values: ArrayLike<number>): Sample[] {
 export function createMetrics(gauges: Gauges): Metrics {
   const registry = new Registry();
   const stats = new Stats();
-  collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
+  // Unprefixed, so stock Node.js dashboards find process_* and nodejs_* as they expect.
+  collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'switchboard_build_info',
     help: 'Always 1; the labels tell the Switchboard version and the Node.js version of this node',
@@ -121,7 +122,7 @@ export function createMetrics(gauges: Gauges): Metrics {
     [{ source: 'bridge' }, stats.publicationsBridge],
   ]);
   counter('switchboard_messages_out_total', 'Messages written to clients, by transport', ['transport'], () => perFormat(stats.messagesOut));
-  counter('switchboard_bytes_out_total', 'Publication bytes written to clients, by transport', ['transport'], () => perFormat(stats.bytesOut));
+  counter('switchboard_sent_bytes_total', 'Publication bytes written to clients, by transport', ['transport'], () => perFormat(stats.bytesOut));
   counter('switchboard_messages_in_total', 'Frames received from clients, by transport', ['transport'], () => perFormat(stats.messagesIn));
   counter('switchboard_dropped_bytes_total', 'Outbound bytes discarded because their session was closed as a slow consumer', [], () => [[{}, stats.droppedBytes]]);
   counter('switchboard_errors_total', 'Errors answered to clients and API callers, by code', ['code'], () =>

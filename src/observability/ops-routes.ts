@@ -1,5 +1,6 @@
 import type { SwitchboardNode } from '../node.js';
 import type { MachineReadiness } from '../workers/ops-channel.js';
+import type { MetricsSource } from './metrics-server.js';
 
 /** All the workers of one machine (server.workers), as one of them sees them through its primary. */
 export interface MachineView {
@@ -26,8 +27,16 @@ export function registerOpsRoutes(node: SwitchboardNode): void {
     return { status: node.isDraining ? 'draining' : 'not_ready', node: node.id };
   });
 
+  // With metrics.port set, /metrics is served only there (see metricsSource).
+  if (node.config.metrics.port !== 0) return;
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
-    return machine ? machine.metrics() : metrics.registry.metrics();
+    return metricsSource(node).render();
   });
+}
+
+/** This node's metrics, or with workers every worker's. */
+export function metricsSource(node: SwitchboardNode): MetricsSource {
+  const { metrics, machine } = node;
+  return { contentType: metrics.registry.contentType, render: () => (machine ? machine.metrics() : metrics.registry.metrics()) };
 }

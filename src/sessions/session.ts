@@ -24,7 +24,7 @@ export interface SessionInit {
   /** Nothing can reach this session after its request is answered (frames over HTTP without a stream). */
   detached?: boolean;
   /** Called once when the connection is gone, with the reason it ended. */
-  onEnd: (session: Session, reason: string) => void;
+  onEnd: (session: Session, reason: string, cause: string) => void;
 }
 
 type State = 'open' | 'closing' | 'closed';
@@ -80,6 +80,8 @@ export class Session {
   private tokensAt = Date.now();
   private graceTimer: NodeJS.Timeout | undefined;
   private endReason = 'client_closed';
+  /** The stable name the end is counted under in metrics; the reason text may be free (the disconnect API's). */
+  private endCause = 'client_closed';
 
   constructor(init: SessionInit) {
     this.id = init.id ?? randomUUID();
@@ -157,10 +159,11 @@ export class Session {
    * Ends the session politely: queued bytes and the optional last frame go out first, then the
    * transport's close; if the client has not closed within the grace period the connection is dropped.
    */
-  close(code: number, reason: string, lastFrame?: ServerFrame): void {
+  close(code: number, reason: string, lastFrame?: ServerFrame, cause = reason): void {
     if (this.state !== 'open') return;
     this.state = 'closing';
     this.endReason = reason;
+    this.endCause = cause;
     const bytes = lastFrame && encodeControl(this.format, lastFrame);
     if (bytes) {
       this.queue.push(bytes);
@@ -176,6 +179,7 @@ export class Session {
   terminate(reason: string): void {
     if (this.state === 'closed') return;
     this.endReason = reason;
+    this.endCause = reason;
     this.state = 'closing';
     this.queue.length = 0;
     this.queuedBytes = 0;
@@ -184,7 +188,7 @@ export class Session {
 
   /** Records why the transport is about to close the connection by itself (e.g. a frame too large). */
   closingBecause(reason: string): void {
-    if (this.state === 'open') this.endReason = reason;
+    if (this.state === 'open') this.endReason = this.endCause = reason;
   }
 
   /** Called by the transport when the connection is gone, whoever closed it. */
@@ -194,7 +198,7 @@ export class Session {
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.queue.length = 0;
     this.queuedBytes = 0;
-    this.onEnd(this, this.endReason);
+    this.onEnd(this, this.endReason, this.endCause);
   }
 
   private flushNow(): void {

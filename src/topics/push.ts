@@ -59,6 +59,7 @@ export class PushDeliverer {
   private readonly workers = new Map<string, PushWorker>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private failing = false;
   /** Connects only to addresses the target policy permits, to the very address it checked (no DNS rebinding). */
   private readonly agent: Agent;
 
@@ -81,7 +82,14 @@ export class PushDeliverer {
   /** Looks for push subscriptions now (after one was created or changed on this node). */
   refresh(): void {
     this.refreshing ??= this.sync()
-      .catch((err: unknown) => this.log.warn({ event: 'topics.push_refresh_failed', err }, 'could not list push subscriptions'))
+      .then(() => {
+        this.failing = false;
+      })
+      .catch((err: unknown) => {
+        // Once per outage: the store being down is reported where it is used, not every refresh.
+        if (!this.failing) this.log.warn({ event: 'topics.push_refresh_failed', err: (err as Error).message }, 'could not list push subscriptions');
+        this.failing = true;
+      })
       .finally(() => (this.refreshing = undefined));
   }
 

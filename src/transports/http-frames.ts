@@ -1,3 +1,4 @@
+import { ClientAddresses } from './client-address.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { SwitchboardNode } from '../node.js';
@@ -123,6 +124,7 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
     messagesBurst: config.limits.clientMessagesBurst,
   };
   const rate = new CallerRateLimit(config.limits.clientMessagesPerSecond, config.limits.clientMessagesBurst);
+  const addresses = new ClientAddresses(config.server.trustedProxies);
 
   node.app.register(async (scope: FastifyInstance) => {
     // The body is read as text whatever its type, so it gets the protocol's own frame errors.
@@ -132,7 +134,7 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
     scope.post('/frames', async (req) => {
       checkContentType(req, origins);
       const url = new URL(req.url, 'http://switchboard');
-      const remote = req.raw.socket.remoteAddress ?? '';
+      const remote = addresses.ipOf(req.raw);
       const { identity } = await node.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
       const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
       if (rate.take(caller, Date.now(), 1) === 0) {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { continuesFrom, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Identity } from '../auth/identity.js';
 import type { ResolvedChannel } from '../channels/channels.js';
@@ -76,7 +76,7 @@ async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cur
  * waiting (or the cursor is new or broken), otherwise holds the request up to longPoll.timeout.
  * The cursor is made of history positions, so the next poll may land on any node.
  */
-export async function longPoll(node: SwitchboardNode, req: IncomingMessage, res: ServerResponse, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
+export async function longPoll(node: SwitchboardNode, remote: string, res: ServerResponse, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
   for (const channel of channels) {
     if (channel.options.historySize === 0) {
       throw new SwitchboardError('bad_request', `long-polling needs history on ${channel.name} (namespace option historySize)`);
@@ -88,7 +88,7 @@ export async function longPoll(node: SwitchboardNode, req: IncomingMessage, res:
   if (first.messages.length > 0 || first.reset || channels.some((c) => !cursor.has(c.name))) return first;
 
   const sink = new PollSink();
-  const session = node.openSession({ format: WireFormat.longPoll, sink, remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`, channels, identity });
+  const session = node.openSession({ format: WireFormat.longPoll, sink, remote, channels, identity });
   const timer = setTimeout(() => sink.end(), node.config.longPoll.timeout);
   const onClientGone = () => sink.destroy();
   // The response, not the socket: over HTTP/2 the socket is shared by every stream of the connection.

@@ -18,6 +18,7 @@ import { registerFrameRoutes } from './http-frames.js';
 import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody } from '../api/errors.js';
+import { ClientAddresses } from './client-address.js';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { OriginPolicies } from './browser-access.js';
 
@@ -28,12 +29,8 @@ export function channelsFromQuery(url: URL): string[] {
   return [...new Set(names.map((n) => n.trim()).filter((n) => n !== ''))];
 }
 
-function remoteOf(req: IncomingMessage): string {
-  return `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`;
-}
-
-function connectRequest(req: IncomingMessage, url: URL, transport: string, origins: OriginPolicy): ConnectRequest {
-  return { headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote: remoteOf(req), transport };
+function connectRequest(req: IncomingMessage, remote: string, url: URL, transport: string, origins: OriginPolicy): ConnectRequest {
+  return { headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport };
 }
 
 /**
@@ -123,6 +120,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   const { stats } = metrics;
   const transport = new WebSocketTransport(config.limits.maxFrameBytes);
   const paths = { ...websocketPaths, ...(config.compat.push.enabled ? pushWebsocketPaths : {}) };
+  const addresses = new ClientAddresses(config.server.trustedProxies);
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySelf);
@@ -162,12 +160,12 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     }
     let asked: ResolvedChannel[];
     try {
-      asked = node.admit(channelsFromQuery(url), req.socket.remoteAddress ?? '');
+      asked = node.admit(channelsFromQuery(url), addresses.ipOf(req));
     } catch (err) {
       refuse(err);
       return;
     }
-    const request = connectRequest(req, url, wireFormatNames[format], origins.client);
+    const request = connectRequest(req, addresses.remoteOf(req), url, wireFormatNames[format], origins.client);
     const remote = request.remote;
     const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
       const session = node.openSession({ format, sink, remote, channels, identity });
@@ -193,8 +191,9 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
-      const asked = node.admit(channelsFromQuery(url), req.raw.socket.remoteAddress ?? '');
-      const { identity, channels } = await node.authorize(connectRequest(req.raw, url, wireFormatNames[format], origins.client), asked);
+      const remote = addresses.remoteOf(req.raw);
+      const asked = node.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
+      const { identity, channels } = await node.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origins.client), asked);
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -202,16 +201,17 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
       const res = reply.raw;
       startStream(res, contentType, prelude);
       const sink = new HttpStreamSink(res);
-      const session = node.openSession({ format, sink, remote: remoteOf(req.raw), channels, cursor, identity });
+      const session = node.openSession({ format, sink, remote, channels, cursor, identity });
       if (format === WireFormat.sse) sink.cursor = () => node.hub.cursorOf(session);
       res.on('close', () => session.handleClosed());
     });
   };
   app.get('/poll', async (req, reply) => {
     const url = new URL(req.url, 'http://switchboard');
-    const asked = node.admit(channelsFromQuery(url), req.raw.socket.remoteAddress ?? '');
-    const { identity, channels } = await node.authorize(connectRequest(req.raw, url, 'long-poll', origins.client), asked);
-    return longPoll(node, req.raw, reply.raw, url, channels, identity);
+    const remote = addresses.remoteOf(req.raw);
+    const asked = node.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
+    const { identity, channels } = await node.authorize(connectRequest(req.raw, remote, url, 'long-poll', origins.client), asked);
+    return longPoll(node, remote, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
   streamRoute('/stream', WireFormat.ndjson, streamContentTypes.ndjson);

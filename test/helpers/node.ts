@@ -17,7 +17,8 @@ export interface TestNode {
 /** Starts an in-process node on a free loopback port with the API open and logs silenced. */
 export async function startNode(overrides: Record<string, unknown> = {}, options: NodeOptions = {}): Promise<TestNode> {
   const config = loadConfig({
-    overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.insecure': true, 'log.level': 'silent', ...overrides },
+    // Anonymous clients (off by default outside the demo) unless a test says otherwise.
+    overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.insecure': true, 'auth.anonymous': true, 'log.level': 'silent', ...overrides },
   });
   const node = new SwitchboardNode(config, options);
   await node.start();
@@ -63,7 +64,8 @@ export interface NodeProcess {
 /** Runs `switchboard serve` as a real process on a free port (killed when the test file ends, see processes.ts); resolves once it listens. */
 export async function startProcess(args: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
   const child = spawnOwned(process.execPath, [cliPath, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
+    // Anonymous clients (off by default outside the demo) unless the test's flags or env say otherwise.
+    env: { ...process.env, SWITCHBOARD_AUTH_ANONYMOUS: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

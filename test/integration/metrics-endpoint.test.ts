@@ -25,7 +25,7 @@ describe('Prometheus metrics at /metrics', () => {
       ['switchboard_connections_total', 'counter'],
       ['switchboard_publications_total', 'counter'],
       ['switchboard_messages_out_total', 'counter'],
-      ['switchboard_bytes_out_total', 'counter'],
+      ['switchboard_sent_bytes_total', 'counter'],
       ['switchboard_messages_in_total', 'counter'],
       ['switchboard_dropped_bytes_total', 'counter'],
       ['switchboard_errors_total', 'counter'],
@@ -33,7 +33,7 @@ describe('Prometheus metrics at /metrics', () => {
       ['switchboard_publish_duration_seconds', 'histogram'],
     ];
     for (const [name, type] of families) assert.ok(m.declares(name, type), `${name} is a ${type}`);
-    assert.ok(m.samples.some((s) => s.name === 'switchboard_process_resident_memory_bytes'), 'process metrics are exported');
+    assert.ok(m.samples.some((s) => s.name === 'process_resident_memory_bytes'), 'process metrics are exported');
   });
 
   it('counts sessions by transport as clients come and go', async () => {
@@ -97,9 +97,9 @@ describe('Prometheus metrics at /metrics', () => {
       // Bytes out are the framed bytes: a 2-byte WebSocket header plus the JSON text of each message.
       const wsTexts = a.inbox.all.filter((f) => f.type === 'message').map((f) => JSON.stringify(f));
       const wsBytes = wsTexts.reduce((sum, text) => sum + 2 + Buffer.byteLength(text), 0);
-      assert.equal(delta('switchboard_bytes_out_total', { transport: 'ws' }), 2 * wsBytes);
+      assert.equal(delta('switchboard_sent_bytes_total', { transport: 'ws' }), 2 * wsBytes);
       const sseEvent = `event: message\ndata: ${lastSse.data}\n\n`;
-      assert.ok(delta('switchboard_bytes_out_total', { transport: 'sse' }) >= 3 * Buffer.byteLength(sseEvent) - 4);
+      assert.ok(delta('switchboard_sent_bytes_total', { transport: 'sse' }) >= 3 * Buffer.byteLength(sseEvent) - 4);
 
       assert.equal(delta('switchboard_publish_duration_seconds_count', { source: 'api' }), 4);
       assert.equal(delta('switchboard_publish_duration_seconds_bucket', { source: 'api', le: '+Inf' }), 4);
