@@ -183,8 +183,8 @@ export class NatsTopicStore implements TopicStore {
   }
 
   async deleteTopic(name: string): Promise<void> {
-    await this.run(() => this.jsm.streams.delete(this.streamName(name))).catch((err: unknown) => {
-      if (!isNotFound(err) && !(err instanceof SwitchboardError && /not found/i.test(err.message))) throw err;
+    await this.run(() => this.jsm.streams.delete(this.streamName(name)), `no topic ${name}`).catch((err: unknown) => {
+      if (!(err instanceof SwitchboardError && err.code === 'not_found')) throw err;
     });
   }
 
@@ -252,8 +252,8 @@ export class NatsTopicStore implements TopicStore {
   }
 
   private async topicExists(topic: string): Promise<boolean> {
-    return this.run(() => this.jsm.streams.info(this.streamName(topic)).then(() => true)).catch((err: unknown) => {
-      if (err instanceof SwitchboardError && /not found/i.test(err.message)) return false;
+    return this.run(() => this.jsm.streams.info(this.streamName(topic)).then(() => true), `no topic ${topic}`).catch((err: unknown) => {
+      if (err instanceof SwitchboardError && err.code === 'not_found') return false;
       throw err;
     });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { clusterSeeds } from '../brokers/redis.js';
-import { SwitchboardError, unavailableError } from '../errors.js';
+import { causeOf, SwitchboardError, unavailableError } from '../errors.js';
 import { appendScript, pullScript, seekScript, settleScript } from './redis-scripts.js';
 import { Waiters } from './waiters.js';
 import {
@@ -188,7 +188,7 @@ export class RedisTopicStore implements TopicStore {
     await this.run(() => this.redis.hset(`${this.prefix}subs`, name, config.topic));
     if (created) {
       await this.run(() => this.redis.xgroup('CREATE', stream, name, '$', 'MKSTREAM')).catch((err: SwitchboardError) => {
-        if (!/BUSYGROUP/.test(err.message)) throw err;
+        if (!/BUSYGROUP/.test(causeOf(err))) throw err;
       });
     }
     this.topicOfSub.set(name, config.topic);
