@@ -46,7 +46,7 @@ function spawnBridgeNode(env: Record<string, string>): BridgeNode {
 }
 
 describe('a Kafka bridge on two nodes loses no record when a node is killed with SIGKILL', { skip: requireTool('kcat', 'redis-server') }, () => {
-  it('delivers every record produced after the first bridge.started at least once, with kills while the group starts and while records flow', { timeout: 90_000 }, async (t) => {
+  it('delivers every record produced after the first bridge.started at least once, with kills while the group starts and while records flow', { timeout: 120_000 }, async (t) => {
     const [kafka, redis] = await Promise.all([startKafkaMock(), startRedis()]);
     const client = new Kafka({ clientId: 'test-writer', brokers: kafka.brokers, logLevel: logLevel.NOTHING });
     const admin = client.admin();
@@ -108,7 +108,7 @@ describe('a Kafka bridge on two nodes loses no record when a node is killed with
     await producer$;
 
     const received = () => new Set(ws.inbox.all.filter((f) => f.type === 'message' && f.channel === 'feed').map((f) => f.data.n as number));
-    await waitUntil(() => produced.every((n) => received().has(n)), 45_000, 'every produced record delivered').catch(() => {});
+    await waitUntil(() => produced.every((n) => received().has(n)), 70_000, 'every produced record delivered').catch(() => {});
     const missing = produced.filter((n) => !received().has(n));
     const perPartition = Array.from({ length: partitions }, (_, p) => missing.filter((n) => n % partitions === p).length);
     assert.deepEqual(missing, [], `${missing.length} of ${produced.length} records never delivered (missing per partition: ${perPartition.join(',')})`);
