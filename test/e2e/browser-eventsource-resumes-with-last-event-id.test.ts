@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { get, post, startNode, type TestNode } from '../helpers/node.js';
-import { requireTool, tool } from '../helpers/tools.js';
+import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('chromium');
 
@@ -20,10 +21,7 @@ describe("a browser's EventSource", { skip }, () => {
   before(async () => {
     // The SSE retry hint follows closeGracePeriod: a short one makes the browser come back quickly.
     t = await startNode({ 'channels.namespaces': { h: { historySize: 100 } }, 'sessions.closeGracePeriod': '300ms' });
-    browser = await chromium.launch({
-      executablePath: tool('chromium'),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
   });
 

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
-import { requireTool, tool } from '../helpers/tools.js';
+import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('chromium');
 
@@ -36,10 +37,7 @@ describe('demo page: restarts and blocked WebSockets', { skip }, () => {
 
   before(async () => {
     t = await startNode({ 'demo.enabled': true });
-    browser = await chromium.launch({
-      executablePath: tool('chromium'),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

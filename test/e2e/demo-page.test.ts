@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
-import { requireTool, tool } from '../helpers/tools.js';
+import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('chromium');
 
@@ -18,10 +19,7 @@ describe('demo page in a browser', { skip }, () => {
 
   before(async () => {
     t = await startNode({ 'demo.enabled': true });
-    browser = await chromium.launch({
-      executablePath: tool('chromium'),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   });
 

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { certificateDir, httpsRequest } from '../helpers/tls.js';
-import { requireTool, tool } from '../helpers/tools.js';
+import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('chromium', 'openssl');
 
@@ -64,10 +65,7 @@ describe('a page on another origin uses a node that allows it, and cannot use on
     // A long-poll without channels is held this long before the client's first answer (its welcome).
     allowed = await startNode({ 'server.allowedOrigins': [pages.origin], 'channels.namespaces': namespaces, 'longPoll.timeout': '1s' });
     closed = await startNode({ 'channels.namespaces': namespaces });
-    browser = await chromium.launch({
-      executablePath: tool('chromium'),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'],
-    });
+    browser = await launchChromium({ ignoreCertificateErrors: true });
     page = await browser.newPage();
     await page.goto(`${pages.origin}/`);
   });
@@ -134,10 +132,7 @@ describe('a page holds twelve SSE streams to one node over HTTP/2', { skip }, ()
     const cert = certs.make('h2');
     node = await startNode({ 'server.allowedOrigins': [pages.origin], 'server.tls.cert': cert.cert, 'server.tls.key': cert.key });
     base = `https://127.0.0.1:${node.node.port}`;
-    browser = await chromium.launch({
-      executablePath: tool('chromium'),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'],
-    });
+    browser = await launchChromium({ ignoreCertificateErrors: true });
     page = await browser.newPage();
     await page.goto(`${pages.origin}/`);
   });
