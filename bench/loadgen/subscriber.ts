@@ -297,14 +297,15 @@ function h2Session(args: ConnectArgs, id: number): http2.ClientHttp2Session {
   return session;
 }
 
-/** An SSE subscriber as one stream of a shared HTTP/2 connection. */
-function openH2(args: ConnectArgs, id: number, path: string, done: (ok: boolean) => void): Conn {
-  const conn = new Conn(id);
-  const stream = h2Session(args, id).request({ ':path': path, accept: 'text/event-stream' });
-  stream.end();
-  conn.socket = stream as unknown as net.Socket;
-  conn.state = State.Handshake;
+/**
+ * Reports a connection's outcome once: true when it becomes ready, false when it fails first;
+ * one not ready after 15 s is aborted (and so fails).
+ */
+function settleOnce(conn: Conn, abort: () => void, done: (ok: boolean) => void): (ok: boolean) => void {
   let finished = false;
+  const timer = setTimeout(() => {
+    if (!conn.ready) abort();
+  }, 15_000);
   const finish = (ok: boolean) => {
     if (finished) return;
     finished = true;
@@ -312,9 +313,17 @@ function openH2(args: ConnectArgs, id: number, path: string, done: (ok: boolean)
     done(ok);
   };
   conn.onReady = finish;
-  const timer = setTimeout(() => {
-    if (!conn.ready) stream.destroy();
-  }, 15_000);
+  return finish;
+}
+
+/** An SSE subscriber as one stream of a shared HTTP/2 connection. */
+function openH2(args: ConnectArgs, id: number, path: string, done: (ok: boolean) => void): Conn {
+  const conn = new Conn(id);
+  const stream = h2Session(args, id).request({ ':path': path, accept: 'text/event-stream' });
+  stream.end();
+  conn.socket = stream as unknown as net.Socket;
+  conn.state = State.Handshake;
+  const finish = settleOnce(conn, () => stream.destroy(), done);
   stream.on('response', (headers) => {
     if (headers[':status'] !== 200) return void stream.destroy();
     conn.state = State.Open;
@@ -354,17 +363,7 @@ function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn 
       });
   if (args.tls) socket.on('data', (chunk: Buffer) => onData(conn, chunk));
   conn.socket = socket;
-  let finished = false;
-  const finish = (ok: boolean) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    done(ok);
-  };
-  conn.onReady = finish;
-  const timer = setTimeout(() => {
-    if (!conn.ready) socket.destroy();
-  }, 15_000);
+  const finish = settleOnce(conn, () => socket.destroy(), done);
   socket.setNoDelay(true);
   socket.on(args.tls ? 'secureConnect' : 'connect', () => {
     conn.state = State.Handshake;
