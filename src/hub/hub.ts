@@ -246,13 +246,13 @@ export class Hub {
   }
 
   /**
-   * The sessions whose replay already held this publication; those it brings level with the live
-   * stream stop being ahead, and so do all when a new stream (another epoch) began.
+   * The sessions whose replay already held this publication (undefined when none); those it brings
+   * level with the live stream stop being ahead, and so do all when a new stream (another epoch) began.
    */
-  private alreadySent(entry: ChannelSubscribers, ahead: Map<Session, StreamPosition>, pub: Publication): Set<Session> {
-    const skip = new Set<Session>();
+  private alreadySent(entry: ChannelSubscribers, ahead: Map<Session, StreamPosition>, pub: Publication): Set<Session> | undefined {
+    let skip: Set<Session> | undefined;
     for (const [session, { offset, epoch }] of ahead) {
-      if (epoch === pub.epoch && offset >= pub.offset!) skip.add(session);
+      if (epoch === pub.epoch && offset >= pub.offset!) (skip ??= new Set()).add(session);
       if (epoch !== pub.epoch || offset <= pub.offset!) ahead.delete(session);
     }
     if (ahead.size === 0) entry.ahead = undefined;

@@ -13,6 +13,8 @@ const closeBrace = 0x7d;
  * otherwise be accepted by JSON.parse and make every later JSON.stringify of them throw.
  */
 export function jsonNestedDeeperThan(text: string, max: number): boolean {
+  // Each level takes at least one character.
+  if (text.length <= max) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

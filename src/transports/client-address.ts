@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
+import { isIP, type BlockList } from 'node:net';
+import { parseTargetList } from '../outbound/targets.js';
 
 /**
  * The address of the client behind a request. From a trusted proxy (server.trustedProxies) it is
@@ -7,16 +8,11 @@ import { BlockList, isIP } from 'node:net';
  * were written by the client and prove nothing. From anyone else the header is ignored.
  */
 export class ClientAddresses {
-  private readonly trusted = new BlockList();
+  private readonly trusted: BlockList;
   private readonly any: boolean;
 
   constructor(trustedProxies: string[]) {
-    for (const entry of trustedProxies) {
-      const [address, prefix] = entry.split('/') as [string, string | undefined];
-      const family = isIP(address);
-      const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
-      this.trusted.addSubnet(address, bits, family === 4 ? 'ipv4' : 'ipv6');
-    }
+    this.trusted = parseTargetList(trustedProxies).addresses;
     this.any = trustedProxies.length > 0;
   }
 
@@ -42,15 +38,9 @@ export class ClientAddresses {
   }
 }
 
-/** Parses server.trustedProxies: IPv4/IPv6 CIDRs or single addresses. */
+/** Parses server.trustedProxies: IPv4/IPv6 CIDRs or single addresses (no host names). */
 export function parseTrustedProxies(entries: string[]): string[] {
-  for (const entry of entries) {
-    const [address, prefix, extra] = entry.split('/');
-    const family = isIP(address ?? '');
-    const max = family === 4 ? 32 : 128;
-    if (family === 0 || extra !== undefined || (prefix !== undefined && (!/^\d+$/.test(prefix) || Number(prefix) > max))) {
-      throw new Error(`${JSON.stringify(entry)} is not an IP address or CIDR`);
-    }
-  }
+  const { names } = parseTargetList(entries);
+  if (names.length > 0) throw new Error(`${JSON.stringify(names[0])} is not an IP address or CIDR`);
   return entries;
 }

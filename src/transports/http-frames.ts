@@ -1,4 +1,4 @@
-import { ClientAddresses } from './client-address.js';
+import type { ClientAddresses } from './client-address.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { SwitchboardNode } from '../node.js';
@@ -114,7 +114,7 @@ function checkContentType(req: FastifyRequest, origins: OriginPolicy): void {
   throw new SwitchboardError('forbidden', 'send frames as Content-Type: application/json; other types are accepted only from the node\'s own or listed origins');
 }
 
-export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy): void {
+export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy, addresses: ClientAddresses): void {
   const { config } = node;
   const { stats } = node.metrics;
   const limits: SessionLimits = {
@@ -124,7 +124,6 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
     messagesBurst: config.limits.clientMessagesBurst,
   };
   const rate = new CallerRateLimit(config.limits.clientMessagesPerSecond, config.limits.clientMessagesBurst);
-  const addresses = new ClientAddresses(config.server.trustedProxies);
 
   node.app.register(async (scope: FastifyInstance) => {
     // The body is read as text whatever its type, so it gets the protocol's own frame errors.

@@ -218,7 +218,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   if (config.compat.push.enabled) {
     streamRoute('/sse/messages', WireFormat.pushSse, streamContentTypes.sse, heartbeatBytes[WireFormat.pushSse]);
   }
-  registerFrameRoutes(node, origins.client);
+  registerFrameRoutes(node, origins.client, addresses);
   registerClientSdkRoutes(app);
 }
 
