@@ -53,7 +53,7 @@ async function runTransport(page: Page, node: string, transport: string, channel
   );
 }
 
-describe('a page on another origin uses a node that allows it, and cannot use one that does not', { skip }, () => {
+describe('a page on another origin uses a node that allows it, and cannot use one that does not', { skip: requireTool('chromium') }, () => {
   let browser: Browser;
   let page: Page;
   let pages: Awaited<ReturnType<typeof startPageServer>>;

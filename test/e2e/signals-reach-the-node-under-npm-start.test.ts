@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { cleanEnv, waitForLog } from '../helpers/cli.js';
 import { connectWs } from '../helpers/clients.js';
 import { tempYaml } from '../helpers/config.js';
 import { post, startProcess, type NodeProcess } from '../helpers/node.js';
+import { npm, repoRoot } from '../helpers/npm.js';
+import { spawnOwned } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 function isAlive(pid: number): boolean {
   try {
@@ -22,14 +20,14 @@ function isAlive(pid: number): boolean {
 
 /** `npm start` (without its build step) on a free loopback port; resolves once the node listens. */
 async function npmStart(): Promise<NodeProcess> {
-  const child = spawn('npm', ['start', '--ignore-scripts'], {
+  const child = spawnOwned(npm, ['start', '--ignore-scripts'], {
     cwd: repoRoot,
     env: cleanEnv({ SWITCHBOARD_SERVER_HOST: '127.0.0.1', SWITCHBOARD_SERVER_PORT: '0', SWITCHBOARD_SHUTDOWN_DRAIN_WINDOW: '300ms' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let buffered = '';
-  child.stdout.on('data', (chunk: Buffer) => {
+  child.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     const parts = buffered.split('\n');
     buffered = parts.pop()!;

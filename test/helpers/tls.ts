@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { ownedTempDir } from './processes.js';
+import { tool } from './tools.js';
 
 export interface Certificate {
   cert: string;
@@ -13,13 +14,13 @@ export interface Certificate {
 
 /** A directory of self-signed certificates for localhost and 127.0.0.1, made with openssl; `remove()` deletes it. */
 export function certificateDir(): { dir: string; make(name: string): Certificate; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'switchboard-tls-'));
+  const dir = ownedTempDir('switchboard-tls-');
   return {
     dir,
     make(name) {
       const cert = join(dir, `${name}.crt`);
       const key = join(dir, `${name}.key`);
-      execFileSync('openssl', [
+      execFileSync(tool('openssl'), [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
         '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
       ], { stdio: 'ignore' });

@@ -84,6 +84,8 @@ describe('browsers on other origins: CORS for listed origins, 403 for the rest',
     assert.equal(ok.headers.get('access-control-allow-headers'), 'content-type, authorization, x-switchboard-anything');
     const sse = await request('OPTIONS', `${t.url}/sse`, { headers: { origin: app, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id' } });
     assert.equal(sse.status, 204);
+    assert.equal(sse.headers.get('access-control-allow-origin'), app);
+    assert.match(sse.headers.get('access-control-allow-headers') ?? '', /last-event-id/i);
     const method = await request('OPTIONS', `${t.url}/sse`, { headers: { origin: app, 'access-control-request-method': 'DELETE' } });
     assert.equal(method.status, 403);
     assertErrorBody(method.body, 'forbidden');

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { connectWs } from '../helpers/clients.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { certificateDir, connectH2, httpsRequest, servedName, type Certificate } from '../helpers/tls.js';
-import { requireTool } from '../helpers/tools.js';
+import { requireTool, tool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** An HTTP/2 request whose body is collected as text as it arrives. */
@@ -114,7 +114,7 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
   });
 
   it('answers curl --http2 over h2', { skip: requireTool('curl') }, async () => {
-    const { stdout } = await promisify(execFile)('curl', ['-sk', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${base}/client/index.js`]);
+    const { stdout } = await promisify(execFile)(tool('curl'), ['-sk', '--max-time', '10', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${base}/client/index.js`]);
     assert.equal(stdout, '2 200');
   });
 
