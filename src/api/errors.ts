@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { SwitchboardError, causeOf, type ErrorCode } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
@@ -22,6 +24,14 @@ function fromFastify(err: FastifyError): SwitchboardError | undefined {
 
 export function errorBody(code: ErrorCode, message: string): { error: { code: ErrorCode; message: string } } {
   return { error: { code, message } };
+}
+
+/** Answers a refused WebSocket upgrade on its raw socket, with the same JSON error body as the API. */
+export function refuseUpgrade(socket: Duplex, status: number, body: object, extraHeaders = ''): void {
+  const text = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extraHeaders}Connection: close\r\n\r\n${text}`,
+  );
 }
 
 /** Every HTTP error answer has the shape {"error":{"code","message"}} and is counted by code. */

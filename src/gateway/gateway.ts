@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { errorBody } from '../api/errors.js';
+import { errorBody, refuseUpgrade } from '../api/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
@@ -337,11 +336,8 @@ export class Gateway {
   private refuseUpgrade(socket: Duplex, route: string, err: unknown): void {
     const error = this.asError(err, route);
     if (!error || socket.destroyed) return;
-    const text = JSON.stringify(errorBody(error.code, error.message));
     const retryAfter = error instanceof NoInstance || error instanceof RateLimited ? `Retry-After: ${error.retryAfter}\r\n` : '';
-    socket.end(
-      `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${retryAfter}Connection: close\r\n\r\n${text}`,
-    );
+    refuseUpgrade(socket, error.httpStatus, errorBody(error.code, error.message), retryAfter);
   }
 
   /**

@@ -44,15 +44,6 @@ class Bucket {
     this.updatedAt = now;
   }
 
-  /** Whether `amount` can ever fit: at most one second of the rate. */
-  holds(amount: number): boolean {
-    return amount <= this.rate;
-  }
-
-  get capacity(): number {
-    return this.rate;
-  }
-
   /** Seconds until `amount` (at most the capacity) fits, or 0 when it fits now (then it is not yet taken). */
   waitFor(amount: number, now: number): number {
     this.refill(now);
@@ -77,8 +68,9 @@ export class PublishQuotas {
     if (!pair) this.buckets.set(application, (pair = { messages: new Bucket(limits.messagesPerSecond), bytes: new Bucket(limits.bytesPerSecond) }));
     pair.messages.setRate(limits.messagesPerSecond);
     pair.bytes.setRate(limits.bytesPerSecond);
-    if (!pair.messages.holds(messages)) throw new BatchOverQuota('messages_per_second', messages, pair.messages.capacity);
-    if (!pair.bytes.holds(bytes)) throw new BatchOverQuota('bytes_per_second', bytes, pair.bytes.capacity);
+    // A bucket holds one second of its rate: more can never pass.
+    if (messages > limits.messagesPerSecond) throw new BatchOverQuota('messages_per_second', messages, limits.messagesPerSecond);
+    if (bytes > limits.bytesPerSecond) throw new BatchOverQuota('bytes_per_second', bytes, limits.bytesPerSecond);
     const now = performance.now();
     const messageWait = pair.messages.waitFor(messages, now);
     if (messageWait > 0) throw new QuotaExceeded('messages_per_second', Math.max(1, Math.ceil(messageWait)));

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
 import { decodeCursor } from '../protocol/cursor.js';
@@ -17,7 +16,7 @@ import { longPoll } from './long-poll.js';
 import { registerFrameRoutes } from './http-frames.js';
 import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
-import { errorBody } from '../api/errors.js';
+import { errorBody, refuseUpgrade } from '../api/errors.js';
 import { ClientAddresses } from './client-address.js';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { OriginPolicies } from './browser-access.js';
@@ -101,14 +100,6 @@ function awaitConnectFrame(
 /** A listener shared by every upgraded socket: a closure here would keep the upgrade request alive as long as the socket. */
 function destroySelf(this: Duplex): void {
   this.destroy();
-}
-
-/** Answers a refused upgrade on the raw socket, with the same JSON error body as the API. */
-function refuseUpgrade(socket: Duplex, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-  );
 }
 
 const websocketPaths: Record<string, WireFormat> = { '/ws': WireFormat.ws };
