@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, startPageServer } from '../helpers/browser.js';
 import { get, post, startNode, type TestNode } from '../helpers/node.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -13,14 +13,17 @@ interface PageState {
   subscribed: { recovered?: boolean }[];
 }
 
-describe("a browser's EventSource", { skip }, () => {
+// The same resume from a page of the node's own origin, and from a web app on another origin.
+for (const pageOrigin of ['own', 'other'] as const) describe(`a browser's EventSource on a page of ${pageOrigin === 'own' ? "the node's own origin" : 'another origin'}`, { skip }, () => {
   let t: TestNode;
+  let pages: { origin: string; close: () => Promise<void> } | undefined;
   let browser: Browser;
   let page: Page;
 
   before(async () => {
+    if (pageOrigin === 'other') pages = await startPageServer();
     // The SSE retry hint follows closeGracePeriod: a short one makes the browser come back quickly.
-    t = await startNode({ 'channels.namespaces': { h: { historySize: 100 } }, 'sessions.closeGracePeriod': '300ms' });
+    t = await startNode({ 'channels.namespaces': { h: { historySize: 100 } }, 'sessions.closeGracePeriod': '300ms', 'server.allowedOrigins': pages ? [pages.origin] : [] });
     browser = await launchChromium();
     page = await browser.newPage();
   });
@@ -28,6 +31,7 @@ describe("a browser's EventSource", { skip }, () => {
   after(async () => {
     await browser?.close();
     await t?.stop();
+    await pages?.close();
   });
 
   const state = () => page.evaluate(() => (window as unknown as { sb: PageState }).sb);
@@ -43,15 +47,15 @@ describe("a browser's EventSource", { skip }, () => {
   }
 
   it('reconnects by itself with Last-Event-ID and receives exactly what it missed, in order', async () => {
-    await page.goto(`${t.url}/healthz`);
-    await page.evaluate(() => {
+    await page.goto(pages ? `${pages.origin}/` : `${t.url}/healthz`);
+    await page.evaluate((node) => {
       const sb: PageState = { received: [], opens: 0, subscribed: [] };
       (window as unknown as { sb: PageState }).sb = sb;
-      const source = new EventSource('/sse?channels=h:feed');
+      const source = new EventSource(`${node}/sse?channels=h:feed`);
       source.addEventListener('open', () => (sb.opens += 1));
       source.addEventListener('subscribed', (e) => sb.subscribed.push(JSON.parse((e as MessageEvent).data)));
       source.addEventListener('message', (e) => sb.received.push(JSON.parse((e as MessageEvent).data).data));
-    });
+    }, t.url);
     await waitFor((s) => s.subscribed.length === 1, 'the first subscription');
     for (let i = 1; i <= 3; i++) await post(`${t.url}/api/publish`, { channel: 'h:feed', data: i });
     await waitFor((s) => s.received.length === 3, 'three publications');

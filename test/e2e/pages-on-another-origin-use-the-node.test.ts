@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, startPageServer } from '../helpers/browser.js';
 import { post, startNode, type TestNode } from '../helpers/node.js';
 import { certificateDir, httpsRequest } from '../helpers/tls.js';
 import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('chromium', 'openssl');
-
-/** A web app's own server: an empty page on its own port, so its origin is not the node's. */
-async function startPageServer(): Promise<{ origin: string; close: () => Promise<void> }> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>app</title><p>app</p>');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  // localhost vs 127.0.0.1: another host, so another origin (and site) than the node's.
-  return { origin: `http://localhost:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
 
 interface TransportRun {
   transport: string;
