@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SwitchboardError } from '../errors.js';
-import { deadLetterAttributes, type ReceivedMessage, type TopicMessage, type TopicStore } from '../topics/store.js';
+import { deadLetterAttributes, deadLetterCopy } from '../topics/dead-letters.js';
+import type { ReceivedMessage, TopicMessage, TopicStore } from '../topics/store.js';
 import { CallFailure } from './backend.js';
 import type { BackendOptions, RouteOptions } from './config.js';
 import type { RoutedMessage } from './message.js';
@@ -226,21 +227,11 @@ export class DurableDelivery implements DurableSink {
       if (last) {
         this.metrics.deadLetter(route);
         if (received.attempt >= queue.maxAttempts) {
-          // The store moves it to the dead-letter topic when it would hand it out once more.
+          // The store hands it to TopicService's dead letters when it would hand it out once more.
           await this.store.nack(queue.subscription, [received.ackId], 0);
           return;
         }
-        await this.store.append(queue.deadTopic, [
-          {
-            data: stored,
-            attributes: {
-              [deadLetterAttributes.originalId]: received.message.id,
-              [deadLetterAttributes.originalTopic]: queue.topic,
-              [deadLetterAttributes.subscription]: queue.subscription,
-              [deadLetterAttributes.attempts]: String(received.attempt),
-            },
-          },
-        ]);
+        await this.store.append(queue.deadTopic, [deadLetterCopy(received.message, { topic: queue.topic, subscription: queue.subscription, attempts: received.attempt })]);
         await this.store.ack(queue.subscription, [received.ackId]);
         return;
       }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authorize, keyOf } from './access.js';
+import { parseAckIds } from './request-input.js';
 import { ackResults, publicReceived } from './views.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Principal } from './applications.js';
@@ -166,7 +167,7 @@ class StreamingPull {
         this.wake?.();
         return;
       }
-      const ackIds = frame.ackIds as string[];
+      const ackIds = parseAckIds(frame.ackIds);
       let outcomes: AckOutcome[];
       if (frame.type === 'ack') outcomes = await this.topics.ack(this.app, this.sub, ackIds);
       else if (frame.type === 'nack') outcomes = await this.topics.nack(this.app, this.sub, ackIds, Number(frame.delayMs ?? 0));
