@@ -8,7 +8,7 @@ import { QuotaExceeded } from '../topics/quotas.js';
 import { checkName } from '../topics/names.js';
 import type { PublishInput } from '../topics/publisher.js';
 import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
-import type { SubscriptionOptions, TopicRecord, TopicService } from '../topics/service.js';
+import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
 import type { AckOutcome, PushConfig, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
 import { isObject } from './api-keys.js';
@@ -232,21 +232,21 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
       req.raw.socket.off('close', onClose);
     }
   });
-  const settle = (path: string, act: (req: Req, b: Record<string, unknown>, ackIds: string[]) => Promise<AckOutcome[]>) =>
+  const settle = (path: string, act: (sub: SubscriptionRecord, b: Record<string, unknown>, ackIds: string[]) => Promise<AckOutcome[]>) =>
     api.post(`${base}/:app/subscriptions/:sub/${path}`, async (req: Req) => {
       authorize(who(req), req.params.app, ['subscribe']);
       const b = body(req);
       const ackIds = parseAckIds(b.ackIds);
-      const outcomes = await act(req, b, ackIds);
+      const outcomes = await act(await topics.getSubscription(req.params.app, req.params.sub), b, ackIds);
       for (const o of outcomes) if (o !== 'ok') topics.metrics.onAckRejected(o);
       return { results: ackResults(ackIds, outcomes) };
     });
-  settle('ack', (req, _b, ackIds) => topics.ack(req.params.app, req.params.sub, ackIds));
-  settle('nack', (req, b, ackIds) => topics.nack(req.params.app, req.params.sub, ackIds, optionalNumber(b.delayMs, 'delayMs') ?? 0));
-  settle('modify-deadline', (req, b, ackIds) => {
+  settle('ack', (sub, _b, ackIds) => topics.ack(sub, ackIds));
+  settle('nack', (sub, b, ackIds) => topics.nack(sub, ackIds, optionalNumber(b.delayMs, 'delayMs') ?? 0));
+  settle('modify-deadline', (sub, b, ackIds) => {
     const deadlineMs = optionalNumber(b.deadlineMs, 'deadlineMs');
     if (deadlineMs === undefined) throw new SwitchboardError('bad_request', 'modify-deadline needs deadlineMs (0 gives the messages back now)');
-    return topics.modifyDeadline(req.params.app, req.params.sub, ackIds, deadlineMs);
+    return topics.modifyDeadline(sub, ackIds, deadlineMs);
   });
   api.post(`${base}/:app/subscriptions/:sub/seek`, async (req: Req) => {
     authorize(who(req), req.params.app, ['subscribe', 'admin']);

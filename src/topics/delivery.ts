@@ -24,7 +24,7 @@ export class SubscriptionDelivery {
       throw new SwitchboardError('bad_request', `waitMs is between 0 and ${this.config.maxPullWait} (topics.maxPullWait)`);
     }
     const sub = await this.readable(application, name);
-    const received = await this.store.pull(storeName(application, name), opts).catch(notFoundAs(application, name));
+    const received = await this.store.pull(storeName(application, name), opts).catch(notFoundAs({ application, name }));
     if (received.length > 0 && sub.topic.application !== application) {
       // The grant may have been taken back while the pull waited: what came meanwhile goes back.
       try {
@@ -62,30 +62,34 @@ export class SubscriptionDelivery {
     if (ackIds.length > this.config.maxPullMessages) throw new SwitchboardError('too_large', `at most ${this.config.maxPullMessages} ack ids per call`);
   }
 
-  /** Acknowledges deliveries; per ack id 'ok', 'unknown' or 'expired'. */
-  async ack(application: string, name: string, ackIds: string[]): Promise<AckOutcome[]> {
+  /**
+   * Acknowledges deliveries; per ack id 'ok', 'unknown' or 'expired'. `sub` is the record the caller
+   * read or holds (a push worker, a streaming pull): a subscription never moves to another topic,
+   * so a held record names the topic whose grant is checked, and only the grant is read again.
+   */
+  async ack(sub: SubscriptionRecord, ackIds: string[]): Promise<AckOutcome[]> {
     this.checkAckIds(ackIds);
-    await this.readable(application, name);
-    const outcomes = await this.store.ack(storeName(application, name), ackIds).catch(notFoundAs(application, name));
-    this.metrics.onAcked(`${application}/${name}`, outcomes.filter((o) => o === 'ok').length);
+    await this.checkGrant(sub);
+    const outcomes = await this.store.ack(storeName(sub.application, sub.name), ackIds).catch(notFoundAs(sub));
+    this.metrics.onAcked(`${sub.application}/${sub.name}`, outcomes.filter((o) => o === 'ok').length);
     return outcomes;
   }
 
-  /** Gives deliveries back, to be delivered again no earlier than delayMs from now. */
-  async nack(application: string, name: string, ackIds: string[], delayMs = 0): Promise<AckOutcome[]> {
+  /** Gives deliveries back, to be delivered again no earlier than delayMs from now; `sub` as for ack. */
+  async nack(sub: SubscriptionRecord, ackIds: string[], delayMs = 0): Promise<AckOutcome[]> {
     if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > this.config.maxAckDeadline) throw new SwitchboardError('bad_request', `delayMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
     this.checkAckIds(ackIds);
-    await this.readable(application, name);
-    return this.store.nack(storeName(application, name), ackIds, delayMs).catch(notFoundAs(application, name));
+    await this.checkGrant(sub);
+    return this.store.nack(storeName(sub.application, sub.name), ackIds, delayMs).catch(notFoundAs(sub));
   }
 
-  /** Pub/Sub's modifyAckDeadline: 0 gives the messages back now, more extends their deadline. */
-  async modifyDeadline(application: string, name: string, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
+  /** Pub/Sub's modifyAckDeadline: 0 gives the messages back now, more extends their deadline; `sub` as for ack. */
+  async modifyDeadline(sub: SubscriptionRecord, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
     if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 0 || deadlineMs > this.config.maxAckDeadline) throw new SwitchboardError('bad_request', `deadlineMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
-    if (deadlineMs === 0) return this.nack(application, name, ackIds, 0);
+    if (deadlineMs === 0) return this.nack(sub, ackIds, 0);
     this.checkAckIds(ackIds);
-    await this.readable(application, name);
-    return this.store.extend(storeName(application, name), ackIds, deadlineMs).catch(notFoundAs(application, name));
+    await this.checkGrant(sub);
+    return this.store.extend(storeName(sub.application, sub.name), ackIds, deadlineMs).catch(notFoundAs(sub));
   }
 
   /** Replays from a time or position (or skips ahead); outstanding ack ids become unknown. */
@@ -95,7 +99,7 @@ export class SubscriptionDelivery {
   }
 }
 
-function notFoundAs(application: string, name: string): (err: unknown) => never {
+function notFoundAs({ application, name }: { application: string; name: string }): (err: unknown) => never {
   return (err) => {
     throw err instanceof SwitchboardError && err.code === 'not_found' ? new SwitchboardError('not_found', `no subscription ${application}/${name}`) : err;
   };

@@ -204,11 +204,11 @@ class PushWorker {
     }
     this.metrics.onPush(this.label, outcome, (performance.now() - started) / 1000);
     if (outcome === 'ok') {
-      await this.service.ack(this.sub.application, this.sub.name, [received.ackId]).catch(() => {});
+      await this.service.ack(this.sub, [received.ackId]).catch(() => {});
       return;
     }
     const delay = Math.min(backoff(received.attempt, this.config.minBackoff, this.config.maxBackoff), this.service.config.maxAckDeadline);
     this.log.debug({ event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay }, 'webhook did not take the message');
-    await this.service.nack(this.sub.application, this.sub.name, [received.ackId], delay).catch(() => {});
+    await this.service.nack(this.sub, [received.ackId], delay).catch(() => {});
   }
 }

@@ -191,19 +191,22 @@ export class TopicService {
     return this.delivery.pull(application, name, opts);
   }
 
-  /** Acknowledges deliveries; per ack id 'ok', 'unknown' or 'expired'. */
-  ack(application: string, name: string, ackIds: string[]): Promise<AckOutcome[]> {
-    return this.delivery.ack(application, name, ackIds);
+  /**
+   * Acknowledges deliveries of a subscription as the caller read it (getSubscription) or already
+   * holds it (a push worker, a streaming pull); per ack id 'ok', 'unknown' or 'expired'.
+   */
+  ack(subscription: SubscriptionRecord, ackIds: string[]): Promise<AckOutcome[]> {
+    return this.delivery.ack(subscription, ackIds);
   }
 
-  /** Gives deliveries back, to be delivered again no earlier than delayMs from now. */
-  nack(application: string, name: string, ackIds: string[], delayMs = 0): Promise<AckOutcome[]> {
-    return this.delivery.nack(application, name, ackIds, delayMs);
+  /** Gives deliveries back, to be delivered again no earlier than delayMs from now; the subscription as for ack. */
+  nack(subscription: SubscriptionRecord, ackIds: string[], delayMs = 0): Promise<AckOutcome[]> {
+    return this.delivery.nack(subscription, ackIds, delayMs);
   }
 
-  /** Pub/Sub's modifyAckDeadline: 0 gives the messages back now, more extends their deadline. */
-  modifyDeadline(application: string, name: string, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
-    return this.delivery.modifyDeadline(application, name, ackIds, deadlineMs);
+  /** Pub/Sub's modifyAckDeadline: 0 gives the messages back now, more extends their deadline; the subscription as for ack. */
+  modifyDeadline(subscription: SubscriptionRecord, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
+    return this.delivery.modifyDeadline(subscription, ackIds, deadlineMs);
   }
 
   /** Replays from a time or position (or skips ahead); outstanding ack ids become unknown. */

@@ -15,7 +15,7 @@ import type { TopicMessage } from '../../src/topics/store.js';
 async function exhaust(topics: TopicService, sub: string): Promise<void> {
   const [got] = await topics.pull('shop', sub, { maxMessages: 1, waitMs: 1000 });
   assert.ok(got, 'delivered once');
-  await topics.nack('shop', sub, [got.ackId], 0);
+  await topics.nack(await topics.getSubscription('shop', sub), [got.ackId], 0);
   assert.deepEqual(await topics.pull('shop', sub, { maxMessages: 1, waitMs: 0 }), []);
 }
 
