@@ -26,11 +26,12 @@ export class SubscriptionDelivery {
     const sub = await this.readable(application, name);
     const received = await this.store.pull(storeName(application, name), opts).catch(notFoundAs({ application, name }));
     if (received.length > 0 && sub.topic.application !== application) {
-      // The grant may have been taken back while the pull waited: what came meanwhile goes back.
+      // The grant may have been taken back while the pull waited: what came meanwhile goes back,
+      // handed out to no one, so it is not an attempt (a grant taken back never dead-letters).
       try {
         await this.checkGrant(sub);
       } catch (err) {
-        await this.store.nack(storeName(application, name), received.map((r) => r.ackId), 0).catch(() => {});
+        await this.store.nack(storeName(application, name), received.map((r) => r.ackId), 0, { notAttempted: true }).catch(() => {});
         throw err;
       }
     }

@@ -65,4 +65,17 @@ describe('grant checks on a subscription of another application\'s topic', () =>
     assert.deepEqual(await topics.ack(held, [ackId]), ['ok']);
   });
 
+  it('gives back, without counting an attempt, what a waiting pull received after the grant was taken back', async () => {
+    const waiting = topics.pull('analytics', 'audit', { maxMessages: 10, waitMs: 5000 });
+    // Let the pull pass its grant check and wait in the store.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await grant(false);
+    await topics.publish('shop', 'orders', [{ data: 'while revoked' }]);
+    await assert.rejects(waiting, forbidden);
+    await grant(true);
+    const [again] = await topics.pull('analytics', 'audit', { maxMessages: 10, waitMs: 1000 });
+    assert.equal(again?.message.data, 'while revoked');
+    assert.equal(again.attempt, 1);
+    assert.deepEqual(await topics.ack(held, [again.ackId]), ['ok']);
+  });
 });
