@@ -8,7 +8,7 @@ import { ForbiddenTarget, type TargetPolicy } from '../outbound/targets.js';
 import type { PushOutcome, TopicMetrics } from './metrics.js';
 import type { TopicService, SubscriptionRecord } from './service.js';
 import type { ReceivedMessage } from './store.js';
-import { publicAttributes } from './views.js';
+import { publicMessage } from './views.js';
 
 /** Header carrying `t=<ms since the epoch>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the subscription's secret>`. */
 export const signatureHeader = 'x-switchboard-signature';
@@ -24,21 +24,9 @@ export function sign(secret: string, time: number, body: string): string {
   return `t=${time},v1=${createHmac('sha256', secret).update(`${time}.${body}`).digest('hex')}`;
 }
 
-/** The JSON body a webhook receives for one message. */
+/** The JSON body a webhook receives for one message: the message as the topics API shows it, without an ack id (a 2xx answer acknowledges). */
 export function pushBody(subscription: string, received: ReceivedMessage): string {
-  const { message } = received;
-  return JSON.stringify({
-    subscription,
-    attempt: received.attempt,
-    message: {
-      id: message.id,
-      position: message.position,
-      data: message.data,
-      attributes: publicAttributes(message.attributes),
-      ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
-      publishTime: new Date(message.publishTime).toISOString(),
-    },
-  });
+  return JSON.stringify({ subscription, attempt: received.attempt, message: publicMessage(received.message) });
 }
 
 /** Wait before the next attempt after `attempt` failed: exponential, capped, with full jitter in its upper half. */
