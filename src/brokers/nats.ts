@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect, headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
   DeliverPolicy,
   DiscardPolicy,
@@ -15,7 +15,7 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { unavailableError } from '../errors.js';
-import { natsConnectOptions } from './nats-connection.js';
+import { connectNats, natsName } from '../backends/nats.js';
 import type {
   Broker,
   ControlBus,
@@ -89,11 +89,6 @@ type Body = { d: unknown; t: number; p?: Publication['presence'] };
 /** A channel name as one subject token (and KV key token): base64url, never empty. */
 function token(name: string): string {
   return Buffer.from(name, 'utf8').toString('base64url') || '_';
-}
-
-/** The prefix as a name NATS accepts in subjects, stream and bucket names. */
-function safePrefix(prefix: string): string {
-  return prefix.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'switchboard';
 }
 
 function newEpoch(): string {
@@ -187,8 +182,6 @@ export class NatsBroker implements Broker {
   private closing = false;
   /** Operations in flight: they fail at once when the connection drops rather than time out. */
   private readonly inFlight = new Set<(err: Error) => void>();
-  private downSince = 0;
-  private backoffFactor = 1;
   private handler: (pub: Publication) => void = () => {};
   private controlHandler: (message: ControlMessage) => void = () => {};
   private reconnectHandler: () => void = () => {};
@@ -203,7 +196,7 @@ export class NatsBroker implements Broker {
 
   constructor(options: NatsBrokerOptions) {
     this.options = options;
-    this.base = safePrefix(options.prefix);
+    this.base = natsName(options.prefix);
     this.historyStream = `${this.base}_history`;
     this.presenceBucket = `${this.base}_presence`;
     this.controlSubject = `${this.base}.control`;
@@ -243,12 +236,7 @@ export class NatsBroker implements Broker {
   /** Connects, checks JetStream and opens the presence bucket; throws `unavailable` when NATS cannot be reached. */
   async connect(): Promise<void> {
     try {
-      this.nc = await connect({
-        ...natsConnectOptions(this.options, 'switchboard', OPERATION_TIMEOUT),
-        reconnectDelayHandler: () => this.reconnectDelay(),
-        pingInterval: 10_000,
-        maxPingOut: 3,
-      });
+      this.nc = await connectNats(this.options, { name: 'switchboard', timeout: OPERATION_TIMEOUT, client: { pingInterval: 10_000, maxPingOut: 3 } });
     } catch (err) {
       throw unavailableError('the broker', err);
     }
@@ -278,12 +266,6 @@ export class NatsBroker implements Broker {
     return this.nc;
   }
 
-  /** Reconnect backoff: 100 ms at first, growing with the time the connection has been down, up to 5 s. */
-  private reconnectDelay(): number {
-    const down = this.downSince ? Date.now() - this.downSince : 0;
-    return Math.min(Math.max(100, down / 2), 5000) * this.backoffFactor;
-  }
-
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect' || status.type === 'close') this.markDown(status.type);
@@ -292,10 +274,6 @@ export class NatsBroker implements Broker {
   }
 
   private markDown(why: string): void {
-    if (!this.downSince) {
-      this.downSince = Date.now();
-      this.backoffFactor = 0.5 + Math.random() / 2;
-    }
     if (!this.up) return;
     this.up = false;
     const failures = [...this.inFlight];
@@ -314,7 +292,6 @@ export class NatsBroker implements Broker {
     // The server may have lost its store: forget what this node remembered of it.
     this.tails.clear();
     this.limits = undefined;
-    this.downSince = 0;
     this.up = true;
     this.reconnectHandler();
   }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { clusterSeeds } from '../backends/redis.js';
 import { unavailableError } from '../errors.js';
 import type {
   Broker,
@@ -91,63 +93,6 @@ const clusterConnectTimeout = 10_000;
 
 /** Reconnection delays: exponential from 200 ms to 5 s, with jitter so nodes do not reconnect in step. */
 const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000) * (0.5 + Math.random() / 2);
-
-/** The seed nodes and connection options of a Cluster from comma-separated redis:// or rediss:// URLs. */
-export function clusterSeeds(urls: string): { nodes: { host: string; port: number }[]; username?: string; password?: string; tls?: object } {
-  const parsed = urls
-    .split(',')
-    .map((text) => text.trim())
-    .filter((text) => text !== '')
-    .map((text) => {
-      let url: URL;
-      try {
-        url = new URL(text);
-      } catch {
-        throw new Error(`broker.redis.url: ${JSON.stringify(text)} is not a URL`);
-      }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`broker.redis.url: ${JSON.stringify(text)} is not a redis:// or rediss:// URL`);
-      if (!['', '/', '/0'].includes(url.pathname)) throw new Error(`broker.redis.url: ${JSON.stringify(text)} names a database; a Redis Cluster has only database 0`);
-      return url;
-    });
-  const first = parsed[0];
-  if (!first) throw new Error('broker.redis.url: no seed URL for the Redis Cluster');
-  // Credentials and TLS are the same on every node of a Cluster: the first URL's are used.
-  return {
-    nodes: parsed.map((url) => ({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 6379) })),
-    ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
-    ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
-    ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
-}
-
-/** CRC16 (XMODEM) as Redis Cluster computes key slots. */
-const crcTable = (() => {
-  const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1;
-    table[i] = crc & 0xffff;
-  }
-  return table;
-})();
-
-/** The Cluster slot of a key or shard channel name: CRC16 of its hash tag (or of all of it) mod 16384. */
-function keySlot(name: string): number {
-  const bytes = Buffer.from(name);
-  let start = 0;
-  let end = bytes.length;
-  const open = bytes.indexOf(0x7b);
-  if (open !== -1) {
-    const close = bytes.indexOf(0x7d, open + 1);
-    if (close > open + 1) {
-      start = open + 1;
-      end = close;
-    }
-  }
-  let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ crcTable[((crc >> 8) ^ bytes[i]!) & 0xff]!;
-  return crc % 16384;
-}
 
 /** A Cluster that answers but does not report `cluster_state:ok` on every master (yet). */
 class ClusterNotReady extends Error {}
@@ -444,7 +389,7 @@ export class RedisBroker implements Broker {
     const probes = new Map<string, string>();
     for (let i = 0; probes.size < owners.size && i < 10_000; i++) {
       const name = `${this.prefix}probe:{${i}}`;
-      const owner = cluster.slots[keySlot(name)]?.[0];
+      const owner = cluster.slots[calculateSlot(name)]?.[0];
       if (owner !== undefined && !probes.has(owner)) probes.set(owner, name);
     }
     return [...probes.values()];

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../backends/backoff.js';
 import { continuesFrom, type Broker, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Stats } from '../observability/metrics.js';
 import { encodeCursor } from '../protocol/cursor.js';
@@ -289,7 +291,7 @@ export class Hub {
         break;
       } catch {
         if (attempt === fillAttempts) break;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt).unref());
+        await sleep(backoffDelay({ initial: 100, max: Infinity, jitter: 'none' }, attempt + 1), undefined, { ref: false });
       }
     }
     if (this.channels.get(channel) !== entry) return; // every subscriber left meanwhile

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import { isTimeout } from '../outbound/read-body.js';
@@ -39,12 +41,6 @@ export function pushBody(subscription: string, received: ReceivedMessage): strin
       publishTime: new Date(message.publishTime).toISOString(),
     },
   });
-}
-
-/** Wait before the next attempt after `attempt` failed: exponential, capped, with full jitter in its upper half. */
-export function backoff(attempt: number, minMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
 /**
@@ -168,7 +164,7 @@ class PushWorker {
         } else {
           this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
         }
-        await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
+        await sleep(errorPauseMs);
       }
     }
   }
@@ -207,7 +203,7 @@ class PushWorker {
       await this.service.ack(this.sub.application, this.sub.name, [received.ackId]).catch(() => {});
       return;
     }
-    const delay = Math.min(backoff(received.attempt, this.config.minBackoff, this.config.maxBackoff), this.service.config.maxAckDeadline);
+    const delay = Math.min(backoffDelay({ initial: this.config.minBackoff, max: this.config.maxBackoff, jitter: 'half' }, received.attempt), this.service.config.maxAckDeadline);
     this.log.debug({ event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay }, 'webhook did not take the message');
     await this.service.nack(this.sub.application, this.sub.name, [received.ackId], delay).catch(() => {});
   }
