@@ -5,7 +5,7 @@ import { continuesFrom, type Broker, type ControlMessage, type Publication } fro
 import { IpcBroker, IpcBrokerHost, type IpcEndpoint } from '../../src/brokers/ipc.js';
 import { MemoryBroker, MemoryBus } from '../../src/brokers/memory.js';
 import { NatsBroker } from '../../src/brokers/nats.js';
-import { RedisBroker } from '../../src/brokers/redis.js';
+import { RedisBroker } from '../../src/brokers/redis/broker.js';
 import { SwitchboardError } from '../../src/errors.js';
 import { freePort, startNats, startRedis, startRedisCluster, type RedisClusterService, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
