@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Broker } from './broker.js';
 import { MemoryBroker, type MemoryBus } from './memory.js';
-import { NatsBroker } from './nats.js';
+import { NatsBroker } from './nats/broker.js';
 import { RedisBroker } from './redis/broker.js';
 
 /** The broker the config names; `bus` lets in-process memory nodes share one (tests). */

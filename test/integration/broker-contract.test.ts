@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { continuesFrom, type Broker, type ControlMessage, type Publication } from '../../src/brokers/broker.js';
 import { IpcBroker, IpcBrokerHost, type IpcEndpoint } from '../../src/brokers/ipc.js';
 import { MemoryBroker, MemoryBus } from '../../src/brokers/memory.js';
-import { NatsBroker } from '../../src/brokers/nats.js';
+import { NatsBroker } from '../../src/brokers/nats/broker.js';
 import { RedisBroker } from '../../src/brokers/redis/broker.js';
 import { SwitchboardError } from '../../src/errors.js';
 import { freePort, startNats, startRedis, startRedisCluster, type RedisClusterService, type Service } from '../helpers/services.js';
