@@ -238,12 +238,7 @@ export class DurableDelivery implements DurableSink {
         return;
       }
       this.metrics.retry(route);
-      await this.store.nack(queue.subscription, [received.ackId], this.backoff(received.attempt));
+      await this.store.nack(queue.subscription, [received.ackId], backoffDelay({ initial: this.options.initialBackoff, max: this.options.maxBackoff, jitter: 'full' }, received.attempt));
     }
-  }
-
-  /** Full jitter: a random wait up to initialBackoff x 2^(attempt-1), capped at maxBackoff. */
-  private backoff(attempt: number): number {
-    return backoffDelay({ initial: this.options.initialBackoff, max: this.options.maxBackoff, jitter: 'full' }, attempt);
   }
 }
