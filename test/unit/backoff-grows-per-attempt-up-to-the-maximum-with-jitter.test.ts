@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { Backoff, backoffDelay } from '../../src/backends/backoff.js';
+import { describe, it, mock } from 'node:test';
+import { Backoff, backoffDelay, OutageBackoff } from '../../src/backends/backoff.js';
 
 describe('retry backoff', () => {
   it('doubles per attempt up to the maximum, with jitter in the upper half', () => {
@@ -31,5 +31,22 @@ describe('retry backoff', () => {
     assert.deepEqual([backoff.next(), backoff.next(), backoff.next()], [100, 200, 400]);
     backoff.reset();
     assert.equal(backoff.next(), 100);
+  });
+
+  it('grows the waits of an outage with its length, within the bounds, until it is over', (t) => {
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    t.after(() => mock.timers.reset());
+    const backoff = new OutageBackoff({ initial: 100, max: 5000, jitter: 'none' });
+    assert.equal(backoff.delay(), 100);
+    backoff.down();
+    mock.timers.tick(150);
+    assert.equal(backoff.delay(), 100);
+    mock.timers.tick(850);
+    assert.equal(backoff.delay(), 500);
+    backoff.down();
+    mock.timers.tick(60_000);
+    assert.equal(backoff.delay(), 5000);
+    backoff.recovered();
+    assert.equal(backoff.delay(), 100);
   });
 });
