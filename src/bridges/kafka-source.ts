@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { committedOffsets, partitionRanges } from '../kafka/partition-log.js';
 import type { Bridge } from './bridge.js';
@@ -106,7 +107,7 @@ export class KafkaRecordSource implements RecordSource {
         } catch (err) {
           // The group is (re)balancing: the commit is refused until this member has joined the new generation.
           if (!this.running || Date.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, startPositionsRetry));
+          await sleep(startPositionsRetry);
         }
       }
     } finally {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AckOutcome, ReceivedMessage, SubscriptionConfig, TopicMessage } from './store.js';
@@ -111,7 +112,7 @@ export class KafkaSubscriptionConsumer {
         if (!state) return;
         for (const record of batch.messages) {
           while (active() && this.buffered >= this.options.maxBuffered) {
-            await new Promise((r) => setTimeout(r, 200));
+            await sleep(200);
             await heartbeat();
           }
           if (!active() || this.partitions.get(batch.partition) !== state) return;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
+import { connectNats, type NatsSettings } from '../backends/nats.js';
 import { SwitchboardError, unavailableError } from '../errors.js';
 import {
   type AckOutcome,
@@ -101,7 +101,7 @@ export class NatsTopicStore implements TopicStore {
   private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly connection: NatsSettings,
+    private readonly connection: NatsSettings & { prefix: string },
     private readonly options: TopicStoreOptions,
   ) {
     this.base = safePrefix(connection.prefix);
@@ -112,7 +112,7 @@ export class NatsTopicStore implements TopicStore {
     this.listener = listener;
     if (this.nc) return;
     try {
-      const nc = await connect(natsConnectOptions(this.connection, 'switchboard-topics', OPERATION_TIMEOUT));
+      const nc = await connectNats(this.connection, { name: 'switchboard-topics', timeout: OPERATION_TIMEOUT });
       this.nc = nc;
       this.js = jetstream(nc, { timeout: OPERATION_TIMEOUT });
       this.jsm = await jetstreamManager(nc, { timeout: OPERATION_TIMEOUT });

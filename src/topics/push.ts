@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import { isTimeout } from '../outbound/read-body.js';
@@ -27,12 +29,6 @@ export function sign(secret: string, time: number, body: string): string {
 /** The JSON body a webhook receives for one message: the message as the topics API shows it, without an ack id (a 2xx answer acknowledges). */
 export function pushBody(subscription: string, received: ReceivedMessage): string {
   return JSON.stringify({ subscription, attempt: received.attempt, message: publicMessage(received.message) });
-}
-
-/** Wait before the next attempt after `attempt` failed: exponential, capped, with full jitter in its upper half. */
-export function backoff(attempt: number, minMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
 /**
@@ -156,7 +152,7 @@ class PushWorker {
         } else {
           this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
         }
-        await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
+        await sleep(errorPauseMs);
       }
     }
   }
@@ -195,7 +191,7 @@ class PushWorker {
       await this.service.ack(this.sub, [received.ackId]).catch(() => {});
       return;
     }
-    const delay = Math.min(backoff(received.attempt, this.config.minBackoff, this.config.maxBackoff), this.service.config.maxAckDeadline);
+    const delay = Math.min(backoffDelay({ initial: this.config.minBackoff, max: this.config.maxBackoff, jitter: 'half' }, received.attempt), this.service.config.maxAckDeadline);
     this.log.debug({ event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay }, 'webhook did not take the message');
     await this.service.nack(this.sub, [received.ackId], delay).catch(() => {});
   }

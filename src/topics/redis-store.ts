@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
-import { clusterSeeds } from '../brokers/redis.js';
+import { createRedisClient, type RedisClient } from '../backends/redis.js';
 import { causeOf, SwitchboardError, unavailableError } from '../errors.js';
 import { appendScript, pullScript, seekScript, settleScript } from './redis-scripts.js';
 import { Waiters } from './waiters.js';
@@ -81,7 +80,7 @@ function streamIdOf(target: SeekTarget): string {
 export class RedisTopicStore implements TopicStore {
   readonly kind = 'redis' as const;
   readonly metadata: MetadataStore;
-  private readonly redis: (Redis | Cluster) & Scripted;
+  private readonly redis: RedisClient & Scripted;
   private readonly prefix: string;
   private readonly waiters = new Waiters();
   /** subscription -> topic, to find its keys (a subscription never changes topic). */
@@ -95,13 +94,7 @@ export class RedisTopicStore implements TopicStore {
     private readonly options: TopicStoreOptions,
   ) {
     this.prefix = `${connection.prefix}topics:`;
-    if (connection.cluster) {
-      const { nodes, ...options } = clusterSeeds(connection.url);
-      this.redis = new Cluster(nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: options }) as Cluster & Scripted;
-    } else {
-      this.redis = new Redis(connection.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }) as Redis & Scripted;
-    }
-    this.redis.on('error', () => {});
+    this.redis = createRedisClient(connection, { offlineQueue: false, reconnect: true }) as RedisClient & Scripted;
     this.redis.defineCommand('sbTopicAppend', { numberOfKeys: 2, lua: appendScript });
     this.redis.defineCommand('sbTopicPull', { numberOfKeys: 5, lua: pullScript });
     this.redis.defineCommand('sbTopicSettle', { numberOfKeys: 5, lua: settleScript });
@@ -326,7 +319,7 @@ export class RedisTopicStore implements TopicStore {
 /** Metadata records in one Redis hash per kind (id -> JSON). */
 class RedisMetadataStore implements MetadataStore {
   constructor(
-    private readonly redis: Redis | Cluster,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
