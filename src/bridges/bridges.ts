@@ -1,13 +1,9 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createKafka } from '../kafka/client.js';
 import { Bridge, type BridgeOutcome, type BridgeOutlet } from './bridge.js';
 import type { BridgeDefinition } from './definitions.js';
-import { KafkaRecordSource } from './kafka-source.js';
-import { JetStreamRecordSource, NatsRecordSource } from './nats-source.js';
-import { RedisRecordSource } from './redis-source.js';
 import type { RecordSource } from './source.js';
 
 export interface BridgesDeps {
@@ -78,22 +74,31 @@ export class Bridges {
       retryBackoffMax: bridges.retryBackoffMax,
     });
     const fromBeginning = bridges.startAt === 'earliest';
+    // Each source's client library is loaded only when a bridge reads from it.
     switch (definition.source) {
-      case 'kafka':
+      case 'kafka': {
+        const [{ KafkaRecordSource }, { createKafka }] = await Promise.all([import('./kafka-source.js'), import('../kafka/client.js')]);
         return new KafkaRecordSource(bridge, createKafka({ brokers: bridges.kafka.brokers, clientId: bridges.kafka.clientId }, this.deps.log), {
           fromBeginning,
           sessionTimeout: bridges.kafka.sessionTimeout,
         });
-      case 'nats':
+      }
+      case 'nats': {
+        const { NatsRecordSource } = await import('./nats-source.js');
         return new NatsRecordSource(bridge, await this.natsConnection());
-      case 'jetstream':
+      }
+      case 'jetstream': {
+        const { JetStreamRecordSource } = await import('./nats-source.js');
         return new JetStreamRecordSource(bridge, await this.natsConnection(), { fromBeginning, ackWait: jetStreamAckWait });
-      case 'redis':
+      }
+      case 'redis': {
+        const { RedisRecordSource } = await import('./redis-source.js');
         return new RedisRecordSource(
           bridge,
           { url: bridges.redis.url || this.deps.config.broker.redis.url, consumer: this.deps.nodeId, claimIdle: bridges.redis.claimIdle, fromBeginning },
           this.deps.log,
         );
+      }
     }
   }
 
@@ -107,6 +112,7 @@ export class Bridges {
     const own = this.deps.config.bridges.nats.servers;
     const broker = this.deps.config.broker.nats;
     const servers = (own || broker.servers).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const { connect } = await import('@nats-io/transport-node');
     return connect({
       servers,
       name: `switchboard-bridges-${this.deps.nodeId}`,
