@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv } from '../helpers/cli.js';
+import { repoRoot as root } from '../helpers/npm.js';
 import { ownedTempDir, signalGroup, spawnOwned } from '../helpers/processes.js';
 import { freePort } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A line the README shows under a command: one it prints, or one the reader types (`> `). */
 type Line = { typed: boolean; text: string };
