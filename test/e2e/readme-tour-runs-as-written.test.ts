@@ -8,6 +8,7 @@ import { cleanEnv } from '../helpers/cli.js';
 import { repoRoot as root } from '../helpers/npm.js';
 import { ownedTempDir, signalGroup, spawnOwned } from '../helpers/processes.js';
 import { freePort } from '../helpers/services.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /** A line the README shows under a command: one it prints, or one the reader types (`> `). */
@@ -104,7 +105,7 @@ class Terminal {
   }
 }
 
-describe('The README tour', () => {
+describe('The README tour', { skip: requireTool('curl') }, () => {
   const terminals: Terminal[] = [];
   after(() => {
     for (const terminal of terminals) signalGroup(terminal.child, 'SIGKILL');
