@@ -57,7 +57,7 @@ class Terminal {
     return this.lines.length > 0;
   }
 
-  /** When the command last printed (or started). */
+  /** When the command last printed (or started, or was typed into). */
   lastOutputAt = Date.now();
   exited = false;
 
@@ -88,6 +88,7 @@ class Terminal {
       const line = expected[this.shown]!;
       if (line.typed) {
         this.child.stdin!.write(`${line.text}\n`);
+        this.lastOutputAt = Date.now();
       } else {
         if (this.seen >= this.lines.length) return false;
         assert.equal(normalize(this.lines[this.seen]!), normalize(line.text), `line ${this.seen + 1} printed by: ${this.command.text}`);
