@@ -170,7 +170,7 @@ async function serve(config: Config, sources: ConfigSources, ignoredEnv?: { name
   const link = cluster.isWorker ? new WorkerLink(config) : undefined;
   let node: SwitchboardNode;
   try {
-    node = new SwitchboardNode(config, link?.options());
+    node = await SwitchboardNode.create(config, link?.options());
     link?.bind(node);
   } catch (err) {
     // An unusable certificate or key is a configuration problem (exit 2), found when the server is built.

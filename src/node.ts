@@ -36,12 +36,14 @@ import { registerBrowserAccess } from './transports/browser-access.js';
 import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './transports/tls.js';
 import { registerDemoRoutes } from './demo/routes.js';
 import { Gateway } from './gateway/gateway.js';
+import { createGatewayStores, type GatewayStores } from './gateway/stores.js';
 import { RoutingMetrics } from './routing/metrics.js';
 import { DurableDelivery, longestCall } from './routing/durable.js';
 import { Router } from './routing/router.js';
 import { principalResolver } from './topics/access.js';
 import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
+import type { TopicStore } from './topics/store.js';
 import { TopicStreams } from './topics/stream.js';
 import { TargetPolicy } from './outbound/targets.js';
 import { reachableHost } from './cluster/reachable-host.js';
@@ -54,6 +56,14 @@ export interface NodeOptions {
   broker?: Broker;
   /** A worker's view of all the workers of its machine, for /metrics and /readyz. */
   machine?: MachineView;
+}
+
+/** What SwitchboardNode.create loads for the configuration: only the configured clients' libraries. */
+export interface NodeParts {
+  log: Logger;
+  broker: Broker;
+  topicStore: TopicStore;
+  gatewayStores: GatewayStores | undefined;
 }
 
 type NodeState = 'created' | 'running' | 'draining' | 'stopped';
@@ -135,9 +145,21 @@ export class SwitchboardNode {
   /** What `reload` re-applies, by the name of the setting or part it reloads. */
   private readonly reloaders = new Map<string, Reloader>();
 
-  constructor(
+  /** Builds a node for `config`, loading the modules of the broker, topic store and gateway stores it names. */
+  static async create(config: Config, options: NodeOptions = {}): Promise<SwitchboardNode> {
+    const log = options.logger ?? createLogger(config.log.level, config.node.id);
+    const [broker, topicStore, gatewayStores] = await Promise.all([
+      options.broker ?? createBroker(config.broker, options.bus),
+      createTopicStore(config, log),
+      config.gateway.enabled ? createGatewayStores(config.broker, log) : undefined,
+    ]);
+    return new SwitchboardNode(config, options, { log, broker, topicStore, gatewayStores });
+  }
+
+  private constructor(
     readonly config: Config,
-    options: NodeOptions = {},
+    options: NodeOptions,
+    parts: NodeParts,
   ) {
     this.id = config.node.id;
     this.sessionLimits = {
@@ -146,13 +168,13 @@ export class SwitchboardNode {
       messagesPerSecond: config.limits.clientMessagesPerSecond,
       messagesBurst: config.limits.clientMessagesBurst,
     };
-    this.log = options.logger ?? createLogger(config.log.level, this.id);
+    this.log = parts.log;
     this.metrics = createMetrics({
       sessionsByFormat: () => this.registry.countsByFormat(),
       subscriptions: () => this.hub.subscriptions,
       channels: () => this.hub.channelCount,
     });
-    this.broker = options.broker ?? createBroker(config.broker, options.bus);
+    this.broker = parts.broker;
     this.machine = options.machine;
     this.broker.onReconnect(() => this.resync());
     this.hub = new Hub(this.broker, this.metrics.stats, (channel, sessions) => {
@@ -175,8 +197,8 @@ export class SwitchboardNode {
     this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);
     // Which internal addresses push endpoints and registered gateway instances may reach.
     const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
-    this.gateway = config.gateway.enabled
-      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets })
+    this.gateway = parts.gatewayStores
+      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets, stores: parts.gatewayStores })
       : undefined;
     this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.cluster = new Cluster(
@@ -197,7 +219,7 @@ export class SwitchboardNode {
         sendToUser: (user, data) => this.cluster.command({ kind: 'send', target: { user }, data }),
       },
     });
-    this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log, targets);
+    this.topics = new TopicService(parts.topicStore, config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
     const routingMetrics = new RoutingMetrics(this.metrics.registry);
     this.router = new Router(config.routing, {

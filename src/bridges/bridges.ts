@@ -1,14 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { connectNats } from '../backends/nats.js';
 import type { Config } from '../config/schema.js';
-import { createKafka } from '../kafka/client.js';
 import { Bridge, type BridgeOutcome, type BridgeOutlet } from './bridge.js';
 import type { BridgeDefinition } from './definitions.js';
-import { KafkaRecordSource } from './kafka-source.js';
-import { JetStreamRecordSource, NatsRecordSource } from './nats-source.js';
-import { RedisRecordSource } from './redis-source.js';
 import type { RecordSource } from './source.js';
 
 export interface BridgesDeps {
@@ -79,22 +74,31 @@ export class Bridges {
       retryBackoffMax: bridges.retryBackoffMax,
     });
     const fromBeginning = bridges.startAt === 'earliest';
+    // Each source's client library is loaded only when a bridge reads from it.
     switch (definition.source) {
-      case 'kafka':
+      case 'kafka': {
+        const [{ KafkaRecordSource }, { createKafka }] = await Promise.all([import('./kafka-source.js'), import('../kafka/client.js')]);
         return new KafkaRecordSource(bridge, createKafka({ brokers: bridges.kafka.brokers, clientId: bridges.kafka.clientId }, this.deps.log), {
           fromBeginning,
           sessionTimeout: bridges.kafka.sessionTimeout,
         });
-      case 'nats':
+      }
+      case 'nats': {
+        const { NatsRecordSource } = await import('./nats-source.js');
         return new NatsRecordSource(bridge, await this.natsConnection());
-      case 'jetstream':
+      }
+      case 'jetstream': {
+        const { JetStreamRecordSource } = await import('./nats-source.js');
         return new JetStreamRecordSource(bridge, await this.natsConnection(), { fromBeginning, ackWait: jetStreamAckWait });
-      case 'redis':
+      }
+      case 'redis': {
+        const { RedisRecordSource } = await import('./redis-source.js');
         return new RedisRecordSource(
           bridge,
           { url: bridges.redis.url || this.deps.config.broker.redis.url, consumer: this.deps.nodeId, claimIdle: bridges.redis.claimIdle, fromBeginning },
           this.deps.log,
         );
+      }
     }
   }
 
@@ -104,8 +108,9 @@ export class Bridges {
     return this.nats;
   }
 
-  private connectNats(): Promise<NatsConnection> {
+  private async connectNats(): Promise<NatsConnection> {
     const own = this.deps.config.bridges.nats.servers;
+    const { connectNats } = await import('../backends/nats.js');
     return connectNats(own ? { servers: own } : this.deps.config.broker.nats, { name: `switchboard-bridges-${this.deps.nodeId}` });
   }
 }

@@ -1,17 +1,22 @@
 import type { Config } from '../config/schema.js';
 import type { Broker } from './broker.js';
 import { MemoryBroker, type MemoryBus } from './memory.js';
-import { NatsBroker } from './nats/broker.js';
-import { RedisBroker } from './redis/broker.js';
 
-/** The broker the config names; `bus` lets in-process memory nodes share one (tests). */
-export function createBroker(config: Config['broker'], bus?: MemoryBus): Broker {
+/**
+ * The broker the config names; `bus` lets in-process memory nodes share one (tests). Only the
+ * named broker's client library is loaded.
+ */
+export async function createBroker(config: Config['broker'], bus?: MemoryBus): Promise<Broker> {
   switch (config.type) {
     case 'memory':
       return new MemoryBroker(bus);
-    case 'redis':
+    case 'redis': {
+      const { RedisBroker } = await import('./redis/broker.js');
       return new RedisBroker(config.redis);
-    case 'nats':
+    }
+    case 'nats': {
+      const { NatsBroker } = await import('./nats/broker.js');
       return new NatsBroker(config.nats);
+    }
   }
 }

@@ -11,15 +11,15 @@ import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
 import { Balancer } from './balancer.js';
 import type { GatewayRoute } from './config.js';
-import { forwardToGrpc, type ForwardingRequest, type ForwardingResponse } from './grpc.js';
+import type { ForwardingRequest, ForwardingResponse } from './grpc.js';
 import { cookieValue, downstreamHeaders, headerBytes, headerLists, upstreamHeaders } from './headers.js';
 import { ClientGone, classify, limitedBody, proxyHttp } from './http-proxy.js';
 import { GatewayMetrics } from './metrics.js';
-import { LocalRateLimiter, type RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 import { ServiceRegistry } from './registry.js';
 import { RouteAuth, type RouteIdentity } from './route-auth.js';
 import { RouteTable, type RouteMatch } from './route-table.js';
-import { createRegistryStore } from './stores.js';
+import type { GatewayStores } from './stores.js';
 import { BodyTooLarge, readBody } from '../outbound/read-body.js';
 import { UpstreamError } from './upstream-error.js';
 import type { TargetPolicy } from '../outbound/targets.js';
@@ -56,6 +56,8 @@ export interface GatewayDeps {
   log: Logger;
   authenticator: Authenticator;
   targets: TargetPolicy;
+  /** From createGatewayStores. */
+  stores: GatewayStores;
 }
 
 /** What a caller outside the proxy (client-message routing) sends to a service. */
@@ -127,8 +129,8 @@ export class Gateway {
     this.log = deps.log;
     this.stats = deps.stats;
     this.metrics = new GatewayMetrics(deps.registry, deps.stats, () => this.upstreams.states());
-    const store = createRegistryStore(deps.config.broker);
-    this.registry = new ServiceRegistry(store, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log, deps.targets);
+    this.rateLimiter = deps.stores.rateLimiter;
+    this.registry = new ServiceRegistry(deps.stores.registry, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log, deps.targets);
     this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log, deps.targets);
     this.table = new RouteTable(this.config.routes);
     this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
@@ -138,7 +140,6 @@ export class Gateway {
         auth: new RouteAuth(route, deps.config.api.keys, deps.authenticator, deps.config.auth.jwt.cookie),
       });
     }
-    this.rateLimiter = store.sharedRateLimiter?.(deps.log) ?? new LocalRateLimiter();
   }
 
   /**
@@ -222,7 +223,7 @@ export class Gateway {
     };
     try {
       return await this.attempt(service, '', balancer, options.hashKey, idempotent.has(full.method), options.retries ?? 1, async (up) => {
-        const response = up.grpc ? await forwardToGrpc(up.grpc, full, timeout) : await this.sendHttp(up, full, timeout);
+        const response = up.grpc ? await up.grpc.send(full, timeout) : await this.sendHttp(up, full, timeout);
         this.settle(up, '', response.statusCode);
         return response;
       });
@@ -278,7 +279,7 @@ export class Gateway {
         const headers = this.headersFor(req, route, up, state, identity, false);
         if (up.grpc) {
           buffered ??= readRequestBody(req, this.config.grpc.maxMessageBytes, 'gateway.grpc.maxMessageBytes');
-          const response = await forwardToGrpc(up.grpc, this.forwardingRequest(req, match, headers, await buffered, identity), route.timeout);
+          const response = await up.grpc.send(this.forwardingRequest(req, match, headers, await buffered, identity), route.timeout);
           observe();
           this.settle(up, route.name, response.statusCode);
           res.writeHead(response.statusCode, downstreamHeaders(Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, v.length === 1 ? v[0] : v]))));

@@ -1,6 +1,5 @@
 import net from 'node:net';
 import { request } from 'undici';
-import { grpcHealthCheck } from './grpc.js';
 import type { Upstream } from './upstreams.js';
 
 function tcpCheck(upstream: Upstream, timeoutMs: number): Promise<boolean> {
@@ -52,7 +51,7 @@ export async function checkInstance(upstream: Upstream, timeoutMs: number): Prom
     case 'tcp':
       return tcpCheck(upstream, timeoutMs);
     case 'grpc':
-      return upstream.grpc ? grpcHealthCheck(upstream.grpc, timeoutMs) : false;
+      return upstream.grpc ? upstream.grpc.healthy(timeoutMs) : false;
     case 'none':
       return true;
   }

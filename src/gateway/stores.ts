@@ -1,16 +1,30 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { LocalRateLimiter, type RateLimiter } from './rate-limit.js';
 import { MemoryRegistryStore, type RegistryStore } from './store.js';
-import { NatsRegistryStore } from './store-nats.js';
-import { RedisRegistryStore } from './store-redis.js';
 
-/** The registry store on the node's broker, with a connection of its own from the same settings. */
-export function createRegistryStore(broker: Config['broker']): RegistryStore {
+/** Where the gateway keeps its registry and counts its rate limits. */
+export interface GatewayStores {
+  registry: RegistryStore;
+  rateLimiter: RateLimiter;
+}
+
+/**
+ * The registry store on the node's broker, with a connection of its own from the same settings;
+ * on Redis, rate limits are counted there too. Only the configured broker's client is loaded.
+ */
+export async function createGatewayStores(broker: Config['broker'], log: Logger): Promise<GatewayStores> {
   switch (broker.type) {
     case 'memory':
-      return new MemoryRegistryStore();
-    case 'redis':
-      return new RedisRegistryStore(broker.redis);
-    case 'nats':
-      return new NatsRegistryStore(broker.nats);
+      return { registry: new MemoryRegistryStore(), rateLimiter: new LocalRateLimiter() };
+    case 'redis': {
+      const { RedisRegistryStore } = await import('./store-redis.js');
+      const registry = new RedisRegistryStore(broker.redis);
+      return { registry, rateLimiter: registry.sharedRateLimiter(log) };
+    }
+    case 'nats': {
+      const { NatsRegistryStore } = await import('./store-nats.js');
+      return { registry: new NatsRegistryStore(broker.nats), rateLimiter: new LocalRateLimiter() };
+    }
   }
 }

@@ -1,9 +1,8 @@
-import type { Client as GrpcClient } from '@grpc/grpc-js';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
-import { createForwardingClient } from './grpc.js';
+import { GrpcConnection } from './grpc-connection.js';
 import { checkInstance } from './health.js';
 import { instanceKey, type ServiceInstance } from './instances.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -22,7 +21,7 @@ export class Upstream {
   checkStreak = 0;
   checkTimer: NodeJS.Timeout | undefined;
   readonly pool: Pool | undefined;
-  readonly grpc: GrpcClient | undefined;
+  readonly grpc: GrpcConnection | undefined;
   /** The instance URL's path, prefixed to every proxied path. */
   readonly basePath: string;
   /** host:port, the Host header the instance gets. */
@@ -55,7 +54,7 @@ export class Upstream {
         maxHeaderSize: 64 * 1024,
       });
     } else {
-      this.grpc = createForwardingClient(instance.url, config.grpc.maxMessageBytes);
+      this.grpc = new GrpcConnection(instance.url, config.grpc.maxMessageBytes);
     }
   }
 

@@ -20,7 +20,7 @@ export async function startNode(overrides: Record<string, unknown> = {}, options
     // Anonymous clients (off by default outside the demo) unless a test says otherwise.
     overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.insecure': true, 'auth.anonymous': true, 'log.level': 'silent', ...overrides },
   });
-  const node = new SwitchboardNode(config, options);
+  const node = await SwitchboardNode.create(config, options);
   await node.start();
   const url = `http://127.0.0.1:${node.port}`;
   return { node, url, wsUrl: url.replace('http', 'ws'), stop: () => node.stop() };
@@ -61,9 +61,12 @@ export interface NodeProcess {
   kill(): void;
 }
 
-/** Runs `switchboard serve` as a real process on a free port (killed when the test file ends, see processes.ts); resolves once it listens. */
-export async function startProcess(args: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
-  const child = spawnOwned(process.execPath, [cliPath, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+/**
+ * Runs `switchboard serve` as a real process on a free port (killed when the test file ends, see
+ * processes.ts); resolves once it listens. `nodeArgs` go to node before the script (`--import`).
+ */
+export async function startProcess(args: string[] = [], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<NodeProcess> {
+  const child = spawnOwned(process.execPath, [...nodeArgs, cliPath, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
     // Anonymous clients (off by default outside the demo) unless the test's flags or env say otherwise.
     env: { ...process.env, SWITCHBOARD_AUTH_ANONYMOUS: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

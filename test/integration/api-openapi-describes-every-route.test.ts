@@ -25,7 +25,7 @@ describe('the OpenAPI document at /api/openapi.json', () => {
     const config = loadConfig({
       overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.keys': ['admin-key-for-openapi'], 'log.level': 'silent', 'gateway.enabled': true, 'compat.push.enabled': true },
     });
-    node = new SwitchboardNode(config);
+    node = await SwitchboardNode.create(config);
     // Route modules register inside plugins, which load at start: this hook sees every one of them.
     node.app.addHook('onRoute', (route: RouteOptions) => {
       for (const method of [route.method].flat()) {
