@@ -74,7 +74,8 @@ export class GraphqlSockets {
       subscribe: forward,
       // The instance's results and errors go to the client as the instance sent them.
       onNext: (_ctx, _id, _payload, _args, result) => result as never,
-      onError: (_ctx, _id, _payload, errors) => errorsOf(errors[0]?.originalError),
+      // The gateway's own errors (a syntax error) as graphql-ws formats them; a forwarded operation's as errorsOf says.
+      onError: (_ctx, _id, _payload, errors) => (errors[0]?.originalError ? errorsOf(errors[0].originalError) : errors.map((e) => e.toJSON())),
     });
   }
 

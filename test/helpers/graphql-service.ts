@@ -1,4 +1,4 @@
-import { EventEmitter, on } from 'node:events';
+import { EventEmitter } from 'node:events';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { buildSchema, getOperationAST, graphql, parse, validate, type GraphQLSchema } from 'graphql';
@@ -39,15 +39,40 @@ interface Context {
 
 const review = (r: { id: string; stars: number }, ctx: Context) => ({ ...r, instance: ctx.instance });
 
+/** The reviews added from now on, ended at once by `return` (a generator would wait for the next review first). */
+function reviewsAdded(ctx: Context): AsyncIterableIterator<{ reviewAdded: ReturnType<typeof review> }> {
+  const queued: { id: string; stars: number }[] = [];
+  let wake: (() => void) | undefined;
+  let done = false;
+  const listener = (r: { id: string; stars: number }) => {
+    queued.push(r);
+    wake?.();
+  };
+  ctx.bus.on('review', listener);
+  return {
+    async next() {
+      while (queued.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve));
+      return done ? { value: undefined, done: true } : { value: { reviewAdded: review(queued.shift()!, ctx) }, done: false };
+    },
+    async return() {
+      done = true;
+      ctx.bus.off('review', listener);
+      wake?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 const roots = {
   reviews: (_args: unknown, ctx: Context) => ctx.bus.reviews.map((r) => review(r, ctx)),
   instance: (_args: unknown, ctx: Context) => ctx.instance,
   header: ({ name }: { name: string }, ctx: Context) => ctx.headers[name.toLowerCase()] ?? null,
   connectionParam: ({ name }: { name: string }, ctx: Context) => (ctx.connectionParams?.[name] as string | undefined) ?? null,
   addReview: ({ stars }: { stars: number }, ctx: Context) => review(ctx.bus.add(stars), ctx),
-  reviewAdded: async function* (_args: unknown, ctx: Context) {
-    for await (const [r] of on(ctx.bus, 'review')) yield { reviewAdded: review(r as { id: string; stars: number }, ctx) };
-  },
+  reviewAdded: (_args: unknown, ctx: Context) => reviewsAdded(ctx),
   countdown: async function* ({ from }: { from: number }) {
     for (let n = from; n >= 0; n--) yield { countdown: n };
   },
