@@ -41,6 +41,7 @@ describe('gateway graphql routes', () => {
         { name: 'reviews', kind: 'graphql', service: 'reviews', path: '/reviews/graphql', rewrite: '/graphql' },
         { name: 'guarded', kind: 'graphql', service: 'reviews', path: '/guarded', rewrite: '/graphql', auth: 'api_key', apiKeys: ['reviews-key'] },
         { name: 'broken', kind: 'graphql', service: 'broken', path: '/broken' },
+        { name: 'limited', kind: 'graphql', service: 'reviews', path: '/limited', rewrite: '/graphql', rateLimit: { requests: 3, window: '1h' } },
       ],
     });
   });
@@ -147,6 +148,16 @@ describe('gateway graphql routes', () => {
     const who = operate(client, { query: '{ instance key: header(name: "x-api-key") }' });
     assert.deepEqual(Object.keys((await who.next()).data!), ['instance', 'key']);
     assert.equal(who.results[0]!.data!.key, null);
+  });
+
+  it('counts the handshake and every operation against the route rate limit', async () => {
+    const { client, closes } = ws('/limited');
+    for (let i = 0; i < 2; i++) assert.equal(await operate(client, { query: '{ instance }' }).ended, undefined);
+    const over = await operate(client, { query: '{ instance }' }).ended;
+    assert.equal(over![0]!.extensions?.code, 'rate_limited');
+    assert.match(over![0]!.message, /too many requests on route limited/);
+    assert.deepEqual(closes, [], 'the socket stays open');
+    assert.ok((await scrape(node.url)).value('switchboard_gateway_refused_total', { route: 'limited', reason: 'rate_limited' }) >= 1);
   });
 
   it('answers 502 backend_error when the service answers something that is not a GraphQL response', async () => {
