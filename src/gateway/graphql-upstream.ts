@@ -69,10 +69,10 @@ export class UpstreamLink {
   readonly ready: Promise<void>;
   private readonly client: Client;
   private socket: WebSocket | undefined;
+  private connected = false;
   private ended = false;
 
   constructor(options: LinkOptions, onLost: (why: string) => void) {
-    let connected = false;
     let settle: (err?: Error) => void = () => {};
     this.ready = new Promise<void>((resolve, reject) => {
       settle = (err) => (err ? reject(err) : resolve());
@@ -92,12 +92,12 @@ export class UpstreamLink {
       on: {
         opened: (socket) => keepAlive(socket as WebSocket, options.keepAlive),
         connected: () => {
-          connected = true;
+          this.connected = true;
           clearTimeout(timer);
           settle();
         },
         error: (event) => {
-          if (connected || this.ended) return;
+          if (this.connected || this.ended) return;
           clearTimeout(timer);
           settle(handshakeFailure(event));
         },
@@ -107,7 +107,7 @@ export class UpstreamLink {
           const wasEnded = this.ended;
           // Stops graphql-ws from reconnecting by itself after a normal closure.
           this.close();
-          if (!connected) {
+          if (!this.connected) {
             settle(
               code === FORBIDDEN
                 ? new SwitchboardError('forbidden', `the service refused the connection: ${reason || 'Forbidden'}`)
@@ -140,8 +140,8 @@ export class UpstreamLink {
   close(): void {
     if (this.ended) return;
     this.ended = true;
-    // graphql-ws closes an open socket; one still in its handshake is cut here.
-    if (this.socket?.readyState === WebSocket.CONNECTING) this.socket.terminate();
+    // graphql-ws closes an acknowledged socket; one still in its handshake, or waiting for connection_ack, is cut here.
+    if (!this.connected) this.socket?.terminate();
     Promise.resolve(this.client.dispose()).catch(() => {});
   }
 }

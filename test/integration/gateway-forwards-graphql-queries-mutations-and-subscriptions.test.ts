@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { WebSocketServer } from 'ws';
 import { graphqlWsClient, operate, ReviewBus, startGraphqlService, type GraphqlService } from '../helpers/graphql-service.js';
 import { startNode, type TestNode } from '../helpers/node.js';
 import { scrape } from '../helpers/prometheus.js';
@@ -12,6 +15,7 @@ describe('gateway graphql routes', () => {
   let a: GraphqlService;
   let b: GraphqlService;
   let broken: HttpUpstream;
+  let silent: WebSocketServer;
   const bus = new ReviewBus();
   const clients: { dispose(): void | Promise<void> }[] = [];
 
@@ -32,15 +36,23 @@ describe('gateway graphql routes', () => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>');
     });
+    // Speaks the subprotocol but never acknowledges a connection.
+    silent = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => [...protocols][0] ?? false });
+    await once(silent, 'listening');
     node = await startNode({
       'gateway.enabled': true,
       'gateway.graphql.maxOperations': 3,
       'gateway.graphql.maxMessageBytes': 16 * 1024,
-      'gateway.services': { reviews: { instances: [a.url, b.url] }, broken: { instances: [broken.url] } },
+      'gateway.services': {
+        reviews: { instances: [a.url, b.url] },
+        broken: { instances: [broken.url] },
+        silent: { instances: [`http://127.0.0.1:${(silent.address() as AddressInfo).port}`] },
+      },
       'gateway.routes': [
         { name: 'reviews', kind: 'graphql', service: 'reviews', path: '/reviews/graphql', rewrite: '/graphql' },
         { name: 'guarded', kind: 'graphql', service: 'reviews', path: '/guarded', rewrite: '/graphql', auth: 'api_key', apiKeys: ['reviews-key'] },
         { name: 'broken', kind: 'graphql', service: 'broken', path: '/broken' },
+        { name: 'silent', kind: 'graphql', service: 'silent', path: '/silent', timeout: '300ms' },
         { name: 'limited', kind: 'graphql', service: 'reviews', path: '/limited', rewrite: '/graphql', rateLimit: { requests: 3, window: '1h' } },
       ],
     });
@@ -51,6 +63,8 @@ describe('gateway graphql routes', () => {
     await a?.kill();
     await b?.kill();
     await broken?.kill();
+    for (const socket of silent?.clients ?? []) socket.terminate();
+    silent?.close();
   });
 
   it('forwards a query and a mutation posted as JSON, and passes the service answer on', async () => {
@@ -172,6 +186,16 @@ describe('gateway graphql routes', () => {
     const scraped = await scrape(node.url);
     assert.ok(scraped.value('switchboard_gateway_upstream_errors_total', { route: 'broken', service: 'broken', instance: `127.0.0.1:${broken.port}`, reason: 'bad_response' }) >= 2);
     assert.ok(scraped.value('switchboard_gateway_refused_total', { route: 'broken', reason: 'bad_gateway' }) >= 2);
+  });
+
+  it('gives an operation timeout when the instance does not acknowledge within the route timeout, and forbidden when it refuses the connection_init', async () => {
+    const { client, closes } = ws('/silent');
+    const late = await operate(client, { query: '{ instance }' }).ended;
+    assert.equal(late![0]!.extensions?.code, 'timeout');
+    await waitUntil(() => silent.clients.size === 0, 5000, 'the gateway cut the unacknowledged connection');
+    const refused = await operate(ws('/reviews/graphql', { connectionParams: { refuse: true } }).client, { query: '{ instance }' }).ended;
+    assert.equal(refused![0]!.extensions?.code, 'forbidden');
+    assert.deepEqual(closes, []);
   });
 
   it('counts GraphQL operations as requests of the route', async () => {
