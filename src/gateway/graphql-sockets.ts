@@ -91,7 +91,14 @@ export class GraphqlSockets {
         {
           protocol: ws.protocol,
           send: (data) => {
-            if (ws.readyState === ws.OPEN) ws.send(data);
+            if (ws.readyState !== ws.OPEN) return;
+            ws.send(data);
+            // A client that reads slower than its instances send is cut, not buffered for without end.
+            if (ws.bufferedAmount > this.settings.maxBufferedBytes) {
+              this.stats.limit('buffer');
+              // Cut at once: a close frame would wait behind what the client does not read.
+              ws.terminate();
+            }
           },
           close: (code, reason) => ws.close(code, reason),
           onMessage: (handle) =>

@@ -15,7 +15,7 @@ const schema: GraphQLSchema = buildSchema(`
   type Review { id: ID! stars: Int! instance: String! }
   type Query { reviews: [Review!]! instance: String! header(name: String!): String connectionParam(name: String!): String }
   type Mutation { addReview(stars: Int!): Review! }
-  type Subscription { reviewAdded: Review! countdown(from: Int!): Int! }
+  type Subscription { reviewAdded: Review! countdown(from: Int!): Int! filler(size: Int!, count: Int!): String! }
 `);
 
 /** Reviews added on any instance, announced to the subscribers of all. */
@@ -75,6 +75,9 @@ const roots = {
   reviewAdded: (_args: unknown, ctx: Context) => reviewsAdded(ctx),
   countdown: async function* ({ from }: { from: number }) {
     for (let n = from; n >= 0; n--) yield { countdown: n };
+  },
+  filler: async function* ({ size, count }: { size: number; count: number }) {
+    for (let n = 0; n < count; n++) yield { filler: 'x'.repeat(size) };
   },
 };
 
@@ -173,8 +176,9 @@ export async function startGraphqlService(name: string, bus: ReviewBus, port = 0
 }
 
 /** A graphql-ws client (the real one) over `ws`, with handshake headers, and every close it saw. */
-export function graphqlWsClient(url: string, options: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {}): { client: Client; closes: number[] } {
+export function graphqlWsClient(url: string, options: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {}): { client: Client; closes: number[]; sockets: WebSocket[] } {
   const closes: number[] = [];
+  const sockets: WebSocket[] = [];
   class HeaderSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(address, protocols, { headers: options.headers });
@@ -187,9 +191,9 @@ export function graphqlWsClient(url: string, options: { headers?: Record<string,
     retryAttempts: 0,
     lazy: false,
     onNonLazyError: () => {},
-    on: { closed: (event) => closes.push((event as { code: number }).code) },
+    on: { opened: (socket) => sockets.push(socket as WebSocket), closed: (event) => closes.push((event as { code: number }).code) },
   });
-  return { client, closes };
+  return { client, closes, sockets };
 }
 
 /** One operation's results as they come, and how it ended. */

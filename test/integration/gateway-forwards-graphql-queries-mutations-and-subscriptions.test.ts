@@ -43,6 +43,7 @@ describe('gateway graphql routes', () => {
       'gateway.enabled': true,
       'gateway.graphql.maxOperations': 3,
       'gateway.graphql.maxMessageBytes': 16 * 1024,
+      'gateway.graphql.maxBufferedBytes': 64 * 1024,
       'gateway.services': {
         reviews: { instances: [a.url, b.url] },
         broken: { instances: [broken.url] },
@@ -140,6 +141,22 @@ describe('gateway graphql routes', () => {
     await waitUntil(() => closes.length > 0, 5000, 'the socket closed');
     assert.equal(closes[0], 1009);
     assert.ok((await scrape(node.url)).value('switchboard_limit_hits_total', { limit: 'frame_size' }) >= 1);
+  });
+
+  it('cuts a client socket that reads slower than its results come once gateway.graphql.maxBufferedBytes wait', async () => {
+    const { client, closes, sockets } = ws('/reviews/graphql');
+    const first = operate(client, { query: '{ instance }' });
+    await first.ended;
+    // The client stops reading; the instance streams on.
+    (sockets[0] as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const flood = operate(client, { query: 'subscription { filler(size: 12000, count: 2000) }' });
+    await waitUntil(async () => (await scrape(node.url)).value('switchboard_limit_hits_total', { limit: 'buffer' }) >= 1, 20_000, 'the buffer limit was hit');
+    (sockets[0] as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitUntil(() => closes.length > 0, 20_000, 'the socket closed');
+    await flood.ended;
+    assert.ok(flood.results.length < 2000, 'the client got only part of the stream');
+    assert.equal((await scrape(node.url)).value('switchboard_limit_hits_total', { limit: 'buffer' }), 1);
+    await waitUntil(() => a.activeOperations() + b.activeOperations() === 0, 5000, 'the instance stopped streaming');
   });
 
   it('refuses a client without the route API key over HTTP and at the WebSocket handshake', async () => {
