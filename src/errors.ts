@@ -1,22 +1,10 @@
+import type { ErrorCode } from './protocol/types.js';
+
 /**
  * Every error a client or an API caller can see. The code is stable and machine-readable;
  * HTTP status and WebSocket close code are derived from it here and nowhere else.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'too_large'
-  | 'limit_exceeded'
-  | 'rate_limited'
-  | 'slow_consumer'
-  | 'unavailable'
-  | 'backend_error'
-  | 'timeout'
-  | 'internal'
-  | 'bad_path'
-  | 'forbidden_target';
+export { CloseCodes, errorCodes, type ErrorCode } from './protocol/types.js';
 
 interface CodeMapping {
   http: number;
@@ -40,8 +28,6 @@ const mappings: Record<ErrorCode, CodeMapping> = {
   bad_path: { http: 400, close: 4507 },
   forbidden_target: { http: 403, close: 4508 },
 };
-
-export const errorCodes = Object.keys(mappings) as ErrorCode[];
 
 export class SwitchboardError extends Error {
   readonly code: ErrorCode;
@@ -90,16 +76,3 @@ export function causeOf(err: Error): string {
   const { cause } = err;
   return cause instanceof Error ? cause.message : cause === undefined ? '' : String(cause);
 }
-
-/** Close codes that are not errors. */
-export const CloseCodes = {
-  goingAway: 1001,
-  /** The server asks the client to reconnect (drain, lifetime reached). */
-  reconnect: 4000,
-  /** No heartbeat answer within the grace period. */
-  idleTimeout: 4004,
-  /** The credentials expired and no valid new token came within the refresh grace time. */
-  tokenExpired: 4005,
-  /** The token or user was revoked. */
-  revoked: 4506,
-} as const;

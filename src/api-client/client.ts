@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '../backends/backoff.js';
 import type {
   AckResult,
   ApiErrorCode,
@@ -56,7 +58,6 @@ function retryAfterMs(header: string | null): number | undefined {
 }
 
 const segment = encodeURIComponent;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A typed client of the server API (docs/api.md) for Node 20: publish, batches, broadcast,
@@ -93,7 +94,7 @@ export class SwitchboardApi {
       const text = await res.text();
       if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
       if (retryStatuses.has(res.status) && attempt < this.retries) {
-        const backoff = Math.random() * Math.min(this.maxRetryDelay, this.minRetryDelay * 2 ** attempt);
+        const backoff = backoffDelay({ initial: this.minRetryDelay, max: this.maxRetryDelay, jitter: 'full' }, attempt + 1);
         await sleep(Math.min(this.maxRetryDelay, retryAfterMs(res.headers.get('retry-after')) ?? backoff));
         continue;
       }

@@ -1,12 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import { authorize, keyOf, principalResolver } from '../topics/access.js';
 import { publicApplication, type Principal } from '../topics/applications.js';
 import { keyScopes, parseQuotas, type KeyScope } from '../topics/config.js';
 import { QuotaExceeded } from '../topics/quotas.js';
-import { parseTime, type TopicRecord, type TopicService } from '../topics/service.js';
-import type { AckOutcome, SeekTarget } from '../topics/store.js';
+import { checkName } from '../topics/names.js';
+import type { PublishInput } from '../topics/publisher.js';
+import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
+import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
+import type { AckOutcome, PushConfig, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
 import { isObject } from './api-keys.js';
 
@@ -120,7 +123,7 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
   api.post(`${base}/:app/topics`, async (req: Req, reply) => {
     authorize(who(req), req.params.app, ['admin']);
     const b = body(req);
-    const topic = await topics.createTopic(req.params.app, b.name as string, {
+    const topic = await topics.createTopic(req.params.app, checkName('topic', b.name), {
       retentionMs: optionalNumber(b.retentionMs, 'retentionMs'),
       retentionBytes: optionalNumber(b.retentionBytes, 'retentionBytes'),
       partitions: optionalNumber(b.partitions, 'partitions'),
@@ -168,7 +171,7 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
     if (items.length === 0) throw new SwitchboardError('bad_request', 'messages is empty');
     let outcomes;
     try {
-      outcomes = await topics.publish(req.params.app, req.params.topic, items);
+      outcomes = await topics.publish(req.params.app, req.params.topic, items.map((item) => publishInputOrError(item, topics.config.maxKeyBytes)));
     } catch (err) {
       if (err instanceof QuotaExceeded) reply.header('retry-after', String(err.retryAfterSeconds));
       throw err;
@@ -190,7 +193,7 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
   api.post(`${base}/:app/subscriptions`, async (req: Req, reply) => {
     authorize(who(req), req.params.app, ['admin']);
     const b = body(req);
-    const sub = await topics.createSubscription(req.params.app, b.name as string, subscriptionOptions(b) as { topic: string });
+    const sub = await topics.createSubscription(req.params.app, checkName('subscription', b.name), { ...subscriptionOptions(b), topic: subscriptionTopic(b.topic) });
     reply.code(201);
     return publicSubscription(sub);
   });
@@ -229,20 +232,21 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
       req.raw.socket.off('close', onClose);
     }
   });
-  const settle = (path: string, act: (req: Req, b: Record<string, unknown>) => Promise<AckOutcome[]>) =>
+  const settle = (path: string, act: (sub: SubscriptionRecord, b: Record<string, unknown>, ackIds: string[]) => Promise<AckOutcome[]>) =>
     api.post(`${base}/:app/subscriptions/:sub/${path}`, async (req: Req) => {
       authorize(who(req), req.params.app, ['subscribe']);
       const b = body(req);
-      const outcomes = await act(req, b);
+      const ackIds = parseAckIds(b.ackIds);
+      const outcomes = await act(await topics.getSubscription(req.params.app, req.params.sub), b, ackIds);
       for (const o of outcomes) if (o !== 'ok') topics.metrics.onAckRejected(o);
-      return { results: ackResults(b.ackIds as string[], outcomes) };
+      return { results: ackResults(ackIds, outcomes) };
     });
-  settle('ack', (req, b) => topics.ack(req.params.app, req.params.sub, b.ackIds));
-  settle('nack', (req, b) => topics.nack(req.params.app, req.params.sub, b.ackIds, optionalNumber(b.delayMs, 'delayMs') ?? 0));
-  settle('modify-deadline', (req, b) => {
+  settle('ack', (sub, _b, ackIds) => topics.ack(sub, ackIds));
+  settle('nack', (sub, b, ackIds) => topics.nack(sub, ackIds, optionalNumber(b.delayMs, 'delayMs') ?? 0));
+  settle('modify-deadline', (sub, b, ackIds) => {
     const deadlineMs = optionalNumber(b.deadlineMs, 'deadlineMs');
     if (deadlineMs === undefined) throw new SwitchboardError('bad_request', 'modify-deadline needs deadlineMs (0 gives the messages back now)');
-    return topics.modifyDeadline(req.params.app, req.params.sub, b.ackIds, deadlineMs);
+    return topics.modifyDeadline(sub, ackIds, deadlineMs);
   });
   api.post(`${base}/:app/subscriptions/:sub/seek`, async (req: Req) => {
     authorize(who(req), req.params.app, ['subscribe', 'admin']);
@@ -263,16 +267,62 @@ function parseQuotasOrBadRequest(value: unknown) {
   }
 }
 
-function subscriptionOptions(b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (b.topic !== undefined) out.topic = b.topic;
+function subscriptionTopic(value: unknown): string {
+  if (typeof value !== 'string') throw new SwitchboardError('bad_request', 'a subscription needs a topic (a name, or application/name)');
+  return value;
+}
+
+function subscriptionOptions(b: Record<string, unknown>): Partial<SubscriptionOptions> {
+  const out: Partial<SubscriptionOptions> = {};
+  if (b.topic !== undefined) out.topic = subscriptionTopic(b.topic);
   for (const key of ['ackDeadlineMs', 'maxDeliveryAttempts'] as const) if (b[key] !== undefined) out[key] = optionalNumber(b[key], key);
   if (b.deadLetterTopic !== undefined) {
     if (typeof b.deadLetterTopic !== 'string') throw new SwitchboardError('bad_request', 'deadLetterTopic is a topic name ("" removes it)');
     out.deadLetterTopic = b.deadLetterTopic;
   }
-  if (b.ordered !== undefined) out.ordered = b.ordered;
-  if (b.push !== undefined) out.push = b.push;
+  if (b.ordered !== undefined) {
+    if (typeof b.ordered !== 'boolean') throw new SwitchboardError('bad_request', 'ordered is true or false');
+    out.ordered = b.ordered;
+  }
+  if (b.push !== undefined) out.push = b.push === null ? null : pushConfig(b.push);
   return out;
 }
 
+function pushConfig(value: unknown): PushConfig {
+  if (!isObject(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string') throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
+  return { endpoint: value.endpoint, secret: value.secret };
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/** One message of a publish body, or the error that refuses it alone (the others still land). */
+function publishInputOrError(item: unknown, maxKeyBytes: number): PublishInput | SwitchboardError {
+  try {
+    return publishInput(item, maxKeyBytes);
+  } catch (err) {
+    return asSwitchboardError(err);
+  }
+}
+
+function publishInput(item: unknown, maxKeyBytes: number): PublishInput {
+  if (!isObject(item)) throw new SwitchboardError('bad_request', 'a message is an object {data, attributes?, orderingKey?, idempotencyKey?, deliverAt? | delay?}');
+  if (item.data === undefined) throw new SwitchboardError('bad_request', 'a message needs data');
+  const input: PublishInput = { data: item.data };
+  if (item.attributes !== undefined) {
+    if (!isStringMap(item.attributes)) throw new SwitchboardError('bad_request', 'attributes must be an object of string values');
+    input.attributes = item.attributes;
+  }
+  for (const key of ['orderingKey', 'idempotencyKey'] as const) {
+    const value = item[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new SwitchboardError('bad_request', `${key} must be a string of 1-${maxKeyBytes} bytes (topics.maxKeyBytes)`);
+    input[key] = value;
+  }
+  const delay = item.delayMs ?? item.delay;
+  if (item.deliverAt !== undefined && delay !== undefined) throw new SwitchboardError('bad_request', 'give deliverAt or delay, not both');
+  if (item.deliverAt !== undefined) input.deliverAt = parseTime(item.deliverAt, 'deliverAt');
+  if (delay !== undefined) input.delayMs = parseDelay(delay);
+  return input;
+}

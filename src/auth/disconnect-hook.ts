@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
 import type { Stats } from '../observability/metrics.js';
 import type { Session } from '../sessions/session.js';
@@ -40,7 +41,7 @@ export class DisconnectHook {
         this.log.warn({ event: 'hook.disconnect_dropped', session: body.session, attempts: attempt + 1, err: failure.message }, 'disconnect hook failed; giving up');
         return;
       }
-      const delay = Math.min(200 * 2 ** attempt, 10_000) * (0.5 + Math.random() / 2);
+      const delay = backoffDelay({ initial: 200, max: 10_000, jitter: 'half' }, attempt + 1);
       setTimeout(() => void this.deliver(body, attempt + 1), delay).unref();
     }
   }

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { Backoff } from '../backends/backoff.js';
 import { SwitchboardError, type ErrorCode } from '../errors.js';
 import type { BridgeDefinition } from './definitions.js';
 import { MalformedRecord, decodeRecord, valueAtPath, type SourceRecord } from './records.js';
@@ -51,7 +53,8 @@ export class Bridge {
    * `beforeRetry` runs before each wait (a Kafka consumer heartbeats there).
    */
   async deliver(record: SourceRecord, where: string, running: () => boolean, beforeRetry: () => Promise<void> = async () => {}): Promise<void> {
-    let delay = firstRetryDelay;
+    const backoff = new Backoff({ initial: firstRetryDelay, max: this.context.retryBackoffMax, jitter: 'none' });
+    let delay = backoff.next();
     for (;;) {
       try {
         await this.deliverOnce(record);
@@ -68,9 +71,9 @@ export class Bridge {
       }
       if (!running()) throw new Error(`bridge ${this.name} stopped before ${where} was delivered`);
       await beforeRetry();
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay);
       if (!running()) throw new Error(`bridge ${this.name} stopped before ${where} was delivered`);
-      delay = Math.min(delay * 2, this.context.retryBackoffMax);
+      delay = backoff.next();
     }
   }
 

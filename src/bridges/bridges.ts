@@ -1,6 +1,7 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { connectNats } from '../backends/nats.js';
 import type { Config } from '../config/schema.js';
 import { createKafka } from '../kafka/client.js';
 import { Bridge, type BridgeOutcome, type BridgeOutlet } from './bridge.js';
@@ -103,15 +104,8 @@ export class Bridges {
     return this.nats;
   }
 
-  private async connectNats(): Promise<NatsConnection> {
+  private connectNats(): Promise<NatsConnection> {
     const own = this.deps.config.bridges.nats.servers;
-    const broker = this.deps.config.broker.nats;
-    const servers = (own || broker.servers).split(',').map((s) => s.trim()).filter((s) => s !== '');
-    return connect({
-      servers,
-      name: `switchboard-bridges-${this.deps.nodeId}`,
-      maxReconnectAttempts: -1,
-      ...(own ? {} : { user: broker.user || undefined, pass: broker.pass || undefined, token: broker.token || undefined }),
-    });
+    return connectNats(own ? { servers: own } : this.deps.config.broker.nats, { name: `switchboard-bridges-${this.deps.nodeId}` });
   }
 }

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { committedOffsets, partitionRanges } from '../kafka/partition-log.js';
 import type { Bridge } from './bridge.js';
 import type { SourceRecord } from './records.js';
 import type { RecordSource } from './source.js';
@@ -95,18 +97,17 @@ export class KafkaRecordSource implements RecordSource {
           // The ends are read before the committed offsets: a node that races this one and commits in
           // between has read ends at least as far, so this commit can only move a partition back (a
           // record delivered twice), never past a record written after that node started.
-          const ends = await admin.fetchTopicOffsets(topic);
-          const committed = (await admin.fetchOffsets({ groupId: group, topics: [topic] })).find((t) => t.topic === topic)?.partitions ?? [];
-          const known = new Set(committed.filter((p) => BigInt(p.offset) >= 0n).map((p) => p.partition));
-          const missing = ends.filter((end) => !known.has(end.partition));
+          const ranges = await partitionRanges(admin, topic);
+          const committed = await committedOffsets(admin, group, topic);
+          const missing = ranges.filter((range) => !committed.has(range.partition));
           if (missing.length > 0) {
-            await consumer.commitOffsets(missing.map((end) => ({ topic, partition: end.partition, offset: this.options.fromBeginning ? end.low : end.high })));
+            await consumer.commitOffsets(missing.map((range) => ({ topic, partition: range.partition, offset: String(this.options.fromBeginning ? range.low : range.high) })));
           }
           return;
         } catch (err) {
           // The group is (re)balancing: the commit is refused until this member has joined the new generation.
           if (!this.running || Date.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, startPositionsRetry));
+          await sleep(startPositionsRetry);
         }
       }
     } finally {

@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { createRedisClient, type RedisClient } from '../backends/redis.js';
 import type { Bridge } from './bridge.js';
 import type { SourceRecord } from './records.js';
 import type { RecordSource } from './source.js';
@@ -28,8 +29,8 @@ const errorPause = 1000;
  */
 export class RedisRecordSource implements RecordSource {
   /** Carries the blocking reads; closed to interrupt one at stop. */
-  private readonly reader: Redis;
-  private readonly commands: Redis;
+  private readonly reader: RedisClient;
+  private readonly commands: RedisClient;
   private running = false;
   private loop: Promise<void> | undefined;
   private lastClaim = 0;
@@ -39,10 +40,10 @@ export class RedisRecordSource implements RecordSource {
     private readonly options: RedisSourceOptions,
     private readonly log: Logger,
   ) {
-    const redisOptions = { lazyConnect: true, maxRetriesPerRequest: null };
-    this.reader = new Redis(options.url, redisOptions);
-    this.commands = new Redis(options.url, redisOptions);
-    for (const connection of [this.reader, this.commands]) connection.on('error', () => {});
+    // Commands wait for the connection to come back rather than fail: the loop would only retry them.
+    const client = { offlineQueue: true, reconnect: true, maxRetriesPerRequest: null };
+    this.reader = createRedisClient({ url: options.url }, client);
+    this.commands = createRedisClient({ url: options.url }, client);
   }
 
   async start(): Promise<void> {
@@ -73,7 +74,7 @@ export class RedisRecordSource implements RecordSource {
       } catch (err) {
         if (!this.running) return;
         this.log.warn({ event: 'bridge.read_failed', bridge: this.bridge.name, err: (err as Error).message }, 'reading the Redis stream failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, errorPause));
+        await sleep(errorPause);
       }
     }
   }

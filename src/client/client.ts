@@ -2,7 +2,7 @@ import { backoffDelay } from './backoff.js';
 import { Emitter } from './events.js';
 import { SwitchboardClientError, fromServerError } from './errors.js';
 import { LongPollTransport } from './long-poll-transport.js';
-import { isServerFrame, type ClientFrame, type FrameId, type Position, type ServerFrame } from './protocol.js';
+import { CloseCodes, forbidsReconnect, isServerFrame, type ClientFrame, type FrameId, type Position, type ServerFrame } from '../protocol/types.js';
 import { SseTransport } from './sse-transport.js';
 import { Subscription, type SubscriptionHandle, type ChannelHandler, type ChannelMessage, type SubscribeOptions, type SubscribedEvent } from './subscription.js';
 import { tokenExpiry } from './token.js';
@@ -462,7 +462,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         if (frame.id !== undefined) this.settle(frame.id, undefined);
         return;
       case 'reconnect':
-        this.serverClose = { code: 4000, reason: frame.reason, after: frame.after };
+        this.serverClose = { code: CloseCodes.reconnect, reason: frame.reason, after: frame.after };
         return;
       case 'disconnect':
         this.serverClose = { code: frame.code, reason: frame.reason };
@@ -578,10 +578,10 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         }
       }
     }
-    if (code >= 4500 && code <= 4999) {
+    if (forbidsReconnect(code)) {
       return this.stop({ code, reason, reconnect: false }, new SwitchboardClientError('closed', `the server closed the connection: ${reason} (${code}); not reconnecting`));
     }
-    if (code === 4005) this.token = undefined;
+    if (code === CloseCodes.tokenExpired) this.token = undefined;
     this.retry({ code, reason }, opened, server?.after);
   }
 

@@ -1,20 +1,11 @@
+import { errorCodes, type ErrorCode } from '../protocol/types.js';
+
 /**
- * Error codes a client can see. The first ones are the server's stable protocol codes
- * (docs/protocol.md#error-codes); the last three are raised by the SDK itself.
+ * Error codes a client can see: the server's stable protocol codes
+ * (docs/protocol.md#error-codes; `timeout` is also raised by the SDK itself) and two of the SDK's own.
  */
 export type ClientErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'too_large'
-  | 'limit_exceeded'
-  | 'rate_limited'
-  | 'slow_consumer'
-  | 'unavailable'
-  | 'internal'
-  /** No answer came within the request's timeout. */
-  | 'timeout'
+  | ErrorCode
   /** The connection was lost before the answer came; the request may or may not have been carried out. */
   | 'disconnected'
   /** The client was closed (by `close()` or by a close code that forbids reconnecting). */
@@ -32,18 +23,7 @@ export class SwitchboardClientError extends Error {
   }
 }
 
-const serverCodes = new Set<string>([
-  'bad_request',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'too_large',
-  'limit_exceeded',
-  'rate_limited',
-  'slow_consumer',
-  'unavailable',
-  'internal',
-]);
+const serverCodes = new Set<string>(errorCodes);
 
 /** An error object from a `reply` frame or an HTTP error body as a typed error. */
 export function fromServerError(error: { code?: unknown; message?: unknown } | undefined, fallback = 'internal'): SwitchboardClientError {

@@ -24,6 +24,6 @@ export {
   type SubscribedEvent,
   type SubscriptionEvents,
 } from './subscription.js';
-export type { Position } from './protocol.js';
+export type { Position } from '../protocol/types.js';
 export type { TransportName } from './transport.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket-transport.js';

@@ -1,4 +1,4 @@
-import { decodeCursor, type Position } from './protocol.js';
+import { parseCursor, type Cursor, type Position } from '../protocol/types.js';
 import { ReopeningTransport, authHeaders, channelQuery, errorOf, type ChannelTarget } from './transport.js';
 
 interface PollAnswer {
@@ -32,20 +32,22 @@ export class LongPollTransport extends ReopeningTransport {
         }
         const answer = (await res.json()) as PollAnswer;
         if (abort.signal.aborted) return;
-        this.deliver(targets, answer);
+        // The same rule as the server's: a cursor is taken whole or not at all.
+        const positions = parseCursor(answer.cursor);
+        if (!positions) return this.finish(abort, { code: 1006, reason: 'the poll answer holds a malformed cursor' });
+        this.deliver(targets, answer, positions);
       }
     } catch (err) {
       this.finish(abort, { code: 1006, reason: err instanceof Error ? err.message : 'poll failed' });
     }
   }
 
-  private deliver(targets: ChannelTarget[], answer: PollAnswer): void {
+  private deliver(targets: ChannelTarget[], answer: PollAnswer, positions: Cursor): void {
     const { events } = this.context;
     if (!this.welcomed) {
       this.welcomed = true;
       events.frame({ type: 'welcome', session: '', user: '', node: '', heartbeat: 0, channels: targets.map((t) => t.channel) });
     }
-    const positions = decodeCursor(answer.cursor);
     const reset = new Set(answer.reset ?? []);
     for (const name of [...this.announced]) if (!targets.some((t) => t.channel === name)) this.announced.delete(name);
     for (const { channel, since } of targets) {

@@ -1,4 +1,4 @@
-import { isServerFrame } from './protocol.js';
+import { isServerFrame } from '../protocol/types.js';
 import { readSse } from './sse-reader.js';
 import { ReopeningTransport, authHeaders, channelQuery, errorOf } from './transport.js';
 

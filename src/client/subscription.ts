@@ -1,6 +1,6 @@
 import { Emitter } from './events.js';
 import type { SwitchboardClientError } from './errors.js';
-import type { Position } from './protocol.js';
+import type { Position } from '../protocol/types.js';
 
 /** A publication as a channel handler receives it. */
 export interface ChannelMessage<T = unknown> {

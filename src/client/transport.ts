@@ -1,4 +1,4 @@
-import type { ClientFrame, Position, ServerFrame } from './protocol.js';
+import { encodeCursor, type ClientFrame, type Position, type ServerFrame } from '../protocol/types.js';
 
 /** The ways the SDK can reach a node, in the order it tries them by default. */
 export type TransportName = 'websocket' | 'sse' | 'long-poll';
@@ -98,12 +98,12 @@ export function authHeaders(token: string | undefined): Record<string, string> {
 /** `?channel=a&channel=b&cursor=...` for one-way transports. */
 export function channelQuery(targets: ChannelTarget[]): URLSearchParams {
   const query = new URLSearchParams();
-  const cursor: string[] = [];
+  const positions: [string, Position][] = [];
   for (const { channel, since } of targets) {
     query.append('channel', channel);
-    if (since) cursor.push(`${channel}~${since.offset}~${since.epoch}`);
+    if (since) positions.push([channel, since]);
   }
-  if (cursor.length > 0) query.set('cursor', cursor.join(','));
+  if (positions.length > 0) query.set('cursor', encodeCursor(positions));
   return query;
 }
 

@@ -1,4 +1,4 @@
-import { isServerFrame, maxBatchFrames, type ClientFrame } from './protocol.js';
+import { isServerFrame, maxBatchFrames, type ClientFrame } from '../protocol/types.js';
 import type { Transport, TransportContext } from './transport.js';
 
 /** The part of the WebSocket API the SDK uses: browsers' WebSocket and the `ws` package both fit. */

@@ -18,11 +18,10 @@ import { forwardToGrpc, type ForwardingRequest, type ForwardingResponse } from '
 import { cookieValue, downstreamHeaders, headerBytes, headerLists, upstreamHeaders } from './headers.js';
 import { ClientGone, classify, limitedBody, proxyHttp } from './http-proxy.js';
 import { GatewayMetrics } from './metrics.js';
-import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limit.js';
+import { LocalRateLimiter, type RateLimiter } from './rate-limit.js';
 import { ServiceRegistry } from './registry.js';
 import { RouteAuth, type RouteIdentity } from './route-auth.js';
 import { RouteTable, type RouteMatch } from './route-table.js';
-import { RedisRegistryStore } from './store-redis.js';
 import { createRegistryStore } from './stores.js';
 import { BodyTooLarge, readBody } from '../outbound/read-body.js';
 import { UpstreamError } from './upstream-error.js';
@@ -121,7 +120,7 @@ export class Gateway {
   private readonly routeState = new Map<string, RouteState>();
   /** Balancers of `send` callers, by service. */
   private readonly sendBalancers = new Map<string, Balancer>();
-  private rateLimiter: RateLimiter = new LocalRateLimiter();
+  private readonly rateLimiter: RateLimiter;
   private readonly graphqlSockets: GraphqlSockets;
   private readonly config: Config['gateway'];
   private readonly log: Logger;
@@ -144,7 +143,7 @@ export class Gateway {
         auth: new RouteAuth(route, deps.config.api.keys, deps.authenticator, deps.config.auth.jwt.cookie),
       });
     }
-    if (store instanceof RedisRegistryStore) this.rateLimiter = new RedisRateLimiter(store.commands, deps.config.broker.redis.prefix, deps.log);
+    this.rateLimiter = store.sharedRateLimiter?.(deps.log) ?? new LocalRateLimiter();
   }
 
   /**

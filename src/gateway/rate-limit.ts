@@ -1,4 +1,4 @@
-import type { Redis, Cluster } from 'ioredis';
+import type { RedisClient } from '../backends/redis.js';
 import type { Logger } from 'pino';
 
 export interface RateDecision {
@@ -53,15 +53,15 @@ type WithTake = { sbGatewayTake(key: string, windowMs: number): Promise<[number,
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly fallback = new LocalRateLimiter();
-  private readonly client: (Redis | Cluster) & WithTake;
+  private readonly client: RedisClient & WithTake;
 
   constructor(
-    client: Redis | Cluster,
+    client: RedisClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {
     client.defineCommand('sbGatewayTake', { numberOfKeys: 1, lua: takeScript });
-    this.client = client as (Redis | Cluster) & WithTake;
+    this.client = client as RedisClient & WithTake;
   }
 
   async take(key: string, limit: number, windowMs: number): Promise<RateDecision> {

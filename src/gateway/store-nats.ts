@@ -1,11 +1,10 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
+import { connectNats, natsName, type NatsSettings } from '../backends/nats.js';
 import { unavailableError } from '../errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import type { RegistrySnapshot, RegistryStore, StoreChange, StoreListener } from './store.js';
-
 
 const OPERATION_TIMEOUT = 5000;
 
@@ -25,14 +24,14 @@ export class NatsRegistryStore implements RegistryStore {
   private listener: StoreListener | undefined;
   private readonly bucket: string;
 
-  constructor(private readonly options: NatsSettings) {
-    this.bucket = `${options.prefix.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'switchboard'}_gateway`;
+  constructor(private readonly options: NatsSettings & { prefix: string }) {
+    this.bucket = `${natsName(options.prefix)}_gateway`;
   }
 
   async start(listener: StoreListener): Promise<void> {
     this.listener = listener;
     try {
-      this.nc = await connect(natsConnectOptions(this.options, 'switchboard-gateway', OPERATION_TIMEOUT));
+      this.nc = await connectNats(this.options, { name: 'switchboard-gateway', timeout: OPERATION_TIMEOUT });
       this.kv = await new Kvm(jetstream(this.nc, { timeout: OPERATION_TIMEOUT })).create(this.bucket, { history: 1 });
       const watcher = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
       void (async () => {

@@ -1,30 +1,13 @@
-import { Cluster, Redis } from 'ioredis';
-import { clusterSeeds } from '../brokers/redis.js';
+import type { Logger } from 'pino';
+import { createRedisClient, type RedisClient, type RedisSettings } from '../backends/redis.js';
 import { SwitchboardError, unavailableError } from '../errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import { instanceKey } from './instances.js';
+import { RedisRateLimiter, type RateLimiter } from './rate-limit.js';
 import type { RegistrySnapshot, RegistryStore, StoreChange, StoreListener } from './store.js';
 
-export interface RedisStoreOptions {
-  url: string;
+export interface RedisStoreOptions extends RedisSettings {
   prefix: string;
-  cluster: boolean;
-}
-
-/** Reconnection delays: exponential up to 5 s, with jitter. */
-const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000) * (0.5 + Math.random() / 2);
-
-/** A client for one URL, or for a Cluster from comma-separated seed URLs (credentials and TLS of the first). */
-function client(options: RedisStoreOptions, offlineQueue: boolean): Redis | Cluster {
-  const common = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: offlineQueue };
-  if (!options.cluster) return new Redis(options.url, { ...common, retryStrategy: backoff });
-  const { nodes, ...credentials } = clusterSeeds(options.url);
-  return new Cluster(nodes, {
-    lazyConnect: true,
-    enableOfflineQueue: offlineQueue,
-    clusterRetryStrategy: backoff,
-    redisOptions: { maxRetriesPerRequest: 1, ...credentials },
-  });
 }
 
 /**
@@ -35,9 +18,9 @@ function client(options: RedisStoreOptions, offlineQueue: boolean): Redis | Clus
  */
 export class RedisRegistryStore implements RegistryStore {
   readonly name = 'redis';
-  /** The command connection, shared with the cluster-wide rate limiter. */
-  readonly commands: Redis | Cluster;
-  private readonly subscriber: Redis | Cluster;
+  private readonly commands: RedisClient;
+  private readonly subscriber: RedisClient;
+  private readonly prefix: string;
   private readonly instancesKey: string;
   private readonly downKey: string;
   private readonly channel: string;
@@ -45,12 +28,12 @@ export class RedisRegistryStore implements RegistryStore {
   private connectedOnce = false;
 
   constructor(options: RedisStoreOptions) {
-    this.commands = client(options, false);
-    this.subscriber = client(options, true);
+    this.commands = createRedisClient(options, { offlineQueue: false, reconnect: true });
+    this.subscriber = createRedisClient(options, { offlineQueue: true, reconnect: true });
+    this.prefix = options.prefix;
     this.instancesKey = `${options.prefix}gateway:instances`;
     this.downKey = `${options.prefix}gateway:down`;
     this.channel = `${options.prefix}gateway:changes`;
-    for (const c of [this.commands, this.subscriber]) c.on('error', () => {});
     this.subscriber.on('message', (_channel: string, message: string) => this.receive(message));
     this.subscriber.on('ready', () => {
       if (this.connectedOnce) this.listener?.reconnected();
@@ -66,6 +49,11 @@ export class RedisRegistryStore implements RegistryStore {
       throw unavailableError('the service registry (redis)', err);
     }
     this.connectedOnce = true;
+  }
+
+  /** Counts on the command connection, so every node shares each window. */
+  sharedRateLimiter(log: Logger): RateLimiter {
+    return new RedisRateLimiter(this.commands, this.prefix, log);
   }
 
   async snapshot(): Promise<RegistrySnapshot> {

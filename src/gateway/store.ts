@@ -1,5 +1,7 @@
+import type { Logger } from 'pino';
 import type { DownMark, ServiceInstance } from './instances.js';
 import { instanceKey } from './instances.js';
+import type { RateLimiter } from './rate-limit.js';
 
 /** A change to the shared registry, as every node learns of it. `undefined` means removed. */
 export type StoreChange =
@@ -32,6 +34,8 @@ export interface RegistryStore {
   remove(service: string, id: string): Promise<boolean>;
   setDown(service: string, mark: DownMark | undefined): Promise<void>;
   close(): Promise<void>;
+  /** A rate limiter whose windows every node shares, for a store that can keep them (else each node counts alone). */
+  sharedRateLimiter?(log: Logger): RateLimiter;
 }
 
 /** One process: the registry in a map, changes delivered on the next tick. */

@@ -1,6 +1,7 @@
 import type { Client as GrpcClient } from '@grpc/grpc-js';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
 import { createForwardingClient } from './grpc.js';
 import { checkInstance } from './health.js';
@@ -143,7 +144,7 @@ export class Upstreams {
     up.consecutiveFailures = 0;
     up.ejections += 1;
     const { baseTime, maxTime } = this.config.ejection;
-    const duration = Math.min(baseTime * 2 ** Math.min(up.ejections - 1, 20), maxTime);
+    const duration = backoffDelay({ initial: baseTime, max: maxTime, jitter: 'none' }, up.ejections);
     up.ejectedUntil = Date.now() + duration;
     this.metrics.ejections.inc({ service: up.instance.service, instance: up.instance.id });
     this.log.warn({ event: 'gateway.ejected', service: up.instance.service, id: up.instance.id, ms: duration }, 'instance ejected after consecutive failures');

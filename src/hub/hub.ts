@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type BackoffPolicy } from '../backends/backoff.js';
 import { continuesFrom, type Broker, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Stats } from '../observability/metrics.js';
 import { encodeCursor } from '../protocol/cursor.js';
@@ -12,6 +14,7 @@ function positionOf(entry: ChannelSubscribers, session: Session): StreamPosition
 
 /** History reads a gap fill tries (100 ms apart, doubling) before its subscribers are asked to reconnect. */
 const fillAttempts = 6;
+const fillBackoff: BackoffPolicy = { initial: 100, max: 100 * 2 ** fillAttempts, jitter: 'none' };
 
 /** The local subscribers of one channel, grouped by wire format so each group shares one encoding. */
 class ChannelSubscribers {
@@ -289,7 +292,7 @@ export class Hub {
         break;
       } catch {
         if (attempt === fillAttempts) break;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt).unref());
+        await sleep(backoffDelay(fillBackoff, attempt + 1), undefined, { ref: false });
       }
     }
     if (this.channels.get(channel) !== entry) return; // every subscriber left meanwhile

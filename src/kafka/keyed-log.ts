@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
+import { Backoff } from '../backends/backoff.js';
 import type { PartitionLog } from './partition-log.js';
 
 /** A record's state in a {@link KeyedLog}. */
@@ -64,7 +66,7 @@ export class KeyedLog<T> {
   }
 
   private async follow(): Promise<void> {
-    let backoff = 100;
+    const backoff = new Backoff({ initial: 100, max: 5000, jitter: 'none' });
     while (this.running) {
       try {
         const records = await this.log.fetch(this.topic, 0, this.nextOffset, { maxWaitMs: FOLLOW_WAIT_MS });
@@ -84,13 +86,12 @@ export class KeyedLog<T> {
           this.nextOffset = record.offset + 1;
         }
         this.failure = undefined;
-        backoff = 100;
+        backoff.reset();
         this.wake();
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
         this.onError(err);
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5000);
+        await sleep(backoff.next());
       }
     }
   }

@@ -63,6 +63,20 @@ function headersOf(headers: IHeaders | undefined): Map<string, string> {
   return map;
 }
 
+/** The retained range of every partition of a topic, by partition id. */
+export async function partitionRanges(admin: Admin, topic: string): Promise<PartitionRange[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+}
+
+/** Offsets a group has committed on a topic; partitions without a commit are absent. */
+export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  const [found] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const map = new Map<number, number>();
+  for (const p of found?.partitions ?? []) if (Number(p.offset) >= 0) map.set(p.partition, Number(p.offset));
+  return map;
+}
+
 /**
  * Direct access to partitions without a consumer group: fetch from any offset, offsets of a
  * group committed without members, binary search by time. kafkajs has no public API for reading
@@ -109,9 +123,8 @@ export class PartitionLog {
     }
   }
 
-  async ranges(topic: string): Promise<PartitionRange[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic);
-    return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+  ranges(topic: string): Promise<PartitionRange[]> {
+    return partitionRanges(this.admin, topic);
   }
 
   /**
@@ -161,11 +174,8 @@ export class PartitionLog {
   }
 
   /** Offsets a group has committed; partitions without a commit are absent. */
-  async groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
-    const [found] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
-    const map = new Map<number, number>();
-    for (const p of found?.partitions ?? []) if (Number(p.offset) >= 0) map.set(p.partition, Number(p.offset));
-    return map;
+  groupOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
+    return committedOffsets(this.admin, groupId, topic);
   }
 
   /** Commits offsets for a group as a client outside it (generation -1), as a new group's starting point. */

@@ -1,25 +1,11 @@
-import type { StreamPosition } from '../brokers/broker.js';
 import { SwitchboardError, type ErrorCode } from '../errors.js';
 import type { LimitName } from '../observability/metrics.js';
 import { jsonNestedDeeperThan, jsonTooDeep } from './json-depth.js';
+import { maxBatchFrames, type ClientFrame, type FrameId, type Position, type ServerFrame } from './types.js';
 
-/** The one place that knows the JSON shapes of the client protocol (docs/protocol.md). */
+/** Parsing client frames and encoding server frames; their shapes are defined in types.ts, shared with the client SDK. */
 
-export type FrameId = number | string;
-
-export type ClientFrame =
-  | { type: 'subscribe'; id?: FrameId; channel: string; since?: StreamPosition; token?: string }
-  | { type: 'connect'; id?: FrameId; token: string }
-  | { type: 'unsubscribe'; id?: FrameId; channel: string }
-  | { type: 'publish'; id?: FrameId; channel: string; data: unknown }
-  | { type: 'send'; id?: FrameId; data: unknown }
-  | { type: 'rpc'; id?: FrameId; method: string; data: unknown }
-  | { type: 'refresh'; id?: FrameId; token: string }
-  | { type: 'presence'; id?: FrameId; channel: string }
-  | { type: 'ping'; id?: FrameId };
-
-/** Most frames in one batch (a JSON array of frames). */
-export const maxBatchFrames = 100;
+export { maxBatchFrames, type ClientFrame, type FrameId, type ServerFrame } from './types.js';
 
 /** A frame that failed validation, with the id it carried (if any) so the error reply can be correlated. */
 export class FrameError extends SwitchboardError {
@@ -103,46 +89,11 @@ function validateFrame(value: unknown): ClientFrame | FrameError {
   }
 }
 
-function isPosition(value: unknown): value is StreamPosition {
+function isPosition(value: unknown): value is Position {
   if (value === null || typeof value !== 'object') return false;
   const { offset, epoch } = value as Record<string, unknown>;
   return Number.isSafeInteger(offset) && (offset as number) >= 0 && typeof epoch === 'string' && epoch.length <= 64;
 }
-
-/** Server -> client frames other than publications. */
-export type ServerFrame =
-  | {
-      type: 'welcome';
-      session: string;
-      user: string;
-      node: string;
-      heartbeat: number;
-      channels: string[];
-      /** One-way transports (SSE, HTTP streaming): the secret POST /frames?session= must carry. */
-      sessionSecret?: string;
-    }
-  | { type: 'reply'; id?: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } }
-  | {
-      type: 'subscribed';
-      id?: FrameId;
-      channel: string;
-      /** With history: whether every missed publication follows (false: reload state). */
-      recovered?: boolean;
-      /** With history: the stream position after the publications that follow this frame. */
-      offset?: number;
-      epoch?: string;
-      /** With history: how many replayed publications follow as message frames. */
-      replayed?: number;
-    }
-  | { type: 'unsubscribed'; id?: FrameId; channel: string; reason?: string }
-  | { type: 'pong'; id?: FrameId }
-  /** A message sent by the server API to this session or its user directly, not through a channel. */
-  | { type: 'message'; data: unknown }
-  | { type: 'join' | 'leave'; channel: string; user: string; session: string }
-  | { type: 'reconnect'; after: number; reason: string }
-  /** The session's credentials expired: send `refresh {token}` within `within` ms. */
-  | { type: 'refresh'; within: number }
-  | { type: 'disconnect'; code: number; reason: string };
 
 export function errorReply(err: SwitchboardError, id?: FrameId): ServerFrame {
   return { type: 'reply', id, error: { code: err.code, message: err.message } };

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backends/backoff.js';
 import { SwitchboardError } from '../errors.js';
-import { deadLetterAttributes, type ReceivedMessage, type TopicMessage, type TopicStore } from '../topics/store.js';
+import { deadLetterAttributes, deadLetterCopy } from '../topics/dead-letters.js';
+import type { ReceivedMessage, TopicMessage, TopicStore } from '../topics/store.js';
 import { CallFailure } from './backend.js';
 import type { BackendOptions, RouteOptions } from './config.js';
 import type { RoutedMessage } from './message.js';
@@ -183,7 +186,7 @@ export class DurableDelivery implements DurableSink {
         // message is pulled to be that probe, and nothing more while the probe is out (half-open).
         const wait = breaker?.retryAfter() ?? 0;
         if (wait > 0 || breaker?.state === 'half_open') {
-          await sleep(wait || probePollMs, signal);
+          await sleep(wait || probePollMs, undefined, { signal }).catch(() => {});
           continue;
         }
         const maxMessages = breaker && breaker.state !== 'closed' ? 1 : concurrency;
@@ -192,7 +195,7 @@ export class DurableDelivery implements DurableSink {
       } catch (err) {
         if (signal.aborted) return;
         this.log.warn({ event: 'routing.durable_pull_failed', route: queue.route.name, err: (err as Error).message }, 'durable queue could not be read; retrying');
-        await sleep(1000, signal);
+        await sleep(1000, undefined, { signal }).catch(() => {});
       }
     }
   }
@@ -226,44 +229,16 @@ export class DurableDelivery implements DurableSink {
       if (last) {
         this.metrics.deadLetter(route);
         if (received.attempt >= queue.maxAttempts) {
-          // The store moves it to the dead-letter topic when it would hand it out once more.
+          // The store hands it to TopicService's dead letters when it would hand it out once more.
           await this.store.nack(queue.subscription, [received.ackId], 0);
           return;
         }
-        await this.store.append(queue.deadTopic, [
-          {
-            data: stored,
-            attributes: {
-              [deadLetterAttributes.originalId]: received.message.id,
-              [deadLetterAttributes.originalTopic]: queue.topic,
-              [deadLetterAttributes.subscription]: queue.subscription,
-              [deadLetterAttributes.attempts]: String(received.attempt),
-            },
-          },
-        ]);
+        await this.store.append(queue.deadTopic, [deadLetterCopy(received.message, { topic: queue.topic, subscription: queue.subscription, attempts: received.attempt })]);
         await this.store.ack(queue.subscription, [received.ackId]);
         return;
       }
       this.metrics.retry(route);
-      await this.store.nack(queue.subscription, [received.ackId], this.backoff(received.attempt));
+      await this.store.nack(queue.subscription, [received.ackId], backoffDelay({ initial: this.options.initialBackoff, max: this.options.maxBackoff, jitter: 'full' }, received.attempt));
     }
   }
-
-  /** Full jitter: a random wait up to initialBackoff x 2^(attempt-1), capped at maxBackoff. */
-  private backoff(attempt: number): number {
-    const ceiling = Math.min(this.options.maxBackoff, this.options.initialBackoff * 2 ** (attempt - 1));
-    return Math.round(Math.random() * ceiling);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -5,13 +5,12 @@ import { SwitchboardError, unavailableError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
 import { KeyedLog } from '../kafka/keyed-log.js';
 import { PartitionLog, type LogRecord } from '../kafka/partition-log.js';
+import { KafkaMetadataStore } from './kafka-metadata.js';
 import { KafkaSubscriptionConsumer } from './kafka-subscription.js';
 import { Waiters } from './waiters.js';
 import {
-  deadLetterAttributes,
   type AckOutcome,
   type AppendResult,
-  type MetadataKind,
   type MetadataStore,
   type NackOptions,
   type NewTopicMessage,
@@ -480,33 +479,13 @@ export class KafkaTopicStore implements TopicStore {
   private async take(name: string, record: SubscriptionRecord, consumer: KafkaSubscriptionConsumer, max: number): Promise<ReceivedMessage[]> {
     const topic = this.records.get(STORE_TOPIC + record.config.topic)?.value as TopicRecord | undefined;
     const { received, exhausted } = consumer.take(max, topic?.config.retentionMs ?? 0);
+    const { topic: topicName, deadLetterTopic } = record.config;
     for (const e of exhausted) {
-      await this.deadLetter(name, record.config, e.message, e.attempts);
+      await this.listener.exhausted?.({ subscription: name, topic: topicName, deadLetterTopic, message: e.message, attempts: e.attempts });
       await consumer.settleExhausted(e.partition, e.offset);
-      this.listener.deadLettered?.(name, record.config.topic, e.message, e.attempts);
     }
     for (const r of received) if (r.attempt > 1) this.listener.redelivered?.(name, record.config.topic);
     return received;
-  }
-
-  private async deadLetter(name: string, config: SubscriptionConfig, message: TopicMessage, attempts: number): Promise<void> {
-    if (!config.deadLetterTopic) return;
-    await this.append(config.deadLetterTopic, [
-      {
-        data: message.data,
-        attributes: {
-          ...message.attributes,
-          [deadLetterAttributes.originalId]: message.id,
-          [deadLetterAttributes.originalTopic]: config.topic,
-          [deadLetterAttributes.subscription]: name,
-          [deadLetterAttributes.attempts]: String(attempts),
-        },
-        ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
-      },
-    ]).catch((err: unknown) => {
-      // A dead-letter topic deleted since: the message is dropped (and counted) like one without.
-      if (!(err instanceof SwitchboardError && err.code === 'not_found')) throw err;
-    });
   }
 
   /** The consumer that may know these ack ids: this node's member of the subscription's current group. */
@@ -579,42 +558,5 @@ export class KafkaTopicStore implements TopicStore {
       }
       return { messages, bytes };
     });
-  }
-}
-
-/** Applications, topics and subscriptions records in the store's followed metadata log, keyed `<kind>/<id>`. */
-class KafkaMetadataStore implements MetadataStore {
-  constructor(private readonly records: KeyedLog<unknown>) {}
-
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (err) {
-      throw unavailableError('kafka', err);
-    }
-  }
-
-  async get<T>(kind: MetadataKind, id: string): Promise<T | undefined> {
-    const key = `${kind}/${id}`;
-    const known = this.records.get(key);
-    if (known) return structuredClone(known.value) as T;
-    await this.run(() => this.records.catchUp());
-    const found = this.records.get(key);
-    return found ? (structuredClone(found.value) as T) : undefined;
-  }
-
-  async put<T>(kind: MetadataKind, id: string, value: T, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
-    return this.run(() => this.records.put(`${kind}/${id}`, value, { ifAbsent: opts.ifAbsent ?? false }));
-  }
-
-  async delete(kind: MetadataKind, id: string): Promise<boolean> {
-    if ((await this.get(kind, id)) === undefined) return false;
-    await this.run(() => this.records.put(`${kind}/${id}`, undefined));
-    return true;
-  }
-
-  async list<T>(kind: MetadataKind): Promise<T[]> {
-    await this.run(() => this.records.catchUp());
-    return this.records.list(`${kind}/`).map(([, entry]) => structuredClone(entry.value) as T);
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AckOutcome, ReceivedMessage, SubscriptionConfig, TopicMessage } from './store.js';
@@ -46,7 +47,7 @@ const FETCH_WAIT_MS = 100;
 /** What {@link KafkaSubscriptionConsumer.take} found. */
 export interface Taken {
   received: ReceivedMessage[];
-  /** Messages that ran out of attempts; the caller dead-letters them, then calls {@link KafkaSubscriptionConsumer.settleExhausted}. */
+  /** Messages that ran out of attempts; the caller hands them over, then calls {@link KafkaSubscriptionConsumer.settleExhausted}. */
   exhausted: { message: TopicMessage; attempts: number; partition: number; offset: number }[];
 }
 
@@ -111,7 +112,7 @@ export class KafkaSubscriptionConsumer {
         if (!state) return;
         for (const record of batch.messages) {
           while (active() && this.buffered >= this.options.maxBuffered) {
-            await new Promise((r) => setTimeout(r, 200));
+            await sleep(200);
             await heartbeat();
           }
           if (!active() || this.partitions.get(batch.partition) !== state) return;
@@ -176,8 +177,8 @@ export class KafkaSubscriptionConsumer {
       if (key !== undefined) blockedKeys.add(key);
       if (d.dueAt > now) continue;
       if (maxDeliveryAttempts > 0 && d.attempts >= maxDeliveryAttempts) {
-        // Handed to the caller and held back until dead-lettered (settleExhausted).
-        d.dueAt = Infinity;
+        // Handed to the caller; held back until settled (settleExhausted), or handed over again after the deadline.
+        d.dueAt = now + ackDeadlineMs;
         exhausted.push({ message: d.message, attempts: d.attempts, partition, offset: d.offset });
         continue;
       }
@@ -203,7 +204,7 @@ export class KafkaSubscriptionConsumer {
     }
   }
 
-  /** Marks a dead-lettered message done. */
+  /** Marks a message that ran out of attempts done, once the caller handed it over. */
   async settleExhausted(partition: number, offset: number): Promise<void> {
     const d = this.partitions.get(partition)?.deliveries.get(offset);
     if (d) d.acked = true;

@@ -3,7 +3,6 @@ import { SwitchboardError } from '../errors.js';
 import { MemoryMetadataStore } from './memory-metadata.js';
 import { Waiters } from './waiters.js';
 import {
-  deadLetterAttributes,
   type AckOutcome,
   type AppendResult,
   type NackOptions,
@@ -259,9 +258,11 @@ export class MemoryTopicStore implements TopicStore {
       if (key !== undefined) blockedKeys.add(key);
       if (pending.dueAt > now) continue;
       if (sub.config.maxDeliveryAttempts > 0 && pending.attempts >= sub.config.maxDeliveryAttempts) {
+        // Not handed out or over again while the owner dead-letters it; if that fails, after the deadline.
+        pending.dueAt = now + sub.config.ackDeadlineMs;
+        await this.listener.exhausted?.({ subscription: name, topic: sub.config.topic, deadLetterTopic: sub.config.deadLetterTopic, message: stored.message, attempts: pending.attempts });
         sub.pending.delete(seq);
         if (key !== undefined) blockedKeys.delete(key);
-        await this.deadLetter(name, sub, stored.message, pending.attempts);
         continue;
       }
       pending.attempts++;
@@ -271,26 +272,6 @@ export class MemoryTopicStore implements TopicStore {
       out.push({ ackId: `${sub.generation}.${seq}.${pending.delivery}`, attempt: pending.attempts, message: stored.message });
     }
     return out;
-  }
-
-  private async deadLetter(name: string, sub: MemorySubscription, message: TopicMessage, attempts: number): Promise<void> {
-    const target = sub.config.deadLetterTopic;
-    if (target && this.topics.has(target)) {
-      await this.append(target, [
-        {
-          data: message.data,
-          attributes: {
-            ...message.attributes,
-            [deadLetterAttributes.originalId]: message.id,
-            [deadLetterAttributes.originalTopic]: sub.config.topic,
-            [deadLetterAttributes.subscription]: name,
-            [deadLetterAttributes.attempts]: String(attempts),
-          },
-          ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
-        },
-      ]);
-    }
-    this.listener.deadLettered?.(name, sub.config.topic, message, attempts);
   }
 
   private settle(sub: MemorySubscription, ackId: string, action: (seq: number, pending: Pending) => void): AckOutcome {

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { connect, createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { natsConnectOptions, type NatsSettings } from '../brokers/nats-connection.js';
+import { connectNats, type NatsSettings } from '../backends/nats.js';
 import { SwitchboardError, unavailableError } from '../errors.js';
 import {
-  deadLetterAttributes,
   type AckOutcome,
   type AppendResult,
   type MetadataKind,
@@ -102,7 +101,7 @@ export class NatsTopicStore implements TopicStore {
   private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly connection: NatsSettings,
+    private readonly connection: NatsSettings & { prefix: string },
     private readonly options: TopicStoreOptions,
   ) {
     this.base = safePrefix(connection.prefix);
@@ -113,7 +112,7 @@ export class NatsTopicStore implements TopicStore {
     this.listener = listener;
     if (this.nc) return;
     try {
-      const nc = await connect(natsConnectOptions(this.connection, 'switchboard-topics', OPERATION_TIMEOUT));
+      const nc = await connectNats(this.connection, { name: 'switchboard-topics', timeout: OPERATION_TIMEOUT });
       this.nc = nc;
       this.js = jetstream(nc, { timeout: OPERATION_TIMEOUT });
       this.jsm = await jetstreamManager(nc, { timeout: OPERATION_TIMEOUT });
@@ -431,11 +430,11 @@ export class NatsTopicStore implements TopicStore {
         continue;
       }
       const attempt = info.delivered - deferrals;
-      const { maxDeliveryAttempts, deadLetterTopic } = record.config;
+      const { maxDeliveryAttempts, deadLetterTopic, topic } = record.config;
       if (maxDeliveryAttempts > 0 && attempt > maxDeliveryAttempts) {
-        await this.deadLetter(name, record.config, message, attempt - 1, deadLetterTopic);
+        // Until it is terminated the server redelivers it after AckWait, so a failed hand-over is retried.
+        await this.listener.exhausted?.({ subscription: name, topic, deadLetterTopic, message, attempts: attempt - 1 });
         await this.settleOne(msg.reply!, '+TERM');
-        this.listener.deadLettered?.(name, record.config.topic, message, attempt - 1);
         continue;
       }
       if (attempt > 1) this.listener.redelivered?.(name, record.config.topic);
@@ -448,26 +447,6 @@ export class NatsTopicStore implements TopicStore {
   private async deferrals(key: string): Promise<number> {
     const entry = await this.run(() => this.deferralsKv.get(key));
     return entry && entry.operation === 'PUT' && entry.length > 0 ? Number(entry.string()) : 0;
-  }
-
-  private async deadLetter(name: string, config: SubscriptionConfig, message: TopicMessage, attempts: number, target?: string): Promise<void> {
-    if (!target) return;
-    await this.append(target, [
-      {
-        data: message.data,
-        attributes: {
-          ...message.attributes,
-          [deadLetterAttributes.originalId]: message.id,
-          [deadLetterAttributes.originalTopic]: config.topic,
-          [deadLetterAttributes.subscription]: name,
-          [deadLetterAttributes.attempts]: String(attempts),
-        },
-        ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
-      },
-    ]).catch((err: unknown) => {
-      // A dead-letter topic deleted since: the message is dropped (and counted) like one without.
-      if (!(err instanceof SwitchboardError && err.code === 'not_found')) throw err;
-    });
   }
 
   /** Sends an ack-protocol verb and waits for the server's confirmation; 'unknown' when no consumer answers. */

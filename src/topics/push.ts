@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import { isTimeout } from '../outbound/read-body.js';
@@ -8,7 +10,7 @@ import { ForbiddenTarget, type TargetPolicy } from '../outbound/targets.js';
 import type { PushOutcome, TopicMetrics } from './metrics.js';
 import type { TopicService, SubscriptionRecord } from './service.js';
 import type { ReceivedMessage } from './store.js';
-import { publicAttributes } from './views.js';
+import { publicMessage } from './views.js';
 
 /** Header carrying `t=<ms since the epoch>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the subscription's secret>`. */
 export const signatureHeader = 'x-switchboard-signature';
@@ -24,27 +26,9 @@ export function sign(secret: string, time: number, body: string): string {
   return `t=${time},v1=${createHmac('sha256', secret).update(`${time}.${body}`).digest('hex')}`;
 }
 
-/** The JSON body a webhook receives for one message. */
+/** The JSON body a webhook receives for one message: the message as the topics API shows it, without an ack id (a 2xx answer acknowledges). */
 export function pushBody(subscription: string, received: ReceivedMessage): string {
-  const { message } = received;
-  return JSON.stringify({
-    subscription,
-    attempt: received.attempt,
-    message: {
-      id: message.id,
-      position: message.position,
-      data: message.data,
-      attributes: publicAttributes(message.attributes),
-      ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
-      publishTime: new Date(message.publishTime).toISOString(),
-    },
-  });
-}
-
-/** Wait before the next attempt after `attempt` failed: exponential, capped, with full jitter in its upper half. */
-export function backoff(attempt: number, minMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  return JSON.stringify({ subscription, attempt: received.attempt, message: publicMessage(received.message) });
 }
 
 /**
@@ -168,7 +152,7 @@ class PushWorker {
         } else {
           this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
         }
-        await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
+        await sleep(errorPauseMs);
       }
     }
   }
@@ -204,11 +188,11 @@ class PushWorker {
     }
     this.metrics.onPush(this.label, outcome, (performance.now() - started) / 1000);
     if (outcome === 'ok') {
-      await this.service.ack(this.sub.application, this.sub.name, [received.ackId]).catch(() => {});
+      await this.service.ack(this.sub, [received.ackId]).catch(() => {});
       return;
     }
-    const delay = Math.min(backoff(received.attempt, this.config.minBackoff, this.config.maxBackoff), this.service.config.maxAckDeadline);
+    const delay = Math.min(backoffDelay({ initial: this.config.minBackoff, max: this.config.maxBackoff, jitter: 'half' }, received.attempt), this.service.config.maxAckDeadline);
     this.log.debug({ event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay }, 'webhook did not take the message');
-    await this.service.nack(this.sub.application, this.sub.name, [received.ackId], delay).catch(() => {});
+    await this.service.nack(this.sub, [received.ackId], delay).catch(() => {});
   }
 }

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
-import { clusterSeeds } from '../brokers/redis.js';
+import { createRedisClient, type RedisClient } from '../backends/redis.js';
 import { causeOf, SwitchboardError, unavailableError } from '../errors.js';
 import { appendScript, pullScript, seekScript, settleScript } from './redis-scripts.js';
 import { Waiters } from './waiters.js';
 import {
-  deadLetterAttributes,
   type AckOutcome,
   type AppendResult,
   type MetadataKind,
@@ -82,7 +80,7 @@ function streamIdOf(target: SeekTarget): string {
 export class RedisTopicStore implements TopicStore {
   readonly kind = 'redis' as const;
   readonly metadata: MetadataStore;
-  private readonly redis: (Redis | Cluster) & Scripted;
+  private readonly redis: RedisClient & Scripted;
   private readonly prefix: string;
   private readonly waiters = new Waiters();
   /** subscription -> topic, to find its keys (a subscription never changes topic). */
@@ -96,13 +94,7 @@ export class RedisTopicStore implements TopicStore {
     private readonly options: TopicStoreOptions,
   ) {
     this.prefix = `${connection.prefix}topics:`;
-    if (connection.cluster) {
-      const { nodes, ...options } = clusterSeeds(connection.url);
-      this.redis = new Cluster(nodes, { lazyConnect: true, enableOfflineQueue: false, redisOptions: options }) as Cluster & Scripted;
-    } else {
-      this.redis = new Redis(connection.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }) as Redis & Scripted;
-    }
-    this.redis.on('error', () => {});
+    this.redis = createRedisClient(connection, { offlineQueue: false, reconnect: true }) as RedisClient & Scripted;
     this.redis.defineCommand('sbTopicAppend', { numberOfKeys: 2, lua: appendScript });
     this.redis.defineCommand('sbTopicPull', { numberOfKeys: 5, lua: pullScript });
     this.redis.defineCommand('sbTopicSettle', { numberOfKeys: 5, lua: settleScript });
@@ -229,7 +221,7 @@ export class RedisTopicStore implements TopicStore {
     for (;;) {
       const { topic, result } = await this.onSub(sub, (keys) => this.redis.sbTopicPull(...keys, sub, Date.now(), opts.maxMessages));
       const [generation, deliveries, dead] = result;
-      for (const [id, attempts, body] of dead) await this.deadLetter(sub, topic, generation, id, attempts, body);
+      for (const [id, attempts, body] of dead) await this.exhausted(sub, topic, generation, id, attempts, body);
       const got = deliveries.map(([id, attempt, body]): ReceivedMessage => {
         if (attempt > 1) this.listener.redelivered?.(sub, topic);
         return { ackId: `${generation}.${id}.${attempt}`, attempt, message: toMessage(id, body) };
@@ -240,29 +232,11 @@ export class RedisTopicStore implements TopicStore {
     }
   }
 
-  private async deadLetter(sub: string, topic: string, generation: string, id: string, attempts: number, body: string): Promise<void> {
-    const message = toMessage(id, body);
-    const target = await this.run(() => this.redis.hget(this.subKeys(topic, sub)[1]!, 'dlq'));
-    if (target) {
-      await this.append(target, [
-        {
-          data: message.data,
-          attributes: {
-            ...message.attributes,
-            [deadLetterAttributes.originalId]: message.id,
-            [deadLetterAttributes.originalTopic]: topic,
-            [deadLetterAttributes.subscription]: sub,
-            [deadLetterAttributes.attempts]: String(attempts),
-          },
-          ...(message.orderingKey !== undefined && { orderingKey: message.orderingKey }),
-        },
-      ]).catch((err: unknown) => {
-        // A dead-letter topic deleted since: the message is dropped (and counted) like one without.
-        if (!(err instanceof SwitchboardError && err.code === 'not_found')) throw err;
-      });
-    }
-    const [outcome] = await this.settle(sub, 'ack', 0, [`${generation}.${id}.${attempts}`]);
-    if (outcome === 'ok') this.listener.deadLettered?.(sub, topic, message, attempts);
+  /** Hands a message that ran out of attempts to the owner, then removes it; the script keeps it from everyone else until its deadline. */
+  private async exhausted(sub: string, topic: string, generation: string, id: string, attempts: number, body: string): Promise<void> {
+    const deadLetterTopic = await this.run(() => this.redis.hget(this.subKeys(topic, sub)[1]!, 'dlq'));
+    await this.listener.exhausted?.({ subscription: sub, topic, deadLetterTopic: deadLetterTopic || undefined, message: toMessage(id, body), attempts });
+    await this.settle(sub, 'ack', 0, [`${generation}.${id}.${attempts}`]);
   }
 
   private async settle(sub: string, action: 'ack' | 'due' | 'release', dueAt: number, ackIds: string[]): Promise<AckOutcome[]> {
@@ -345,7 +319,7 @@ export class RedisTopicStore implements TopicStore {
 /** Metadata records in one Redis hash per kind (id -> JSON). */
 class RedisMetadataStore implements MetadataStore {
   constructor(
-    private readonly redis: Redis | Cluster,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

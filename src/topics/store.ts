@@ -37,7 +37,7 @@ export type TopicStoreKind = 'memory' | 'redis' | 'nats' | 'kafka';
 export interface TopicMessage {
   /**
    * Unique message id assigned at publish (never reused, the same on every redelivery and in the
-   * dead-letter topic's copy's `attributes['sb-original-id']`).
+   * dead-letter topic's copy's `attributes['sb-original-id']`, see dead-letters.ts).
    */
   id: string;
   /**
@@ -107,7 +107,10 @@ export interface SubscriptionConfig {
    * without one, dropped and counted); 0: retried for ever.
    */
   maxDeliveryAttempts: number;
-  /** Topic (same store) that receives messages that ran out of attempts. */
+  /**
+   * Topic (same store) that receives messages that ran out of attempts. The store keeps it with the
+   * subscription and hands it with each exhausted message to its listener, which copies.
+   */
   deadLetterTopic?: string;
   /**
    * Deliver messages sharing an ordering key in publish order: a message is not handed out while
@@ -181,12 +184,29 @@ export interface TopicStats {
   bytes: number;
 }
 
-/** What the store tells its owner about deliveries, for metrics. Called synchronously; must not throw. */
+/** A message that ran out of delivery attempts, as a store hands it to its owner. */
+export interface ExhaustedMessage {
+  subscription: string;
+  /** The subscription's topic. */
+  topic: string;
+  /** The subscription's dead-letter topic, as the store keeps it. */
+  deadLetterTopic: string | undefined;
+  message: TopicMessage;
+  /** Deliveries it had. */
+  attempts: number;
+}
+
+/** What the store tells its owner about deliveries. */
 export interface TopicStoreListener {
-  /** A message is delivered again (attempt >= 2). */
+  /** A message is delivered again (attempt >= 2), for metrics. Called synchronously; must not throw. */
   redelivered?(subscription: string, topic: string): void;
-  /** A message ran out of attempts and went to the dead-letter topic (or was dropped without one). */
-  deadLettered?(subscription: string, topic: string, message: TopicMessage, attempts: number): void;
+  /**
+   * A message ran out of attempts. The store removes it from the subscription only once this
+   * resolves; when it rejects, the message stays and is handed over again after the ack deadline.
+   * The owner does the dead-lettering (TopicService's DeadLetters); without a listener the store
+   * drops the message.
+   */
+  exhausted?(exhausted: ExhaustedMessage): Promise<void>;
 }
 
 /** Kinds of metadata records a store keeps for TopicService (shared across nodes on durable stores). */
@@ -244,7 +264,7 @@ export interface TopicStore {
   /**
    * Hands out messages that are new or whose deadline passed, each with a fresh ackId and its
    * attempt number, starting the ack deadline. Messages that would exceed maxDeliveryAttempts are
-   * moved to the dead-letter topic instead of being returned.
+   * handed to the listener's `exhausted` instead of being returned, and removed once it resolved.
    */
   pull(subscription: string, opts: PullOptions): Promise<ReceivedMessage[]>;
   /** Acknowledges deliveries; acknowledged messages are never delivered again (short of a seek). */
@@ -269,11 +289,3 @@ export interface TopicStore {
   subscriptionStats(subscription: string): Promise<SubscriptionStats>;
   topicStats(topic: string): Promise<TopicStats>;
 }
-
-/** Attributes set on the dead-letter copy of a message. */
-export const deadLetterAttributes = {
-  originalId: 'sb-original-id',
-  originalTopic: 'sb-original-topic',
-  subscription: 'sb-subscription',
-  attempts: 'sb-delivery-attempts',
-} as const;

@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { authorize, keyOf } from './access.js';
+import { parseAckIds } from './request-input.js';
 import { ackResults, publicReceived } from './views.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Principal } from './applications.js';
-import type { TopicService } from './service.js';
+import type { SubscriptionRecord, TopicService } from './service.js';
 import type { AckOutcome } from './store.js';
 
 const streamPath = /^\/api\/topics\/([A-Za-z0-9_]+)\/subscriptions\/([A-Za-z0-9_][A-Za-z0-9_-]*)\/stream$/;
@@ -61,7 +62,7 @@ export class TopicStreams {
       return { record, maxOutstanding: asked === null ? this.topics.config.stream.maxOutstanding : this.window(Number(asked)) };
     })().then(({ record, maxOutstanding }) => {
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        const stream = new StreamingPull(ws, this.topics, app, sub, record.ackDeadlineMs, maxOutstanding, (n) => this.window(n));
+        const stream = new StreamingPull(ws, this.topics, record, maxOutstanding, (n) => this.window(n));
         this.open.add(stream);
         ws.once('close', () => this.open.delete(stream));
         stream.run();
@@ -91,9 +92,8 @@ class StreamingPull {
   constructor(
     private readonly ws: WebSocket,
     private readonly topics: TopicService,
-    private readonly app: string,
-    private readonly sub: string,
-    private readonly ackDeadlineMs: number,
+    /** Read at the upgrade; acks use it as it is (see TopicService.ack), pulls read it again. */
+    private readonly sub: SubscriptionRecord,
     private maxOutstanding: number,
     private readonly checkWindow: (n: number) => number,
   ) {
@@ -136,9 +136,9 @@ class StreamingPull {
         continue;
       }
       try {
-        const received = await this.topics.pull(this.app, this.sub, { maxMessages: room, waitMs: pullWaitMs, signal });
+        const received = await this.topics.pull(this.sub.application, this.sub.name, { maxMessages: room, waitMs: pullWaitMs, signal });
         for (const r of received) {
-          this.outstanding.set(r.ackId, Date.now() + this.ackDeadlineMs);
+          this.outstanding.set(r.ackId, Date.now() + this.sub.ackDeadlineMs);
           this.send({ type: 'message', ...publicReceived(r) });
         }
       } catch (err) {
@@ -166,11 +166,11 @@ class StreamingPull {
         this.wake?.();
         return;
       }
-      const ackIds = frame.ackIds as string[];
+      const ackIds = parseAckIds(frame.ackIds);
       let outcomes: AckOutcome[];
-      if (frame.type === 'ack') outcomes = await this.topics.ack(this.app, this.sub, ackIds);
-      else if (frame.type === 'nack') outcomes = await this.topics.nack(this.app, this.sub, ackIds, Number(frame.delayMs ?? 0));
-      else if (frame.type === 'modify_deadline') outcomes = await this.topics.modifyDeadline(this.app, this.sub, ackIds, Number(frame.deadlineMs));
+      if (frame.type === 'ack') outcomes = await this.topics.ack(this.sub, ackIds);
+      else if (frame.type === 'nack') outcomes = await this.topics.nack(this.sub, ackIds, Number(frame.delayMs ?? 0));
+      else if (frame.type === 'modify_deadline') outcomes = await this.topics.modifyDeadline(this.sub, ackIds, Number(frame.deadlineMs));
       else throw new SwitchboardError('bad_request', 'unknown frame type');
       ackIds.forEach((ackId, i) => {
         if (outcomes[i] === 'unknown' || outcomes[i] === 'expired') this.topics.metrics.onAckRejected(outcomes[i]);

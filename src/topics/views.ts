@@ -1,6 +1,7 @@
 /** How the topics API (HTTP and streaming pull) shows messages, deliveries, ack results and records. */
 import type { SubscriptionRecord, TopicRecord } from './service.js';
-import { deadLetterAttributes, type AckOutcome, type ReceivedMessage, type TopicMessage } from './store.js';
+import { deadLetterAttributes } from './dead-letters.js';
+import type { AckOutcome, ReceivedMessage, TopicMessage } from './store.js';
 
 /**
  * A message's attributes as the API shows them: a dead-letter copy names its origin as the store

@@ -59,6 +59,7 @@ export function registerBrowserAccess(app: FastifyInstance, config: Config): Ori
     ['/stream', streams],
     ['/poll', streams],
     ['/client/:file', streams],
+    ['/protocol/:file', streams],
     ['/frames', frames],
     ['/api/*', api],
     ['/messages', api],

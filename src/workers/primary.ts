@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backends/backoff.js';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { IpcBrokerHost, type IpcEndpoint } from '../brokers/ipc.js';
 import type { Config } from '../config/schema.js';
@@ -146,7 +147,7 @@ export class Primary {
       return;
     }
     slot.quickDeaths = Date.now() - slot.startedAt < stableAfterMs ? slot.quickDeaths + 1 : 1;
-    const delay = Math.min(longestRestartDelayMs, firstRestartDelayMs * 2 ** (slot.quickDeaths - 1));
+    const delay = backoffDelay({ initial: firstRestartDelayMs, max: longestRestartDelayMs, jitter: 'none' }, slot.quickDeaths);
     this.log.warn({ event: 'workers.died', worker: slot.id, code, signal, restartInMs: delay }, `worker ${slot.id} died; starting another in ${delay} ms`);
     slot.restartTimer = setTimeout(() => {
       if (this.draining) return;

@@ -10,6 +10,10 @@ import { npm, repoRoot, run } from '../helpers/npm.js';
 /** The most the SDK may weigh, minified and gzipped, bundled from its entry point. */
 const sizeBudgetBytes = 12 * 1024;
 
+/** The entry point and its types, as the package's exports name them. */
+const entry = 'dist/client/index.js';
+const entryTypes = 'dist/client/index.d.ts';
+
 const consumer = `import { SwitchboardClient, SwitchboardClientError, type ChannelMessage, type PublishResult } from '@switchboard/client';
 
 const client = new SwitchboardClient('https://rt.example.com', { transports: ['websocket', 'sse'], getToken: async () => 'jwt' });
@@ -36,9 +40,11 @@ describe('the @switchboard/client package', () => {
   });
   after(() => rm(work, { recursive: true, force: true }));
 
-  it('holds the ES modules and their .d.ts types, and no TypeScript sources', () => {
-    assert.ok(files.includes('dist/index.js'), files.join(' '));
-    assert.ok(files.includes('dist/index.d.ts'), files.join(' '));
+  it('holds the ES modules and their .d.ts types, and no TypeScript sources', async () => {
+    const manifest = JSON.parse(await readFile(join(repoRoot, 'packages', 'client', 'package.json'), 'utf8')) as { exports: { '.': { default: string; types: string } } };
+    assert.deepEqual(manifest.exports['.'], { types: `./${entryTypes}`, default: `./${entry}` });
+    assert.ok(files.includes(entry), files.join(' '));
+    assert.ok(files.includes(entryTypes), files.join(' '));
     assert.deepEqual(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
     assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md'), []);
   });
@@ -70,7 +76,7 @@ describe('the @switchboard/client package', () => {
   });
 
   it(`weighs less than ${sizeBudgetBytes} bytes minified and gzipped`, async () => {
-    const bundled = await build({ entryPoints: [join(repoRoot, 'packages', 'client', 'dist', 'index.js')], bundle: true, minify: true, format: 'esm', platform: 'browser', write: false });
+    const bundled = await build({ entryPoints: [join(repoRoot, 'packages', 'client', entry)], bundle: true, minify: true, format: 'esm', platform: 'browser', write: false });
     const bytes = gzipSync(bundled.outputFiles[0]!.contents, { level: 9 }).length;
     console.log(`# @switchboard/client: ${bundled.outputFiles[0]!.contents.length} bytes minified, ${bytes} bytes minified and gzipped`);
     assert.ok(bytes < sizeBudgetBytes, `${bytes} bytes`);

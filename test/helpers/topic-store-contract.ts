@@ -10,7 +10,7 @@ import { KafkaTopicStore } from '../../src/topics/kafka-store.js';
 import { MemoryTopicStore } from '../../src/topics/memory-store.js';
 import { NatsTopicStore } from '../../src/topics/nats-store.js';
 import { RedisTopicStore } from '../../src/topics/redis-store.js';
-import { deadLetterAttributes, type AppendResult, type ReceivedMessage, type SubscriptionConfig, type TopicConfig, type TopicStore, type TopicStoreOptions } from '../../src/topics/store.js';
+import type { AppendResult, ExhaustedMessage, ReceivedMessage, SubscriptionConfig, TopicConfig, TopicStore, TopicStoreListener, TopicStoreOptions } from '../../src/topics/store.js';
 import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from './services.js';
 import { requireTool, type Tool } from './tools.js';
 import { waitUntil } from './wait.js';
@@ -267,34 +267,62 @@ export function runTopicStoreContract(name: string): void {
       assert.deepEqual(await store.ack(sub, [first!.ackId]), ['ok']);
     });
 
-    it('moves a message that ran out of attempts to the dead-letter topic', async () => {
-      let deadLettered = 0;
+    /** A second store on the same backend, started with `listener`, holding a topic and a subscription with two attempts. */
+    async function listenedSub(listener: TopicStoreListener, ackDeadlineMs: number): Promise<{ listened: TopicStore; topic: string; sub: string; dlq: string }> {
       const listened = await kind.create(options);
       extra.push(listened);
-      await listened.start({ deadLettered: () => deadLettered++ });
+      await listened.start(listener);
       const dlq = unique('dlq');
-      await listened.ensureTopic(dlq, topicConfig);
       const topic = unique('t');
       const sub = unique('s');
       await listened.ensureTopic(topic, topicConfig);
-      await listened.ensureSubscription(sub, subConfig(topic, { maxDeliveryAttempts: 2, deadLetterTopic: dlq, ackDeadlineMs: 5000 }));
-      const [{ id }] = (await listened.append(topic, [{ data: 'poison', attributes: { k: 'v' } }])) as [AppendResult];
+      await listened.ensureSubscription(sub, subConfig(topic, { maxDeliveryAttempts: 2, deadLetterTopic: dlq, ackDeadlineMs }));
+      return { listened, topic, sub, dlq };
+    }
+
+    /** Delivers the subscription's one message twice, giving it back each time: it has run out of attempts. */
+    async function useUpAttempts(listened: TopicStore, sub: string): Promise<void> {
       for (const attempt of [1, 2]) {
         const [got] = await pullAll(listened, sub, 1);
         assert.equal(got!.attempt, attempt);
         await listened.nack(sub, [got!.ackId], 0);
       }
+    }
+
+    it('hands a message that ran out of attempts to its owner once, with the dead-letter topic, and then forgets it', async () => {
+      const handed: ExhaustedMessage[] = [];
+      const { listened, topic, sub, dlq } = await listenedSub({ exhausted: async (e) => void handed.push(e) }, 5000);
+      const [{ id }] = (await listened.append(topic, [{ data: 'poison', attributes: { k: 'v' } }])) as [AppendResult];
+      await useUpAttempts(listened, sub);
       assert.deepEqual(await listened.pull(sub, { maxMessages: 1, waitMs: 500 }), []);
-      await waitUntil(async () => (await listened.read(dlq, { limit: 10 })).length === 1, 5000, 'the dead-letter copy');
-      const [copy] = await listened.read(dlq, { limit: 10 });
-      assert.equal(copy!.data, 'poison');
-      assert.equal(copy!.attributes.k, 'v');
-      assert.equal(copy!.attributes[deadLetterAttributes.originalId], id);
-      assert.equal(copy!.attributes[deadLetterAttributes.originalTopic], topic);
-      assert.equal(copy!.attributes[deadLetterAttributes.subscription], sub);
-      assert.equal(copy!.attributes[deadLetterAttributes.attempts], '2');
-      assert.equal(deadLettered, 1);
-      assert.equal((await listened.subscriptionStats(sub)).unacked, 0);
+      await waitUntil(async () => handed.length === 1, 5000, 'the hand-over');
+      const [e] = handed;
+      assert.deepEqual({ subscription: e!.subscription, topic: e!.topic, deadLetterTopic: e!.deadLetterTopic, attempts: e!.attempts }, { subscription: sub, topic, deadLetterTopic: dlq, attempts: 2 });
+      assert.equal(e!.message.id, id);
+      assert.equal(e!.message.data, 'poison');
+      assert.deepEqual(e!.message.attributes, { k: 'v' });
+      await waitUntil(async () => (await listened.subscriptionStats(sub)).unacked === 0, 5000, 'the message gone from the subscription');
+      assert.deepEqual(await listened.pull(sub, { maxMessages: 1, waitMs: 300 }), []);
+      assert.equal(handed.length, 1);
+    });
+
+    it('keeps a message whose hand-over failed and hands it over again after the ack deadline', async () => {
+      let calls = 0;
+      const exhausted = async () => {
+        calls++;
+        if (calls === 1) throw new Error('the dead-letter topic cannot be written');
+      };
+      const { listened, topic, sub } = await listenedSub({ exhausted }, 1000);
+      await listened.append(topic, [{ data: 'poison' }]);
+      await useUpAttempts(listened, sub);
+      const delivered: ReceivedMessage[] = [];
+      const deadline = Date.now() + 10_000;
+      while (calls < 2 && Date.now() < deadline) {
+        delivered.push(...(await listened.pull(sub, { maxMessages: 1, waitMs: 300 }).catch(() => [])));
+      }
+      assert.equal(calls, 2, 'handed over again');
+      assert.deepEqual(delivered, [], 'never delivered a third time');
+      await waitUntil(async () => (await listened.subscriptionStats(sub)).unacked === 0, 5000, 'the message gone once handed over');
     });
 
     it('never delivers a delayed message before its delivery time', async () => {

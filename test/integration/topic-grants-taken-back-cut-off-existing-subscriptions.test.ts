@@ -38,7 +38,11 @@ for (const store of stores) {
     let webhook: Awaited<ReturnType<typeof startWebhook>>;
     const at = (node: TestNode, path: string) => `${node.url}/api/topics${path}`;
     const grant = (allow: boolean) => request(allow ? 'PUT' : 'DELETE', at(owner, '/shop/topics/orders/grants/analytics'));
-    const publish = (data: unknown) => request('POST', at(owner, '/shop/topics/orders/publish'), { body: { data } });
+    const published: unknown[] = [];
+    const publish = (data: unknown) => {
+      published.push(data);
+      return request('POST', at(owner, '/shop/topics/orders/publish'), { body: { data } });
+    };
     const pull = (sub: string, waitMs = 0) => request('POST', at(reader, `/analytics/subscriptions/${sub}/pull`), { body: { maxMessages: 10, waitMs } });
 
     before(async () => {
@@ -127,7 +131,11 @@ for (const store of stores) {
       assert.equal((await grant(true)).status, 200);
     });
 
-    it('stops push deliveries while the grant is gone without dead-lettering, and delivers once it is back', async () => {
+    it('stops push deliveries while the grant is gone without dead-lettering or using up attempts, and delivers once it is back', async () => {
+      // A message pulled while the grant was there may still be on its way to the webhook: only
+      // once every earlier message has arrived does the count below stand for what comes after.
+      const earlier = [...published];
+      await waitUntil(() => earlier.every((data) => webhook.bodies.some((b) => b.message.data === data)), 8000, 'every earlier message at the webhook');
       assert.equal((await grant(false)).status, 200);
       const deliveredBefore = webhook.bodies.length;
       await publish('held');
@@ -141,6 +149,8 @@ for (const store of stores) {
       }
       assert.equal((await grant(true)).status, 200);
       await waitUntil(() => webhook.bodies.some((b) => b.message.data === 'held'), 8000, 'the held message after the new grant');
+      // A pull that was waiting when the grant went gave the message back without counting an attempt.
+      assert.deepEqual(webhook.bodies.filter((b) => b.message.data === 'held').map((b) => b.attempt), [1]);
     });
   });
 }
