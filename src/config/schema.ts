@@ -143,6 +143,7 @@ export interface Config {
     limits: { maxHeaderBytes: number; maxBodyBytes: number };
     upstream: { connections: number; connectTimeout: number; keepAliveTimeout: number };
     grpc: { maxMessageBytes: number };
+    graphql: { maxMessageBytes: number; maxOperations: number; maxBufferedBytes: number; connectionInitTimeout: number; keepAlive: number };
   };
   topics: {
     store: 'broker' | 'memory' | 'redis' | 'nats' | 'kafka';
@@ -557,6 +558,13 @@ export const schema: SchemaNode = {
     },
     grpc: {
       maxMessageBytes: { parse: parseBytes, default: '4MiB', doc: 'largest request or response body forwarded to or from a gRPC ForwardingService (413 too_large / 502 backend_error above it)' },
+    },
+    graphql: {
+      maxMessageBytes: { parse: parseBytes, default: '1MiB', doc: 'largest graphql-transport-ws message a client or a service instance may send on a graphql route (the socket is closed with 1009 above it)' },
+      maxOperations: { parse: (v) => parseInteger(v, 1, 100_000), default: 100, doc: 'most operations in flight on one client WebSocket of a graphql route (a further one gets a GraphQL error with code limit_exceeded)' },
+      maxBufferedBytes: { parse: parseBytes, default: '4MiB', doc: 'outbound bytes a client WebSocket of a graphql route may have waiting; above it the socket is cut (counted in switchboard_limit_hits_total{limit="buffer"})' },
+      connectionInitTimeout: { parse: parseDuration, default: '3s', doc: 'how long a client WebSocket of a graphql route may take to send connection_init before it is closed with 4408' },
+      keepAlive: { parse: parseDuration, default: '15s', doc: 'interval of the WebSocket pings on both sides of a graphql route; a socket that does not answer one within another interval is closed; 0: no pings' },
     },
   },
   topics: {

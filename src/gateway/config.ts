@@ -4,6 +4,10 @@ import { parseBoolean, parseDuration, parseEnum, parseInteger, parseString, pars
 export const balanceKinds = ['round_robin', 'least_request', 'hash'] as const;
 export type BalanceKind = (typeof balanceKinds)[number];
 
+/** What a route carries: any HTTP traffic, or a GraphQL service (queries over HTTP, subscriptions over graphql-transport-ws). */
+export const routeKinds = ['http', 'graphql'] as const;
+export type RouteKind = (typeof routeKinds)[number];
+
 export const routeAuthKinds = ['none', 'api_key', 'jwt'] as const;
 export type RouteAuthKind = (typeof routeAuthKinds)[number];
 
@@ -25,6 +29,7 @@ export interface RouteRateLimit {
 
 export interface GatewayRoute {
   name: string;
+  kind: RouteKind;
   service: string;
   /** Exact host, or `*.example.com` for any subdomain; empty: any host. */
   host: string;
@@ -138,7 +143,7 @@ function parseRateLimit(value: unknown): RouteRateLimit {
 }
 
 const routeKeys = [
-  'name', 'service', 'host', 'path', 'pathRegex', 'methods', 'headers', 'stripPrefix', 'rewrite', 'preserveHost', 'balance', 'hashOn',
+  'name', 'kind', 'service', 'host', 'path', 'pathRegex', 'methods', 'headers', 'stripPrefix', 'rewrite', 'preserveHost', 'balance', 'hashOn',
   'timeout', 'idleTimeout', 'retries', 'auth', 'apiKeys', 'claimHeaders', 'rateLimit',
 ];
 
@@ -158,6 +163,7 @@ function parseRoute(value: unknown, index: number): GatewayRoute {
   if (balance === 'hash' && !hashOn) throw new Error(`${named}: balance hash needs hashOn (header:NAME or cookie:NAME)`);
   const route: GatewayRoute = {
     name,
+    kind: at(`${named}.kind`, () => parseEnum(raw.kind ?? 'http', routeKinds)),
     service,
     host: at(`${named}.host`, () => parseString(raw.host ?? '').toLowerCase()),
     path: path.length > 1 ? path.replace(/\/+$/, '') : path,

@@ -11,6 +11,9 @@ import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
 import { Balancer } from './balancer.js';
 import type { GatewayRoute } from './config.js';
+import { GraphqlConnection } from './graphql-connection.js';
+import { acceptGraphqlAnswer } from './graphql-http.js';
+import { GraphqlSockets } from './graphql-sockets.js';
 import type { ForwardingRequest, ForwardingResponse } from './grpc.js';
 import { cookieValue, downstreamHeaders, headerBytes, headerLists, upstreamHeaders } from './headers.js';
 import { ClientGone, classify, limitedBody, proxyHttp } from './http-proxy.js';
@@ -120,6 +123,7 @@ export class Gateway {
   /** Balancers of `send` callers, by service. */
   private readonly sendBalancers = new Map<string, Balancer>();
   private readonly rateLimiter: RateLimiter;
+  private readonly graphqlSockets: GraphqlSockets;
   private readonly config: Config['gateway'];
   private readonly log: Logger;
   private readonly stats: Stats;
@@ -133,6 +137,7 @@ export class Gateway {
     this.registry = new ServiceRegistry(deps.stores.registry, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log, deps.targets);
     this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log, deps.targets);
     this.table = new RouteTable(this.config.routes);
+    this.graphqlSockets = new GraphqlSockets(this.config.graphql, deps.stats, deps.log);
     this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
     for (const route of this.config.routes) {
       this.routeState.set(route.name, {
@@ -177,6 +182,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.graphqlSockets.close();
     this.upstreams.stop();
     await this.registry.stop();
   }
@@ -191,7 +197,7 @@ export class Gateway {
       return true;
     }
     if (!match) return false;
-    void this.proxyUpgrade(req, socket, head, match);
+    void (match.route.kind === 'graphql' ? this.acceptGraphql(req, socket, head, match) : this.proxyUpgrade(req, socket, head, match));
     return true;
   }
 
@@ -297,6 +303,7 @@ export class Gateway {
             body,
             headersTimeout: route.timeout,
             bodyTimeout: route.idleTimeout,
+            accept: route.kind === 'graphql' && (req.method === 'GET' || req.method === 'POST') ? acceptGraphqlAnswer : undefined,
           },
           res,
           (status) => {
@@ -326,6 +333,48 @@ export class Gateway {
         stopTimer();
         this.settle(up, route.name, status);
       });
+    } catch (err) {
+      stopTimer();
+      this.refuseUpgrade(socket, route.name, err);
+    }
+  }
+
+  /**
+   * A graphql route's WebSocket: the route's checks apply to the handshake, then the socket is
+   * terminated here and each operation is forwarded to an instance (graphql-connection.ts).
+   */
+  private async acceptGraphql(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch): Promise<void> {
+    const { route } = match;
+    const state = this.routeState.get(route.name)!;
+    const stopTimer = this.metrics.duration.startTimer({ route: route.name });
+    try {
+      this.checkLimits(req, 0);
+      const identity = await state.auth.check(req.headers);
+      await this.admitRate(route, req);
+      const hashKey = this.hashKey(route, req);
+      const connection = new GraphqlConnection({
+        settings: this.config.graphql,
+        target: `${match.path}${match.query ? `?${match.query}` : ''}`,
+        timeout: route.timeout,
+        headersFor: (up) => {
+          const headers = this.headersFor(req, route, up, state, identity, false);
+          // The link's handshake is its own.
+          for (const name of Object.keys(headers)) if (name.startsWith('sec-websocket-')) delete headers[name];
+          return headers;
+        },
+        admit: () => this.admitRate(route, req),
+        choose: (open) => this.attempt(route.service, route.name, state.balancer, hashKey, true, route.retries, open),
+        answered: (up, status) => this.settle(up, route.name, status),
+        lost: (up, failure) => {
+          this.metrics.upstreamErrors.inc({ route: route.name, service: up.instance.service, instance: up.instance.id, reason: failure.reason });
+          this.upstreams.failed(up);
+          this.log.warn({ event: 'gateway.graphql_lost', route: route.name, service: up.instance.service, id: up.instance.id, err: failure.message }, 'GraphQL connection to an instance lost');
+        },
+        asError: (err) => this.asError(err, route.name) ?? new SwitchboardError('internal', 'internal error'),
+        limitHit: () => this.stats.limit('subscriptions'),
+      });
+      stopTimer();
+      this.graphqlSockets.accept(req, socket, head, connection);
     } catch (err) {
       stopTimer();
       this.refuseUpgrade(socket, route.name, err);

@@ -15,6 +15,8 @@ export interface HttpAttempt {
   body: Readable | Buffer | null;
   headersTimeout: number;
   bodyTimeout: number;
+  /** Checks the instance's answer before anything reaches the client; throws an UpstreamError to refuse it. */
+  accept?: (status: number, headers: string[]) => void;
 }
 
 /** The client went away before the answer was complete; nobody's failure to count. */
@@ -81,6 +83,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private readonly onStatus: (status: number) => void,
     private readonly done: (err?: Error) => void,
+    private readonly accept: HttpAttempt['accept'],
   ) {
     res.once('close', this.onClientClose);
     res.on('drain', this.onDrain);
@@ -94,10 +97,16 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // 1xx (100 Continue, 103 Early Hints): the final answer follows.
     if (statusCode < 200) return true;
+    const headers = downstreamRawHeaders(rawHeaders);
+    try {
+      this.accept?.(statusCode, headers);
+    } catch (err) {
+      this.abortUpstream?.(err as Error);
+      return false;
+    }
     this.responded = true;
     this.resumeUpstream = resume;
     this.onStatus(statusCode);
-    const headers = downstreamRawHeaders(rawHeaders);
     this.res.writeHead(statusCode, headers);
     // A stream (SSE, chunked) may send its first bytes much later: unless they came with the
     // headers, the client gets the headers at once. Otherwise headers and body leave in one write.
@@ -139,7 +148,7 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
  */
 export function proxyHttp(up: Upstream, attempt: HttpAttempt, res: ServerResponse, onStatus: (status: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const handler = new ProxyHandler(res, onStatus, (err) => (err ? reject(err) : resolve()));
+    const handler = new ProxyHandler(res, onStatus, (err) => (err ? reject(err) : resolve()), attempt.accept);
     up.pool!.dispatch(
       {
         path: attempt.path,

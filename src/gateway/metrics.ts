@@ -34,7 +34,7 @@ export class GatewayMetrics {
     });
     this.upstreamErrors = new Counter({
       name: 'switchboard_gateway_upstream_errors_total',
-      help: 'Failed attempts at an upstream instance, by reason: connect, timeout, reset, status_5xx, too_large, grpc_unavailable, grpc_deadline, grpc_error',
+      help: 'Failed attempts at an upstream instance, by reason: connect, timeout, reset, status_5xx, too_large, grpc_unavailable, grpc_deadline, grpc_error, forbidden_target, bad_response',
       labelNames: ['route', 'service', 'instance', 'reason'],
       registers,
     });

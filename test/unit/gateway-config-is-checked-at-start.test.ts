@@ -17,6 +17,7 @@ describe('gateway configuration', () => {
     });
     const [route] = config.gateway.routes;
     assert.equal(route!.path, '/a');
+    assert.equal(route!.kind, 'http');
     assert.deepEqual(route!.methods, ['GET']);
     assert.deepEqual(route!.hashOn, { from: 'cookie', name: 'sid' });
     assert.equal(route!.timeout, 30_000);
@@ -38,6 +39,7 @@ describe('gateway configuration', () => {
       [[{ name: 'a', service: 'svc', stripPrefix: true, rewrite: '/x' }], /exclude each other/],
       [[{ name: 'a', service: 'svc', path: 'no-slash' }], /must start with \//],
       [[{ name: 'a', service: 'svc', auth: 'basic' }], /route a\.auth/],
+      [[{ name: 'a', service: 'svc', kind: 'grpc' }], /route a\.kind/],
       [[{ name: 'a', service: 'svc', hashOn: 'query:x' }], /header:NAME or cookie:NAME/],
       [[{ name: 'a', service: 'svc', rateLimit: { requests: 0 } }], /rateLimit\.requests/],
       [[{ name: 'a', service: 'svc' }, { name: 'a', service: 'other' }], /used twice/],
