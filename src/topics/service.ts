@@ -561,13 +561,13 @@ export class TopicService {
     const sub = await this.getSubscription(application, name);
     if (!sub.deadLetterTopic) throw new SwitchboardError('not_found', `subscription ${application}/${name} has no dead-letter topic`);
     const wanted = ids ? new Set(ids) : undefined;
-    const label = `${application}/${name}`;
+    const subscription = storeName(application, name);
     const deadLetterKeys = new Set<string>(Object.values(deadLetterAttributes));
     return replayDeadLetters(
       this.store,
       storeName(application, sub.deadLetterTopic),
       storeName(sub.topic.application, sub.topic.name),
-      (letter) => letter.attributes[deadLetterAttributes.subscription] === label && (!wanted || wanted.has(letter.id)),
+      (letter) => letter.attributes[deadLetterAttributes.subscription] === subscription && (!wanted || wanted.has(letter.id)),
       (letter) => ({
         data: letter.data,
         orderingKey: letter.orderingKey,
