@@ -34,7 +34,8 @@ export function registerApiRoutes(node: SwitchboardNode): void {
         credentials: console.credentials,
         insecure: node.config.api.insecure,
         historyMinutes: node.config.admin.historyMinutes,
-        nodeStats: async (minutes) => [...(await node.cluster.query({ what: 'node-stats', minutes })).values()].filter((a): a is NodeStats => a !== null && typeof a === 'object'),
+        // Nodes without the console answer null; older nodes know no such query.
+        nodeStats: async (minutes) => [...(await node.cluster.query({ what: 'node-stats', minutes })).values()].filter((a): a is NodeStats => Array.isArray((a as NodeStats | null)?.samples)),
         topics: () => console.topicsOverview(),
         gateway: console.gatewayOverview,
       });
