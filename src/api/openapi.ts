@@ -52,6 +52,10 @@ const session = {
   node: '4f1c2a9b7e3d',
   transport: 'ws',
   context: {},
+  messagesSent: 14,
+  bytesSent: 1830,
+  messagesReceived: 3,
+  bytesReceived: 121,
 };
 const topic = { application: 'shop', name: 'orders', retentionMs: 604800000, retentionBytes: 0, partitions: 1, grants: [], createdAt: '2026-12-04T06:00:00.000Z' };
 const subscription = {
