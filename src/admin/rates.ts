@@ -3,7 +3,8 @@
  * tick, and a rate compares the newest record with the oldest one still inside the window.
  */
 export class RateWindow {
-  private readonly records: { at: number; totals: Map<string, number> }[] = [];
+  /** Totals start at zero when the window is made, with the counters it follows. */
+  private readonly records: { at: number; totals: Map<string, number> }[] = [{ at: Date.now(), totals: new Map() }];
 
   constructor(private readonly windowMs = 60_000) {}
 
@@ -12,7 +13,7 @@ export class RateWindow {
     while (this.records.length > 2 && now - this.records[1]!.at >= this.windowMs) this.records.shift();
   }
 
-  /** The rate of one key per second; 0 before two records exist. */
+  /** The rate of one key per second; 0 before a record was added. */
   rate(key: string): number {
     const first = this.records[0];
     const last = this.records.at(-1);
