@@ -39,6 +39,11 @@ export interface Session {
   node: string;
   transport: string;
   context?: Record<string, unknown>;
+  /** Traffic of the session (nodes of this version and later). */
+  messagesSent?: number;
+  bytesSent?: number;
+  messagesReceived?: number;
+  bytesReceived?: number;
 }
 
 export interface PresenceMember {

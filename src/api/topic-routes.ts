@@ -11,7 +11,7 @@ import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
 import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
 import type { AckOutcome, PushConfig, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
-import { isObject } from './api-keys.js';
+import { isObject, replayIdsOf, type OtherCredentials } from './api-keys.js';
 
 function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');
@@ -52,11 +52,14 @@ type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string |
  * admin keys), topics, grants, publish, subscriptions, pull, ack, nack, deadline changes, seek and
  * dead letters (application keys with the right scope, or a server admin key).
  */
-export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, apiConfig: Config['api']): void {
+export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, apiConfig: Config['api'], consoleAccess?: OtherCredentials): void {
   const resolve = principalResolver(apiConfig, topics.applications);
   const principals = new WeakMap<FastifyRequest, Principal>();
   api.addHook('onRequest', async (req) => {
-    principals.set(req, await resolve(keyOf(req.headers)));
+    const key = keyOf(req.headers);
+    // A console sign-in (admin.enabled) acts as the server; the read-only role only on reading calls.
+    const signedIn = !apiConfig.insecure && key !== undefined && consoleAccess !== undefined && (await consoleAccess(req, key));
+    principals.set(req, signedIn ? { kind: 'server' } : await resolve(key));
   });
   const who = (req: FastifyRequest) => principals.get(req)!;
   const base = '/api/topics';
@@ -256,6 +259,10 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
   api.get(`${base}/:app/subscriptions/:sub/dead-letters`, async (req: Req) => {
     authorize(who(req), req.params.app, ['admin', 'subscribe']);
     return { messages: (await topics.deadLetters(req.params.app, req.params.sub, fromQuery(req.query))).map(publicMessage) };
+  });
+  api.post(`${base}/:app/subscriptions/:sub/dead-letters/replay`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    return topics.replayDeadLetters(req.params.app, req.params.sub, replayIdsOf(req.body));
   });
 }
 

@@ -91,6 +91,15 @@ export interface Config {
     disconnectHook: { url: string; timeout: number; retries: number };
   };
   demo: { enabled: boolean };
+  admin: {
+    /** Serve the admin console and its /api/admin routes, and accept admin sign-ins (keys, role JWTs). */
+    enabled: boolean;
+    readOnlyKeys: string[];
+    roleClaim: string;
+    sampleInterval: number;
+    historyMinutes: number;
+    maxSessionEvents: number;
+  };
   sessions: {
     heartbeatInterval: number;
     closeGracePeriod: number;
@@ -334,6 +343,18 @@ export const schema: SchemaNode = {
   },
   demo: {
     enabled: { parse: parseBoolean, default: false, doc: 'serve the demo page at / (and add the namespace chat it uses, unless configured)' },
+  },
+  admin: {
+    enabled: { parse: parseBoolean, default: false, doc: 'serve the admin console at /admin/ and the /api/admin routes, and accept read-only keys and admin JWTs on the server API and the console\'s live feed; off: none of it exists' },
+    readOnlyKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys of the read-only console role: every GET of the server API and the live feed, nothing that changes state (403 forbidden)' },
+    roleClaim: { parse: parseString, default: 'switchboard_role', doc: 'JWT claim naming a console role, admin or read-only; a JWT carrying it signs in to the console and the server API with that role' },
+    sampleInterval: { parse: parseDuration, default: '5s', doc: 'how often each node samples its own counters (connections, rates, CPU, memory) for the console\'s charts and the $admin:stats channel' },
+    historyMinutes: { parse: (v) => parseInteger(v, 1, 1440), default: 15, doc: 'minutes of samples each node keeps in memory for GET /api/admin/stats' },
+    maxSessionEvents: {
+      parse: (v) => parseInteger(v, 1, 1_000_000),
+      default: 1000,
+      doc: 'most session opened/closed events one node publishes to $admin:sessions in its batch of a second; the rest are counted as dropped (switchboard_limit_hits_total{limit="session_events"})',
+    },
   },
   auth: {
     anonymous: { parse: parseBoolean, default: false, doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set' },

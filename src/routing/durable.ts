@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../backends/backoff.js';
 import { SwitchboardError } from '../errors.js';
 import { deadLetterAttributes, deadLetterCopy } from '../topics/dead-letters.js';
-import type { ReceivedMessage, TopicMessage, TopicStore } from '../topics/store.js';
+import type { ReceivedMessage, TopicStore } from '../topics/store.js';
+import { replayDeadLetters } from '../topics/replay.js';
 import { CallFailure } from './backend.js';
 import type { BackendOptions, RouteOptions } from './config.js';
 import type { RoutedMessage } from './message.js';
@@ -123,6 +124,16 @@ export class DurableDelivery implements DurableSink {
     }
   }
 
+  /** Each durable route's messages waiting for delivery (or unacknowledged) and its dead letters retained. */
+  async queueStats(): Promise<Map<string, { depth: number; deadLetters: number }>> {
+    const stats = new Map<string, { depth: number; deadLetters: number }>();
+    for (const [name, queue] of this.queues) {
+      const [backlog, dead] = await Promise.all([this.store.subscriptionStats(queue.subscription), this.store.topicStats(queue.deadTopic)]);
+      stats.set(name, { depth: backlog.unacked, deadLetters: dead.messages });
+    }
+    return stats;
+  }
+
   /** The route's dead letters, oldest first. */
   async deadLetters(routeName: string, limit: number, from?: string): Promise<{ id: string; position: string; attempts: number; deadAt: number; backend: string; message: RoutedMessage }[]> {
     const queue = this.queue(routeName);
@@ -148,27 +159,10 @@ export class DurableDelivery implements DurableSink {
   async replay(routeName: string, ids?: string[]): Promise<{ replayed: number; duplicates: number }> {
     const queue = this.queue(routeName);
     const wanted = ids ? new Set(ids) : undefined;
-    let replayed = 0;
-    let duplicates = 0;
-    let from: string | undefined;
-    for (;;) {
-      const page: TopicMessage[] = await this.store.read(queue.deadTopic, { limit: 500, ...(from !== undefined && { from: { position: from } }) });
-      const fresh = from === undefined ? page : page.filter((m) => m.position !== from);
-      if (fresh.length === 0) break;
-      const chosen = wanted ? fresh.filter((m) => wanted.has(m.id)) : fresh;
-      if (chosen.length > 0) {
-        const results = await this.store.append(
-          queue.topic,
-          chosen.map((letter) => ({ data: letter.data, attributes: { route: routeName, replayOf: letter.id }, idempotencyKey: `replay:${letter.id}` })),
-        );
-        for (const result of results) {
-          if (result.duplicate) duplicates += 1;
-          else replayed += 1;
-        }
-      }
-      from = fresh.at(-1)!.position;
-    }
-    return { replayed, duplicates };
+    return replayDeadLetters(this.store, queue.deadTopic, queue.topic, (letter) => !wanted || wanted.has(letter.id), (letter) => ({
+      data: letter.data,
+      attributes: { route: routeName, replayOf: letter.id },
+    }));
   }
 
   private queue(routeName: string): RouteQueue {

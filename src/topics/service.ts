@@ -184,6 +184,14 @@ export class TopicService {
     return this.subscriptions.deadLetters(application, name, opts);
   }
 
+  /**
+   * Publishes this subscription's dead letters (all, or those with the given ids) again on the
+   * topic it reads; every subscription of that topic receives them (subscription-catalog.ts).
+   */
+  replayDeadLetters(application: string, name: string, ids?: string[]): Promise<{ replayed: number; duplicates: number }> {
+    return this.subscriptions.replayDeadLetters(application, name, ids);
+  }
+
   // Delivery (delivery.ts)
 
   /** Pulls up to maxMessages, waiting up to waitMs for the first; each comes with an ack id and its attempt number. */

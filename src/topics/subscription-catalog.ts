@@ -1,10 +1,12 @@
 import { SwitchboardError } from '../errors.js';
 import type { TargetPolicy } from '../outbound/targets.js';
 import type { Applications } from './applications.js';
+import { deadLetterAttributes } from './dead-letters.js';
 import type { Quotas } from './config.js';
 import type { TopicMetrics } from './metrics.js';
 import { checkName, storeName } from './names.js';
 import type { PushConfig, SeekTarget, SubscriptionConfig, SubscriptionStats, TopicMessage, TopicStore } from './store.js';
+import { replayDeadLetters } from './replay.js';
 import type { TopicCatalog } from './topic-catalog.js';
 import type { TopicsConfig } from './service.js';
 
@@ -170,6 +172,31 @@ export class SubscriptionCatalog {
     const sub = await this.get(application, name);
     if (!sub.deadLetterTopic) throw new SwitchboardError('not_found', `subscription ${application}/${name} has no dead-letter topic`);
     return this.topics.read(application, sub.deadLetterTopic, opts);
+  }
+
+  /**
+   * Publishes this subscription's dead letters (all, or those with the given ids) again on the
+   * topic it reads, without the dead-letter attributes and with `sb-replay-of` naming the dead
+   * letter. Every subscription of that topic receives them; a repeated replay within the
+   * idempotency window publishes nothing again.
+   */
+  async replayDeadLetters(application: string, name: string, ids?: string[]): Promise<{ replayed: number; duplicates: number }> {
+    const sub = await this.get(application, name);
+    if (!sub.deadLetterTopic) throw new SwitchboardError('not_found', `subscription ${application}/${name} has no dead-letter topic`);
+    const wanted = ids ? new Set(ids) : undefined;
+    const subscription = storeName(application, name);
+    const deadLetterKeys = new Set<string>(Object.values(deadLetterAttributes));
+    return replayDeadLetters(
+      this.store,
+      storeName(application, sub.deadLetterTopic),
+      storeName(sub.topic.application, sub.topic.name),
+      (letter) => letter.attributes[deadLetterAttributes.subscription] === subscription && (!wanted || wanted.has(letter.id)),
+      (letter) => ({
+        data: letter.data,
+        orderingKey: letter.orderingKey,
+        attributes: { ...Object.fromEntries(Object.entries(letter.attributes).filter(([key]) => !deadLetterKeys.has(key))), 'sb-replay-of': letter.id },
+      }),
+    );
   }
 
   /** Every subscription's backlog, by `<application>/<name>` (metrics). */

@@ -8,7 +8,7 @@ type Shape<T> = { [K in keyof T]-?: undefined extends T[K] ? 'optional' : 'requi
 
 const shapes = {
   PublishResult: { channel: 'required', subscribers: 'required', offset: 'optional', epoch: 'optional' } satisfies Shape<PublishResult>,
-  Session: { id: 'required', user: 'required', remote: 'optional', connectedAt: 'optional', channels: 'required', node: 'required', transport: 'required', context: 'optional' } satisfies Shape<Session>,
+  Session: { id: 'required', user: 'required', remote: 'optional', connectedAt: 'optional', channels: 'required', node: 'required', transport: 'required', context: 'optional', messagesSent: 'optional', bytesSent: 'optional', messagesReceived: 'optional', bytesReceived: 'optional' } satisfies Shape<Session>,
   Revocation: { jti: 'optional', user: 'optional', expiresAt: 'required', issuedBefore: 'optional' } satisfies Shape<Revocation>,
   TopicMessage: { id: 'required', position: 'required', data: 'optional', attributes: 'optional', orderingKey: 'optional', publishTime: 'required', deliverAt: 'optional' } satisfies Shape<TopicMessage>,
   TopicPublishResult: { id: 'required', position: 'required', duplicate: 'required' } satisfies Shape<TopicPublishResult>,
