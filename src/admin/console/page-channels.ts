@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { ConsoleApiError } from './api.js';
 import { Json, Message, Outcome, Pager } from './components.js';
 import { useAction, useConsole, useFollow, useLoad } from './context.js';
 import { html, type Markup } from './html.js';
@@ -22,7 +23,7 @@ const historyShown = 10;
 
 /** Presence and history answer 404 on namespaces without them: that is a fact to show, not an error. */
 function optional<T>(load: Promise<T>): Promise<T | string> {
-  return load.catch((err: Error & { status?: number }) => (err.status === 404 ? 'not enabled for this channel' : Promise.reject(err)));
+  return load.catch((err: Error) => (err instanceof ConsoleApiError && err.status === 404 ? 'not enabled for this channel' : Promise.reject(err)));
 }
 
 function FollowLive({ channel }: { channel: string }): Markup {

@@ -35,20 +35,20 @@ function NodeCard({ node, latest }: { node: NodeInfo; latest: StatsSample | unde
       ['uptime', formatDuration(node.uptimeSeconds)],
       ['connections', html`<span class="connections">${node.sessions}</span>`],
       ['subscriptions', node.subscriptions],
-      ['CPU', node.cpu === undefined ? '–' : `${(node.cpu * 100).toFixed(1)} %`],
+      ['CPU', node.cpu === undefined ? '–' : `${node.cpu.toFixed(1)} % of a core`],
       ['memory (RSS)', formatBytes(node.rss)],
       ['broker', html`<${Badge} tone=${tone} text=${broker} />`],
-      ['publications', formatRate(latest?.publicationsPerSecond)],
-      ['deliveries', formatRate(latest?.deliveriesPerSecond)],
+      ['publications', formatRate(latest?.publications)],
+      ['deliveries', formatRate(latest?.deliveries)],
     ]} />
   </article>`;
 }
 
 const charts: { key: keyof StatsSample; title: string }[] = [
   { key: 'connections', title: 'Connections' },
-  { key: 'publicationsPerSecond', title: 'Publications per second' },
-  { key: 'deliveriesPerSecond', title: 'Deliveries per second' },
-  { key: 'errorsPerSecond', title: 'Errors per second' },
+  { key: 'publications', title: 'Publications per second' },
+  { key: 'deliveries', title: 'Deliveries per second' },
+  { key: 'errors', title: 'Errors per second' },
 ];
 
 export function OverviewPage(): Markup {

@@ -1,30 +1,28 @@
 import { useState } from 'preact/hooks';
-import { Badge, Message, Outcome, formatBytes, formatDuration, formatRate } from './components.js';
+import { Badge, Message, Outcome, formatDuration, formatRate } from './components.js';
 import { useAction, useConsole, useLoad } from './context.js';
 import { html, type Markup } from './html.js';
 
+/** A subscription reading a topic, of any application (GET /api/admin/topics). */
 interface SubscriptionRow {
+  application: string;
   name: string;
-  topic: string;
-  backlog?: number;
-  unacked?: number;
-  oldestUnackedAgeMs?: number;
-  deliveriesPerSecond?: number;
-  deadLetterTopic?: string;
-  push?: boolean;
+  backlog: number;
+  oldestUnackedAgeMs: number;
+  ackedPerSecond: number;
+  deadLetterTopic: string | null;
+  deadLetters: number;
 }
 
 interface TopicRow {
   name: string;
-  messages?: number;
-  bytes?: number;
-  publishedPerSecond?: number;
+  messages: number;
+  subscriptions: SubscriptionRow[];
 }
 
 interface ApplicationRow {
   id: string;
   topics: TopicRow[];
-  subscriptions: SubscriptionRow[];
 }
 
 interface DeadLetter {
@@ -58,7 +56,7 @@ function DeadLetters({ app, sub }: { app: string; sub: string }): Markup {
     setChosen(next);
   };
   return html`<div id="dead-letters">
-    <h4>Dead letters of ${app}/${sub}</h4>
+    <h4>Dead letters</h4>
     <${Message} kind="error" text=${letters.error} />
     <div class="toolbar">
       <button type="button" id="replay-selected" disabled=${action.busy || chosen.size === 0} onClick=${() => replay([...chosen])}>Replay selected (${chosen.size})</button>
@@ -104,43 +102,47 @@ function Seek({ app, sub }: { app: string; sub: string }): Markup {
   </form>`;
 }
 
+function SubscriptionRows({ topic, selected, onOpen }: { topic: TopicRow; selected: { app: string; sub: string } | undefined; onOpen: (app: string, sub: string) => void }): Markup[] {
+  return topic.subscriptions.map(
+    (s) => html`<tr key=${`${s.application}/${s.name}`} data-subscription=${`${s.application}/${s.name}`} aria-selected=${selected?.app === s.application && selected.sub === s.name}>
+      <td>${topic.name}</td>
+      <td>${s.application}/${s.name}</td>
+      <td class="num">${s.backlog}</td>
+      <td class="num">${s.backlog === 0 ? '–' : formatDuration(s.oldestUnackedAgeMs / 1000)}</td>
+      <td class="num">${formatRate(s.ackedPerSecond)}</td>
+      <td class="num">${s.deadLetterTopic ? html`<${Badge} tone=${s.deadLetters > 0 ? 'bad' : ''} text=${String(s.deadLetters)} />` : html`<span class="muted">none kept</span>`}</td>
+      <td><button type="button" onClick=${() => onOpen(s.application, s.name)} aria-label=${`dead letters and seek of ${s.application}/${s.name}`}>Open</button></td>
+    </tr>`,
+  );
+}
+
 export function TopicsPage(): Markup {
   const { api } = useConsole();
   const answer = useLoad(() => api.get<{ applications: ApplicationRow[] }>('/api/admin/topics'), []);
   const [selected, setSelected] = useState<{ app: string; sub: string } | undefined>(undefined);
   const applications = answer.data?.applications ?? [];
+  const open = (app: string, sub: string) => setSelected({ app, sub });
   return html`
     <${Message} kind="error" text=${answer.error} />
-    ${answer.data && applications.length === 0 ? html`<p class="muted">No applications have topics yet (docs/topics.md).</p>` : null}
+    ${answer.data && applications.length === 0 ? html`<p class="muted">No application has topics yet (docs/topics.md).</p>` : null}
     ${applications.map(
       (app) => html`<section class="panel" key=${app.id} data-application=${app.id}>
         <h3>Application ${app.id}</h3>
         <table>
           <caption class="muted">Topics</caption>
-          <thead><tr><th>Topic</th><th class="num">Messages</th><th class="num">Size</th><th class="num">Published</th></tr></thead>
-          <tbody>${app.topics.map((t) => html`<tr data-topic=${t.name}><td>${t.name}</td><td class="num">${t.messages ?? '–'}</td><td class="num">${formatBytes(t.bytes)}</td><td class="num">${formatRate(t.publishedPerSecond)}</td></tr>`)}</tbody>
+          <thead><tr><th>Topic</th><th class="num">Messages kept</th><th class="num">Subscriptions</th></tr></thead>
+          <tbody>${app.topics.map((t) => html`<tr data-topic=${t.name}><td>${t.name}</td><td class="num">${t.messages}</td><td class="num">${t.subscriptions.length}</td></tr>`)}</tbody>
         </table>
         <table>
-          <caption class="muted">Subscriptions</caption>
-          <thead><tr><th>Subscription</th><th>Topic</th><th class="num">Backlog</th><th class="num">Unacked</th><th class="num">Oldest unacked</th><th class="num">Delivery rate</th><th>Dead letters</th></tr></thead>
-          <tbody>
-            ${app.subscriptions.map(
-              (s) => html`<tr data-subscription=${s.name} aria-selected=${selected?.app === app.id && selected.sub === s.name}>
-                <td>${s.name} ${s.push ? html`<${Badge} tone="" text="push" />` : null}</td>
-                <td>${s.topic}</td>
-                <td class="num">${s.backlog ?? '–'}</td>
-                <td class="num">${s.unacked ?? '–'}</td>
-                <td class="num">${s.oldestUnackedAgeMs === undefined ? '–' : formatDuration(s.oldestUnackedAgeMs / 1000)}</td>
-                <td class="num">${formatRate(s.deliveriesPerSecond)}</td>
-                <td><button type="button" onClick=${() => setSelected({ app: app.id, sub: s.name })} aria-label=${`dead letters and seek of ${s.name}`}>Open</button></td>
-              </tr>`,
-            )}
-          </tbody>
+          <caption class="muted">Subscriptions on its topics</caption>
+          <thead><tr><th>Topic</th><th>Subscription</th><th class="num">Backlog</th><th class="num">Oldest unacked</th><th class="num">Delivery rate</th><th class="num">Dead letters</th><th></th></tr></thead>
+          <tbody>${app.topics.flatMap((topic) => SubscriptionRows({ topic, selected, onOpen: open }))}</tbody>
         </table>
       </section>`,
     )}
     ${selected
-      ? html`<section class="panel" key=${`${selected.app}/${selected.sub}`}>
+      ? html`<section class="panel" key=${`${selected.app}/${selected.sub}`} aria-label=${`subscription ${selected.app}/${selected.sub}`}>
+          <h3>Subscription ${selected.app}/${selected.sub}</h3>
           <${Seek} app=${selected.app} sub=${selected.sub} />
           <${DeadLetters} app=${selected.app} sub=${selected.sub} />
         </section>`

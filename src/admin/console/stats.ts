@@ -1,13 +1,13 @@
 import type { ChartData } from './chart.js';
 
-/** One sample of a node's counters (GET /api/admin/stats, the $admin:stats channel). */
+/** One sample of a node's counters (GET /api/admin/stats, the $admin:stats channel); rates per second, CPU in percent of a core. */
 export interface StatsSample {
   t: number;
   connections: number;
   subscriptions: number;
-  publicationsPerSecond: number;
-  deliveriesPerSecond: number;
-  errorsPerSecond: number;
+  publications: number;
+  deliveries: number;
+  errors: number;
   cpu: number;
   rss: number;
   heapUsed: number;
