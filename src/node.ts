@@ -35,8 +35,8 @@ import { registerClientRoutes } from './transports/routes.js';
 import { registerBrowserAccess } from './transports/browser-access.js';
 import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './transports/tls.js';
 import { registerDemoRoutes } from './demo/routes.js';
-import { loadConsoleAssets } from './admin/console-assets.js';
-import { registerConsoleRoutes } from './admin/console-routes.js';
+import { loadConsolePage } from './admin/page-assets.js';
+import { registerConsolePageRoutes } from './admin/page-routes.js';
 import { Gateway } from './gateway/gateway.js';
 import { RoutingMetrics } from './routing/metrics.js';
 import { DurableDelivery, longestCall } from './routing/durable.js';
@@ -253,7 +253,7 @@ export class SwitchboardNode {
     registerClientRoutes(this, origins);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
-    if (config.admin.enabled) registerConsoleRoutes(this.app, loadConsoleAssets());
+    if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());
     this.onReload('log.level', (fresh) => {
       this.log.level = fresh.log.level;
     });

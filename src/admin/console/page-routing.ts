@@ -8,14 +8,14 @@ interface RouteRow {
   match: string;
   target: string;
   durable: boolean;
-  queueDepth?: number;
-  deadLetters?: number;
+  /** Durable routes: messages waiting for delivery and dead letters retained. */
+  queue?: { depth: number; deadLetters: number };
 }
 
 interface BackendRow {
   name: string;
   breaker: 'closed' | 'open' | 'half_open';
-  healthy?: boolean;
+  health: 'healthy' | 'recovering' | 'failing';
 }
 
 interface RouteDeadLetter {
@@ -27,6 +27,7 @@ interface RouteDeadLetter {
 }
 
 const breakerTone = { closed: 'ok', half_open: 'warn', open: 'bad' } as const;
+const healthTone = { healthy: 'ok', recovering: 'warn', failing: 'bad' } as const;
 
 function RouteDeadLetters({ route }: { route: string }): Markup {
   const { api } = useConsole();
@@ -78,8 +79,8 @@ export function RoutingPage(): Markup {
             (r) => html`<tr key=${r.name} data-route=${r.name}>
               <td>${r.name}</td><td><code>${r.match}</code></td><td>${r.target}</td>
               <td>${r.durable ? 'yes' : 'no'}</td>
-              <td class="num">${r.durable ? (r.queueDepth ?? '–') : ''}</td>
-              <td class="num">${r.durable ? html`<button type="button" onClick=${() => setOpen(r.name)} aria-label=${`dead letters of ${r.name}`}>${r.deadLetters ?? 'Show'}</button>` : ''}</td>
+              <td class="num">${r.queue?.depth ?? ''}</td>
+              <td class="num">${r.durable ? html`<button type="button" onClick=${() => setOpen(r.name)} aria-label=${`dead letters of ${r.name}`}>${r.queue?.deadLetters ?? 'Show'}</button>` : ''}</td>
             </tr>`,
           )}
         </tbody>
@@ -94,7 +95,7 @@ export function RoutingPage(): Markup {
           ${backends.map(
             (b) => html`<tr key=${b.name} data-backend=${b.name}>
               <td>${b.name}</td>
-              <td>${b.healthy === undefined ? '–' : html`<${Badge} tone=${b.healthy ? 'ok' : 'bad'} text=${b.healthy ? 'healthy' : 'failing'} />`}</td>
+              <td><${Badge} tone=${healthTone[b.health]} text=${b.health} /></td>
               <td><${Badge} tone=${breakerTone[b.breaker]} text=${b.breaker.replace('_', '-')} /></td>
             </tr>`,
           )}

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 
 /** One file of the console, read once at start. */
-export interface ConsoleAsset {
+export interface ConsoleFile {
   body: Buffer;
   contentType: string;
   /** Whether the path holds a content hash, so the file may be cached for good. */
@@ -11,9 +11,9 @@ export interface ConsoleAsset {
   etag: string;
 }
 
-export interface ConsoleAssets {
+export interface ConsolePage {
   /** By path under /admin/ ('' is the page itself). */
-  files: Map<string, ConsoleAsset>;
+  files: Map<string, ConsoleFile>;
   /** The page's Content-Security-Policy: only the node's own files, and the one inline import map by its hash. */
   contentSecurityPolicy: string;
 }
@@ -52,7 +52,7 @@ function hashOf(...parts: Buffer[]): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-function asset(body: Buffer, name: string, immutable: boolean): ConsoleAsset {
+function asset(body: Buffer, name: string, immutable: boolean): ConsoleFile {
   return { body, contentType: contentTypes[extname(name)] ?? 'application/octet-stream', immutable, etag: `"${hashOf(body)}"` };
 }
 
@@ -62,8 +62,8 @@ function asset(body: Buffer, name: string, immutable: boolean): ConsoleAsset {
  * but the page itself are cached for good and a new version of the node is never mixed with an
  * old file.
  */
-export function loadConsoleAssets(): ConsoleAssets {
-  const files = new Map<string, ConsoleAsset>();
+export function loadConsolePage(): ConsolePage {
+  const files = new Map<string, ConsoleFile>();
   const imports: Record<string, string> = {};
   const links: string[] = [];
   for (const library of libraryFiles()) {
