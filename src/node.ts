@@ -29,7 +29,7 @@ import { ClientCommands, EndsSession } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { SessionSecrets, secretDigest } from './sessions/session-secrets.js';
-import { Session, type SessionLimits, type SessionView } from './sessions/session.js';
+import { Session, type SessionLimits } from './sessions/session.js';
 import type { Sink } from './sessions/sink.js';
 import { registerClientRoutes } from './transports/routes.js';
 import { registerBrowserAccess } from './transports/browser-access.js';
@@ -47,6 +47,13 @@ import { TopicService } from './topics/service.js';
 import { TopicStreams } from './topics/stream.js';
 import { TargetPolicy } from './outbound/targets.js';
 import { reachableHost } from './cluster/reachable-host.js';
+import { AdminConsole } from './admin/console.js';
+import { ConsoleCredentials } from './admin/credentials.js';
+import { answerSessions, mergeSessionPages, type PageRequest, type SessionListing, type SessionsQuery } from './sessions/listing.js';
+import { CpuMeter } from './observability/cpu.js';
+import { version } from './version.js';
+
+export type { SessionListing } from './sessions/listing.js';
 
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
@@ -68,13 +75,6 @@ export interface OpenSessionInit {
   identity: Identity;
   /** Positions to recover from, by channel (SSE Last-Event-ID). */
   cursor?: Cursor;
-}
-
-export interface SessionListing extends SessionView {
-  node: string;
-  transport: string;
-  /** Token claims or the connect hook's context (what hooks receive too). */
-  context: Record<string, unknown>;
 }
 
 export interface PublishResult {
@@ -121,6 +121,9 @@ export class SwitchboardNode {
   /** Durable topics (docs/topics.md); also the durable queues of Switchboard's own features. */
   readonly topics: TopicService;
   readonly topicStreams: TopicStreams;
+  /** The admin console's sign-ins, samples and live feed (admin.enabled). */
+  readonly console: AdminConsole | undefined;
+  private readonly cpu = new CpuMeter();
   private readonly clock: HeartbeatClock;
   private state: NodeState = 'created';
   private readonly startedAt = Date.now();
@@ -174,7 +177,8 @@ export class SwitchboardNode {
     });
     const verifier = new TokenVerifier(config.auth.jwt);
     this.disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
-    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth);
+    const consoleCredentials = config.admin.enabled ? new ConsoleCredentials(config.api.keys, config.admin, verifier.enabled ? (token) => this.authenticator.verify(token) : undefined) : undefined;
+    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth, consoleCredentials);
     // Which internal addresses push endpoints and registered gateway instances may reach.
     const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
     this.gateway = config.gateway.enabled
@@ -201,6 +205,17 @@ export class SwitchboardNode {
     });
     this.topics = new TopicService(createTopicStore(config, this.log), config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
+    this.console = consoleCredentials && new AdminConsole({
+      nodeId: this.id,
+      config,
+      credentials: consoleCredentials,
+      stats: this.metrics.stats,
+      gauges: { connections: () => this.registry.size, subscriptions: () => this.hub.subscriptions },
+      publish: (pub) => this.broker.publish(pub),
+      onFailure: (what, err) => this.log.warn({ event: 'admin.feed_failed', what, err: (err as Error).message }, 'admin console feed failed'),
+      topics: this.topics,
+      gateway: this.gateway && { registry: this.gateway.registry, upstreams: this.gateway.upstreams, routes: config.gateway.routes, metrics: this.gateway.metrics },
+    });
     const routingMetrics = new RoutingMetrics(this.metrics.registry);
     this.router = new Router(config.routing, {
       node: this.id,
@@ -232,6 +247,7 @@ export class SwitchboardNode {
       presence: (channel) => this.broker.presence.list(channel.name),
       unsubscribe: (session, channel, id) => this.unsubscribe(session, channel, id),
       onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
+      reserved: this.console?.channels,
     });
     this.clock = new HeartbeatClock(
       this.registry,
@@ -326,6 +342,7 @@ export class SwitchboardNode {
     this.clock.start();
     this.state = 'running';
     this.cluster.start();
+    this.console?.start();
     await this.bridges.start();
     const presenceRefresh = this.config.cluster.presenceTtl / 3;
     this.presenceTimer = setInterval(() => this.refreshPresence(), presenceRefresh);
@@ -413,6 +430,7 @@ export class SwitchboardNode {
     }
     if (init.identity.channels.length > 0) session.serverChannels = new Set(init.identity.channels);
     this.registry.add(session);
+    this.console?.sessionOpened(session);
     this.metrics.stats.connections[init.format]! += 1;
     const welcome: ServerFrame = {
       type: 'welcome',
@@ -502,6 +520,7 @@ export class SwitchboardNode {
 
   private endSession(session: Session, reason: string, cause: string): void {
     this.registry.remove(session);
+    this.console?.sessionClosed(session, reason);
     for (const channel of this.hub.unsubscribeAll(session)) {
       if (!this.tryResolve(channel)?.options.presence) continue;
       this.announce(channel, session, 'leave').catch((err) => {
@@ -635,9 +654,8 @@ export class SwitchboardNode {
       const session = this.registry.get(query.session);
       return session ? { user: session.user, secretMatches: this.sessionSecrets.matches(session.id, query.secretDigest) } : null;
     }
-    let sessions: Iterable<Session> = query.session !== undefined ? this.localSessions({ session: query.session }) : query.user !== undefined ? this.registry.ofUser(query.user) : this.registry.all();
-    if (query.channel !== undefined) sessions = [...sessions].filter((s) => s.channels.has(query.channel!));
-    return [...sessions].map((s): SessionListing => ({ ...s.describe(), context: s.context, node: this.id, transport: wireFormatNames[s.format] }));
+    if (query.what === 'node-stats') return this.console?.answer(query) ?? null;
+    return answerSessions(this.registry, this.id, query);
   }
 
   private report(): NodeReport {
@@ -650,13 +668,23 @@ export class SwitchboardNode {
       channels: this.hub.channelCount,
       startedAt: this.startedAt,
       time: Date.now(),
+      version,
+      uptimeSeconds: Math.round(this.uptimeSeconds),
+      cpu: this.cpu.read(),
+      rss: process.memoryUsage.rss(),
+      broker: { type: this.broker.name, connected: this.broker.healthy },
     };
   }
 
   /** Sessions on every live node matching the filter. */
-  async clusterSessions(filter: Omit<Extract<ClusterQuery, { what: 'sessions' }>, 'what'>): Promise<SessionListing[]> {
+  async clusterSessions(filter: Omit<SessionsQuery, 'what' | 'page'>): Promise<SessionListing[]> {
     const answers = await this.cluster.query({ what: 'sessions', ...filter });
-    return [...answers.values()].flatMap((list) => list as SessionListing[]);
+    return [...answers.values()].flatMap((list) => (Array.isArray(list) ? (list as SessionListing[]) : []));
+  }
+
+  /** One page of the sessions on every live node matching the filter, ordered by id. */
+  async clusterSessionPage(filter: Omit<SessionsQuery, 'what' | 'page'>, page: PageRequest): Promise<{ sessions: SessionListing[]; total: number; next: string | null }> {
+    return mergeSessionPages((await this.cluster.query({ what: 'sessions', ...filter, page })).values(), page);
   }
 
   /** Tells a session to reconnect (to any node) and closes it. */
@@ -693,6 +721,7 @@ export class SwitchboardNode {
     const wasRunning = this.state !== 'created';
     this.state = 'stopped';
     this.clock.stop();
+    this.console?.stop();
     this.revocations.stop();
     clearInterval(this.presenceTimer);
     if (wasRunning) await this.bridges.stop();

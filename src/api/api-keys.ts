@@ -19,28 +19,56 @@ export const publishRoutes = new Set([
 ]);
 
 /**
- * An onRequest hook admitting requests that carry an admin key (api.keys) or, for publish routes,
- * a publish key (api.publishKeys). Keys are compared in constant time and never logged.
+ * Keys and what each grants. Keys are compared as SHA-256 digests: equal lengths, so neither a
+ * key's content nor its length shows in the time a comparison takes; every key is compared every time.
  */
-export function apiKeyCheck(config: Config['api']): (req: FastifyRequest) => Promise<void> {
-  // Keys are compared as SHA-256 digests: equal lengths, so neither a key's content nor its length
-  // shows in the time a comparison takes; every key is compared every time.
-  const digest = (key: string) => createHash('sha256').update(key).digest();
-  const keys: [Buffer, ApiScope][] = [
-    ...config.keys.map((k): [Buffer, ApiScope] => [digest(k), 'admin']),
-    ...config.publishKeys.map((k): [Buffer, ApiScope] => [digest(k), 'publish']),
-  ];
-  const scopeOf = (given: string): ApiScope | undefined => {
-    const buf = digest(given);
-    let scope: ApiScope | undefined;
-    for (const [key, keyScope] of keys) if (timingSafeEqual(key, buf) && scope !== 'admin') scope = keyScope;
-    return scope;
-  };
+export class KeyRing<T> {
+  private readonly entries: [Buffer, T][];
+
+  constructor(
+    entries: [key: string, grant: T][],
+    /** The grant that wins when one key is listed twice. */
+    private readonly strongest: T,
+  ) {
+    this.entries = entries.map(([key, grant]) => [keyDigest(key), grant]);
+  }
+
+  find(given: string): T | undefined {
+    const buf = keyDigest(given);
+    let grant: T | undefined;
+    for (const [key, keyGrant] of this.entries) if (timingSafeEqual(key, buf) && grant !== this.strongest) grant = keyGrant;
+    return grant;
+  }
+}
+
+function keyDigest(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
+/** The key a server API request carries: Authorization: Bearer KEY or X-API-Key: KEY. */
+export function apiKeyOf(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  const given = header?.startsWith('Bearer ') ? header.slice(7) : req.headers['x-api-key'];
+  return typeof given === 'string' ? given : undefined;
+}
+
+/**
+ * Admits what api.keys and api.publishKeys do not: answers true for a credential it accepts,
+ * false for one it does not know, and throws for one it refuses (the admin console's sign-ins).
+ */
+export type OtherCredentials = (req: FastifyRequest, given: string) => Promise<boolean>;
+
+/**
+ * An onRequest hook admitting requests that carry an admin key (api.keys) or, for publish routes,
+ * a publish key (api.publishKeys), or another credential `others` accepts. Keys are never logged.
+ */
+export function apiKeyCheck(config: Config['api'], others?: OtherCredentials): (req: FastifyRequest) => Promise<void> {
+  const keys = new KeyRing<ApiScope>([...config.keys.map((k): [string, ApiScope] => [k, 'admin']), ...config.publishKeys.map((k): [string, ApiScope] => [k, 'publish'])], 'admin');
   return async (req) => {
     if (config.insecure) return;
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : req.headers['x-api-key'];
-    const scope = typeof given === 'string' ? scopeOf(given) : undefined;
+    const given = apiKeyOf(req);
+    const scope = given !== undefined ? keys.find(given) : undefined;
+    if (!scope && given !== undefined && others && (await others(req, given))) return;
     if (!scope) throw new SwitchboardError('unauthorized', 'a valid API key is required (Authorization: Bearer KEY or X-API-Key: KEY)');
     if (scope === 'publish' && !publishRoutes.has(`${req.method} ${req.routeOptions.url}`)) {
       throw new SwitchboardError('forbidden', 'this API key has the publish scope only; this call needs an admin key');

@@ -4,6 +4,9 @@ import type { ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError } from '../errors.js';
 import type { ChannelCount } from '../hub/hub.js';
 import type { SwitchboardNode } from '../node.js';
+import { pageAnswer, pageOf, pageRequestOf } from '../sessions/listing.js';
+
+const channelKey = (c: { channel: string }) => c.channel;
 
 /** `since=OFFSET:EPOCH`, the position a client last saw. */
 function parseSince(text: string): StreamPosition {
@@ -33,14 +36,17 @@ export function registerChannelRoutes(api: FastifyInstance, node: SwitchboardNod
   };
 
   api.get('/api/channels', async (req) => {
-    const { prefix } = req.query as { prefix?: string };
-    const answers = await node.cluster.query({ what: 'channels', prefix: prefix ?? '' });
+    const query = req.query as { prefix?: string; limit?: string; after?: string };
+    const page = pageRequestOf(query);
+    const answers = await node.cluster.query({ what: 'channels', prefix: query.prefix ?? '' });
     const totals = new Map<string, number>();
     for (const list of answers.values()) {
       for (const { channel, subscribers } of list as ChannelCount[]) totals.set(channel, (totals.get(channel) ?? 0) + subscribers);
     }
-    const channels = [...totals].map(([channel, subscribers]) => ({ channel, subscribers })).sort((a, b) => (a.channel < b.channel ? -1 : 1));
-    return { nodes: answers.size, channels };
+    const channels = [...totals].map(([channel, subscribers]) => ({ channel, subscribers }));
+    if (!page) return { nodes: answers.size, channels: channels.sort((a, b) => (a.channel < b.channel ? -1 : 1)) };
+    const { entries, total, next } = pageAnswer(pageOf(channels, channelKey, page), page.limit, channelKey);
+    return { nodes: answers.size, channels: entries, total, next };
   });
 
   api.get('/api/channels/:channel/presence', async (req) => {

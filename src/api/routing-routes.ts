@@ -2,16 +2,25 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
 import { isObject } from './api-keys.js';
+import type { BreakerState } from '../routing/breaker.js';
+
+/** A backend's health as its breaker tells it: calls go through, a probe is out, or calls are refused until it recovers. */
+function healthOf(breaker: BreakerState): 'healthy' | 'recovering' | 'failing' {
+  return breaker === 'closed' ? 'healthy' : breaker === 'half_open' ? 'recovering' : 'failing';
+}
 
 /** The client message routes, their backends' breakers, and the dead letters of durable routes. */
 export function registerRoutingRoutes(api: FastifyInstance, node: SwitchboardNode): void {
   const routeName = (req: FastifyRequest) => (req.params as { name: string }).name;
 
-  api.get('/api/routes', async () => ({
-    node: node.id,
-    routes: node.router.describe(),
-    backends: [...node.router.endpoints.values()].map((e) => ({ name: e.name, breaker: e.breaker.state })),
-  }));
+  api.get('/api/routes', async () => {
+    const queues = await node.durable.queueStats();
+    return {
+      node: node.id,
+      routes: node.router.describe().map((route) => ({ ...route, ...(queues.get(route.name) && { queue: queues.get(route.name) }) })),
+      backends: [...node.router.endpoints.values()].map((e) => ({ name: e.name, breaker: e.breaker.state, health: healthOf(e.breaker.state) })),
+    };
+  });
 
   api.get('/api/routes/:name/dead-letters', async (req) => {
     const { limit = '100', from } = req.query as { limit?: string; from?: string };

@@ -4,6 +4,8 @@ import { CloseCodes, SwitchboardError, errorCodes, type ErrorCode } from '../err
 import type { SessionListing, SwitchboardNode } from '../node.js';
 import type { FrameId } from '../protocol/frames.js';
 import { isObject } from './api-keys.js';
+import { pageRequestOf } from '../sessions/listing.js';
+import { wireFormatNames } from '../protocol/wire.js';
 
 /** Longest reason accepted; the WebSocket transport cuts it to the 123 bytes a close frame holds. */
 const maxReasonLength = 120;
@@ -66,8 +68,15 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
   };
 
   api.get('/api/sessions', async (req) => {
-    const { user, channel } = req.query as { user?: string; channel?: string };
-    return { sessions: await node.clusterSessions({ user, channel }) };
+    const query = req.query as { user?: string; channel?: string; node?: string; transport?: string; limit?: string; after?: string };
+    const { user, channel, node: nodeId, transport } = query;
+    if (transport !== undefined && !(wireFormatNames as readonly string[]).includes(transport)) {
+      throw new SwitchboardError('bad_request', `transport must be one of ${wireFormatNames.join(', ')}`);
+    }
+    const filter = { user, channel, node: nodeId, transport };
+    const page = pageRequestOf(query);
+    if (page) return node.clusterSessionPage(filter, page);
+    return { sessions: await node.clusterSessions(filter) };
   });
 
   api.get('/api/sessions/:id', async (req) => findSession(sessionId(req)));

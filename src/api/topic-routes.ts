@@ -8,7 +8,7 @@ import { QuotaExceeded } from '../topics/quotas.js';
 import { parseTime, type TopicRecord, type TopicService } from '../topics/service.js';
 import type { AckOutcome, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
-import { isObject } from './api-keys.js';
+import { isObject, type OtherCredentials } from './api-keys.js';
 
 function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');
@@ -49,11 +49,14 @@ type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string |
  * admin keys), topics, grants, publish, subscriptions, pull, ack, nack, deadline changes, seek and
  * dead letters (application keys with the right scope, or a server admin key).
  */
-export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, apiConfig: Config['api']): void {
+export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, apiConfig: Config['api'], consoleAccess?: OtherCredentials): void {
   const resolve = principalResolver(apiConfig, topics.applications);
   const principals = new WeakMap<FastifyRequest, Principal>();
   api.addHook('onRequest', async (req) => {
-    principals.set(req, await resolve(keyOf(req.headers)));
+    const key = keyOf(req.headers);
+    // A console sign-in (admin.enabled) acts as the server; the read-only role only on reading calls.
+    const signedIn = !apiConfig.insecure && key !== undefined && consoleAccess !== undefined && (await consoleAccess(req, key));
+    principals.set(req, signedIn ? { kind: 'server' } : await resolve(key));
   });
   const who = (req: FastifyRequest) => principals.get(req)!;
   const base = '/api/topics';

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
 import { askHook, denied, HookFailure } from './hooks.js';
-import { anonymousIdentity, claimHolds, type Identity } from './identity.js';
+import { anonymousIdentity, claimHolds, type ConsoleRole, type Identity } from './identity.js';
 import type { RevocationList } from './revocations.js';
 import { TokenError, type TokenVerifier, type VerifiedToken } from './tokens.js';
 
@@ -46,6 +46,21 @@ function headersForHook(headers: IncomingHttpHeaders): Record<string, string> {
   return result;
 }
 
+/** How the admin console signs in over a client transport (admin.enabled). */
+export interface ConsoleSignIn {
+  /** The role of an admin or read-only key; undefined for anything else. */
+  roleOfKey(credential: string): ConsoleRole | undefined;
+  /** The JWT claim naming a console role. */
+  readonly roleClaim: string;
+}
+
+/** The user console sessions signed in with a key have. */
+export const consoleKeyUser = 'admin';
+
+function isConsoleRole(value: unknown): value is ConsoleRole {
+  return value === 'admin' || value === 'read-only';
+}
+
 /**
  * Decides who a connection is: a verified token, else the connect hook's answer, else anonymous
  * when allowed. Refusals are SwitchboardErrors (unauthorized / forbidden / unavailable), counted.
@@ -59,18 +74,31 @@ export class Authenticator {
     private readonly log: Logger,
     /** Deepest JSON nesting accepted in the connect hook's answer (limits.maxJsonDepth). */
     private readonly maxJsonDepth: number,
+    private readonly console?: ConsoleSignIn,
   ) {}
 
   get tokensEnabled(): boolean {
     return this.verifier.enabled;
   }
 
-  /** A WebSocket without credentials must then send its token in a first `connect` frame. */
+  /**
+   * A WebSocket without credentials must then send its token in a first `connect` frame; one that
+   * asks with `?auth=frame` does, even where anonymous clients or a connect hook need no token.
+   */
   needsFirstFrame(req: ConnectRequest): boolean {
-    return this.verifier.enabled && !this.config.anonymous && !this.config.connectHook.url && tokenOf(req, this.config.jwt.cookie) === undefined;
+    if (tokenOf(req, this.config.jwt.cookie) !== undefined) return false;
+    if (req.query.get('auth') === 'frame') return true;
+    return (this.verifier.enabled || this.console !== undefined) && !this.config.anonymous && !this.config.connectHook.url;
   }
 
   async authenticate(req: ConnectRequest, firstFrameToken?: string): Promise<Identity> {
+    // Console keys sign in only from a first frame: never from a URL or a cookie.
+    const role = firstFrameToken !== undefined ? this.console?.roleOfKey(firstFrameToken) : undefined;
+    if (role) return { user: consoleKeyUser, context: { role, via: 'key' }, privileged: false, channels: [], issuedAt: Date.now(), consoleRole: role };
+    if (firstFrameToken !== undefined && this.console && !this.verifier.enabled && !this.config.connectHook.url) {
+      this.stats.authFailure('unknown_key');
+      throw new SwitchboardError('unauthorized', 'the connect frame\'s token is not a console key, and this node verifies no client tokens');
+    }
     const token = firstFrameToken ?? tokenOf(req, this.config.jwt.cookie);
     if (token !== undefined && this.verifier.enabled) return this.identityOf(await this.verify(token));
     if (this.config.connectHook.url) return this.fromHook(req, token);
@@ -96,7 +124,9 @@ export class Authenticator {
   /** The identity a verified token gives (at connect, and again at every refresh). */
   identityOf(token: VerifiedToken): Identity {
     const claims = token.claims as Record<string, unknown>;
+    const role = this.console && claims[this.console.roleClaim];
     return {
+      consoleRole: isConsoleRole(role) ? role : undefined,
       user: token.user,
       context: claims,
       privileged: claimHolds(claims[this.config.privilegedClaim], this.config.privilegedValue),

@@ -1,3 +1,6 @@
+/** A role of the admin console (admin.enabled): admin may do everything, read-only may change nothing. */
+export type ConsoleRole = 'admin' | 'read-only';
+
 /** Who a session is, as established at connect (token, connect hook, or anonymous). */
 export interface Identity {
   /** '' for anonymous sessions. */
@@ -13,6 +16,8 @@ export interface Identity {
   jti?: string;
   /** When the token was issued, or the session authorized (ms since the epoch). */
   issuedAt: number;
+  /** Signed in to the admin console: may follow any channel and the $admin: channels. */
+  consoleRole?: ConsoleRole;
 }
 
 /** Anonymous sessions share one empty, frozen context and channel list. */

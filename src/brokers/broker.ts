@@ -64,7 +64,20 @@ export type ControlTarget = { session: string } | { user: string };
 
 /** A question every node answers about its own sessions (cluster-wide API views). */
 export type ClusterQuery =
-  | { what: 'sessions'; user?: string; channel?: string; session?: string }
+  | {
+      what: 'sessions';
+      user?: string;
+      channel?: string;
+      session?: string;
+      /** Only this node's sessions. */
+      node?: string;
+      /** Only sessions of this transport (ws, sse, http-stream, ...). */
+      transport?: string;
+      /** One page by session id, answered as {entries, total}; every matching session otherwise. */
+      page?: { limit: number; after?: string };
+    }
+  /** A node's samples of the last minutes (admin console); nodes without the console answer null. */
+  | { what: 'node-stats'; minutes: number }
   | { what: 'channels'; prefix: string }
   /** Who holds a session, and whether a secret's digest is its (POST /frames?session=); only its node answers. */
   | { what: 'stream-session'; session: string; secretDigest: string };
@@ -94,6 +107,13 @@ export interface NodeReport {
   startedAt: number;
   /** When the report was sent (ms since the epoch). */
   time: number;
+  version: string;
+  uptimeSeconds: number;
+  /** Percent of one core over the last second or more. */
+  cpu: number;
+  /** Resident set size, bytes. */
+  rss: number;
+  broker: { type: string; connected: boolean };
 }
 
 export interface ControlBus {

@@ -120,6 +120,16 @@ export class DurableDelivery implements DurableSink {
     }
   }
 
+  /** Each durable route's messages waiting for delivery (or unacknowledged) and its dead letters retained. */
+  async queueStats(): Promise<Map<string, { depth: number; deadLetters: number }>> {
+    const stats = new Map<string, { depth: number; deadLetters: number }>();
+    for (const [name, queue] of this.queues) {
+      const [backlog, dead] = await Promise.all([this.store.subscriptionStats(queue.subscription), this.store.topicStats(queue.deadTopic)]);
+      stats.set(name, { depth: backlog.unacked, deadLetters: dead.messages });
+    }
+    return stats;
+  }
+
   /** The route's dead letters, oldest first. */
   async deadLetters(routeName: string, limit: number, from?: string): Promise<{ id: string; position: string; attempts: number; deadAt: number; backend: string; message: RoutedMessage }[]> {
     const queue = this.queue(routeName);

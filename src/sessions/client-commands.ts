@@ -24,6 +24,14 @@ export interface CommandDeps {
   /** Members present on a channel, across the cluster. */
   presence: (channel: ResolvedChannel) => Promise<PresenceMember[]>;
   onError: (session: Session, err: unknown) => void;
+  /** The admin console's reserved channels (admin.enabled). */
+  reserved?: ReservedChannels;
+}
+
+/** Channels no client names in the rules: the admin console's `$admin:` channels. */
+export interface ReservedChannels {
+  /** The reserved channel `name` names, if the session may subscribe to it (forbidden otherwise); undefined for other names. */
+  resolve(session: Session, name: string): ResolvedChannel | undefined;
 }
 
 /** A refusal after which the session cannot go on: the client gets the error reply, then `disconnect` and the close. */
@@ -50,6 +58,8 @@ export class ClientCommands {
    * token of the rate limit; the first is taken before the message is even parsed.
    */
   handleMessage(session: Session, text: string): void {
+    session.messagesReceived += 1;
+    session.bytesReceived += text.length;
     if (session.takeTokens(Date.now(), 1) === 0) {
       this.deps.stats.limit('rate');
       this.reject(session, new FrameError('rate_limited', 'too many frames; slow down'));
@@ -104,12 +114,21 @@ export class ClientCommands {
     if (err instanceof EndsSession) session.close(err.closeCode, err.reason, { type: 'disconnect', code: err.closeCode, reason: err.reason });
   }
 
+  private channelOf(session: Session, name: string): ResolvedChannel {
+    return this.deps.reserved?.resolve(session, name) ?? this.deps.rules.resolve(name);
+  }
+
+  private checkMayChange(session: Session): void {
+    if (session.consoleRole === 'read-only') throw new SwitchboardError('forbidden', 'this session signed in with the read-only console role: it may follow channels, not publish or send');
+  }
+
   private async run(session: Session, frame: ClientFrame): Promise<void> {
     const { rules, permissions } = this.deps;
     switch (frame.type) {
       case 'subscribe': {
-        const channel = rules.resolve(frame.channel);
-        await permissions.checkSubscribe(session, channel, frame.token);
+        const channel = this.channelOf(session, frame.channel);
+        // Console sessions follow any channel (read only); the reserved ones checked their role.
+        if (session.consoleRole === undefined) await permissions.checkSubscribe(session, channel, frame.token);
         if (!session.channels.has(channel.name) && session.channels.size >= this.deps.maxSubscriptions) {
           this.deps.stats.limit('subscriptions');
           throw new SwitchboardError('limit_exceeded', `a session may subscribe to at most ${this.deps.maxSubscriptions} channels`);
@@ -118,9 +137,11 @@ export class ClientCommands {
         return;
       }
       case 'unsubscribe':
-        await this.deps.unsubscribe(session, rules.resolve(frame.channel), frame.id);
+        await this.deps.unsubscribe(session, this.channelOf(session, frame.channel), frame.id);
         return;
       case 'publish': {
+        this.checkMayChange(session);
+        if (this.deps.reserved?.resolve(session, frame.channel)) throw new SwitchboardError('forbidden', `no one publishes to ${frame.channel}: the nodes do`);
         const channel = rules.resolve(frame.channel);
         const data = await permissions.checkPublish(session, channel, frame.data);
         const result = await this.deps.publish(channel, data, 'client');
@@ -129,6 +150,7 @@ export class ClientCommands {
       }
       case 'send':
       case 'rpc': {
+        this.checkMayChange(session);
         const result = await this.deps.route(session, { kind: frame.type, method: frame.type === 'rpc' ? frame.method : undefined, data: frame.data, replyTo: frame.id });
         if (!result.later) {
           if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: result.data });

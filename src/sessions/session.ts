@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Identity } from '../auth/identity.js';
+import type { ConsoleRole, Identity } from '../auth/identity.js';
 import { closeCodeOf } from '../errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { encodeControl, heartbeatBytes, type WireFormat } from '../protocol/wire.js';
@@ -42,6 +42,8 @@ export class Session {
   /** Token claims or connect hook context; replaced when the client refreshes its token. */
   context: Record<string, unknown>;
   privileged: boolean;
+  /** Signed in to the admin console with this role (admin.enabled). */
+  readonly consoleRole: ConsoleRole | undefined;
   jti: string | undefined;
   issuedAt: number;
   /** When the credentials expire (0: never); then the client must refresh within the grace time. */
@@ -66,6 +68,11 @@ export class Session {
   badFrames = 0;
   /** Channels the session is still joining (see Hub.subscribe). */
   pendingJoins = 0;
+  /** Traffic of this session: frames and bytes written to it and received from it. */
+  messagesSent = 0;
+  bytesSent = 0;
+  messagesReceived = 0;
+  bytesReceived = 0;
   /** Bytes not delivered when the session was closed as a slow consumer: its queue and its socket buffer. */
   droppedBytes = 0;
 
@@ -91,6 +98,7 @@ export class Session {
     this.user = init.identity.user;
     this.context = init.identity.context;
     this.privileged = init.identity.privileged;
+    this.consoleRole = init.identity.consoleRole;
     this.jti = init.identity.jti;
     this.issuedAt = init.identity.issuedAt;
     this.credentialsExpireAt = init.identity.expiresAt ?? 0;
@@ -107,6 +115,8 @@ export class Session {
   /** Queues bytes for this turn's write. The hot path: no allocation besides the array slot. */
   enqueue(bytes: Buffer): void {
     if (this.state !== 'open') return;
+    this.messagesSent += 1;
+    this.bytesSent += bytes.length;
     this.queue.push(bytes);
     this.queuedBytes += bytes.length;
     if (!this.dirty) {
@@ -223,6 +233,10 @@ export class Session {
       remote: this.remote,
       connectedAt: new Date(this.connectedAt).toISOString(),
       channels: [...this.channels],
+      messagesSent: this.messagesSent,
+      bytesSent: this.bytesSent,
+      messagesReceived: this.messagesReceived,
+      bytesReceived: this.bytesReceived,
     };
   }
 }
@@ -233,4 +247,8 @@ export interface SessionView {
   remote: string;
   connectedAt: string;
   channels: string[];
+  messagesSent: number;
+  bytesSent: number;
+  messagesReceived: number;
+  bytesReceived: number;
 }

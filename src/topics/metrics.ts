@@ -85,6 +85,13 @@ export class TopicMetrics {
     return counts;
   }
 
+  /** Messages acknowledged so far on this node, by subscription (`application/name`). */
+  ackedTotals(): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const [name, counts] of this.counts) if (counts.acked > 0) totals.set(name, counts.acked);
+    return totals;
+  }
+
   /** Counts of a topic or subscription (by its `application/name`). */
   countsOf(name: string): Counts {
     return { ...this.count(name) };
