@@ -69,7 +69,8 @@ export class LiveConnection {
   }
 
   private open(): void {
-    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    // auth=frame: the node waits for the connect frame even where it would welcome anonymous clients.
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws?auth=frame`);
     this.socket = socket;
     socket.onopen = () => socket.send(JSON.stringify({ type: 'connect', token: this.credential }));
     socket.onmessage = (event) => {

@@ -15,14 +15,12 @@ interface NodeInfo {
   subscriptions: number;
   cpu?: number;
   rss?: number;
-  broker?: { type?: string; healthy?: boolean; state?: string } | string;
+  broker?: { type: string; connected: boolean };
 }
 
 function brokerText(broker: NodeInfo['broker']): [string, 'ok' | 'bad' | ''] {
-  if (broker === undefined) return ['–', ''];
-  if (typeof broker === 'string') return [broker, ''];
-  const state = broker.state ?? (broker.healthy === false ? 'down' : 'connected');
-  return [`${broker.type ?? ''} ${state}`.trim(), broker.healthy === false ? 'bad' : 'ok'];
+  if (!broker) return ['–', ''];
+  return [`${broker.type} ${broker.connected ? 'connected' : 'disconnected'}`, broker.connected ? 'ok' : 'bad'];
 }
 
 function NodeCard({ node, latest }: { node: NodeInfo; latest: StatsSample | undefined }): Markup {
