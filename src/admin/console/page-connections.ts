@@ -12,8 +12,10 @@ interface SessionRow {
   connectedAt: string;
   channels: string[];
   context: Record<string, unknown>;
-  bytesIn?: number;
-  bytesOut?: number;
+  messagesSent: number;
+  bytesSent: number;
+  messagesReceived: number;
+  bytesReceived: number;
 }
 
 interface SessionPage {
@@ -69,8 +71,8 @@ function SessionDetails({ id, onGone }: { id: string; onGone: () => void }): Mar
             ['transport', s.transport],
             ['remote address', s.remote],
             ['connected since', new Date(s.connectedAt).toLocaleString()],
-            ['bytes received', formatBytes(s.bytesIn)],
-            ['bytes sent', formatBytes(s.bytesOut)],
+            ['received from it', `${formatBytes(s.bytesReceived)} in ${s.messagesReceived} frames`],
+            ['sent to it', `${formatBytes(s.bytesSent)} in ${s.messagesSent} frames`],
             ['channels', s.channels.length ? s.channels.join(', ') : html`<span class="muted">none</span>`],
           ]} />
           <h4>Context</h4>
