@@ -49,7 +49,7 @@ function instanceOverview(gateway: GatewaySource, service: string, instance: { i
   const base = { id: instance.id, url: instance.url, outstanding: up?.outstanding ?? 0, ejectedUntil: null };
   if (!up) return { ...base, state: 'unknown', reason: 'this node does not use it yet' };
   if (!up.healthy) return { ...base, state: 'unhealthy', reason: 'failed its active health checks' };
-  if (up.ejectedUntil > now) return { ...base, state: 'ejected', reason: `ejected after ${up.consecutiveFailures || 'consecutive'} failures (5xx or connection errors)`, ejectedUntil: up.ejectedUntil };
+  if (up.ejectedUntil > now) return { ...base, state: 'ejected', reason: 'ejected after consecutive failures (5xx answers or connection errors)', ejectedUntil: up.ejectedUntil };
   return { ...base, state: 'healthy', reason: null };
 }
 

@@ -79,3 +79,14 @@ export function apiKeyCheck(config: Config['api'], others?: OtherCredentials): (
 export function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/** The body of a dead-letter replay: `{}` (all) or `{"ids": [dead letter ids]}`; undefined means all. */
+export function replayIdsOf(raw: unknown): string[] | undefined {
+  const body = raw === undefined || raw === null ? {} : raw;
+  if (!isObject(body)) throw new SwitchboardError('bad_request', 'expected {} or {"ids": [dead letter ids]}');
+  const { ids } = body;
+  if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
+    throw new SwitchboardError('bad_request', 'ids must be a list of dead letter ids');
+  }
+  return ids as string[] | undefined;
+}

@@ -32,8 +32,15 @@ export interface ApiOperation {
   /** Set for answers that are not JSON documents. */
   contentType?: string;
   errors?: ErrorCode[];
-  /** Routes that exist only with the service gateway or the Push-compatible endpoints on. */
-  when?: 'gateway' | 'push';
+  /** Routes that exist only with the service gateway, the Push-compatible endpoints or the admin console on. */
+  when?: keyof Features;
+}
+
+/** Optional parts of the API, on or off by configuration. */
+export interface Features {
+  gateway: boolean;
+  push: boolean;
+  admin: boolean;
 }
 
 const session = {
@@ -62,6 +69,14 @@ const application = { id: 'shop', source: 'api', createdAt: '2026-12-04T06:00:00
 const instance = { id: 'orders-1', service: 'orders', url: 'http://10.0.0.9:8080', weight: 1, metadata: {}, ttl: 30000, state: 'available', outstanding: 0, ejectedUntil: null };
 const name = (what: string) => ({ description: what, ...str() });
 const paged = { limit: { type: 'string', pattern: '^[0-9]+$', description: 'at most this many (1 to 1000, default 100)' }, time: name('read from this time: ISO 8601 or ms since the epoch'), position: name('read from this position') };
+/** limit= and after= of the paged lists (sessions, channels). */
+const pageQuery = {
+  limit: { type: 'string', pattern: '^[0-9]+$', description: 'a page of at most this many (1 to 1000), ordered by id or name; without it, the whole list' },
+  after: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'the next cursor of the previous page' },
+};
+/** What a paged answer adds. */
+const pageFields = { total: int('entries in all pages'), next: { type: ['string', 'null'], description: 'cursor of the next page; null on the last' } };
+const nodeSample = { t: 1796364000000, connections: 3, subscriptions: 5, publications: 12.5, deliveries: 40, errors: 0, cpu: 3.2, rss: 82000000, heapUsed: 31000000 };
 const topicRead = { errors: ['bad_request', 'not_found'] as ErrorCode[] };
 const empty = { status: 204 };
 
@@ -88,8 +103,11 @@ export const apiOperations: ApiOperation[] = [
   // Channels
   {
     method: 'GET', path: '/api/channels', tag: 'channels', access: 'admin', summary: 'Channels with subscribers across the cluster',
-    query: { prefix: name('only channels starting with this') },
-    response: object({ nodes: int('nodes that answered'), channels: list(object({ channel: str(), subscribers: int() }, ['channel', 'subscribers'])) }, ['nodes', 'channels']),
+    query: { prefix: name('only channels starting with this'), ...pageQuery },
+    response: object(
+      { nodes: int('nodes that answered'), channels: list(object({ channel: str(), subscribers: int() }, ['channel', 'subscribers'])), ...pageFields },
+      ['nodes', 'channels'],
+    ),
     example: { nodes: 2, channels: [{ channel: 'news', subscribers: 3 }] },
   },
   {
@@ -120,8 +138,14 @@ export const apiOperations: ApiOperation[] = [
   // Sessions and users
   {
     method: 'GET', path: '/api/sessions', tag: 'sessions', access: 'admin', summary: 'Sessions on every node',
-    query: { user: name('only this user\'s sessions'), channel: name('only sessions subscribed to this channel') },
-    response: ref('Sessions'), example: { sessions: [session] },
+    query: {
+      user: name('only this user\'s sessions'),
+      channel: name('only sessions subscribed to this channel'),
+      node: name('only sessions on this node'),
+      transport: { type: 'string', enum: ['ws', 'sse', 'http-stream', 'push-ws', 'push-sse', 'long-poll'] },
+      ...pageQuery,
+    },
+    response: object({ sessions: list(ref('Session')), ...pageFields }, ['sessions']), example: { sessions: [session], total: 1, next: null },
   },
   { method: 'GET', path: '/api/sessions/:id', tag: 'sessions', access: 'admin', summary: 'One session, on whatever node holds it', response: ref('Session'), example: session, errors: ['not_found'] },
   ...(['DELETE', 'POST'] as const).map((method): ApiOperation => ({
@@ -172,8 +196,15 @@ export const apiOperations: ApiOperation[] = [
   { method: 'GET', path: '/api/nodes', tag: 'node', access: 'admin', summary: 'The nodes of the cluster as this node sees them', response: object({ nodes: list({ type: 'object' }) }, ['nodes']), example: { nodes: [{ id: '4f1c2a9b7e3d', state: 'running', sessions: 2 }] } },
   {
     method: 'GET', path: '/api/routes', tag: 'routing', access: 'admin', summary: 'Client message routes and their backends\' breakers',
-    response: object({ node: str(), routes: list({ type: 'object' }), backends: list(object({ name: str(), breaker: str() }, ['name', 'breaker'])) }, ['node', 'routes', 'backends']),
-    example: { node: '4f1c2a9b7e3d', routes: [], backends: [{ name: 'orders', breaker: 'closed' }] },
+    response: object(
+      { node: str(), routes: list({ type: 'object' }), backends: list(object({ name: str(), breaker: str(), health: { type: 'string', enum: ['healthy', 'recovering', 'failing'] } }, ['name', 'breaker', 'health'])) },
+      ['node', 'routes', 'backends'],
+    ),
+    example: {
+      node: '4f1c2a9b7e3d',
+      routes: [{ name: 'orders', match: 'key orders', target: 'backend orders', durable: true, queue: { depth: 2, deadLetters: 1 } }],
+      backends: [{ name: 'orders', breaker: 'closed', health: 'healthy' }],
+    },
   },
   {
     method: 'GET', path: '/api/routes/:name/dead-letters', tag: 'routing', access: 'admin', summary: 'Dead letters of a durable route',
@@ -286,6 +317,38 @@ export const apiOperations: ApiOperation[] = [
     response: object({ ok: { const: true } }, ['ok']), example: { ok: true }, errors: ['bad_request', 'not_found'],
   },
   { method: 'GET', path: '/api/topics/:app/subscriptions/:sub/dead-letters', tag: 'topics', access: 'application', scopes: ['admin', 'subscribe'], summary: 'Messages that ran out of delivery attempts', query: paged, response: ref('TopicMessages'), example: { messages: [message] }, ...topicRead },
+  {
+    method: 'POST', path: '/api/topics/:app/subscriptions/:sub/dead-letters/replay', tag: 'topics', access: 'application', scopes: ['admin'], summary: 'Publish dead letters again on the subscription\'s topic',
+    body: object({ ids: list(str()) }), bodyOptional: true, requestExample: { ids: [message.id] },
+    response: object({ replayed: int(), duplicates: int() }, ['replayed', 'duplicates']), example: { replayed: 1, duplicates: 0 }, ...topicRead,
+  },
+  // Admin console (admin.enabled)
+  {
+    method: 'GET', path: '/api/admin/whoami', tag: 'admin', access: 'admin', when: 'admin', summary: 'The console role of the caller\'s credential (read-only keys and role JWTs too)',
+    response: object({ role: { type: 'string', enum: ['admin', 'read-only'] }, via: { type: 'string', enum: ['key', 'jwt', 'insecure'] }, subject: str() }, ['role', 'via']),
+    example: { role: 'read-only', via: 'key' },
+  },
+  {
+    method: 'GET', path: '/api/admin/stats', tag: 'admin', access: 'admin', when: 'admin', summary: 'Samples of every node\'s own counters over the last minutes',
+    query: { minutes: { type: 'string', pattern: '^[0-9.]+$', description: 'up to admin.historyMinutes (the default)' } },
+    response: object({ nodes: list(object({ node: str(), interval: int(), samples: list({ type: 'object' }) }, ['node', 'interval', 'samples'])) }, ['nodes']),
+    example: { nodes: [{ node: '4f1c2a9b7e3d', interval: 5000, samples: [nodeSample] }] },
+    errors: ['bad_request'],
+  },
+  {
+    method: 'GET', path: '/api/admin/topics', tag: 'admin', access: 'admin', when: 'admin', summary: 'Applications, topics and subscriptions with backlog, ack rate and dead letters',
+    response: object({ applications: list({ type: 'object' }) }, ['applications']),
+    example: { applications: [{ id: 'shop', topics: [{ name: 'orders', messages: 3, subscriptions: [{ application: 'shop', name: 'billing', backlog: 1, oldestUnackedAgeMs: 1200, ackedPerSecond: 0.5, deadLetterTopic: 'orders-dead', deadLetters: 1 }] }] }] },
+  },
+  {
+    method: 'GET', path: '/api/admin/gateway', tag: 'admin', access: 'admin', when: 'admin', summary: 'Gateway services, instance states with reasons, routes and their rates',
+    response: object({ services: list({ type: 'object' }), routes: list({ type: 'object' }) }, ['services', 'routes']),
+    example: {
+      services: [{ name: 'orders', down: null, instances: [{ id: 'orders-1', url: 'http://10.0.0.9:8080', state: 'ejected', reason: 'ejected after consecutive failures (5xx answers or connection errors)', outstanding: 0, ejectedUntil: 1796364030000 }] }],
+      routes: [{ name: 'orders', service: 'orders', host: '', path: '/orders', methods: [], requestsPerSecond: 12.5, errorsPerSecond: 0.2 }],
+    },
+    errors: ['not_found'],
+  },
 ];
 
 const exampleMessages: Record<ErrorCode, string> = {
@@ -366,11 +429,11 @@ function operationOf(op: ApiOperation): Record<string, unknown> {
 }
 
 /** The operations this node serves: the gateway's and the Push-compatible ones only when they are on. */
-export function operationsServed(features: { gateway: boolean; push: boolean }): ApiOperation[] {
+export function operationsServed(features: Features): ApiOperation[] {
   return apiOperations.filter((op) => op.when === undefined || features[op.when]);
 }
 
-export function openApiDocument(version: string, features: { gateway: boolean; push: boolean }): Record<string, unknown> {
+export function openApiDocument(version: string, features: Features): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operationsServed(features)) {
     const path = op.path.replace(/:([A-Za-z]+)/g, '{$1}');
@@ -389,7 +452,7 @@ export function openApiDocument(version: string, features: { gateway: boolean; p
 }
 
 /** GET /api/openapi.json, without an API key: the description of the API holds no secret. */
-export function registerOpenApiRoute(app: FastifyInstance, version: string, features: { gateway: boolean; push: boolean }): void {
+export function registerOpenApiRoute(app: FastifyInstance, version: string, features: Features): void {
   const document = JSON.stringify(openApiDocument(version, features));
   app.get('/api/openapi.json', async (_req, reply) => reply.type('application/json').send(document));
 }

@@ -42,5 +42,5 @@ export function registerApiRoutes(node: SwitchboardNode): void {
   });
   // Topic routes take application keys as well as admin keys, so they check keys themselves.
   node.app.register(async (api) => registerTopicRoutes(api, node.topics, node.config.api, consoleAccess));
-  node.app.register(async (app) => registerOpenApiRoute(app, version, { gateway: Boolean(node.gateway), push: node.config.compat.push.enabled }));
+  node.app.register(async (app) => registerOpenApiRoute(app, version, { gateway: Boolean(node.gateway), push: node.config.compat.push.enabled, admin: node.config.admin.enabled }));
 }

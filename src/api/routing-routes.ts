@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SwitchboardError } from '../errors.js';
 import type { SwitchboardNode } from '../node.js';
-import { isObject } from './api-keys.js';
+import { replayIdsOf } from './api-keys.js';
 import type { BreakerState } from '../routing/breaker.js';
 
 /** A backend's health as its breaker tells it: calls go through, a probe is out, or calls are refused until it recovers. */
@@ -30,12 +30,6 @@ export function registerRoutingRoutes(api: FastifyInstance, node: SwitchboardNod
   });
 
   api.post('/api/routes/:name/dead-letters/replay', async (req) => {
-    const body = req.body === undefined || req.body === null ? {} : req.body;
-    if (!isObject(body)) throw new SwitchboardError('bad_request', 'expected {} or {"ids": [dead letter ids]}');
-    const { ids } = body;
-    if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
-      throw new SwitchboardError('bad_request', 'ids must be a list of dead letter ids');
-    }
-    return { route: routeName(req), ...(await node.durable.replay(routeName(req), ids as string[] | undefined)) };
+    return { route: routeName(req), ...(await node.durable.replay(routeName(req), replayIdsOf(req.body))) };
   });
 }

@@ -8,7 +8,7 @@ import { QuotaExceeded } from '../topics/quotas.js';
 import { parseTime, type TopicRecord, type TopicService } from '../topics/service.js';
 import type { AckOutcome, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
-import { isObject, type OtherCredentials } from './api-keys.js';
+import { isObject, replayIdsOf, type OtherCredentials } from './api-keys.js';
 
 function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');
@@ -255,6 +255,10 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
   api.get(`${base}/:app/subscriptions/:sub/dead-letters`, async (req: Req) => {
     authorize(who(req), req.params.app, ['admin', 'subscribe']);
     return { messages: (await topics.deadLetters(req.params.app, req.params.sub, fromQuery(req.query))).map(publicMessage) };
+  });
+  api.post(`${base}/:app/subscriptions/:sub/dead-letters/replay`, async (req: Req) => {
+    authorize(who(req), req.params.app, ['admin']);
+    return topics.replayDeadLetters(req.params.app, req.params.sub, replayIdsOf(req.body));
   });
 }
 

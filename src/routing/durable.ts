@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SwitchboardError } from '../errors.js';
-import { deadLetterAttributes, type ReceivedMessage, type TopicMessage, type TopicStore } from '../topics/store.js';
+import { deadLetterAttributes, type ReceivedMessage, type TopicStore } from '../topics/store.js';
+import { replayDeadLetters } from '../topics/replay.js';
 import { CallFailure } from './backend.js';
 import type { BackendOptions, RouteOptions } from './config.js';
 import type { RoutedMessage } from './message.js';
@@ -155,27 +156,10 @@ export class DurableDelivery implements DurableSink {
   async replay(routeName: string, ids?: string[]): Promise<{ replayed: number; duplicates: number }> {
     const queue = this.queue(routeName);
     const wanted = ids ? new Set(ids) : undefined;
-    let replayed = 0;
-    let duplicates = 0;
-    let from: string | undefined;
-    for (;;) {
-      const page: TopicMessage[] = await this.store.read(queue.deadTopic, { limit: 500, ...(from !== undefined && { from: { position: from } }) });
-      const fresh = from === undefined ? page : page.filter((m) => m.position !== from);
-      if (fresh.length === 0) break;
-      const chosen = wanted ? fresh.filter((m) => wanted.has(m.id)) : fresh;
-      if (chosen.length > 0) {
-        const results = await this.store.append(
-          queue.topic,
-          chosen.map((letter) => ({ data: letter.data, attributes: { route: routeName, replayOf: letter.id }, idempotencyKey: `replay:${letter.id}` })),
-        );
-        for (const result of results) {
-          if (result.duplicate) duplicates += 1;
-          else replayed += 1;
-        }
-      }
-      from = fresh.at(-1)!.position;
-    }
-    return { replayed, duplicates };
+    return replayDeadLetters(this.store, queue.deadTopic, queue.topic, (letter) => !wanted || wanted.has(letter.id), (letter) => ({
+      data: letter.data,
+      attributes: { route: routeName, replayOf: letter.id },
+    }));
   }
 
   private queue(routeName: string): RouteQueue {

@@ -10,7 +10,8 @@ import { TopicMetrics } from './metrics.js';
 import { PushDeliverer } from './push.js';
 import type { TargetPolicy } from '../outbound/targets.js';
 import { BatchOverQuota, PublishQuotas, QuotaExceeded } from './quotas.js';
-import { type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
+import { deadLetterAttributes, type AckOutcome, type AppendResult, type NewTopicMessage, type PushConfig, type ReceivedMessage, type SeekTarget, type SubscriptionStats, type TopicMessage, type TopicStore } from './store.js';
+import { replayDeadLetters } from './replay.js';
 
 export type TopicsConfig = Config['topics'];
 
@@ -548,6 +549,31 @@ export class TopicService {
     const sub = await this.getSubscription(application, name);
     if (!sub.deadLetterTopic) throw new SwitchboardError('not_found', `subscription ${application}/${name} has no dead-letter topic`);
     return this.readTopic(application, sub.deadLetterTopic, opts);
+  }
+
+  /**
+   * Publishes this subscription's dead letters (all, or those with the given ids) again on the
+   * topic it reads, without the dead-letter attributes and with `sb-replay-of` naming the dead
+   * letter. Every subscription of that topic receives them; a repeated replay within the
+   * idempotency window publishes nothing again.
+   */
+  async replayDeadLetters(application: string, name: string, ids?: string[]): Promise<{ replayed: number; duplicates: number }> {
+    const sub = await this.getSubscription(application, name);
+    if (!sub.deadLetterTopic) throw new SwitchboardError('not_found', `subscription ${application}/${name} has no dead-letter topic`);
+    const wanted = ids ? new Set(ids) : undefined;
+    const subscription = storeName(application, name);
+    const deadLetterKeys = new Set<string>(Object.values(deadLetterAttributes));
+    return replayDeadLetters(
+      this.store,
+      storeName(application, sub.deadLetterTopic),
+      storeName(sub.topic.application, sub.topic.name),
+      (letter) => letter.attributes[deadLetterAttributes.subscription] === subscription && (!wanted || wanted.has(letter.id)),
+      (letter) => ({
+        data: letter.data,
+        orderingKey: letter.orderingKey,
+        attributes: { ...Object.fromEntries(Object.entries(letter.attributes).filter(([key]) => !deadLetterKeys.has(key))), 'sb-replay-of': letter.id },
+      }),
+    );
   }
 
   private async allBacklogs(): Promise<Map<string, SubscriptionStats>> {

@@ -23,7 +23,7 @@ describe('the OpenAPI document at /api/openapi.json', () => {
 
   before(async () => {
     const config = loadConfig({
-      overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.keys': ['admin-key-for-openapi'], 'log.level': 'silent', 'gateway.enabled': true, 'compat.push.enabled': true },
+      overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.keys': ['admin-key-for-openapi'], 'log.level': 'silent', 'gateway.enabled': true, 'compat.push.enabled': true, 'admin.enabled': true },
     });
     node = new SwitchboardNode(config);
     // Route modules register inside plugins, which load at start: this hook sees every one of them.

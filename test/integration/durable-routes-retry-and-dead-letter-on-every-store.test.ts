@@ -73,6 +73,10 @@ for (const store of stores) {
       assert.equal(letters[0].attempts, 2);
       assert.equal(letters[0].backend, 'orders');
       assert.equal((await scrape(node.url)).value('switchboard_durable_dead_letters_total', { route: 'orders' }), 1);
+      const listed = (await get(`${node.url}/api/routes`)).body;
+      assert.deepEqual(listed.routes.find((r: { name: string }) => r.name === 'orders').queue, { depth: 0, deadLetters: 1 }, 'GET /api/routes counts the dead letter');
+      const backendState = listed.backends.find((b: { name: string }) => b.name === 'orders');
+      assert.equal(backendState.health, { closed: 'healthy', half_open: 'recovering', open: 'failing' }[backendState.breaker as string]);
 
       healthy = true;
       const replayed = await post(`${node.url}/api/routes/orders/dead-letters/replay`, {});
