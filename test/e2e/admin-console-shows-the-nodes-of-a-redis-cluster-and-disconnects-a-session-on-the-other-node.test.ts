@@ -67,7 +67,7 @@ describe('the admin console of a two-node Redis cluster', { skip }, () => {
     await narrow.close();
   });
 
-  it('finds the session on the other node by filter and disconnects it: the client gets the close code', async () => {
+  it('finds the session on the other node by filter and disconnects it: the client gets the close code chosen', async () => {
     client ??= await connectWs(`${wsUrl(nodes[1]!)}/ws`);
     client.send({ type: 'subscribe', id: 1, channel: 'news' });
     await client.next((f) => f.type === 'subscribed');
@@ -82,12 +82,12 @@ describe('the admin console of a two-node Redis cluster', { skip }, () => {
     await page.getByRole('button', { name: `details of session ${session}` }).click();
     await page.locator('#session-details', { hasText: 'news' }).waitFor();
     await saveScreenshot(page, 'connections');
-    await page.selectOption('#close-code', '4000');
+    await page.selectOption('#close-code', '4500');
     await page.fill('#close-reason', 'moved by the operator');
     await page.locator('#disconnect').click();
     const closed = await client.closed;
-    assert.deepEqual(closed, { code: 4000, reason: 'moved by the operator' });
-    await page.locator('#session-details .message.ok', { hasText: 'disconnected with code 4000' }).waitFor();
+    assert.deepEqual(closed, { code: 4500, reason: 'moved by the operator' });
+    await page.locator('#session-details .message.ok', { hasText: `Session ${session} was disconnected with close code 4500` }).waitFor();
     // The list follows $admin:sessions: the session leaves it without a reload.
     await row.waitFor({ state: 'detached', timeout: 10_000 });
   });

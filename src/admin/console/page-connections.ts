@@ -50,9 +50,9 @@ function SessionDetails({ id, onGone }: { id: string; onGone: () => void }): Mar
   const disconnect = (event: Event) => {
     event.preventDefault();
     void action.run(async () => {
-      await api.post(`/api/sessions/${encodeURIComponent(id)}/disconnect`, { code, reason });
+      const answer = await api.post<{ code?: number }>(`/api/sessions/${encodeURIComponent(id)}/disconnect`, { code, reason });
       onGone();
-      return `Session ${id} was disconnected with code ${code}.`;
+      return `Session ${id} was disconnected with close code ${answer.code ?? 4000}.`;
     });
   };
   const revoke = () =>
