@@ -66,7 +66,7 @@ describe('channels and topics in the admin console', { skip }, () => {
     await saveScreenshot(page, 'channels');
   });
 
-  it('replays a dead letter of a topic selected on the page: the subscription receives it again', async () => {
+  it('replays a dead letter of a topic selected on the page: the subscription receives it again; a seek to now leaves nothing to pull', async () => {
     const created = await api('POST', '/api/topics/applications', { id: 'shop' });
     assert.equal(created.status, 201, created.text);
     for (const name of ['orders', 'orders-dead']) assert.equal((await api('POST', '/api/topics/shop/topics', { name })).status, 201);
@@ -95,5 +95,10 @@ describe('channels and topics in the admin console', { skip }, () => {
 
     const [again] = (await pull()).body.messages;
     assert.deepEqual(again?.message.data, { order: 7 });
+
+    // Seeking to now counts everything before as acknowledged: nothing is left to pull.
+    await page.locator('#seek').click();
+    await page.locator('form[aria-label="seek billing"] .message.ok', { hasText: 'billing now delivers from' }).waitFor({ timeout: 5_000 });
+    assert.deepEqual((await pull()).body.messages, []);
   });
 });

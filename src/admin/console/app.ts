@@ -77,8 +77,12 @@ function Shell({ who, credential, onSignOut }: { who: WhoAmI; credential: string
     };
   }, [live]);
   const page = pages.find((p) => p.path === path)!;
+  const [first, setFirst] = useState(true);
   useEffect(() => {
     document.title = `${page.title} · Switchboard console`;
+    // A keyboard or screen reader user who picked a page lands on it, not back in the navigation.
+    if (first) setFirst(false);
+    else document.getElementById('content')?.focus();
   }, [page]);
   const value: Console = { api, live, role: who.role, tick };
   return html`<${ConsoleContext.Provider} value=${value}>
