@@ -66,7 +66,7 @@ export function GatewayPage(): Markup {
   if (data === 'off') return html`<p class="muted">The service gateway is off on this node (gateway.enabled, docs/gateway.md).</p>`;
   return html`
     <${Message} kind="error" text=${answer.error} />
-    <section class="cards" aria-label="services">
+    <section class="cards wide" aria-label="services">
       ${(data?.services ?? []).map((service) => html`<${ServiceCard} key=${service.name} service=${service} />`)}
     </section>
     <section class="panel">
