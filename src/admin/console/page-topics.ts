@@ -44,10 +44,11 @@ function DeadLetters({ app, sub }: { app: string; sub: string }): Markup {
   const action = useAction();
   const replay = (ids: string[] | undefined) =>
     action.run(async () => {
-      const answer = await api.post<{ replayed: number }>(`${subscriptionPath(app, sub)}/dead-letters/replay`, ids ? { ids } : {});
+      const answer = await api.post<{ replayed: number; duplicates: number }>(`${subscriptionPath(app, sub)}/dead-letters/replay`, ids ? { ids } : {});
       setChosen(new Set());
       letters.reload();
-      return `Replayed ${answer.replayed} dead letter(s) to ${sub}.`;
+      const duplicates = answer.duplicates > 0 ? ` (${answer.duplicates} replayed before, not sent again)` : '';
+      return `Replayed ${answer.replayed} dead letter(s) onto the topic ${sub} reads${duplicates}.`;
     });
   const messages = letters.data?.messages ?? [];
   const toggle = (id: string) => {
