@@ -18,14 +18,17 @@ import { routing, routingTable } from './workloads/routing.js';
 import { gateway, gatewayTable } from './workloads/gateway.js';
 import { topicStores, topics, topicsTable } from './workloads/topics.js';
 import { workersFanout, workersTable } from './workloads/workers.js';
+import { consoleCost, consoleTable } from './workloads/console.js';
 
-const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster', 'workers', 'routing', 'gateway', 'topics'] as const;
+const workloadNames = ['fanout', 'sse', 'channels', 'idle', 'cluster', 'workers', 'routing', 'gateway', 'topics', 'console'] as const;
 type WorkloadName = (typeof workloadNames)[number];
+/** What runs without --only: the console's cost (two nodes of 10,000 connections each) only when asked for. */
+const defaultWorkloads = workloadNames.filter((w) => w !== 'console');
 
 const usage = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
 
   --quick                 smaller counts and shorter steps (about two minutes)
-  --only=LIST             workloads to run: ${workloadNames.join(',')} (default: all)
+  --only=LIST             workloads to run: ${workloadNames.join(',')} (default: all but console)
   --servers=LIST          servers to run: ${serverNames.join(',')} (default: all)
   --profile               start the Switchboard server with --cpu-prof; profiles go to bench-results/profiles/
   --workers=N             subscriber worker processes (default 2)
@@ -138,7 +141,7 @@ async function main(): Promise<number> {
       return 0;
     }
     settings = settingsFrom(flags, started);
-    only = list(flags.get('only'), workloadNames, 'workload');
+    only = flags.has('only') ? list(flags.get('only'), workloadNames, 'workload') : defaultWorkloads;
     servers = list(flags.get('servers'), serverNames, 'server');
     const known = new Set(['quick', 'only', 'servers', 'profile', 'workers', 'subscribers', 'steps', 'step-seconds', 'channels', 'idle', 'source-addresses', 'budget-seconds', 'retries', 'rounds', 'help']);
     for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
@@ -277,6 +280,17 @@ async function main(): Promise<number> {
       }
       continue;
     }
+    if (workload === 'console') {
+      // Switchboard only: the same node without and with the admin console (see workloads/console.ts).
+      if (!plainServers.includes('switchboard')) continue;
+      try {
+        emit(await consoleCost(ctx));
+      } catch (err) {
+        log(`console failed: ${(err as Error).stack ?? err}`);
+        emit({ workload: 'console', server: 'switchboard', error: (err as Error).message });
+      }
+      continue;
+    }
     if (workload === 'workers') {
       // Switchboard only: one process against `serve --workers 2` on one port (see workloads/workers.ts).
       if (!servers.includes('switchboard')) continue;
@@ -314,7 +328,7 @@ async function main(): Promise<number> {
     }
   }
 
-  if (results.some((r) => r.workload !== 'cluster-fanout' && r.workload !== 'workers-fanout' && r.workload !== 'routing' && r.workload !== 'gateway' && r.workload !== 'topics')) process.stdout.write(`\n${table(results)}\n`);
+  if (results.some((r) => r.workload !== 'cluster-fanout' && r.workload !== 'workers-fanout' && r.workload !== 'routing' && r.workload !== 'gateway' && r.workload !== 'topics' && r.workload !== 'console')) process.stdout.write(`\n${table(results)}\n`);
   const routed = routingTable(results);
   if (routed) process.stdout.write(`\n${routed}\n`);
   const proxied = gatewayTable(results);
@@ -323,6 +337,8 @@ async function main(): Promise<number> {
   if (durable) process.stdout.write(`\n${durable}\n`);
   const cluster = clusterTable(results);
   if (cluster) process.stdout.write(`\n${cluster}\n`);
+  const consoleLine = consoleTable(results);
+  if (consoleLine) process.stdout.write(`\n${consoleLine}\n`);
   const perWorkers = workersTable(results);
   if (perWorkers) process.stdout.write(`\n${perWorkers}\n`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench-results/latest.jsonl`);

@@ -26,7 +26,7 @@ export interface SessionEvents {
 
 /**
  * Collects sessions opened and closed on this node and hands them over in one batch at most once
- * per `period`; a batch holds at most `maxBatch` events, the rest are counted as dropped.
+ * per `period`; a batch holds at most `maxBatch` events (admin.maxSessionEvents), the rest are counted as dropped.
  */
 export class SessionEventBatcher {
   private opened: OpenedSession[] = [];
@@ -38,8 +38,10 @@ export class SessionEventBatcher {
   constructor(
     private readonly node: string,
     private readonly send: (events: SessionEvents) => void,
+    private readonly maxBatch: number,
+    /** Called for each event left out of a full batch. */
+    private readonly onDropped: () => void,
     private readonly period = 1000,
-    private readonly maxBatch = 1000,
   ) {}
 
   sessionOpened(session: Session): void {
@@ -57,8 +59,12 @@ export class SessionEventBatcher {
 
   private add(push: () => void): void {
     if (this.stopped) return;
-    if (this.opened.length + this.closed.length >= this.maxBatch) this.dropped += 1;
-    else push();
+    if (this.opened.length + this.closed.length >= this.maxBatch) {
+      this.dropped += 1;
+      this.onDropped();
+    } else {
+      push();
+    }
     if (this.timer) return;
     this.timer = setTimeout(() => this.flush(), this.period);
     this.timer.unref();

@@ -98,6 +98,7 @@ export interface Config {
     roleClaim: string;
     sampleInterval: number;
     historyMinutes: number;
+    maxSessionEvents: number;
   };
   sessions: {
     heartbeatInterval: number;
@@ -348,6 +349,11 @@ export const schema: SchemaNode = {
     roleClaim: { parse: parseString, default: 'switchboard_role', doc: 'JWT claim naming a console role, admin or read-only; a JWT carrying it signs in to the console and the server API with that role' },
     sampleInterval: { parse: parseDuration, default: '5s', doc: 'how often each node samples its own counters (connections, rates, CPU, memory) for the console\'s charts and the $admin:stats channel' },
     historyMinutes: { parse: (v) => parseInteger(v, 1, 1440), default: 15, doc: 'minutes of samples each node keeps in memory for GET /api/admin/stats' },
+    maxSessionEvents: {
+      parse: (v) => parseInteger(v, 1, 1_000_000),
+      default: 1000,
+      doc: 'most session opened/closed events one node publishes to $admin:sessions in its batch of a second; the rest are counted as dropped (switchboard_limit_hits_total{limit="session_events"})',
+    },
   },
   auth: {
     anonymous: { parse: parseBoolean, default: false, doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set' },

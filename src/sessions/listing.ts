@@ -83,13 +83,16 @@ export function answerSessions(registry: SessionRegistry, node: string, query: S
   else if (query.session !== undefined) sessions = [registry.get(query.session)].filter((s): s is Session => s !== undefined);
   else if (query.user !== undefined) sessions = registry.ofUser(query.user);
   else sessions = registry.all();
-  const listings: SessionListing[] = [];
+  const matching: Session[] = [];
   for (const s of sessions) {
     if (query.channel !== undefined && !s.channels.has(query.channel)) continue;
     if (query.transport !== undefined && wireFormatNames[s.format] !== query.transport) continue;
-    listings.push(listingOf(s, node));
+    matching.push(s);
   }
-  return query.page ? pageOf(listings, sessionKey, query.page) : listings;
+  if (!query.page) return matching.map((s) => listingOf(s, node));
+  // Only the sessions of the page are described: a page of 100 out of 10,000 builds 101 listings.
+  const { entries, total } = pageOf(matching, (s) => s.id, query.page);
+  return { entries: entries.map((s) => listingOf(s, node)), total };
 }
 
 /** One cluster-wide page from every node's page of sessions. */
