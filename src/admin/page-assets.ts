@@ -52,7 +52,7 @@ function hashOf(...parts: Buffer[]): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-function asset(body: Buffer, name: string, immutable: boolean): ConsoleFile {
+function consoleFile(body: Buffer, name: string, immutable: boolean): ConsoleFile {
   return { body, contentType: contentTypes[extname(name)] ?? 'application/octet-stream', immutable, etag: `"${hashOf(body)}"` };
 }
 
@@ -69,7 +69,7 @@ export function loadConsolePage(): ConsolePage {
   for (const library of libraryFiles()) {
     const body = readFileSync(library.url);
     const path = `vendor/${hashOf(body)}/${library.name}`;
-    files.set(path, asset(body, library.name, true));
+    files.set(path, consoleFile(body, library.name, true));
     if (library.name.endsWith('.css')) links.push(path);
     else imports[library.specifier] = `./${path}`;
   }
@@ -77,11 +77,11 @@ export function loadConsolePage(): ConsolePage {
   const modules = readdirSync(modulesDir).filter((name) => name.endsWith('.js'));
   const bodies = modules.map((name) => readFileSync(new URL(name, modulesDir)));
   const modulesPath = `app/${hashOf(...bodies)}`;
-  modules.forEach((name, i) => files.set(`${modulesPath}/${name}`, asset(bodies[i]!, name, true)));
+  modules.forEach((name, i) => files.set(`${modulesPath}/${name}`, consoleFile(bodies[i]!, name, true)));
 
   const stylesheet = readFileSync(new URL('console.css', staticDir));
   const stylesheetPath = `${hashOf(stylesheet)}/console.css`;
-  files.set(stylesheetPath, asset(stylesheet, 'console.css', true));
+  files.set(stylesheetPath, consoleFile(stylesheet, 'console.css', true));
   links.push(stylesheetPath);
 
   const importMap = JSON.stringify({ imports });
@@ -89,7 +89,7 @@ export function loadConsolePage(): ConsolePage {
     .replace('<!--import-map-->', `<script type="importmap">${importMap}</script>`)
     .replace('<!--stylesheets-->', links.map((href) => `<link rel="stylesheet" href="./${href}">`).join('\n'))
     .replace('<!--entry-->', `<script type="module" src="./${modulesPath}/app.js"></script>`);
-  files.set('', asset(Buffer.from(page), 'index.html', false));
+  files.set('', consoleFile(Buffer.from(page), 'index.html', false));
 
   const importMapHash = createHash('sha256').update(importMap).digest('base64');
   const contentSecurityPolicy = [
