@@ -35,6 +35,8 @@ import { registerClientRoutes } from './transports/routes.js';
 import { registerBrowserAccess } from './transports/browser-access.js';
 import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './transports/tls.js';
 import { registerDemoRoutes } from './demo/routes.js';
+import { loadConsolePage } from './admin/page-assets.js';
+import { registerConsolePageRoutes } from './admin/page-routes.js';
 import { Gateway } from './gateway/gateway.js';
 import { createGatewayStores, type GatewayStores } from './gateway/stores.js';
 import { RoutingMetrics } from './routing/metrics.js';
@@ -289,6 +291,7 @@ export class SwitchboardNode {
     registerClientRoutes(this, origins);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
+    if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());
     this.onReload('log.level', (fresh) => {
       this.log.level = fresh.log.level;
     });

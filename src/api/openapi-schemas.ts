@@ -58,6 +58,7 @@ export const components: Record<string, Schema> = {
   Sessions: object({ sessions: list(ref('Session')) }, ['sessions']),
   SessionCount: object({ sessions: int('sessions the cluster view listed') }, ['sessions']),
   Reason: object({ reason: { type: 'string', maxLength: 120 } }),
+  Disconnect: object({ reason: { type: 'string', maxLength: 120 }, code: { type: 'integer', minimum: 4000, maximum: 4999, description: 'close code: 4000-4499 the client reconnects, 4500-4999 it does not; 4000 when left out' } }),
   Data: object({ data: anyJson }, ['data']),
   Revocation: object({ jti: str(), user: str(), expiresAt: time, issuedBefore: time }, ['expiresAt']),
   TopicMessage: object(

@@ -154,8 +154,8 @@ export const apiOperations: ApiOperation[] = [
   { method: 'GET', path: '/api/sessions/:id', tag: 'sessions', access: 'admin', summary: 'One session, on whatever node holds it', response: ref('Session'), example: session, errors: ['not_found'] },
   ...(['DELETE', 'POST'] as const).map((method): ApiOperation => ({
     method, path: method === 'DELETE' ? '/api/sessions/:id' : '/api/sessions/:id/disconnect', tag: 'sessions', access: 'admin', summary: 'Disconnect a session (it may reconnect)',
-    query: { reason: { type: 'string', maxLength: 120 } }, body: ref('Reason'), bodyOptional: true, requestExample: { reason: 'maintenance' },
-    response: object({ disconnected: str(), reason: str() }, ['disconnected', 'reason']), example: { disconnected: session.id, reason: 'maintenance' },
+    query: { reason: { type: 'string', maxLength: 120 }, code: { type: 'integer', minimum: 4000, maximum: 4999 } }, body: ref('Disconnect'), bodyOptional: true, requestExample: { reason: 'maintenance', code: 4000 },
+    response: object({ disconnected: str(), reason: str(), code: { type: 'integer' } }, ['disconnected', 'reason']), example: { disconnected: session.id, reason: 'maintenance' },
     errors: ['bad_request', 'not_found'],
   })),
   {

@@ -18,6 +18,18 @@ function reasonOf(req: FastifyRequest): string {
   return reason;
 }
 
+/** The close code an operator asked for: 4000-4499 tell the client to reconnect, 4500-4999 not to (protocol.md#close-codes). */
+function requestedCloseCode(req: FastifyRequest): number {
+  const body = isObject(req.body) ? req.body : {};
+  const { code: queryCode } = req.query as { code?: string };
+  const code = body.code ?? (queryCode === undefined ? undefined : Number(queryCode));
+  if (code === undefined) return CloseCodes.reconnect;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 4000 || code > 4999) {
+    throw new SwitchboardError('bad_request', 'code must be a close code from 4000 to 4999 (4000-4499: the client reconnects, 4500-4999: it does not)');
+  }
+  return code;
+}
+
 function dataOf(req: FastifyRequest): unknown {
   const body = req.body;
   if (!isObject(body) || body.data === undefined) throw new SwitchboardError('bad_request', 'expected {"data": ...}');
@@ -84,9 +96,10 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
   const disconnectSession = async (req: FastifyRequest) => {
     const id = sessionId(req);
     const reason = reasonOf(req);
+    const code = requestedCloseCode(req);
     await findSession(id);
-    await node.cluster.command({ kind: 'disconnect', target: { session: id }, code: CloseCodes.reconnect, reason });
-    return { disconnected: id, reason };
+    await node.cluster.command({ kind: 'disconnect', target: { session: id }, code, reason });
+    return { disconnected: id, reason, ...(code !== CloseCodes.reconnect && { code }) };
   };
   api.delete('/api/sessions/:id', disconnectSession);
   api.post('/api/sessions/:id/disconnect', disconnectSession);

@@ -76,6 +76,23 @@ describe('disconnecting a session through the API', () => {
     }
   });
 
+  it('closes with the close code asked for, and refuses one that is not from 4000 to 4999', async () => {
+    const { client, id } = await wsSession();
+    try {
+      for (const code of [1000, 4999.5, '4500', 5000]) {
+        const refused = await request('POST', `${t.url}/api/sessions/${id}/disconnect`, { body: { reason: 'no', code } });
+        assert.equal(refused.status, 400, String(code));
+        assertErrorBody(refused.body, 'bad_request');
+      }
+      const res = await request('POST', `${t.url}/api/sessions/${id}/disconnect`, { body: { reason: 'account closed', code: 4500 } });
+      assert.deepEqual(res.body, { disconnected: id, reason: 'account closed', code: 4500 });
+      assert.deepEqual(await client.next((f) => f.type === 'disconnect'), { type: 'disconnect', code: 4500, reason: 'account closed' });
+      assert.deepEqual(await client.closed, { code: 4500, reason: 'account closed' });
+    } finally {
+      client.close();
+    }
+  });
+
   it('answers 404 not_found for a session that does not exist', async () => {
     for (const [method, path] of [
       ['DELETE', '/api/sessions/no-such-session'],
