@@ -1,4 +1,3 @@
-import type { ExecutionResult } from 'graphql';
 import { createHandler, type Request } from 'graphql-sse';
 import type { FastifyInstance } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -7,7 +6,7 @@ import type { ChannelOperations } from '../graphql/schema.js';
 import { WireFormat } from '../protocol/wire.js';
 import type { Sink } from '../sessions/sink.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
-import { queryTooLarge, sourceStream, type GraphqlTransportDeps } from './graphql.js';
+import { prepareOperation, sourceStream, type GraphqlTransportDeps } from './graphql.js';
 
 /** A graphql-sse `next` event: in distinct connections mode it carries no id, so every subscriber of a selection gets the same bytes. */
 const nextEvent: ResultFraming = (_op, payloadJson, shared) => (shared.sseEvent ??= Buffer.from(`event: next\ndata: ${payloadJson}\n\n`));
@@ -59,10 +58,11 @@ export function registerGraphqlSse(app: FastifyInstance, deps: GraphqlTransportD
   const { channels, config } = deps;
   const handler = createHandler<unknown, GraphqlConnection, ChannelOperations>({
     schema: channels.schema,
-    context: (req, params) => req.context.forOperation('', typeof params.query === 'string' ? params.query : ''),
-    onSubscribe: (_req, params): ExecutionResult | void => {
-      const tooLarge = typeof params.query === 'string' ? queryTooLarge(params.query, config.graphql.maxQueryBytes, deps.stats) : undefined;
-      if (tooLarge) return { errors: [tooLarge] };
+    onSubscribe: (req, params) => {
+      const { query } = params;
+      if (typeof query !== 'string') return undefined;
+      const prepared = prepareOperation(channels.schema, config.graphql.maxQueryBytes, deps.stats, { ...params, query });
+      return Array.isArray(prepared) ? { errors: prepared } : { ...prepared, contextValue: req.context.forOperation('', query) };
     },
     subscribe: sourceStream,
   });

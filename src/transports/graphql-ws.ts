@@ -7,7 +7,7 @@ import { GraphqlConnection, type ResultFraming } from '../graphql/connection.js'
 import { WireFormat } from '../protocol/wire.js';
 import { wsTextFrame } from '../protocol/ws-frame.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
-import { queryTooLarge, sourceStream, type GraphqlTransportDeps } from './graphql.js';
+import { prepareOperation, sourceStream, type GraphqlTransportDeps } from './graphql.js';
 
 interface Extra extends Record<string, unknown> {
   socket: GraphqlSocket;
@@ -39,10 +39,7 @@ export class GraphqlWebSocket {
       schema: channels.schema,
       connectionInitWaitTimeout: config.auth.firstFrameTimeout,
       onConnect: (ctx) => ctx.extra.socket.connect(ctx.connectionParams),
-      onSubscribe: (_ctx, _id, payload) => {
-        const tooLarge = queryTooLarge(payload.query, config.graphql.maxQueryBytes, deps.stats);
-        return tooLarge && [tooLarge];
-      },
+      onSubscribe: (_ctx, _id, payload) => prepareOperation(channels.schema, config.graphql.maxQueryBytes, deps.stats, payload),
       context: (ctx, id, payload) => ctx.extra.socket.connection!.forOperation(id, payload.query),
       subscribe: sourceStream,
     });

@@ -1,4 +1,4 @@
-import { GraphQLError, createSourceEventStream, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, createSourceEventStream, parse, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import type { Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origins.js';
 import type { ResolvedChannel } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { asSwitchboardError } from '../errors.js';
 import { GraphqlChannels } from '../graphql/channels.js';
 import { buildChannelSchema } from '../graphql/schema.js';
 import type { OpenSessionInit, SwitchboardNode } from '../node.js';
@@ -43,13 +43,34 @@ export function sourceStream(args: ExecutionArgs): Promise<AsyncIterable<Executi
   return createSourceEventStream(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
 }
 
-/** A GraphQL document longer than graphql.maxQueryBytes is refused before it is parsed. */
-export function queryTooLarge(query: string, maxBytes: number, stats: Stats): GraphQLError | undefined {
-  if (Buffer.byteLength(query) <= maxBytes) return undefined;
-  stats.limit('graphql_query_size');
-  stats.error('too_large');
-  const error = new SwitchboardError('too_large', `a GraphQL document may be at most ${maxBytes} bytes`);
-  return new GraphQLError(error.message, { extensions: { code: error.code } });
+/** A client's mistake in its document, as a GraphQL error with the protocol's code. */
+function badRequest(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code: 'bad_request' } });
+}
+
+/**
+ * Parses and validates an operation the client sent: its execution arguments, or the GraphQL
+ * errors to answer (a document longer than graphql.maxQueryBytes is refused before it is parsed).
+ */
+export function prepareOperation(schema: GraphQLSchema, maxQueryBytes: number, stats: Stats, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): ExecutionArgs | GraphQLError[] {
+  if (Buffer.byteLength(payload.query) > maxQueryBytes) {
+    stats.limit('graphql_query_size');
+    stats.error('too_large');
+    return [new GraphQLError(`a GraphQL document may be at most ${maxQueryBytes} bytes`, { extensions: { code: 'too_large' } })];
+  }
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query);
+  } catch (err) {
+    stats.error('bad_request');
+    return [badRequest(err as GraphQLError)];
+  }
+  const errors = validate(schema, document);
+  if (errors.length > 0) {
+    stats.error('bad_request');
+    return errors.map(badRequest);
+  }
+  return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
 }
 
 /**
