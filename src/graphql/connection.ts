@@ -6,10 +6,15 @@ import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Session } from '../sessions/session.js';
 import type { GraphqlChannels } from './channels.js';
 import { Operation } from './operation.js';
+import type { EncodedResult } from './selection.js';
 import type { ChannelOperations } from './schema.js';
 
-/** How a transport frames an operation's result: a graphql-ws `next` message or a graphql-sse `next` event. */
-export type ResultFraming = (op: Operation, payloadJson: string, shared: { sseEvent?: Buffer }) => Buffer;
+/**
+ * How a transport queues an operation's result on its session (a graphql-ws `next` message, a
+ * graphql-sse `next` event), from bytes shared by every subscriber of the result where it can;
+ * answers the bytes queued.
+ */
+export type ResultFraming = (session: Session, op: Operation, result: EncodedResult) => number;
 
 /**
  * The GraphQL side of one client connection: its running operations by id and by channel, and
@@ -145,7 +150,7 @@ export class GraphqlConnection {
       const error = new GraphQLError(`publications after offset ${since.offset} of ${channel.name} are no longer in its history; reload its state`, {
         extensions: { code: 'not_recovered', offset: history.position.offset, epoch: history.position.epoch },
       });
-      this.current!.enqueue(this.frame(op, JSON.stringify({ data: null, errors: [error] }), {}));
+      this.frame(this.current!, op, { json: JSON.stringify({ data: null, errors: [error] }) });
     }
     for (const pub of held) this.deliver(op, pub);
   }
@@ -165,10 +170,7 @@ export class GraphqlConnection {
       op.position = { offset: pub.offset, epoch: pub.epoch! };
     }
     if (op.dataType && !this.channels.conforms(pub, op.dataType)) return 0;
-    const result = this.channels.results.of(pub, op.selection);
-    const bytes = this.frame(op, result.json, result);
-    this.current!.enqueue(bytes);
-    return bytes.length;
+    return this.frame(this.current!, op, this.channels.results.of(pub, op.selection));
   }
 
   private ended(op: Operation, channel: ResolvedChannel): void {

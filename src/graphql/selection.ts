@@ -38,8 +38,11 @@ export class Selection {
 export interface EncodedResult {
   /** The `payload` of a graphql-ws next message, and the data of a graphql-sse next event. */
   json: string;
-  /** The whole graphql-sse `next` event, built for the first SSE subscriber. */
+  /** Bytes the transports build for the first subscriber and share with the next ones (see ResultFraming). */
   sseEvent?: Buffer;
+  /** graphql-ws: the payload and the message's closing brace; frame headers by message length. */
+  wsBody?: Buffer;
+  wsHeaders?: Map<number, Buffer>;
 }
 
 /** Results by publication and selection; a publication's entries go with it when it is collected. */

@@ -9,7 +9,11 @@ import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.j
 import { prepareOperation, sourceStream, type GraphqlTransportDeps } from './graphql.js';
 
 /** A graphql-sse `next` event: in distinct connections mode it carries no id, so every subscriber of a selection gets the same bytes. */
-const nextEvent: ResultFraming = (_op, payloadJson, shared) => (shared.sseEvent ??= Buffer.from(`event: next\ndata: ${payloadJson}\n\n`));
+const nextEvent: ResultFraming = (session, _op, result) => {
+  const event = (result.sseEvent ??= Buffer.from(`event: next\ndata: ${result.json}\n\n`));
+  session.enqueue(event);
+  return event.length;
+};
 
 /** The response as a session sink that holds what is queued until the stream's headers are written. */
 class PendingStreamSink implements Sink {

@@ -5,7 +5,7 @@ import type { ConnectRequest } from '../auth/authenticator.js';
 import { asSwitchboardError, closeCodeOf } from '../errors.js';
 import { GraphqlConnection, type ResultFraming } from '../graphql/connection.js';
 import { WireFormat } from '../protocol/wire.js';
-import { wsTextFrame } from '../protocol/ws-frame.js';
+import { wsTextFrame, wsTextFrameHeader } from '../protocol/ws-frame.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { prepareOperation, sourceStream, type GraphqlTransportDeps } from './graphql.js';
 
@@ -13,8 +13,23 @@ interface Extra extends Record<string, unknown> {
   socket: GraphqlSocket;
 }
 
-/** A graphql-ws `next` message: the operation's id around the result its selection shares with every subscriber. */
-const nextMessage: ResultFraming = (op, payloadJson) => wsTextFrame(`{"id":${op.idJson},"type":"next","payload":${payloadJson}}`);
+/**
+ * A graphql-ws `next` message in three parts: the frame header (shared by operation ids of one
+ * length), the operation's own `{"id":...,"payload":` and the result with the closing brace, shared
+ * by every subscriber of the result. Queuing it allocates nothing per subscriber.
+ */
+const nextMessage: ResultFraming = (session, op, result) => {
+  const prefix = (op.framePrefix ??= Buffer.from(`{"id":${op.idJson},"type":"next","payload":`));
+  const body = (result.wsBody ??= Buffer.from(`${result.json}}`));
+  const length = prefix.length + body.length;
+  const headers = (result.wsHeaders ??= new Map());
+  let header = headers.get(length);
+  if (!header) headers.set(length, (header = wsTextFrameHeader(length)));
+  session.enqueue(header);
+  session.enqueue(prefix);
+  session.enqueue(body);
+  return header.length + length;
+};
 
 /** The token of a connection_init payload: `{token}` or `{Authorization: "Bearer ..."}`. */
 function tokenOf(params: Record<string, unknown> | undefined): string | undefined {
