@@ -63,13 +63,13 @@ export class GraphqlChannels {
         this.inc(results.executions);
       },
     });
-    const self = this;
+    const running = () => this.operations;
     new Gauge({
       name: 'switchboard_graphql_operations',
       help: 'GraphQL subscription operations running on this node',
       registers: [registry],
       collect(this: Gauge) {
-        this.set(self.operations);
+        this.set(running());
       },
     });
   }
