@@ -91,16 +91,19 @@ export function registerGraphqlSse(app: FastifyInstance, deps: GraphqlTransportD
     const [body, init] = await handler(graphqlRequest);
     reply.hijack();
     const session = connection.session;
-    res.on('close', () => {
+    const closed = () => {
       session?.handleClosed();
       connection.close();
-    });
+      if (body && typeof body !== 'string') void body.return?.(undefined);
+    };
+    // The client may have gone while the operation started: then no close event is coming.
+    if (res.destroyed) return closed();
+    res.once('close', closed);
     if (!body || typeof body === 'string') {
       res.writeHead(init.status ?? 200, init.headers as Record<string, string> | undefined);
       res.end(body ?? undefined);
       return;
     }
-    res.once('close', () => void body.return?.(undefined));
     startStream(res, streamContentTypes.sse);
     sink.start();
     for await (const chunk of body) {
