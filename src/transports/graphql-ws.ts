@@ -14,9 +14,9 @@ interface Extra extends Record<string, unknown> {
 }
 
 /**
- * A graphql-ws `next` message in three parts: the frame header (shared by operation ids of one
- * length), the operation's own `{"id":...,"payload":` and the result with the closing brace, shared
- * by every subscriber of the result. Queuing it allocates nothing per subscriber.
+ * A graphql-ws `next` message: the frame header (shared by operation ids of one length), the
+ * operation's own `{"id":...,"payload":` and the result with the closing brace (shared by every
+ * subscriber of the result) copied into one buffer, so a session's flush writes it as it is.
  */
 const nextMessage: ResultFraming = (session, op, result) => {
   const prefix = (op.framePrefix ??= Buffer.from(`{"id":${op.idJson},"type":"next","payload":`));
@@ -25,10 +25,12 @@ const nextMessage: ResultFraming = (session, op, result) => {
   const headers = (result.wsHeaders ??= new Map());
   let header = headers.get(length);
   if (!header) headers.set(length, (header = wsTextFrameHeader(length)));
-  session.enqueue(header);
-  session.enqueue(prefix);
-  session.enqueue(body);
-  return header.length + length;
+  const frame = Buffer.allocUnsafe(header.length + length);
+  header.copy(frame, 0);
+  prefix.copy(frame, header.length);
+  body.copy(frame, header.length + prefix.length);
+  session.enqueue(frame);
+  return frame.length;
 };
 
 /** The token of a connection_init payload: `{token}` or `{Authorization: "Bearer ..."}`. */
