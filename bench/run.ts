@@ -192,8 +192,8 @@ async function main(): Promise<number> {
     appendFileSync(outFile, `${line}\n`);
   };
 
-  // The TLS server is for the fan-out workloads only; the others' load generators speak plain TCP.
-  const plainServers = servers.filter((s) => !serverKinds[s].tls);
+  // The TLS and GraphQL servers are for the fan-out workloads only.
+  const plainServers = servers.filter((s) => !serverKinds[s].fanoutOnly);
   for (const workload of only) {
     if (workload === 'fanout' || workload === 'sse') {
       // The fan-out servers run side by side, step by step (see workloads/fanout.ts).

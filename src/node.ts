@@ -24,7 +24,7 @@ import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { Cursor } from './protocol/cursor.js';
 import type { FrameId, ServerFrame } from './protocol/frames.js';
-import { WireFormat, encodeForSession, wireFormatNames } from './protocol/wire.js';
+import { WireFormat, wireFormatNames } from './protocol/wire.js';
 import { ClientCommands, EndsSession } from './sessions/client-commands.js';
 import { HeartbeatClock } from './sessions/heartbeat.js';
 import { SessionRegistry } from './sessions/registry.js';
@@ -493,7 +493,7 @@ export class SwitchboardNode {
       }
       if (result.publications.length > 0) frame.replayed = result.publications.length;
       session.send(frame);
-      for (const pub of result.publications) session.enqueue(encodeForSession(session.format, pub));
+      for (const pub of result.publications) this.hub.deliverTo(session, pub);
     });
     if (added && channel.options.presence) await this.announce(channel.name, session, 'join');
   }

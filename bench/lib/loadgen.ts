@@ -7,7 +7,7 @@ import { Rpc } from './ipc.js';
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 
 export interface ConnectSpec {
-  kind: 'ws' | 'sio' | 'sse';
+  kind: 'ws' | 'sio' | 'sse' | 'gql';
   host: string;
   port: number;
   /** Over TLS (wss, https). */

@@ -7,21 +7,25 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkTracked, isRunning, waitExit } from './children.js';
 import { Rpc } from './ipc.js';
 
-export const serverNames = ['switchboard', 'switchboard-tls', 'ws', 'socketio'] as const;
+export const serverNames = ['switchboard', 'switchboard-tls', 'switchboard-graphql', 'ws', 'socketio'] as const;
 export type ServerName = (typeof serverNames)[number];
 
 /** How clients reach each server: the WebSocket flavour, paths (with `{ch}`), and whether it has SSE. */
 export interface ServerKind {
-  wsKind: 'ws' | 'sio';
+  wsKind: 'ws' | 'sio' | 'gql';
   wsPath: string;
   ssePath: string | null;
-  /** Served over TLS (wss, https): only the fan-out workloads run against it. */
+  /** Served over TLS (wss, https). */
   tls?: boolean;
+  /** Only the fan-out workloads run against it (a variant of the switchboard server). */
+  fanoutOnly?: boolean;
 }
 
 export const serverKinds: Record<ServerName, ServerKind> = {
   switchboard: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
-  'switchboard-tls': { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}', tls: true },
+  'switchboard-tls': { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}', tls: true, fanoutOnly: true },
+  // GraphQL subscribers over graphql-ws: the channel is named in each one's subscribe message.
+  'switchboard-graphql': { wsKind: 'gql', wsPath: '/graphql', ssePath: null, fanoutOnly: true },
   ws: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
   socketio: { wsKind: 'sio', wsPath: '/socket.io/?EIO=4&transport=websocket&channels={ch}', ssePath: null },
 };
@@ -45,6 +49,7 @@ function benchCertificate(): string[] {
 const scripts: Record<ServerName, { path: string; args: string[] | (() => string[]) }> = {
   switchboard: { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn'] },
   'switchboard-tls': { path: here('../../src/cli.js'), args: () => ['serve', '--demo', '--log.level', 'warn', ...benchCertificate()] },
+  'switchboard-graphql': { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn', '--graphql.enabled'] },
   ws: { path: here('../peers/bare-ws.js'), args: [] },
   socketio: { path: here('../peers/socketio.js'), args: [] },
 };

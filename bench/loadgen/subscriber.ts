@@ -9,6 +9,8 @@
  *   sio  engine.io v4 websocket transport: `0{...}` open -> send `40`; `40{...}` joined;
  *        `2` ping -> send `3`; publications are `42[...]`
  *   sse  `GET` with chunked transfer encoding; `event: welcome` first, publications are `event: message`
+ *   gql  graphql-transport-ws: `connection_init` -> `connection_ack` -> one `subscribe` to the channel;
+ *        publications are `next` messages of that operation
  */
 import { randomBytes } from 'node:crypto';
 import http2 from 'node:http2';
@@ -17,7 +19,7 @@ import tls from 'node:tls';
 import { clockMs, Histogram } from '../lib/histogram.js';
 import { selfUsage, serveRpc } from '../lib/ipc.js';
 
-type Kind = 'ws' | 'sio' | 'sse';
+type Kind = 'ws' | 'sio' | 'sse' | 'gql';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
@@ -26,14 +28,24 @@ const T_KEY = Buffer.from('"t":');
 const WS_MESSAGE = Buffer.from('{"type":"message"');
 const SSE_MESSAGE = Buffer.from('event: message\n');
 const SSE_WELCOME = Buffer.from('event: welcome\n');
+const GQL_ACK = Buffer.from('{"type":"connection_ack"');
+const GQL_NEXT = Buffer.from('{"id":"1","type":"next"');
 
-/** A masked client text frame (mask key 0, so the payload bytes stay as they are). */
+/** A masked client frame (mask key 0, so the payload bytes stay as they are). */
 function maskedFrame(opcode: number, payload: Buffer): Buffer {
-  if (payload.length > 125) throw new Error('control payload too long');
-  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
+  if (payload.length > 0xffff) throw new Error('payload too long');
+  const length = payload.length <= 125 ? [0x80 | payload.length] : [0x80 | 126, payload.length >> 8, payload.length & 0xff];
+  return Buffer.concat([Buffer.from([0x80 | opcode, ...length, 0, 0, 0, 0]), payload]);
 }
 const SIO_JOIN = maskedFrame(0x1, Buffer.from('40'));
 const SIO_PONG = maskedFrame(0x1, Buffer.from('3'));
+const GQL_INIT = maskedFrame(0x1, Buffer.from('{"type":"connection_init"}'));
+
+/** The one graphql-ws operation of a subscriber: its channel's publications, with only their data selected. */
+function gqlSubscribe(channel: string): Buffer {
+  const payload = { query: 'subscription($name: String!) { channel(name: $name) { data } }', variables: { name: channel } };
+  return maskedFrame(0x1, Buffer.from(JSON.stringify({ id: '1', type: 'subscribe', payload })));
+}
 
 const enum State {
   Connecting,
@@ -55,7 +67,10 @@ class Conn {
   onReady: ((ok: boolean) => void) | null = null;
   socket!: net.Socket;
 
-  constructor(readonly id: number) {}
+  constructor(
+    readonly id: number,
+    readonly channel: string,
+  ) {}
 }
 
 /**
@@ -117,6 +132,14 @@ function becomeReady(conn: Conn): void {
 }
 
 function onText(conn: Conn, buf: Buffer, start: number, end: number): void {
+  if (kind === 'gql') {
+    if (startsWith(buf, start, end, GQL_NEXT)) counted(conn, buf, start, end);
+    else if (!conn.ready && startsWith(buf, start, end, GQL_ACK)) {
+      conn.socket.write(gqlSubscribe(conn.channel));
+      becomeReady(conn);
+    }
+    return;
+  }
   if (kind === 'ws') {
     if (!conn.ready) becomeReady(conn);
     else if (startsWith(buf, start, end, WS_MESSAGE)) counted(conn, buf, start, end);
@@ -249,6 +272,7 @@ function onHandshake(conn: Conn, chunk: Buffer): void {
   }
   conn.state = State.Open;
   conn.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
+  if (kind === 'gql') conn.socket.write(GQL_INIT);
   const rest = buf.subarray(end + 4);
   if (rest.length > 0) onData(conn, rest);
 }
@@ -317,8 +341,8 @@ function settleOnce(conn: Conn, abort: () => void, done: (ok: boolean) => void):
 }
 
 /** An SSE subscriber as one stream of a shared HTTP/2 connection. */
-function openH2(args: ConnectArgs, id: number, path: string, done: (ok: boolean) => void): Conn {
-  const conn = new Conn(id);
+function openH2(args: ConnectArgs, id: number, channel: string, path: string, done: (ok: boolean) => void): Conn {
+  const conn = new Conn(id, channel);
   const stream = h2Session(args, id).request({ ':path': path, accept: 'text/event-stream' });
   stream.end();
   conn.socket = stream as unknown as net.Socket;
@@ -343,9 +367,9 @@ function openH2(args: ConnectArgs, id: number, path: string, done: (ok: boolean)
 function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn {
   const channel = args.channelMode === 'same' ? args.channel : `${args.channel}${id}`;
   const path = args.pathTemplate.replace('{ch}', encodeURIComponent(channel));
-  if (args.h2) return openH2(args, id, path, done);
+  if (args.h2) return openH2(args, id, channel, path, done);
   const localAddress = args.localAddresses.length > 0 ? args.localAddresses[id % args.localAddresses.length] : undefined;
-  const conn = new Conn(id);
+  const conn = new Conn(id, channel);
   // TLS sockets take no onread buffer: their bytes arrive as data events.
   const socket = args.tls
     ? tls.connect({ socket: net.connect({ host: args.host, port: args.port, localAddress }), rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
@@ -374,7 +398,7 @@ function open(args: ConnectArgs, id: number, done: (ok: boolean) => void): Conn 
       const key = randomBytes(16).toString('base64');
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${args.kind === 'gql' ? 'Sec-WebSocket-Protocol: graphql-transport-ws\r\n' : ''}\r\n`,
       );
     }
   });

@@ -50,7 +50,7 @@ export function timeLeft(ctx: Context): number {
 
 /** Starts a server under test and a load generator of its own. */
 export async function startPair(ctx: Context, name: ServerName, label: string): Promise<{ server: ServerProcess; loadgen: Loadgen }> {
-  const profileDir = name === 'switchboard' ? ctx.settings.profileDir : undefined;
+  const profileDir = name === 'switchboard' || name === 'switchboard-graphql' ? ctx.settings.profileDir : undefined;
   const server = await ServerProcess.start(name, { profileDir, label });
   return { server, loadgen: Loadgen.start(ctx.settings.workers) };
 }

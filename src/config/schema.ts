@@ -21,6 +21,8 @@ import { parseOrigins } from '../auth/origins.js';
 import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
 import { parseTargetList } from '../outbound/targets.js';
 import { parseTrustedProxies } from '../transports/client-address.js';
+import { parseGraphqlTypeDefinition } from '../graphql/typed-channels.js';
+import { buildChannelSchema } from '../graphql/schema.js';
 
 /**
  * Who may do something on a channel of a namespace, from a client connection: anyone; any
@@ -47,6 +49,8 @@ export interface NamespaceOptions {
   historySize: number;
   /** How long a channel's history lives after its last publication, in ms; 0: for ever. */
   historyTtl: number;
+  /** GraphQL SDL of the namespace's publication data (namespaces only; docs/graphql.md); '' for untyped. */
+  graphqlType?: string;
 }
 
 export interface Config {
@@ -181,6 +185,7 @@ export interface Config {
     /** Admin port serving only /metrics; 0: /metrics on server.port. */
     port: number;
   };
+  graphql: { enabled: boolean; maxOperations: number; maxQueryBytes: number };
   security: {
     /** Internal addresses push endpoints and runtime-registered gateway instances may reach anyway: CIDRs, addresses, host names. */
     allowedPrivateTargets: string[];
@@ -238,6 +243,15 @@ const namespaceFields = (defaults: NamespaceOptions): Record<string, Field> => (
   },
 });
 
+/** Options a named namespace may set but channels.default may not. */
+const namespaceOnlyFields: Record<string, Field> = {
+  graphqlType: {
+    parse: parseGraphqlTypeDefinition,
+    default: '',
+    doc: 'GraphQL SDL of the data published on the namespace\'s channels: its first type is the data\'s type, further types and enums may follow (docs/graphql.md)',
+  },
+};
+
 const defaultNamespace: NamespaceOptions = {
   subscribe: 'public',
   publish: 'server',
@@ -263,7 +277,7 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       throw new Error(`namespace ${name}: expected an object of options`);
     }
-    const fields = namespaceFields(defaultNamespace);
+    const fields = { ...namespaceFields(defaultNamespace), ...namespaceOnlyFields };
     const options: Record<string, unknown> = {};
     for (const key of Object.keys(raw)) {
       if (!Object.hasOwn(fields, key)) throw new Error(`namespace ${name}: unknown option ${JSON.stringify(key)}`);
@@ -279,6 +293,8 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
     }
     result[name] = options as Partial<NamespaceOptions>;
   }
+  // Typed namespaces become one GraphQL schema: names and types must fit together.
+  buildChannelSchema(result);
   return result;
 }
 
@@ -664,6 +680,15 @@ export const schema: SchemaNode = {
       default: 0,
       doc: 'a separate admin port (on server.host) that serves only GET /metrics, which the client port then no longer serves; 0: /metrics on server.port',
     },
+  },
+  graphql: {
+    enabled: { parse: parseBoolean, default: false, doc: 'serve GraphQL subscriptions onto channels at /graphql, over graphql-ws (WebSocket) and graphql-sse (docs/graphql.md)' },
+    maxOperations: {
+      parse: (v) => parseInteger(v, 1, 100_000),
+      default: 100,
+      doc: 'GraphQL operations one connection may have running at once (a GraphQL error limit_exceeded above it)',
+    },
+    maxQueryBytes: { parse: parseBytes, default: '16KiB', doc: 'longest GraphQL document a client may send (a GraphQL error too_large above it)' },
   },
   security: {
     allowedPrivateTargets: {

@@ -4,7 +4,7 @@ import { continuesFrom, type Broker, type Publication, type StreamPosition } fro
 import type { Stats } from '../observability/metrics.js';
 import { encodeCursor } from '../protocol/cursor.js';
 import { positionJson, type ServerFrame } from '../protocol/frames.js';
-import { encodeControl, encodePublication, wireFormatCount, type WireFormat } from '../protocol/wire.js';
+import { encodeControl, encodeForSession, encodePublication, wireFormatCount, type SharedFormat, type WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 
 /** The position of what was queued for the session on the channel: its replay's end while that is ahead of the live stream. */
@@ -69,6 +69,12 @@ export interface JoinResult {
   publications: Publication[];
 }
 
+/**
+ * Delivers a publication to the subscribers of one format that cannot share its bytes (GraphQL:
+ * a result per operation); `skip` holds sessions that already have it. It counts what it queues itself.
+ */
+export type Deliverer = (pub: Publication, sessions: Iterable<Session>, skip: Set<Session> | undefined) => void;
+
 export interface ChannelCount {
   channel: string;
   subscribers: number;
@@ -82,6 +88,7 @@ export interface ChannelCount {
 export class Hub {
   private readonly channels = new Map<string, ChannelSubscribers>();
   private subscriptionTotal = 0;
+  private readonly deliverers: (Deliverer | undefined)[] = new Array(wireFormatCount);
 
   constructor(
     private readonly broker: Broker,
@@ -89,6 +96,18 @@ export class Hub {
     /** A gap in a channel's stream that history cannot fill: these subscribers must start again (reconnect). */
     private readonly onLost: (channel: string, sessions: Session[]) => void = () => {},
   ) {}
+
+  /** Publications to sessions of `format` go through `deliver` instead of one shared encoding. */
+  deliverWith(format: WireFormat, deliver: Deliverer): void {
+    this.deliverers[format] = deliver;
+  }
+
+  /** One publication to one session (a replay, or what arrived while it joined). */
+  deliverTo(session: Session, pub: Publication): void {
+    const deliver = this.deliverers[session.format];
+    if (deliver) deliver(pub, [session], undefined);
+    else session.enqueue(encodeForSession(session.format as SharedFormat, pub));
+  }
 
   get subscriptions(): number {
     return this.subscriptionTotal;
@@ -234,7 +253,12 @@ export class Hub {
     for (let format = 0; format < wireFormatCount; format++) {
       const group = groups[format];
       if (!group || group.size === 0) continue;
-      const bytes = encodePublication(format as WireFormat, channelJson, dataJson, position);
+      const deliver = this.deliverers[format];
+      if (deliver) {
+        deliver(pub, group, skip);
+        continue;
+      }
+      const bytes = encodePublication(format as SharedFormat, channelJson, dataJson, position);
       let sent = 0;
       for (const session of group) {
         if (skip?.has(session)) continue;

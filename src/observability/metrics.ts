@@ -3,7 +3,7 @@ import { errorCodes, type ErrorCode } from '../errors.js';
 import { wireFormatCount, wireFormatNames } from '../protocol/wire.js';
 import { version } from '../version.js';
 
-export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations', 'json_depth', 'connections_per_ip', 'session_events'] as const;
+export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations', 'json_depth', 'connections_per_ip', 'session_events', 'graphql_operations', 'graphql_query_size'] as const;
 export type LimitName = (typeof limitNames)[number];
 
 /**

@@ -20,10 +20,16 @@ export const WireFormat = {
   pushSse: 4,
   /** A held long-poll request: any publication only wakes it; the answer is read from history. */
   longPoll: 5,
+  /** GraphQL over WebSocket (graphql-transport-ws): one result per operation, see src/graphql. */
+  graphqlWs: 6,
+  /** GraphQL over Server-Sent Events (graphql-sse, distinct connections). */
+  graphqlSse: 7,
 } as const;
 export type WireFormat = (typeof WireFormat)[keyof typeof WireFormat];
-export const wireFormatCount = 6;
-export const wireFormatNames = ['ws', 'sse', 'http-stream', 'push-ws', 'push-sse', 'long-poll'] as const;
+/** Formats whose subscribers all get the same bytes of a publication; the others deliver it through a Hub deliverer. */
+export type SharedFormat = Exclude<WireFormat, typeof WireFormat.graphqlWs | typeof WireFormat.graphqlSse>;
+export const wireFormatCount = 8;
+export const wireFormatNames = ['ws', 'sse', 'http-stream', 'push-ws', 'push-sse', 'long-poll', 'graphql-ws', 'graphql-sse'] as const;
 
 const wakeUp = Buffer.alloc(0);
 
@@ -31,7 +37,7 @@ const wakeUp = Buffer.alloc(0);
  * Bytes of one publication in one wire format. `position` is positionJson() of the publication:
  * the offset and epoch of channels with history, '' otherwise.
  */
-export function encodePublication(format: WireFormat, channelJson: string, dataJson: string, position: string): Buffer {
+export function encodePublication(format: SharedFormat, channelJson: string, dataJson: string, position: string): Buffer {
   switch (format) {
     case WireFormat.ws:
       return wsTextFrame(messageJson(channelJson, dataJson, position));
@@ -60,6 +66,8 @@ export function encodeControl(format: WireFormat, frame: ServerFrame): Buffer | 
     case WireFormat.pushWs:
     case WireFormat.pushSse:
     case WireFormat.longPoll:
+    case WireFormat.graphqlWs:
+    case WireFormat.graphqlSse:
       return undefined;
   }
 }
@@ -72,9 +80,11 @@ export const heartbeatBytes: Record<WireFormat, Buffer | undefined> = {
   [WireFormat.pushWs]: wsTextFrame('{"event":"ping","data":{}}'),
   [WireFormat.pushSse]: Buffer.from('event:heartbeat\ndata:{}\n\n'),
   [WireFormat.longPoll]: undefined,
+  [WireFormat.graphqlWs]: undefined,
+  [WireFormat.graphqlSse]: Buffer.from(':\n\n'),
 };
 
 /** Bytes of one publication for one session (history replay); the live fan-out shares encodings instead. */
-export function encodeForSession(format: WireFormat, pub: Publication): Buffer {
+export function encodeForSession(format: SharedFormat, pub: Publication): Buffer {
   return encodePublication(format, JSON.stringify(pub.channel), JSON.stringify(pub.data), positionJson(pub.offset, pub.epoch));
 }

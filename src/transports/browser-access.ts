@@ -64,6 +64,7 @@ export function registerBrowserAccess(app: FastifyInstance, config: Config): Ori
     ['/api/*', api],
     ['/messages', api],
   ]);
+  if (config.graphql.enabled) areas.set('/graphql', { policy: policies.client, methods: ['GET', 'POST'], headers: clientHeaders });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const area = areas.get(req.routeOptions.url ?? '') ?? (req.url.startsWith('/api/') ? api : undefined);

@@ -20,6 +20,7 @@ import { errorBody, refuseUpgrade } from '../api/errors.js';
 import { ClientAddresses } from './client-address.js';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { OriginPolicies } from './browser-access.js';
+import { registerGraphql } from './graphql.js';
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
 export function channelsFromQuery(url: URL): string[] {
@@ -28,7 +29,7 @@ export function channelsFromQuery(url: URL): string[] {
   return [...new Set(names.map((n) => n.trim()).filter((n) => n !== ''))];
 }
 
-function connectRequest(req: IncomingMessage, remote: string, url: URL, transport: string, origins: OriginPolicy): ConnectRequest {
+export function connectRequest(req: IncomingMessage, remote: string, url: URL, transport: string, origins: OriginPolicy): ConnectRequest {
   return { headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport };
 }
 
@@ -112,6 +113,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   const transport = new WebSocketTransport(config.limits.maxFrameBytes);
   const paths = { ...websocketPaths, ...(config.compat.push.enabled ? pushWebsocketPaths : {}) };
   const addresses = new ClientAddresses(config.server.trustedProxies);
+  const graphql = config.graphql.enabled ? registerGraphql(node, origins.client, addresses) : undefined;
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySelf);
@@ -142,6 +144,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
       refuse(err);
       return;
     }
+    if (format === undefined && graphql?.upgrade(req, socket, head, url)) return;
     if (format === undefined && node.topicStreams.upgrade(req, socket, head)) return;
     if (format === undefined && node.gateway?.upgrade(req, socket, head)) return;
     if (format === undefined) {

@@ -1,0 +1,61 @@
+import type { GraphQLObjectType } from 'graphql';
+import type { Publication, StreamPosition } from '../brokers/broker.js';
+import type { Selection } from './selection.js';
+
+/**
+ * One running subscription operation: the async iterable graphql-ws and graphql-sse wait on. It
+ * yields nothing: its events are queued on the session directly by the fan-out (one execution per
+ * publication and selection, see SelectionResults); it only ends, when the client completes it, the
+ * connection closes, or the server ends it.
+ */
+export class Operation implements AsyncIterableIterator<never> {
+  /** The id as JSON text, ready for the messages' framing. */
+  readonly idJson: string;
+  /** What precedes a result's payload in this operation's messages, built by the transport on first use. */
+  framePrefix: Buffer | undefined;
+  /** Set while the operation recovers from `since`: live publications wait here until the replay is queued. */
+  buffer: Publication[] | undefined;
+  /** The position of the last publication queued for it (channels with history): older ones are not sent again. */
+  position: StreamPosition | undefined;
+  private ended = false;
+  private waiting: ((result: IteratorResult<never>) => void) | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly channel: string,
+    readonly selection: Selection,
+    /** The namespace's data type, for an operation on a typed namespace's own field. */
+    readonly dataType: GraphQLObjectType | undefined,
+    /** Called once when the operation ends, whoever ends it. */
+    private readonly onEnd: (op: Operation) => void,
+  ) {
+    this.idJson = JSON.stringify(id);
+  }
+
+  get isRunning(): boolean {
+    return !this.ended;
+  }
+
+  /** Ends the operation; its iterable completes. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
+    this.waiting?.({ done: true, value: undefined });
+    this.waiting = undefined;
+  }
+
+  next(): Promise<IteratorResult<never>> {
+    if (this.ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<never>> {
+    this.end();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<never> {
+    return this;
+  }
+}
