@@ -28,12 +28,21 @@ it('the client SDK reconnects when the server asks it to (reconnect frame, close
   await subscription.ready;
   const firstSession = client.session!.session;
 
+  // One publish at a time: concurrent requests could reach the node in another order than n.
   let n = 0;
-  const publishing = setInterval(() => void post(`${node.url}/api/publish`, { channel: 'feed:ticks', data: { n: ++n } }), 20);
+  let publishing = true;
+  const publisher = (async () => {
+    while (publishing) {
+      await post(`${node.url}/api/publish`, { channel: 'feed:ticks', data: { n: n + 1 } });
+      n += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
   try {
     await waitUntil(() => disconnects.length > 0 && client.state === 'connected' && client.session!.session !== firstSession, 5000, 'a lifetime reconnect');
   } finally {
-    clearInterval(publishing);
+    publishing = false;
+    await publisher;
   }
   assert.deepEqual({ code: disconnects[0]!.code, reason: disconnects[0]!.reason, reconnect: disconnects[0]!.reconnect }, { code: 4000, reason: 'lifetime', reconnect: true });
   await waitUntil(() => received.length === n, 5000, 'every publication');
