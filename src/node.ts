@@ -37,7 +37,7 @@ import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './t
 import { registerDemoRoutes } from './demo/routes.js';
 import { loadConsolePage } from './admin/page-assets.js';
 import { registerConsolePageRoutes } from './admin/page-routes.js';
-import { Gateway } from './gateway/gateway.js';
+import { Gateway, type GraphqlSupport } from './gateway/gateway.js';
 import { createGatewayStores, type GatewayStores } from './gateway/stores.js';
 import { RoutingMetrics } from './routing/metrics.js';
 import { DurableDelivery, longestCall } from './routing/durable.js';
@@ -73,6 +73,9 @@ export interface NodeParts {
   broker: Broker;
   topicStore: TopicStore;
   gatewayStores: GatewayStores | undefined;
+  /** Loaded only for what the configuration turns on: graphql-js and graphql-ws are not small. */
+  gatewayGraphql: GraphqlSupport | undefined;
+  graphql: typeof import('./transports/graphql.js') | undefined;
 }
 
 type NodeState = 'created' | 'running' | 'draining' | 'stopped';
@@ -153,12 +156,14 @@ export class SwitchboardNode {
   /** Builds a node for `config`, loading the modules of the broker, topic store and gateway stores it names. */
   static async create(config: Config, options: NodeOptions = {}): Promise<SwitchboardNode> {
     const log = options.logger ?? createLogger(config.log.level, config.node.id);
-    const [broker, topicStore, gatewayStores] = await Promise.all([
+    const [broker, topicStore, gatewayStores, gatewayGraphql, graphql] = await Promise.all([
       options.broker ?? createBroker(config.broker, options.bus),
       createTopicStore(config, log),
       config.gateway.enabled ? createGatewayStores(config.broker, log) : undefined,
+      config.gateway.enabled && config.gateway.routes.some((route) => route.kind === 'graphql') ? import('./gateway/graphql-support.js') : undefined,
+      config.graphql.enabled ? import('./transports/graphql.js') : undefined,
     ]);
-    return new SwitchboardNode(config, options, { log, broker, topicStore, gatewayStores });
+    return new SwitchboardNode(config, options, { log, broker, topicStore, gatewayStores, gatewayGraphql, graphql });
   }
 
   private constructor(
@@ -204,7 +209,7 @@ export class SwitchboardNode {
     // Which internal addresses push endpoints and registered gateway instances may reach.
     const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
     this.gateway = parts.gatewayStores
-      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets, stores: parts.gatewayStores })
+      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets, stores: parts.gatewayStores, graphql: parts.gatewayGraphql })
       : undefined;
     this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.cluster = new Cluster(
@@ -288,7 +293,7 @@ export class SwitchboardNode {
     const origins = registerBrowserAccess(this.app, config);
     registerOpsRoutes(this);
     registerApiRoutes(this);
-    registerClientRoutes(this, origins);
+    registerClientRoutes(this, origins, parts.graphql?.registerGraphql);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
     if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());

@@ -294,7 +294,7 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
     result[name] = options as Partial<NamespaceOptions>;
   }
   // Typed namespaces become one GraphQL schema: names and types must fit together.
-  buildChannelSchema(result);
+  if (Object.values(result).some((options) => options.graphqlType?.trim())) buildChannelSchema(result);
   return result;
 }
 

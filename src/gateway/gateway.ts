@@ -11,9 +11,8 @@ import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
 import { Balancer } from './balancer.js';
 import type { GatewayRoute } from './config.js';
-import { GraphqlConnection } from './graphql-connection.js';
 import { acceptGraphqlAnswer } from './graphql-http.js';
-import { GraphqlSockets } from './graphql-sockets.js';
+import type { GraphqlSockets } from './graphql-sockets.js';
 import type { ForwardingRequest, ForwardingResponse } from './grpc.js';
 import { cookieValue, downstreamHeaders, headerBytes, headerLists, upstreamHeaders } from './headers.js';
 import { ClientGone, classify, limitedBody, proxyHttp } from './http-proxy.js';
@@ -61,7 +60,11 @@ export interface GatewayDeps {
   targets: TargetPolicy;
   /** From createGatewayStores. */
   stores: GatewayStores;
+  /** graphql-support.ts, loaded when a route is of kind `graphql`. */
+  graphql?: GraphqlSupport;
 }
+
+export type GraphqlSupport = typeof import('./graphql-support.js');
 
 /** What a caller outside the proxy (client-message routing) sends to a service. */
 export type ServiceRequest = Pick<ForwardingRequest, 'method' | 'path'> & Partial<ForwardingRequest>;
@@ -123,7 +126,8 @@ export class Gateway {
   /** Balancers of `send` callers, by service. */
   private readonly sendBalancers = new Map<string, Balancer>();
   private readonly rateLimiter: RateLimiter;
-  private readonly graphqlSockets: GraphqlSockets;
+  /** With `graphql` routes only (their libraries are loaded for them). */
+  private readonly graphql: { support: GraphqlSupport; sockets: GraphqlSockets } | undefined;
   private readonly config: Config['gateway'];
   private readonly log: Logger;
   private readonly stats: Stats;
@@ -137,7 +141,7 @@ export class Gateway {
     this.registry = new ServiceRegistry(deps.stores.registry, this.config.registry, this.config.services, deps.nodeId, this.metrics, deps.log, deps.targets);
     this.upstreams = new Upstreams(this.registry, this.config, this.metrics, deps.log, deps.targets);
     this.table = new RouteTable(this.config.routes);
-    this.graphqlSockets = new GraphqlSockets(this.config.graphql, deps.stats, deps.log);
+    this.graphql = deps.graphql && { support: deps.graphql, sockets: new deps.graphql.GraphqlSockets(this.config.graphql, deps.stats, deps.log) };
     this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
     for (const route of this.config.routes) {
       this.routeState.set(route.name, {
@@ -182,7 +186,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
-    this.graphqlSockets.close();
+    this.graphql?.sockets.close();
     this.upstreams.stop();
     await this.registry.stop();
   }
@@ -352,7 +356,8 @@ export class Gateway {
       const identity = await state.auth.check(req.headers);
       await this.admitRate(route, req);
       const hashKey = this.hashKey(route, req);
-      const connection = new GraphqlConnection({
+      const graphql = this.graphql!;
+      const connection = new graphql.support.GraphqlConnection({
         settings: this.config.graphql,
         target: `${match.path}${match.query ? `?${match.query}` : ''}`,
         timeout: route.timeout,
@@ -374,7 +379,7 @@ export class Gateway {
         limitHit: () => this.stats.limit('subscriptions'),
       });
       stopTimer();
-      this.graphqlSockets.accept(req, socket, head, connection);
+      graphql.sockets.accept(req, socket, head, connection);
     } catch (err) {
       stopTimer();
       this.refuseUpgrade(socket, route.name, err);

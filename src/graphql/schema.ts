@@ -1,7 +1,8 @@
-import { GraphQLSchema, buildASTSchema, concatAST, parse, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import type { GraphQLFieldResolver, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { PresenceMember, Publication, StreamPosition } from '../brokers/broker.js';
 import type { NamespaceOptions } from '../config/schema.js';
 import type { PublishResult } from '../node.js';
+import { graphqlLibrary } from './library.js';
 import { graphqlNamePattern, readTypeDefinition } from './typed-channels.js';
 
 /** What the schema's resolvers ask of the connection an operation runs on (its context value). */
@@ -91,6 +92,7 @@ const publicationRoot: GraphQLFieldResolver<Publication, ChannelOperations> = (p
  * Throws an Error naming the namespace when a type definition does not fit.
  */
 export function buildChannelSchema(namespaces: Record<string, Partial<NamespaceOptions>>): ChannelSchema {
+  const { parse, buildASTSchema, concatAST } = graphqlLibrary();
   const typed = Object.entries(namespaces).filter(([, options]) => options.graphqlType?.trim());
   const documents = [parse(builtIn, { noLocation: true })];
   const dataTypeNames = new Map<string, string>();

@@ -1,21 +1,11 @@
-import {
-  GraphQLError,
-  Kind,
-  isEnumType,
-  isListType,
-  isNonNullType,
-  isObjectType,
-  isScalarType,
-  parse,
-  type DocumentNode,
-  type GraphQLOutputType,
-} from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLOutputType } from 'graphql';
+import { graphqlLibrary } from './library.js';
 
 /** A GraphQL name: what a namespace with a type must be called, as it names a subscription field. */
 export const graphqlNamePattern = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 /** What a namespace's graphqlType may define: object types (the first is the data's), enums and scalars. */
-const allowedKinds = new Set<string>([Kind.OBJECT_TYPE_DEFINITION, Kind.ENUM_TYPE_DEFINITION, Kind.SCALAR_TYPE_DEFINITION]);
+const allowedKinds = new Set<string>(['ObjectTypeDefinition', 'EnumTypeDefinition', 'ScalarTypeDefinition']);
 
 /** The parsed SDL of a namespace's graphqlType and the name of its data type (the first definition). */
 export interface TypeDefinition {
@@ -25,6 +15,7 @@ export interface TypeDefinition {
 
 /** Reads a graphqlType setting: '' (untyped) or SDL whose first definition is an object type. */
 export function readTypeDefinition(sdl: string): TypeDefinition {
+  const { parse, Kind } = graphqlLibrary();
   let document: DocumentNode;
   try {
     document = parse(sdl, { noLocation: true });
@@ -71,6 +62,7 @@ function scalarMatches(name: string, value: unknown): boolean {
  * name are ignored, as a GraphQL client can never select them.
  */
 export function matchesType(value: unknown, type: GraphQLOutputType): boolean {
+  const { isEnumType, isListType, isNonNullType, isObjectType, isScalarType } = graphqlLibrary();
   if (isNonNullType(type)) return value !== null && value !== undefined && matchesType(value, type.ofType);
   if (value === null || value === undefined) return true;
   if (isListType(type)) return Array.isArray(value) && value.every((item) => matchesType(item, type.ofType));

@@ -20,7 +20,7 @@ import { errorBody, refuseUpgrade } from '../api/errors.js';
 import { ClientAddresses } from './client-address.js';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { OriginPolicies } from './browser-access.js';
-import { registerGraphql } from './graphql.js';
+import type { registerGraphql } from './graphql.js';
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
 export function channelsFromQuery(url: URL): string[] {
@@ -107,13 +107,14 @@ const websocketPaths: Record<string, WireFormat> = { '/ws': WireFormat.ws };
 const pushWebsocketPaths: Record<string, WireFormat> = { '/ws/messages': WireFormat.pushWs };
 
 /** Client endpoints: WebSocket upgrades, SSE and HTTP streaming (docs/protocol.md). */
-export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolicies): void {
+/** `graphql`: the GraphQL endpoint's registration, given (loaded) only with graphql.enabled. */
+export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolicies, graphqlEndpoint?: typeof registerGraphql): void {
   const { app, config, metrics } = node;
   const { stats } = metrics;
   const transport = new WebSocketTransport(config.limits.maxFrameBytes);
   const paths = { ...websocketPaths, ...(config.compat.push.enabled ? pushWebsocketPaths : {}) };
   const addresses = new ClientAddresses(config.server.trustedProxies);
-  const graphql = config.graphql.enabled ? registerGraphql(node, origins.client, addresses) : undefined;
+  const graphql = graphqlEndpoint?.(node, origins.client, addresses);
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySelf);

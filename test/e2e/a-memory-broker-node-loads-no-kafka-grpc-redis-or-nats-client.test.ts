@@ -8,7 +8,7 @@ import { signalGroup } from '../helpers/processes.js';
 const nodeModules = new URL('../../../node_modules/', import.meta.url);
 const reporter = fileURLToPath(new URL('../fixtures/report-loaded-packages.js', import.meta.url));
 /** The client libraries of the brokers, topic stores, bridges and gRPC forwarding a memory node does not use. */
-const unused = ['kafkajs', '@grpc/grpc-js', '@grpc/proto-loader', 'ioredis', '@nats-io/transport-node', '@nats-io/nats-core', '@nats-io/jetstream', '@nats-io/kv'];
+const unused = ['kafkajs', '@grpc/grpc-js', '@grpc/proto-loader', 'ioredis', '@nats-io/transport-node', '@nats-io/nats-core', '@nats-io/jetstream', '@nats-io/kv', 'graphql'];
 
 describe('A node on the memory broker', () => {
   it('the reporter sees these libraries: each is a CommonJS package', () => {
@@ -18,7 +18,7 @@ describe('A node on the memory broker', () => {
     }
   });
 
-  it('serves with the gateway on without loading Kafka, gRPC, Redis or NATS client libraries', async () => {
+  it('serves with the gateway on without loading Kafka, gRPC, Redis or NATS client libraries, nor graphql-js', async () => {
     const proc = await startProcess(['--api.insecure', '--gateway.enabled'], {}, ['--import', reporter]);
     try {
       assert.equal((await get(`${proc.url}/readyz`)).status, 200);
