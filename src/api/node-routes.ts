@@ -9,11 +9,11 @@ export function registerNodeRoutes(api: FastifyInstance, node: SwitchboardNode):
     version,
     broker: node.broker.name,
     brokerConnected: node.broker.healthy,
-    uptimeSeconds: Math.round(node.uptimeSeconds),
+    uptimeSeconds: Math.round(node.lifecycle.uptimeSeconds),
     sessions: node.registry.size,
     subscriptions: node.hub.subscriptions,
     channels: node.hub.channelCount,
-    state: node.reportedState,
+    state: node.lifecycle.reportedState,
     ready: node.isReady,
   }));
 

@@ -17,7 +17,7 @@ export function registerPublishRoutes(api: FastifyInstance, node: SwitchboardNod
     if (!isObject(item)) throw new SwitchboardError('bad_request', 'a publication is an object {channel, data}');
     const channel = node.rules.resolve(item.channel);
     const started = process.hrtime.bigint();
-    const result = await node.publish(channel, item.data, 'api');
+    const result = await node.sessions.publish(channel, item.data, 'api');
     metrics.publishDuration.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
     return { channel: channel.name, ...result };
   };

@@ -64,7 +64,7 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
   const userId = (req: FastifyRequest) => (req.params as { id: string }).id;
 
   const findSession = async (id: string): Promise<SessionListing> => {
-    const [found] = await node.clusterSessions({ session: id });
+    const [found] = await node.clusterActions.clusterSessions({ session: id });
     if (!found) throw new SwitchboardError('not_found', 'no such session on any node');
     return found;
   };
@@ -87,8 +87,8 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     }
     const filter = { user, channel, node: nodeId, transport };
     const page = pageRequestOf(query);
-    if (page) return node.clusterSessionPage(filter, page);
-    return { sessions: await node.clusterSessions(filter) };
+    if (page) return node.clusterActions.clusterSessionPage(filter, page);
+    return { sessions: await node.clusterActions.clusterSessions(filter) };
   });
 
   api.get('/api/sessions/:id', async (req) => findSession(sessionId(req)));
@@ -120,19 +120,19 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     return { sessions: 1 };
   });
 
-  api.get('/api/users/:id/sessions', async (req) => ({ user: userId(req), sessions: await node.clusterSessions({ user: userId(req) }) }));
+  api.get('/api/users/:id/sessions', async (req) => ({ user: userId(req), sessions: await node.clusterActions.clusterSessions({ user: userId(req) }) }));
 
   api.post('/api/users/:id/disconnect', async (req) => {
     const user = userId(req);
     const reason = reasonOf(req);
-    const sessions = await node.clusterSessions({ user });
+    const sessions = await node.clusterActions.clusterSessions({ user });
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'disconnect', target, code: CloseCodes.reconnect, reason })) };
   });
 
   api.post('/api/users/:id/messages', async (req) => {
     const user = userId(req);
     const data = dataOf(req);
-    const sessions = await node.clusterSessions({ user });
+    const sessions = await node.clusterActions.clusterSessions({ user });
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'send', target, data })) };
   });
 
@@ -140,7 +140,7 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     api.post(`/api/users/:id/${kind}`, async (req) => {
       const user = userId(req);
       const channel = node.rules.resolve(channelOf(req)).name;
-      const sessions = await node.clusterSessions({ user });
+      const sessions = await node.clusterActions.clusterSessions({ user });
       return { sessions: await command({ user }, sessions, (target) => ({ kind, target, channel })) };
     });
   }

@@ -3,7 +3,7 @@ import type { Permissions } from '../auth/permissions.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
-import type { PublishResult } from '../node.js';
+import type { PublishResult } from './service.js';
 import { type ClientFrame, type FrameId, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';
 import type { ClientMessage, RouteResult } from '../routing/router.js';
 import type { Session } from './session.js';

@@ -89,9 +89,9 @@ export function registerGraphql(node: SwitchboardNode, origins: OriginPolicy, ad
       maxSubscriptions: config.sessions.maxSubscriptions,
       maxOperations: config.graphql.maxOperations,
       personalNamespace: config.auth.personalNamespace,
-      subscribe: (session, channel) => node.subscribe(session, channel),
-      unsubscribe: (session, channel) => node.unsubscribe(session, channel),
-      publish: (channel, data) => node.publish(channel, data, 'client'),
+      subscribe: (session, channel) => node.sessions.subscribe(session, channel),
+      unsubscribe: (session, channel) => node.sessions.unsubscribe(session, channel),
+      publish: (channel, data) => node.sessions.publish(channel, data, 'client'),
       history: (channel, query) => node.broker.history(channel, query),
       presence: (channel) => node.broker.presence.list(channel),
     },
@@ -107,11 +107,11 @@ export function registerGraphql(node: SwitchboardNode, origins: OriginPolicy, ad
     channels,
     admit: (req, url, transport) => {
       origins.check(req.headers);
-      node.admit([], addresses.ipOf(req));
+      node.sessions.admit([], addresses.ipOf(req));
       return connectRequest(req, addresses.remoteOf(req), url, transport, origins);
     },
-    authorize: (request, token) => node.authorize(request, [], token),
-    openSession: (init) => node.openSession(init),
+    authorize: (request, token) => node.sessions.authorize(request, [], token),
+    openSession: (init) => node.sessions.open(init),
     refuseUpgrade: (socket, err) => {
       const error = asSwitchboardError(err);
       stats.error(error.code);

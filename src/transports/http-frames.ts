@@ -88,7 +88,7 @@ async function streamSession(node: SwitchboardNode, id: string | null, secret: s
   if (typeof secret !== 'string' || secret === '') {
     throw new SwitchboardError('forbidden', `?session= needs the session's secret (sessionSecret of its welcome frame) in the ${sessionSecretHeader} header`);
   }
-  const found = await node.streamSession(id, secret);
+  const found = await node.clusterActions.streamSession(id, secret);
   if (found === undefined) throw new SwitchboardError('not_found', 'the session named by ?session= has ended; reconnect the stream');
   if (!found.secretMatches) throw new SwitchboardError('forbidden', `the ${sessionSecretHeader} header does not hold the secret of the session named by ?session=`);
   if (found.user !== user) throw new SwitchboardError('forbidden', 'the session named by ?session= belongs to another user');
@@ -134,7 +134,7 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
       checkContentType(req, origins);
       const url = new URL(req.url, 'http://switchboard');
       const remote = addresses.ipOf(req.raw);
-      const { identity } = await node.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
+      const { identity } = await node.sessions.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
       const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
       if (rate.take(caller, Date.now(), 1) === 0) {
         stats.limit('rate');

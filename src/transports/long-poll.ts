@@ -88,7 +88,7 @@ export async function longPoll(node: SwitchboardNode, remote: string, res: Serve
   if (first.messages.length > 0 || first.reset || channels.some((c) => !cursor.has(c.name))) return first;
 
   const sink = new PollSink();
-  const session = node.openSession({ format: WireFormat.longPoll, sink, remote, channels, identity });
+  const session = node.sessions.open({ format: WireFormat.longPoll, sink, remote, channels, identity });
   const timer = setTimeout(() => sink.end(), node.config.longPoll.timeout);
   const onClientGone = () => sink.destroy();
   // The response, not the socket: over HTTP/2 the socket is shared by every stream of the connection.

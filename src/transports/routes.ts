@@ -77,7 +77,7 @@ function awaitConnectFrame(
         return;
       }
       state = 'authorizing';
-      node.authorize(request, asked, frame.token).then(({ identity, channels }) => {
+      node.sessions.authorize(request, asked, frame.token).then(({ identity, channels }) => {
         if (state === 'closed') return;
         clearTimeout(timer);
         const opened = accept(identity, channels, sink);
@@ -155,7 +155,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     }
     let asked: ResolvedChannel[];
     try {
-      asked = node.admit(channelsFromQuery(url), addresses.ipOf(req));
+      asked = node.sessions.admit(channelsFromQuery(url), addresses.ipOf(req));
     } catch (err) {
       refuse(err);
       return;
@@ -163,7 +163,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     const request = connectRequest(req, addresses.remoteOf(req), url, wireFormatNames[format], origins.client);
     const remote = request.remote;
     const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
-      const session = node.openSession({ format, sink, remote, channels, identity });
+      const session = node.sessions.open({ format, sink, remote, channels, identity });
       if (format === WireFormat.pushWs) session.enqueue(heartbeatBytes[WireFormat.pushWs]!);
       return new SessionConnection(node, session);
     };
@@ -171,7 +171,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
       transport.upgrade(req, socket, head, (sink) => awaitConnectFrame(node, request, asked, sink, accept));
       return;
     }
-    node
+    node.sessions
       .authorize(request, asked)
       .then(({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)), refuse)
       .catch((err) => upgradeFailed(req, socket, err));
@@ -187,8 +187,8 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
       const remote = addresses.remoteOf(req.raw);
-      const asked = node.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
-      const { identity, channels } = await node.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origins.client), asked);
+      const asked = node.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
+      const { identity, channels } = await node.sessions.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origins.client), asked);
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -196,7 +196,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
       const res = reply.raw;
       startStream(res, contentType, prelude);
       const sink = new HttpStreamSink(res);
-      const session = node.openSession({ format, sink, remote, channels, cursor, identity });
+      const session = node.sessions.open({ format, sink, remote, channels, cursor, identity });
       if (format === WireFormat.sse) sink.cursor = () => node.hub.cursorOf(session);
       res.on('close', () => session.handleClosed());
     });
@@ -204,8 +204,8 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
   app.get('/poll', async (req, reply) => {
     const url = new URL(req.url, 'http://switchboard');
     const remote = addresses.remoteOf(req.raw);
-    const asked = node.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
-    const { identity, channels } = await node.authorize(connectRequest(req.raw, remote, url, 'long-poll', origins.client), asked);
+    const asked = node.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
+    const { identity, channels } = await node.sessions.authorize(connectRequest(req.raw, remote, url, 'long-poll', origins.client), asked);
     return longPoll(node, remote, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
