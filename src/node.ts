@@ -275,8 +275,12 @@ export class SwitchboardNode {
     limitJsonBodies(this.app, config.limits.maxJsonDepth, this.metrics.stats);
     if (config.server.tls.cert) this.certificates = new CertificateReloader(this.app.server as unknown as SecureContextTarget, config.server.tls, this.log);
     const origins = registerBrowserAccess(this.app, config);
-    registerOpsRoutes(this);
-    registerApiRoutes(this);
+    registerOpsRoutes({ app: this.app, id: this.id, config, metrics: this.metrics, machine: this.machine, ready: () => this.isReady, draining: () => this.isDraining });
+    registerApiRoutes({
+      app: this.app, log: this.log, config, metrics: this.metrics, console: this.console, gateway: this.gateway, topics: this.topics,
+      id: this.id, rules: this.rules, broker: this.broker, hub: this.hub, registry: this.registry, lifecycle: this.lifecycle, ready: () => this.isReady,
+      sessions: this.sessions, cluster: this.cluster, clusterActions: this.clusterActions, revocations: this.revocations, router: this.router, durable: this.durable,
+    });
     registerClientRoutes(this, origins, parts.graphql?.registerGraphql);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);

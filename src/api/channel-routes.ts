@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { StreamPosition } from '../brokers/broker.js';
-import type { ResolvedChannel } from '../channels/channels.js';
+import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError } from '../errors.js';
 import type { ChannelCount } from '../hub/hub.js';
-import type { SwitchboardNode } from '../node.js';
+import type { Broker } from '../brokers/broker.js';
+import type { Cluster } from '../cluster/cluster.js';
 import { pageAnswer, pageOf, pageRequestOf } from '../sessions/listing.js';
 
 const channelKey = (c: { channel: string }) => c.channel;
@@ -25,9 +26,16 @@ function scope(channel: ResolvedChannel): string {
   return channel.namespace ? `namespace ${channel.namespace}` : 'channels without a namespace';
 }
 
+/** What the channel routes need: the rules, cluster queries, presence and history. */
+export interface ChannelDeps {
+  rules: ChannelRules;
+  cluster: Pick<Cluster, 'query'>;
+  broker: Pick<Broker, 'presence' | 'history'>;
+}
+
 /** Channels across the cluster: subscriber counts, presence, history. */
-export function registerChannelRoutes(api: FastifyInstance, node: SwitchboardNode): void {
-  const channelOf = (params: unknown) => node.rules.resolve((params as { channel: string }).channel);
+export function registerChannelRoutes(api: FastifyInstance, deps: ChannelDeps): void {
+  const channelOf = (params: unknown) => deps.rules.resolve((params as { channel: string }).channel);
 
   const withPresence = (params: unknown): ResolvedChannel => {
     const channel = channelOf(params);
@@ -38,7 +46,7 @@ export function registerChannelRoutes(api: FastifyInstance, node: SwitchboardNod
   api.get('/api/channels', async (req) => {
     const query = req.query as { prefix?: string; limit?: string; after?: string };
     const page = pageRequestOf(query);
-    const answers = await node.cluster.query({ what: 'channels', prefix: query.prefix ?? '' });
+    const answers = await deps.cluster.query({ what: 'channels', prefix: query.prefix ?? '' });
     const totals = new Map<string, number>();
     for (const list of answers.values()) {
       for (const { channel, subscribers } of list as ChannelCount[]) totals.set(channel, (totals.get(channel) ?? 0) + subscribers);
@@ -51,12 +59,12 @@ export function registerChannelRoutes(api: FastifyInstance, node: SwitchboardNod
 
   api.get('/api/channels/:channel/presence', async (req) => {
     const channel = withPresence(req.params);
-    return { channel: channel.name, members: await node.broker.presence.list(channel.name) };
+    return { channel: channel.name, members: await deps.broker.presence.list(channel.name) };
   });
 
   api.get('/api/channels/:channel/presence-stats', async (req) => {
     const channel = withPresence(req.params);
-    const members = await node.broker.presence.list(channel.name);
+    const members = await deps.broker.presence.list(channel.name);
     return { channel: channel.name, sessions: members.length, users: new Set(members.map((m) => m.user)).size };
   });
 
@@ -64,7 +72,7 @@ export function registerChannelRoutes(api: FastifyInstance, node: SwitchboardNod
     const channel = channelOf(req.params);
     if (channel.options.historySize === 0) throw new SwitchboardError('not_found', `history is not enabled for ${scope(channel)}`);
     const query = req.query as { since?: string; limit?: string; reverse?: string };
-    const result = await node.broker.history(channel.name, {
+    const result = await deps.broker.history(channel.name, {
       since: query.since === undefined ? undefined : parseSince(query.since),
       limit: query.limit === undefined ? undefined : parseLimit(query.limit),
       reverse: query.reverse === 'true' || query.reverse === '1',

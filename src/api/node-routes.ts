@@ -1,21 +1,36 @@
 import type { FastifyInstance } from 'fastify';
-import type { SwitchboardNode } from '../node.js';
+import type { Broker } from '../brokers/broker.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Hub } from '../hub/hub.js';
+import type { Lifecycle } from '../lifecycle.js';
+import type { SessionRegistry } from '../sessions/registry.js';
 import { version } from '../version.js';
 
+/** What /api/info and /api/nodes tell of: this node's parts and the cluster view. */
+export interface NodeInfoDeps {
+  id: string;
+  broker: Pick<Broker, 'name' | 'healthy'>;
+  lifecycle: Pick<Lifecycle, 'uptimeSeconds' | 'reportedState'>;
+  registry: Pick<SessionRegistry, 'size'>;
+  hub: Pick<Hub, 'subscriptions' | 'channelCount'>;
+  ready: () => boolean;
+  cluster: Pick<Cluster, 'liveNodes'>;
+}
+
 /** This node and the cluster as this node sees it. */
-export function registerNodeRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+export function registerNodeRoutes(api: FastifyInstance, deps: NodeInfoDeps): void {
   api.get('/api/info', async () => ({
-    node: node.id,
+    node: deps.id,
     version,
-    broker: node.broker.name,
-    brokerConnected: node.broker.healthy,
-    uptimeSeconds: Math.round(node.lifecycle.uptimeSeconds),
-    sessions: node.registry.size,
-    subscriptions: node.hub.subscriptions,
-    channels: node.hub.channelCount,
-    state: node.lifecycle.reportedState,
-    ready: node.isReady,
+    broker: deps.broker.name,
+    brokerConnected: deps.broker.healthy,
+    uptimeSeconds: Math.round(deps.lifecycle.uptimeSeconds),
+    sessions: deps.registry.size,
+    subscriptions: deps.hub.subscriptions,
+    channels: deps.hub.channelCount,
+    state: deps.lifecycle.reportedState,
+    ready: deps.ready(),
   }));
 
-  api.get('/api/nodes', async () => ({ nodes: node.cluster.liveNodes() }));
+  api.get('/api/nodes', async () => ({ nodes: deps.cluster.liveNodes() }));
 }

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
-import type { PublishResult, SwitchboardNode } from '../node.js';
+import type { ChannelRules } from '../channels/channels.js';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { PublishResult, SessionService } from '../sessions/service.js';
 import { isObject } from './api-keys.js';
 
 interface PublishItem extends PublishResult {
@@ -9,15 +12,23 @@ interface PublishItem extends PublishResult {
 
 type ItemResult = PublishItem | { channel?: unknown; error: { code: string; message: string } };
 
+/** What the publish routes need: the channel rules and publishing. */
+export interface PublishDeps {
+  config: Pick<Config, 'api' | 'compat'>;
+  metrics: Pick<Metrics, 'publishDuration' | 'stats'>;
+  rules: ChannelRules;
+  sessions: Pick<SessionService, 'publish'>;
+}
+
 /** POST /api/publish (one or a batch), POST /api/broadcast and the Push seed's POST /messages. */
-export function registerPublishRoutes(api: FastifyInstance, node: SwitchboardNode): void {
-  const { config, metrics } = node;
+export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): void {
+  const { config, metrics } = deps;
 
   const publishOne = async (item: unknown): Promise<PublishItem> => {
     if (!isObject(item)) throw new SwitchboardError('bad_request', 'a publication is an object {channel, data}');
-    const channel = node.rules.resolve(item.channel);
+    const channel = deps.rules.resolve(item.channel);
     const started = process.hrtime.bigint();
-    const result = await node.sessions.publish(channel, item.data, 'api');
+    const result = await deps.sessions.publish(channel, item.data, 'api');
     metrics.publishDuration.observe({ source: 'api' }, Number(process.hrtime.bigint() - started) / 1e9);
     return { channel: channel.name, ...result };
   };

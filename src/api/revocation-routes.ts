@@ -1,14 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Revocation } from '../auth/revocations.js';
 import { SwitchboardError } from '../errors.js';
-import type { SwitchboardNode } from '../node.js';
+import type { RevocationList } from '../auth/revocations.js';
 import { isObject } from './api-keys.js';
 
 /** Longest a revocation may be kept: a year. */
 const maxRevocationSeconds = 365 * 24 * 3600;
 
+/** What the revocation route needs: the cluster's revocation list. */
+export interface RevocationDeps {
+  revocations: Pick<RevocationList, 'revoke'>;
+}
+
 /** POST /api/revocations: refuse a token (jti) or a user's tokens on every node, and close matching sessions. */
-export function registerRevocationRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+export function registerRevocationRoutes(api: FastifyInstance, deps: RevocationDeps): void {
   api.post('/api/revocations', async (req) => {
     const body = req.body;
     if (!isObject(body)) throw new SwitchboardError('bad_request', 'expected {"jti"?: "...", "user"?: "...", "expiresIn": seconds}');
@@ -26,7 +31,7 @@ export function registerRevocationRoutes(api: FastifyInstance, node: Switchboard
       revocation.user = user;
       revocation.issuedBefore = now;
     }
-    await node.revocations.revoke(revocation);
+    await deps.revocations.revoke(revocation);
     return { revoked: { ...revocation, expiresAt: new Date(revocation.expiresAt).toISOString(), issuedBefore: revocation.issuedBefore && new Date(revocation.issuedBefore).toISOString() } };
   });
 }

@@ -1,47 +1,67 @@
-import type { SwitchboardNode } from '../node.js';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AdminConsole } from '../admin/console.js';
+import type { Config } from '../config/schema.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { TopicService } from '../topics/service.js';
 import { apiKeyCheck } from './api-keys.js';
-import { registerChannelRoutes } from './channel-routes.js';
+import { registerChannelRoutes, type ChannelDeps } from './channel-routes.js';
 import { installErrorHandling } from './errors.js';
-import { registerNodeRoutes } from './node-routes.js';
+import { registerNodeRoutes, type NodeInfoDeps } from './node-routes.js';
 import { registerOpenApiRoute } from './openapi.js';
-import { registerPublishRoutes } from './publish-routes.js';
-import { registerRevocationRoutes } from './revocation-routes.js';
-import { registerRoutingRoutes } from './routing-routes.js';
-import { registerSessionRoutes } from './session-routes.js';
+import { registerPublishRoutes, type PublishDeps } from './publish-routes.js';
+import { registerRevocationRoutes, type RevocationDeps } from './revocation-routes.js';
+import { registerRoutingRoutes, type RoutingDeps } from './routing-routes.js';
+import { registerSessionRoutes, type SessionRouteDeps } from './session-routes.js';
 import { registerServiceRoutes } from '../gateway/service-routes.js';
 import { registerTopicRoutes } from './topic-routes.js';
 import { version } from '../version.js';
 import type { NodeStats } from '../admin/console.js';
 import { consoleApiAccess, registerConsoleRoutes } from '../admin/routes.js';
 
+/** What the server HTTP API needs: each route group's parts, and the console, gateway and topics when configured. */
+export type ApiDeps = PublishDeps &
+  ChannelDeps &
+  SessionRouteDeps &
+  NodeInfoDeps &
+  RevocationDeps &
+  RoutingDeps & {
+    app: FastifyInstance;
+    log: Logger;
+    config: Config;
+    console: AdminConsole | undefined;
+    gateway: Gateway | undefined;
+    topics: TopicService;
+  };
+
 /** The server HTTP API (docs/api.md). Everything here needs an API key unless api.insecure is set. */
-export function registerApiRoutes(node: SwitchboardNode): void {
-  installErrorHandling(node.app, node.metrics.stats, node.log);
-  const { console } = node;
+export function registerApiRoutes(deps: ApiDeps): void {
+  installErrorHandling(deps.app, deps.metrics.stats, deps.log);
+  const { console } = deps;
   // With admin.enabled, read-only keys and console JWTs are admitted too (src/admin/routes.ts).
   const consoleAccess = console && consoleApiAccess(console.credentials);
-  node.app.register(async (api) => {
-    api.addHook('onRequest', apiKeyCheck(node.config.api, consoleAccess));
-    registerPublishRoutes(api, node);
-    registerChannelRoutes(api, node);
-    registerSessionRoutes(api, node);
-    registerNodeRoutes(api, node);
-    registerRevocationRoutes(api, node);
-    if (node.gateway) registerServiceRoutes(api, node.gateway);
-    registerRoutingRoutes(api, node);
+  deps.app.register(async (api) => {
+    api.addHook('onRequest', apiKeyCheck(deps.config.api, consoleAccess));
+    registerPublishRoutes(api, deps);
+    registerChannelRoutes(api, deps);
+    registerSessionRoutes(api, deps);
+    registerNodeRoutes(api, deps);
+    registerRevocationRoutes(api, deps);
+    if (deps.gateway) registerServiceRoutes(api, deps.gateway);
+    registerRoutingRoutes(api, deps);
     if (console) {
       registerConsoleRoutes(api, {
         credentials: console.credentials,
-        insecure: node.config.api.insecure,
-        historyMinutes: node.config.admin.historyMinutes,
+        insecure: deps.config.api.insecure,
+        historyMinutes: deps.config.admin.historyMinutes,
         // Nodes without the console answer null; older nodes know no such query.
-        nodeStats: async (minutes) => [...(await node.cluster.query({ what: 'node-stats', minutes })).values()].filter((a): a is NodeStats => Array.isArray((a as NodeStats | null)?.samples)),
+        nodeStats: async (minutes) => [...(await deps.cluster.query({ what: 'node-stats', minutes })).values()].filter((a): a is NodeStats => Array.isArray((a as NodeStats | null)?.samples)),
         topics: () => console.topicsOverview(),
         gateway: console.gatewayOverview,
       });
     }
   });
   // Topic routes take application keys as well as admin keys, so they check keys themselves.
-  node.app.register(async (api) => registerTopicRoutes(api, node.topics, node.config.api, consoleAccess));
-  node.app.register(async (app) => registerOpenApiRoute(app, version, { gateway: Boolean(node.gateway), push: node.config.compat.push.enabled, admin: node.config.admin.enabled }));
+  deps.app.register(async (api) => registerTopicRoutes(api, deps.topics, deps.config.api, consoleAccess));
+  deps.app.register(async (app) => registerOpenApiRoute(app, version, { gateway: Boolean(deps.gateway), push: deps.config.compat.push.enabled, admin: deps.config.admin.enabled }));
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SwitchboardError } from '../errors.js';
-import type { SwitchboardNode } from '../node.js';
+import type { DurableDelivery } from '../routing/durable.js';
+import type { Router } from '../routing/router.js';
 import { replayIdsOf } from './api-keys.js';
 import type { BreakerState } from '../routing/breaker.js';
 
@@ -9,16 +10,23 @@ function healthOf(breaker: BreakerState): 'healthy' | 'recovering' | 'failing' {
   return breaker === 'closed' ? 'healthy' : breaker === 'half_open' ? 'recovering' : 'failing';
 }
 
+/** What the routing routes need: the router and the durable queues. */
+export interface RoutingDeps {
+  id: string;
+  router: Pick<Router, 'describe' | 'endpoints'>;
+  durable: Pick<DurableDelivery, 'queueStats' | 'deadLetters' | 'replay'>;
+}
+
 /** The client message routes, their backends' breakers, and the dead letters of durable routes. */
-export function registerRoutingRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+export function registerRoutingRoutes(api: FastifyInstance, deps: RoutingDeps): void {
   const routeName = (req: FastifyRequest) => (req.params as { name: string }).name;
 
   api.get('/api/routes', async () => {
-    const queues = await node.durable.queueStats();
+    const queues = await deps.durable.queueStats();
     return {
-      node: node.id,
-      routes: node.router.describe().map((route) => ({ ...route, ...(queues.get(route.name) && { queue: queues.get(route.name) }) })),
-      backends: [...node.router.endpoints.values()].map((e) => ({ name: e.name, breaker: e.breaker.state, health: healthOf(e.breaker.state) })),
+      node: deps.id,
+      routes: deps.router.describe().map((route) => ({ ...route, ...(queues.get(route.name) && { queue: queues.get(route.name) }) })),
+      backends: [...deps.router.endpoints.values()].map((e) => ({ name: e.name, breaker: e.breaker.state, health: healthOf(e.breaker.state) })),
     };
   });
 
@@ -26,10 +34,10 @@ export function registerRoutingRoutes(api: FastifyInstance, node: SwitchboardNod
     const { limit = '100', from } = req.query as { limit?: string; from?: string };
     const max = Number(limit);
     if (!Number.isInteger(max) || max < 1 || max > 1000) throw new SwitchboardError('bad_request', 'limit must be an integer from 1 to 1000');
-    return { route: routeName(req), deadLetters: await node.durable.deadLetters(routeName(req), max, from) };
+    return { route: routeName(req), deadLetters: await deps.durable.deadLetters(routeName(req), max, from) };
   });
 
   api.post('/api/routes/:name/dead-letters/replay', async (req) => {
-    return { route: routeName(req), ...(await node.durable.replay(routeName(req), replayIdsOf(req.body))) };
+    return { route: routeName(req), ...(await deps.durable.replay(routeName(req), replayIdsOf(req.body))) };
   });
 }

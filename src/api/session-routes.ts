@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlTarget } from '../brokers/broker.js';
 import { CloseCodes, SwitchboardError, errorCodes, type ErrorCode } from '../errors.js';
-import type { SessionListing, SwitchboardNode } from '../node.js';
+import type { ChannelRules } from '../channels/channels.js';
+import type { ClusterActions, ClusterCommand } from '../cluster/actions.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { SessionListing } from '../sessions/listing.js';
 import type { FrameId } from '../protocol/frames.js';
 import { isObject } from './api-keys.js';
 import { pageRequestOf } from '../sessions/listing.js';
@@ -58,13 +61,20 @@ function channelOf(req: FastifyRequest): string {
   return body.channel;
 }
 
+/** What the session routes need: the rules, cluster commands and the cluster's session listings. */
+export interface SessionRouteDeps {
+  rules: ChannelRules;
+  cluster: Pick<Cluster, 'command'>;
+  clusterActions: Pick<ClusterActions, 'clusterSessions' | 'clusterSessionPage'>;
+}
+
 /** Sessions and users on every node: list, look up, disconnect, send, subscribe server-side. */
-export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNode): void {
+export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDeps): void {
   const sessionId = (req: FastifyRequest) => (req.params as { id: string }).id;
   const userId = (req: FastifyRequest) => (req.params as { id: string }).id;
 
   const findSession = async (id: string): Promise<SessionListing> => {
-    const [found] = await node.clusterActions.clusterSessions({ session: id });
+    const [found] = await deps.clusterActions.clusterSessions({ session: id });
     if (!found) throw new SwitchboardError('not_found', 'no such session on any node');
     return found;
   };
@@ -74,8 +84,8 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
    * cluster view listed. The command goes out even when none were listed: a node that has not
    * reported yet still carries it out for its sessions.
    */
-  const command = async (target: ControlTarget, sessions: SessionListing[], build: (target: ControlTarget) => Parameters<SwitchboardNode['cluster']['command']>[0]) => {
-    await node.cluster.command(build(target));
+  const command = async (target: ControlTarget, sessions: SessionListing[], build: (target: ControlTarget) => ClusterCommand) => {
+    await deps.cluster.command(build(target));
     return sessions.length;
   };
 
@@ -87,8 +97,8 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     }
     const filter = { user, channel, node: nodeId, transport };
     const page = pageRequestOf(query);
-    if (page) return node.clusterActions.clusterSessionPage(filter, page);
-    return { sessions: await node.clusterActions.clusterSessions(filter) };
+    if (page) return deps.clusterActions.clusterSessionPage(filter, page);
+    return { sessions: await deps.clusterActions.clusterSessions(filter) };
   });
 
   api.get('/api/sessions/:id', async (req) => findSession(sessionId(req)));
@@ -98,7 +108,7 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     const reason = reasonOf(req);
     const code = requestedCloseCode(req);
     await findSession(id);
-    await node.cluster.command({ kind: 'disconnect', target: { session: id }, code, reason });
+    await deps.cluster.command({ kind: 'disconnect', target: { session: id }, code, reason });
     return { disconnected: id, reason, ...(code !== CloseCodes.reconnect && { code }) };
   };
   api.delete('/api/sessions/:id', disconnectSession);
@@ -108,7 +118,7 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     const id = sessionId(req);
     const data = dataOf(req);
     await findSession(id);
-    await node.cluster.command({ kind: 'send', target: { session: id }, data });
+    await deps.cluster.command({ kind: 'send', target: { session: id }, data });
     return { sessions: 1 };
   });
 
@@ -116,31 +126,31 @@ export function registerSessionRoutes(api: FastifyInstance, node: SwitchboardNod
     const id = sessionId(req);
     const reply = replyOf(req);
     await findSession(id);
-    await node.cluster.command({ kind: 'reply', target: { session: id }, ...reply });
+    await deps.cluster.command({ kind: 'reply', target: { session: id }, ...reply });
     return { sessions: 1 };
   });
 
-  api.get('/api/users/:id/sessions', async (req) => ({ user: userId(req), sessions: await node.clusterActions.clusterSessions({ user: userId(req) }) }));
+  api.get('/api/users/:id/sessions', async (req) => ({ user: userId(req), sessions: await deps.clusterActions.clusterSessions({ user: userId(req) }) }));
 
   api.post('/api/users/:id/disconnect', async (req) => {
     const user = userId(req);
     const reason = reasonOf(req);
-    const sessions = await node.clusterActions.clusterSessions({ user });
+    const sessions = await deps.clusterActions.clusterSessions({ user });
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'disconnect', target, code: CloseCodes.reconnect, reason })) };
   });
 
   api.post('/api/users/:id/messages', async (req) => {
     const user = userId(req);
     const data = dataOf(req);
-    const sessions = await node.clusterActions.clusterSessions({ user });
+    const sessions = await deps.clusterActions.clusterSessions({ user });
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'send', target, data })) };
   });
 
   for (const kind of ['subscribe', 'unsubscribe'] as const) {
     api.post(`/api/users/:id/${kind}`, async (req) => {
       const user = userId(req);
-      const channel = node.rules.resolve(channelOf(req)).name;
-      const sessions = await node.clusterActions.clusterSessions({ user });
+      const channel = deps.rules.resolve(channelOf(req)).name;
+      const sessions = await deps.clusterActions.clusterSessions({ user });
       return { sessions: await command({ user }, sessions, (target) => ({ kind, target, channel })) };
     });
   }

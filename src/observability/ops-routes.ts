@@ -1,6 +1,8 @@
-import type { SwitchboardNode } from '../node.js';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
 import type { MachineReadiness } from '../workers/ops-channel.js';
 import type { MetricsSource } from './metrics-server.js';
+import type { Metrics } from './metrics.js';
 
 /** All the workers of one machine (server.workers), as one of them sees them through its primary. */
 export interface MachineView {
@@ -9,22 +11,33 @@ export interface MachineView {
   readiness(): Promise<MachineReadiness>;
 }
 
+/** What the health, readiness and metrics routes need of the node. */
+export interface OpsDeps {
+  app: FastifyInstance;
+  id: string;
+  config: Pick<Config, 'metrics'>;
+  metrics: Pick<Metrics, 'registry'>;
+  machine: MachineView | undefined;
+  ready: () => boolean;
+  draining: () => boolean;
+}
+
 /** Health, readiness and Prometheus metrics: open without an API key so probes and scrapers can reach them. */
-export function registerOpsRoutes(node: SwitchboardNode): void {
+export function registerOpsRoutes(node: OpsDeps): void {
   const { app, metrics, machine } = node;
 
   app.get('/healthz', async () => ({ status: 'ok', node: node.id }));
 
   app.get('/readyz', async (_req, reply) => {
-    if (node.isReady && machine) {
+    if (node.ready() && machine) {
       // Any worker may take the probe: it answers for all of them (not ready when the primary cannot say).
       const { ready, workers } = await machine.readiness().catch(() => ({ ready: false, workers: [] }));
       if (!ready) reply.code(503);
       return { status: ready ? 'ready' : 'not_ready', node: node.id, workers };
     }
-    if (node.isReady) return { status: 'ready', node: node.id };
+    if (node.ready()) return { status: 'ready', node: node.id };
     reply.code(503);
-    return { status: node.isDraining ? 'draining' : 'not_ready', node: node.id };
+    return { status: node.draining() ? 'draining' : 'not_ready', node: node.id };
   });
 
   // With metrics.port set, /metrics is served only there (see metricsSource).
@@ -36,7 +49,7 @@ export function registerOpsRoutes(node: SwitchboardNode): void {
 }
 
 /** This node's metrics, or with workers every worker's. */
-export function metricsSource(node: SwitchboardNode): MetricsSource {
+export function metricsSource(node: Pick<OpsDeps, 'metrics' | 'machine'>): MetricsSource {
   const { metrics, machine } = node;
   return { contentType: metrics.registry.contentType, render: () => (machine ? machine.metrics() : metrics.registry.metrics()) };
 }
