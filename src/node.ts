@@ -281,7 +281,11 @@ export class SwitchboardNode {
       id: this.id, rules: this.rules, broker: this.broker, hub: this.hub, registry: this.registry, lifecycle: this.lifecycle, ready: () => this.isReady,
       sessions: this.sessions, cluster: this.cluster, clusterActions: this.clusterActions, revocations: this.revocations, router: this.router, durable: this.durable,
     });
-    registerClientRoutes(this, origins, parts.graphql?.registerGraphql);
+    const client = {
+      app: this.app, config, metrics: this.metrics, log: this.log, sessions: this.sessions, commands: this.commands, clusterActions: this.clusterActions,
+      broker: this.broker, rules: this.rules, permissions: this.permissions, hub: this.hub, authenticator: this.authenticator, topicStreams: this.topicStreams, gateway: this.gateway,
+    };
+    registerClientRoutes(client, origins, parts.graphql?.registerGraphql);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
     if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());

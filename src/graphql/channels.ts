@@ -4,7 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HistoryQuery, HistoryResult, PresenceMember, Publication } from '../brokers/broker.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
-import type { PublishResult } from '../node.js';
+import type { PublishResult } from '../sessions/service.js';
 import type { Stats } from '../observability/metrics.js';
 import type { WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';

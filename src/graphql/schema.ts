@@ -1,7 +1,7 @@
 import type { GraphQLFieldResolver, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import type { PresenceMember, Publication, StreamPosition } from '../brokers/broker.js';
 import type { NamespaceOptions } from '../config/schema.js';
-import type { PublishResult } from '../node.js';
+import type { PublishResult } from '../sessions/service.js';
 import { graphqlLibrary } from './library.js';
 import { graphqlNamePattern, readTypeDefinition } from './typed-channels.js';
 

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { GraphQLError, createSourceEventStream, parse, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -5,14 +6,17 @@ import type { Logger } from 'pino';
 import type { ConnectRequest } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origins.js';
-import type { ResolvedChannel } from '../channels/channels.js';
+import type { Permissions } from '../auth/permissions.js';
+import type { Broker } from '../brokers/broker.js';
+import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
 import { asSwitchboardError } from '../errors.js';
 import { GraphqlChannels } from '../graphql/channels.js';
 import { buildChannelSchema } from '../graphql/schema.js';
-import type { OpenSessionInit, SwitchboardNode } from '../node.js';
-import type { Stats } from '../observability/metrics.js';
+import type { Hub } from '../hub/hub.js';
+import type { Metrics, Stats } from '../observability/metrics.js';
 import { WireFormat } from '../protocol/wire.js';
+import type { OpenSessionInit, SessionService } from '../sessions/service.js';
 import type { Session } from '../sessions/session.js';
 import { errorBody, refuseUpgrade } from '../api/errors.js';
 import type { ClientAddresses } from './client-address.js';
@@ -73,11 +77,24 @@ export function prepareOperation(schema: GraphQLSchema, maxQueryBytes: number, s
   return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
 }
 
+/** What the GraphQL endpoint needs of the node's parts. */
+export interface GraphqlEndpointDeps {
+  app: FastifyInstance;
+  config: Config;
+  metrics: Pick<Metrics, 'stats' | 'registry'>;
+  log: Logger;
+  rules: ChannelRules;
+  permissions: Permissions;
+  sessions: Pick<SessionService, 'admit' | 'authorize' | 'open' | 'subscribe' | 'unsubscribe' | 'publish'>;
+  broker: Pick<Broker, 'history' | 'presence'>;
+  hub: Pick<Hub, 'deliverWith'>;
+}
+
 /**
  * GraphQL subscriptions onto channels (graphql.enabled, docs/graphql.md): the graphql-sse route,
  * and the graphql-ws endpoint the node's upgrade dispatch hands /graphql to.
  */
-export function registerGraphql(node: SwitchboardNode, origins: OriginPolicy, addresses: ClientAddresses): GraphqlWebSocket {
+export function registerGraphql(node: GraphqlEndpointDeps, origins: OriginPolicy, addresses: ClientAddresses): GraphqlWebSocket {
   const { config, metrics, log } = node;
   const { stats } = metrics;
   const channels = new GraphqlChannels(

@@ -1,7 +1,11 @@
 import type { ClientAddresses } from './client-address.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
-import type { SwitchboardNode } from '../node.js';
+import type { ClusterActions } from '../cluster/actions.js';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ClientCommands } from '../sessions/client-commands.js';
+import type { SessionService } from '../sessions/service.js';
 import { SwitchboardError } from '../errors.js';
 import { FrameError, parseClientMessage, type ClientFrame, type ServerFrame } from '../protocol/frames.js';
 import { WireFormat } from '../protocol/wire.js';
@@ -83,24 +87,18 @@ class CallerRateLimit {
  * have the user '', so the user alone does not tell whose it is. Frames then act for it, so a
  * backend's late reply or a message sent to the session arrives on its stream.
  */
-async function streamSession(node: SwitchboardNode, id: string | null, secret: string | string[] | undefined, user: string): Promise<string | undefined> {
+async function streamSession(deps: FrameDeps, id: string | null, secret: string | string[] | undefined, user: string): Promise<string | undefined> {
   if (id === null) return undefined;
   if (typeof secret !== 'string' || secret === '') {
     throw new SwitchboardError('forbidden', `?session= needs the session's secret (sessionSecret of its welcome frame) in the ${sessionSecretHeader} header`);
   }
-  const found = await node.clusterActions.streamSession(id, secret);
+  const found = await deps.clusterActions.streamSession(id, secret);
   if (found === undefined) throw new SwitchboardError('not_found', 'the session named by ?session= has ended; reconnect the stream');
   if (!found.secretMatches) throw new SwitchboardError('forbidden', `the ${sessionSecretHeader} header does not hold the secret of the session named by ?session=`);
   if (found.user !== user) throw new SwitchboardError('forbidden', 'the session named by ?session= belongs to another user');
   return id;
 }
 
-/**
- * `POST /frames`: the way back for clients on one-way transports (SSE, HTTP streaming,
- * long-poll). The request is authenticated like a connection, its frames run through the same
- * ClientCommands with the same permission checks, and the replies come back as a JSON array.
- * Nothing is kept between requests, so any node can answer.
- */
 /**
  * Cross-site request forgery guard: a page on any site may POST text/plain, form or multipart
  * bodies without a preflight, with the visitor's cookies. application/json needs a preflight the
@@ -114,9 +112,25 @@ function checkContentType(req: FastifyRequest, origins: OriginPolicy): void {
   throw new SwitchboardError('forbidden', 'send frames as Content-Type: application/json; other types are accepted only from the node\'s own or listed origins');
 }
 
-export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy, addresses: ClientAddresses): void {
-  const { config } = node;
-  const { stats } = node.metrics;
+/** What POST /frames needs: authorization, the client commands and the cluster's streaming sessions. */
+export interface FrameDeps {
+  app: FastifyInstance;
+  config: Config;
+  metrics: Pick<Metrics, 'stats'>;
+  sessions: Pick<SessionService, 'authorize'>;
+  commands: ClientCommands;
+  clusterActions: Pick<ClusterActions, 'streamSession'>;
+}
+
+/**
+ * `POST /frames`: the way back for clients on one-way transports (SSE, HTTP streaming,
+ * long-poll). The request is authenticated like a connection, its frames run through the same
+ * ClientCommands with the same permission checks, and the replies come back as a JSON array.
+ * Nothing is kept between requests, so any node can answer.
+ */
+export function registerFrameRoutes(deps: FrameDeps, origins: OriginPolicy, addresses: ClientAddresses): void {
+  const { config } = deps;
+  const { stats } = deps.metrics;
   const limits: SessionLimits = {
     maxBufferedBytes: config.sessions.maxBufferedBytes,
     closeGracePeriod: config.sessions.closeGracePeriod,
@@ -125,7 +139,7 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
   };
   const rate = new CallerRateLimit(config.limits.clientMessagesPerSecond, config.limits.clientMessagesBurst);
 
-  node.app.register(async (scope: FastifyInstance) => {
+  deps.app.register(async (scope: FastifyInstance) => {
     // The body is read as text whatever its type, so it gets the protocol's own frame errors.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -134,7 +148,7 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
       checkContentType(req, origins);
       const url = new URL(req.url, 'http://switchboard');
       const remote = addresses.ipOf(req.raw);
-      const { identity } = await node.sessions.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
+      const { identity } = await deps.sessions.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
       const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
       if (rate.take(caller, Date.now(), 1) === 0) {
         stats.limit('rate');
@@ -142,18 +156,18 @@ export function registerFrameRoutes(node: SwitchboardNode, origins: OriginPolicy
       }
       const text = typeof req.body === 'string' ? req.body : '';
       if (text.trim() === '') throw new SwitchboardError('bad_request', 'send a frame or a JSON array of frames as the request body');
-      const stream = await streamSession(node, url.searchParams.get('session'), req.headers[sessionSecretHeader], identity.user);
+      const stream = await streamSession(deps, url.searchParams.get('session'), req.headers[sessionSecretHeader], identity.user);
       const sink = new ReplyCollector();
       const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
       const done: Promise<void>[] = [];
       const frames = parseClientMessage(text, config.limits.maxJsonDepth);
       const allowed = 1 + rate.take(caller, Date.now(), frames.length - 1);
       for (const frame of frames.slice(0, allowed)) {
-        if (frame instanceof FrameError) node.commands.reject(session, frame);
-        else if (streamingOnly[frame.type]) node.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
-        else done.push(node.commands.execute(session, frame));
+        if (frame instanceof FrameError) deps.commands.reject(session, frame);
+        else if (streamingOnly[frame.type]) deps.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
+        else done.push(deps.commands.execute(session, frame));
       }
-      node.commands.refuseOverRate(session, frames.slice(allowed));
+      deps.commands.refuseOverRate(session, frames.slice(allowed));
       await Promise.all(done);
       session.flush();
       return sink.frames();

@@ -3,7 +3,9 @@ import { continuesFrom, type Publication, type StreamPosition } from '../brokers
 import type { Identity } from '../auth/identity.js';
 import type { ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError } from '../errors.js';
-import type { SwitchboardNode } from '../node.js';
+import type { Broker } from '../brokers/broker.js';
+import type { Config } from '../config/schema.js';
+import type { SessionService } from '../sessions/service.js';
 import { decodeCursor, encodeCursor, type Cursor } from '../protocol/cursor.js';
 import { WireFormat } from '../protocol/wire.js';
 import type { Sink } from '../sessions/sink.js';
@@ -42,11 +44,11 @@ class PollSink implements Sink {
 }
 
 /** Reads what each channel holds after the cursor, within `maxMessages` in all. */
-async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cursor: Cursor): Promise<PollAnswer> {
+async function readAfter(deps: LongPollDeps, channels: ResolvedChannel[], cursor: Cursor): Promise<PollAnswer> {
   const messages: PollAnswer['messages'] = [];
   const positions: [string, StreamPosition][] = [];
   const reset: string[] = [];
-  const max = node.config.longPoll.maxMessages;
+  const max = deps.config.longPoll.maxMessages;
   for (const channel of channels) {
     const since = cursor.get(channel.name);
     const room = max - messages.length;
@@ -55,7 +57,7 @@ async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cur
       positions.push([channel.name, since]);
       continue;
     }
-    const result = await node.broker.history(channel.name, since ? { since, limit: room } : { limit: 0 });
+    const result = await deps.broker.history(channel.name, since ? { since, limit: room } : { limit: 0 });
     if (since && !continuesFrom(since, result)) reset.push(channel.name);
     if (!since || reset.includes(channel.name)) {
       positions.push([channel.name, result.position]);
@@ -71,12 +73,19 @@ async function readAfter(node: SwitchboardNode, channels: ResolvedChannel[], cur
   return answer;
 }
 
+/** What a long poll needs: its limits, channel history and a session while it waits. */
+export interface LongPollDeps {
+  config: Pick<Config, 'longPoll'>;
+  broker: Pick<Broker, 'history'>;
+  sessions: Pick<SessionService, 'open'>;
+}
+
 /**
  * `GET /poll?channels=a,b&cursor=C`: answers at once when publications after the cursor are
  * waiting (or the cursor is new or broken), otherwise holds the request up to longPoll.timeout.
  * The cursor is made of history positions, so the next poll may land on any node.
  */
-export async function longPoll(node: SwitchboardNode, remote: string, res: ServerResponse, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
+export async function longPoll(deps: LongPollDeps, remote: string, res: ServerResponse, url: URL, channels: ResolvedChannel[], identity: Identity): Promise<PollAnswer> {
   for (const channel of channels) {
     if (channel.options.historySize === 0) {
       throw new SwitchboardError('bad_request', `long-polling needs history on ${channel.name} (namespace option historySize)`);
@@ -84,20 +93,20 @@ export async function longPoll(node: SwitchboardNode, remote: string, res: Serve
   }
   const cursorText = url.searchParams.get('cursor');
   const cursor = cursorText ? decodeCursor(cursorText) : new Map<string, StreamPosition>();
-  const first = await readAfter(node, channels, cursor);
+  const first = await readAfter(deps, channels, cursor);
   if (first.messages.length > 0 || first.reset || channels.some((c) => !cursor.has(c.name))) return first;
 
   const sink = new PollSink();
-  const session = node.sessions.open({ format: WireFormat.longPoll, sink, remote, channels, identity });
-  const timer = setTimeout(() => sink.end(), node.config.longPoll.timeout);
+  const session = deps.sessions.open({ format: WireFormat.longPoll, sink, remote, channels, identity });
+  const timer = setTimeout(() => sink.end(), deps.config.longPoll.timeout);
   const onClientGone = () => sink.destroy();
   // The response, not the socket: over HTTP/2 the socket is shared by every stream of the connection.
   res.once('close', onClientGone);
   // Subscribing learns history positions; anything published since the first read wakes the poll too.
-  const again = await readAfter(node, channels, cursor);
+  const again = await readAfter(deps, channels, cursor);
   if (again.messages.length === 0 && !again.reset) await sink.woken;
   clearTimeout(timer);
   res.off('close', onClientGone);
   session.handleClosed();
-  return again.messages.length > 0 || again.reset ? again : readAfter(node, channels, cursor);
+  return again.messages.length > 0 || again.reset ? again : readAfter(deps, channels, cursor);
 }

@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { SwitchboardError, asSwitchboardError } from '../errors.js';
-import type { SwitchboardNode } from '../node.js';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { Hub } from '../hub/hub.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { SessionService } from '../sessions/service.js';
+import type { TopicStreams } from '../topics/stream.js';
 import { decodeCursor } from '../protocol/cursor.js';
 import type { ConnectRequest } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
@@ -12,15 +18,28 @@ import type { Sink } from '../sessions/sink.js';
 import { WireFormat, heartbeatBytes, wireFormatNames } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
-import { longPoll } from './long-poll.js';
-import { registerFrameRoutes } from './http-frames.js';
+import { longPoll, type LongPollDeps } from './long-poll.js';
+import { registerFrameRoutes, type FrameDeps } from './http-frames.js';
 import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody, refuseUpgrade } from '../api/errors.js';
 import { ClientAddresses } from './client-address.js';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { OriginPolicies } from './browser-access.js';
-import type { registerGraphql } from './graphql.js';
+import type { GraphqlEndpointDeps, registerGraphql } from './graphql.js';
+
+/** What the client transports need: the session service, the client commands and the parts each endpoint reads. */
+export type ClientRouteDeps = FrameDeps &
+  LongPollDeps &
+  GraphqlEndpointDeps & {
+    metrics: Metrics;
+    log: Logger;
+    sessions: Pick<SessionService, 'admit' | 'authorize' | 'open'>;
+    authenticator: Pick<Authenticator, 'needsFirstFrame'>;
+    hub: Pick<Hub, 'cursorOf'>;
+    topicStreams: Pick<TopicStreams, 'upgrade'>;
+    gateway: Pick<Gateway, 'upgrade'> | undefined;
+  };
 
 /** `?channels=a,b` (and repeated `channel=`) from a request URL. */
 export function channelsFromQuery(url: URL): string[] {
@@ -38,7 +57,7 @@ export function connectRequest(req: IncomingMessage, remote: string, url: URL, t
  * sends it in a first `{"type":"connect","token"}` frame; the session opens once it is verified.
  */
 function awaitConnectFrame(
-  node: SwitchboardNode,
+  deps: ClientRouteDeps,
   request: ConnectRequest,
   asked: ResolvedChannel[],
   sink: WebSocketSink,
@@ -53,31 +72,31 @@ function awaitConnectFrame(
     state = 'closed';
     clearTimeout(timer);
     const error = asSwitchboardError(err);
-    node.metrics.stats.error(error.code);
+    deps.metrics.stats.error(error.code);
     sink.write(wsTextFrame(JSON.stringify({ type: 'disconnect', code: error.closeCode, reason: error.message })));
     sink.end(error.closeCode, error.code);
   };
   const timer = setTimeout(() => {
-    node.metrics.stats.authFailure('missing');
+    deps.metrics.stats.authFailure('missing');
     refuse(new SwitchboardError('unauthorized', 'no connect frame with a token arrived in time'));
-  }, node.config.auth.firstFrameTimeout);
+  }, deps.config.auth.firstFrameTimeout);
   return {
     message: (text) => {
       if (handlers) return handlers.message(text);
       if (state === 'authorizing') {
-        if (early.length < node.config.limits.clientMessagesBurst) early.push(text);
+        if (early.length < deps.config.limits.clientMessagesBurst) early.push(text);
         else refuse(new SwitchboardError('rate_limited', 'too many frames before the session opened; wait for welcome'));
         return;
       }
       if (state !== 'waiting') return;
-      const [frame] = parseClientMessage(text, node.config.limits.maxJsonDepth);
-      if (frame instanceof FrameError && frame.limit !== undefined) node.metrics.stats.limit(frame.limit);
+      const [frame] = parseClientMessage(text, deps.config.limits.maxJsonDepth);
+      if (frame instanceof FrameError && frame.limit !== undefined) deps.metrics.stats.limit(frame.limit);
       if (!frame || frame instanceof FrameError || frame.type !== 'connect') {
         refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}'));
         return;
       }
       state = 'authorizing';
-      node.sessions.authorize(request, asked, frame.token).then(({ identity, channels }) => {
+      deps.sessions.authorize(request, asked, frame.token).then(({ identity, channels }) => {
         if (state === 'closed') return;
         clearTimeout(timer);
         const opened = accept(identity, channels, sink);
@@ -108,13 +127,13 @@ const pushWebsocketPaths: Record<string, WireFormat> = { '/ws/messages': WireFor
 
 /** Client endpoints: WebSocket upgrades, SSE and HTTP streaming (docs/protocol.md). */
 /** `graphql`: the GraphQL endpoint's registration, given (loaded) only with graphql.enabled. */
-export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolicies, graphqlEndpoint?: typeof registerGraphql): void {
-  const { app, config, metrics } = node;
+export function registerClientRoutes(deps: ClientRouteDeps, origins: OriginPolicies, graphqlEndpoint?: typeof registerGraphql): void {
+  const { app, config, metrics } = deps;
   const { stats } = metrics;
   const transport = new WebSocketTransport(config.limits.maxFrameBytes);
   const paths = { ...websocketPaths, ...(config.compat.push.enabled ? pushWebsocketPaths : {}) };
   const addresses = new ClientAddresses(config.server.trustedProxies);
-  const graphql = graphqlEndpoint?.(node, origins.client, addresses);
+  const graphql = graphqlEndpoint?.(deps, origins.client, addresses);
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroySelf);
@@ -128,7 +147,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
 
   /** An upgrade that failed in a way no refusal foresaw: logged, counted as internal, answered 500 while the socket can still take it. */
   function upgradeFailed(req: IncomingMessage, socket: Duplex, err: unknown): void {
-    node.log.error({ event: 'upgrade.failed', url: req.url?.slice(0, 200), err }, 'upgrade request failed');
+    deps.log.error({ event: 'upgrade.failed', url: req.url?.slice(0, 200), err }, 'upgrade request failed');
     stats.error('internal');
     if (socket.writable) refuseUpgrade(socket, 500, errorBody('internal', 'internal error'));
     else socket.destroy();
@@ -146,8 +165,8 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
       return;
     }
     if (format === undefined && graphql?.upgrade(req, socket, head, url)) return;
-    if (format === undefined && node.topicStreams.upgrade(req, socket, head)) return;
-    if (format === undefined && node.gateway?.upgrade(req, socket, head)) return;
+    if (format === undefined && deps.topicStreams.upgrade(req, socket, head)) return;
+    if (format === undefined && deps.gateway?.upgrade(req, socket, head)) return;
     if (format === undefined) {
       stats.error('not_found');
       refuseUpgrade(socket, 404, errorBody('not_found', `no WebSocket endpoint at ${url.pathname}`));
@@ -155,7 +174,7 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     }
     let asked: ResolvedChannel[];
     try {
-      asked = node.sessions.admit(channelsFromQuery(url), addresses.ipOf(req));
+      asked = deps.sessions.admit(channelsFromQuery(url), addresses.ipOf(req));
     } catch (err) {
       refuse(err);
       return;
@@ -163,15 +182,15 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     const request = connectRequest(req, addresses.remoteOf(req), url, wireFormatNames[format], origins.client);
     const remote = request.remote;
     const accept = (identity: Identity, channels: ResolvedChannel[], sink: Sink) => {
-      const session = node.sessions.open({ format, sink, remote, channels, identity });
+      const session = deps.sessions.open({ format, sink, remote, channels, identity });
       if (format === WireFormat.pushWs) session.enqueue(heartbeatBytes[WireFormat.pushWs]!);
-      return new SessionConnection(node, session);
+      return new SessionConnection(deps, session);
     };
-    if (format === WireFormat.ws && node.authenticator.needsFirstFrame(request)) {
-      transport.upgrade(req, socket, head, (sink) => awaitConnectFrame(node, request, asked, sink, accept));
+    if (format === WireFormat.ws && deps.authenticator.needsFirstFrame(request)) {
+      transport.upgrade(req, socket, head, (sink) => awaitConnectFrame(deps, request, asked, sink, accept));
       return;
     }
-    node.sessions
+    deps.sessions
       .authorize(request, asked)
       .then(({ identity, channels }) => transport.upgrade(req, socket, head, (sink) => accept(identity, channels, sink)), refuse)
       .catch((err) => upgradeFailed(req, socket, err));
@@ -187,8 +206,8 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
       const remote = addresses.remoteOf(req.raw);
-      const asked = node.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
-      const { identity, channels } = await node.sessions.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origins.client), asked);
+      const asked = deps.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
+      const { identity, channels } = await deps.sessions.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origins.client), asked);
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -196,56 +215,56 @@ export function registerClientRoutes(node: SwitchboardNode, origins: OriginPolic
       const res = reply.raw;
       startStream(res, contentType, prelude);
       const sink = new HttpStreamSink(res);
-      const session = node.sessions.open({ format, sink, remote, channels, cursor, identity });
-      if (format === WireFormat.sse) sink.cursor = () => node.hub.cursorOf(session);
+      const session = deps.sessions.open({ format, sink, remote, channels, cursor, identity });
+      if (format === WireFormat.sse) sink.cursor = () => deps.hub.cursorOf(session);
       res.on('close', () => session.handleClosed());
     });
   };
   app.get('/poll', async (req, reply) => {
     const url = new URL(req.url, 'http://switchboard');
     const remote = addresses.remoteOf(req.raw);
-    const asked = node.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
-    const { identity, channels } = await node.sessions.authorize(connectRequest(req.raw, remote, url, 'long-poll', origins.client), asked);
-    return longPoll(node, remote, reply.raw, url, channels, identity);
+    const asked = deps.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
+    const { identity, channels } = await deps.sessions.authorize(connectRequest(req.raw, remote, url, 'long-poll', origins.client), asked);
+    return longPoll(deps, remote, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
   streamRoute('/stream', WireFormat.ndjson, streamContentTypes.ndjson);
   if (config.compat.push.enabled) {
     streamRoute('/sse/messages', WireFormat.pushSse, streamContentTypes.sse, heartbeatBytes[WireFormat.pushSse]);
   }
-  registerFrameRoutes(node, origins.client, addresses);
+  registerFrameRoutes(deps, origins.client, addresses);
   registerClientSdkRoutes(app);
 }
 
 /** A session's WebSocket events: one small object per connection, no closures. */
 class SessionConnection implements WebSocketSessionHandlers {
   constructor(
-    private readonly node: SwitchboardNode,
+    private readonly deps: ClientRouteDeps,
     private readonly session: Session,
   ) {}
 
   message(text: string): void {
-    const { session, node } = this;
-    node.metrics.stats.messagesIn[session.format]! += 1;
+    const { session, deps } = this;
+    deps.metrics.stats.messagesIn[session.format]! += 1;
     // Push clients only ever send {"event":"pong"}; anything else is ignored, as the seed does.
     if (session.format === WireFormat.pushWs) return;
     // The socket's event boundary: a frame must never throw out into the WebSocket library and end the process.
     try {
-      node.commands.handleMessage(session, text);
+      deps.commands.handleMessage(session, text);
     } catch (err) {
-      node.log.error({ event: 'session.message_failed', session: session.id, err }, 'client message failed');
-      node.commands.reject(session, new FrameError('internal', 'internal error'));
+      deps.log.error({ event: 'session.message_failed', session: session.id, err }, 'client message failed');
+      deps.commands.reject(session, new FrameError('internal', 'internal error'));
     }
   }
 
   badInput(reason: 'binary' | 'invalid_utf8'): void {
-    this.node.metrics.stats.messagesIn[this.session.format]! += 1;
+    this.deps.metrics.stats.messagesIn[this.session.format]! += 1;
     const message = reason === 'binary' ? 'binary frames are not accepted; send JSON text' : 'text frame is not valid UTF-8';
-    this.node.commands.reject(this.session, new FrameError('bad_request', message));
+    this.deps.commands.reject(this.session, new FrameError('bad_request', message));
   }
 
   tooLarge(): void {
-    const { stats } = this.node.metrics;
+    const { stats } = this.deps.metrics;
     stats.limit('frame_size');
     stats.error('too_large');
     this.session.closingBecause('too_large');
