@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Broker } from './brokers/broker.js';
@@ -15,7 +15,6 @@ import { ChannelRules } from './channels/channels.js';
 import type { Config } from './config/schema.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
-import { limitJsonBodies } from './api/json-body.js';
 import { metricsSource, registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
 import { MetricsServer } from './observability/metrics-server.js';
 import { createLogger } from './observability/log.js';
@@ -28,7 +27,9 @@ import { ClusterActions } from './cluster/actions.js';
 import { Lifecycle } from './lifecycle.js';
 import { registerClientRoutes } from './transports/routes.js';
 import { registerBrowserAccess } from './transports/browser-access.js';
-import { CertificateReloader, readTlsFiles, type SecureContextTarget } from './transports/tls.js';
+import type { CertificateReloader } from './transports/tls.js';
+import { createServer } from './transports/server.js';
+import { Reloaders } from './reloaders.js';
 import { registerDemoRoutes } from './demo/routes.js';
 import { loadConsolePage } from './admin/page-assets.js';
 import { registerConsolePageRoutes } from './admin/page-routes.js';
@@ -72,19 +73,6 @@ export interface NodeParts {
 
 export type { OpenSessionInit, PublishResult } from './sessions/service.js';
 
-/**
- * Fastify's server options: plain HTTP/1.1, or with server.tls HTTPS on the same port, with
- * HTTP/2 offered by ALPN beside HTTP/1.1 (which WebSocket upgrades and older clients use).
- */
-function serverOptions(server: Config['server']): object {
-  if (!server.tls.cert) return {};
-  const https = { ...readTlsFiles(server.tls), handshakeTimeout: server.tls.handshakeTimeout };
-  return server.http2 ? { http2: true, https: { ...https, allowHTTP1: true } } : { https };
-}
-
-/** A part of the node that re-applies its settings from a freshly read configuration. */
-export type Reloader = (config: Config) => void | Promise<void>;
-
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
   readonly id: string;
@@ -119,8 +107,7 @@ export class SwitchboardNode {
   /** Reloads server.tls.* (TLS only). */
   readonly certificates: CertificateReloader | undefined;
   private metricsServer: MetricsServer | undefined;
-  /** What `reload` re-applies, by the name of the setting or part it reloads. */
-  private readonly reloaders = new Map<string, Reloader>();
+  private readonly reloaders: Reloaders;
 
   /** Builds a node for `config`, loading the modules of the broker, topic store and gateway stores it names. */
   static async create(config: Config, options: NodeOptions = {}): Promise<SwitchboardNode> {
@@ -266,14 +253,7 @@ export class SwitchboardNode {
       onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
       reserved: this.console?.channels,
     });
-    this.app = Fastify({
-      logger: false,
-      bodyLimit: config.api.maxBodyBytes,
-      forceCloseConnections: true,
-      ...serverOptions(config.server),
-    });
-    limitJsonBodies(this.app, config.limits.maxJsonDepth, this.metrics.stats);
-    if (config.server.tls.cert) this.certificates = new CertificateReloader(this.app.server as unknown as SecureContextTarget, config.server.tls, this.log);
+    ({ app: this.app, certificates: this.certificates } = createServer(config, this.metrics.stats, this.log));
     const origins = registerBrowserAccess(this.app, config);
     registerOpsRoutes({ app: this.app, id: this.id, config, metrics: this.metrics, machine: this.machine, ready: () => this.isReady, draining: () => this.isDraining });
     registerApiRoutes({
@@ -289,38 +269,17 @@ export class SwitchboardNode {
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
     if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());
-    this.onReload('log.level', (fresh) => {
+    this.reloaders = new Reloaders(this.log);
+    this.reloaders.add('log.level', (fresh) => {
       this.log.level = fresh.log.level;
     });
     const certificates = this.certificates;
-    if (certificates) {
-      this.onReload('server.tls', () => {
-        certificates.reload();
-      });
-    }
+    if (certificates) this.reloaders.add('server.tls', () => void certificates.reload());
   }
 
-  /** Registers a part that can take a freshly read configuration without a restart (on SIGHUP). */
-  onReload(name: string, reload: Reloader): void {
-    this.reloaders.set(name, reload);
-  }
-
-  /**
-   * Hands a freshly read configuration to every registered part; the rest of the configuration
-   * takes effect at the next start. Sessions stay open. Answers the names of the parts reloaded.
-   */
-  async reload(fresh: Config): Promise<string[]> {
-    const reloaded: string[] = [];
-    for (const [name, reload] of this.reloaders) {
-      try {
-        await reload(fresh);
-        reloaded.push(name);
-      } catch (err) {
-        this.log.error({ event: 'node.reload_failed', part: name, err }, `could not reload ${name}`);
-      }
-    }
-    this.log.info({ event: 'node.reloaded', parts: reloaded }, reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing was reloaded');
-    return reloaded;
+  /** Hands a freshly read configuration to the parts that can take it (see Reloaders). */
+  reload(fresh: Config): Promise<string[]> {
+    return this.reloaders.reload(fresh);
   }
 
   /** Running, connected to the broker, and holding every revocation the cluster has. */
@@ -369,17 +328,7 @@ export class SwitchboardNode {
   async drain(): Promise<void> {
     if (!this.lifecycle.running) return;
     this.lifecycle.state = 'draining';
-    const window = this.config.shutdown.drainWindow;
-    const sessions = [...this.registry.all()];
-    this.log.info({ event: 'node.draining', sessions: sessions.length, windowMs: window }, 'draining');
-    const spread = sessions.length > 1 ? window * 0.8 : 0;
-    const timers = sessions.map((session) => {
-      const at = Math.random() * spread;
-      return setTimeout(() => this.sessions.askToReconnect(session, 'shutdown', Math.random() * 1000), at);
-    });
-    const deadline = Date.now() + window + this.config.sessions.closeGracePeriod;
-    while (this.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    for (const timer of timers) clearTimeout(timer);
+    await this.sessions.drain(this.config.shutdown.drainWindow);
     await this.stop();
   }
 

@@ -331,6 +331,23 @@ export class SessionService {
     }
   }
 
+  /**
+   * Asks every session to reconnect, spread over `window` so they do not all come back at the
+   * same moment; resolves when all are gone or the window and the close grace period have passed.
+   */
+  async drain(window: number): Promise<void> {
+    const sessions = [...this.registry.all()];
+    this.deps.log.info({ event: 'node.draining', sessions: sessions.length, windowMs: window }, 'draining');
+    const spread = sessions.length > 1 ? window * 0.8 : 0;
+    const timers = sessions.map((session) => {
+      const at = Math.random() * spread;
+      return setTimeout(() => this.askToReconnect(session, 'shutdown', Math.random() * 1000), at);
+    });
+    const deadline = Date.now() + window + this.deps.config.sessions.closeGracePeriod;
+    while (this.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (const timer of timers) clearTimeout(timer);
+  }
+
   /** Tells a session to reconnect (to any node) and closes it. */
   askToReconnect(session: Session, reason: string, after = 0): void {
     const code = session.format === WireFormat.pushWs ? CloseCodes.goingAway : CloseCodes.reconnect;
