@@ -35,9 +35,10 @@ import { loadConsolePage } from './admin/page-assets.js';
 import { registerConsolePageRoutes } from './admin/page-routes.js';
 import { Gateway, type GraphqlSupport } from './gateway/gateway.js';
 import { createGatewayStores, type GatewayStores } from './gateway/stores.js';
-import { RoutingMetrics } from './routing/metrics.js';
-import { DurableDelivery, longestCall } from './routing/durable.js';
-import { Router } from './routing/router.js';
+import type { DurableDelivery } from './routing/durable.js';
+import type { Router } from './routing/router.js';
+import { createRouting } from './routing/create.js';
+import type { ServiceSender } from './routing/backend.js';
 import { principalResolver } from './topics/access.js';
 import { createTopicStore } from './topics/create-store.js';
 import { TopicService } from './topics/service.js';
@@ -220,23 +221,9 @@ export class SwitchboardNode {
       log: this.log,
     });
     this.cluster = new Cluster(this.id, this.broker, this.clusterActions, config.cluster, this.log);
-    const routingMetrics = new RoutingMetrics(this.metrics.registry);
-    this.router = new Router(config.routing, {
-      node: this.id,
-      publish: (channel, data) => this.sessions.publish(this.rules.resolve(channel), data, 'client'),
-      metrics: routingMetrics,
-      maxJsonDepth: config.limits.maxJsonDepth,
-      sendToService: this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout })),
-    });
-    const { retry } = config.routing;
-    this.durable = new DurableDelivery(
-      this.topics.store,
-      this.router,
-      { ...retry, callTimeout: longestCall(config.routing), retention: { ms: config.topics.retention, bytes: config.topics.retentionBytes } },
-      routingMetrics,
-      this.log,
-    );
-    this.router.useDurable(this.durable);
+    const publishAsServer = (channel: string, data: unknown) => this.sessions.publish(this.rules.resolve(channel), data, 'client');
+    const sendToService: ServiceSender | undefined = this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout }));
+    ({ router: this.router, durable: this.durable } = createRouting(config, { node: this.id, publish: publishAsServer, sendToService }, this.topics.store, this.metrics.registry, this.log));
     this.commands = new ClientCommands({
       rules: this.rules,
       permissions: this.permissions,
