@@ -5,7 +5,8 @@ import type { Broker } from './brokers/broker.js';
 import { Authenticator } from './auth/authenticator.js';
 import { DisconnectHook } from './auth/disconnect-hook.js';
 import { Permissions } from './auth/permissions.js';
-import { RevocationList, revocationChannel } from './auth/revocations.js';
+import { RevocationList } from './auth/revocations.js';
+import { feedFromBroker } from './broker-feed.js';
 import { TokenVerifier } from './auth/tokens.js';
 import { createBroker } from './brokers/create.js';
 import type { MemoryBus } from './brokers/memory.js';
@@ -137,27 +138,12 @@ export class SwitchboardNode {
     });
     this.broker = parts.broker;
     this.machine = options.machine;
-    // Publications and revocations of the outage are read from history (Hub.resync, RevocationList.catchUp).
-    this.broker.onReconnect(() => {
-      this.log.info({ event: 'broker.reconnected', broker: this.broker.name }, 'broker connection is back');
-      this.hub.resync();
-      this.revocations.catchUp();
-    });
     this.hub = new Hub(this.broker, this.metrics.stats, (channel, sessions) => {
       this.log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');
       for (const session of sessions) this.sessions.askToReconnect(session, 'insufficient_state');
     });
     this.revocations = new RevocationList(this.broker, (revocation) => this.sessions.closeRevoked(revocation));
-    this.broker.onPublication((pub) => {
-      // A publication of the wrong shape must not throw into the broker client and end the process.
-      try {
-        if (pub.channel === revocationChannel) this.revocations.receive(pub);
-        else this.hub.dispatch(pub);
-      } catch (err) {
-        this.metrics.stats.error('internal');
-        this.log.error({ event: 'broker.bad_publication', channel: String(pub.channel).slice(0, 200), err }, 'publication from the broker dropped');
-      }
-    });
+    feedFromBroker(this.broker, this.hub, this.revocations, this.metrics.stats, this.log);
     const verifier = new TokenVerifier(config.auth.jwt);
     const disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
     const consoleCredentials = config.admin.enabled ? new ConsoleCredentials(config.api.keys, config.admin, verifier.enabled ? (token) => this.authenticator.verify(token) : undefined) : undefined;
@@ -242,17 +228,15 @@ export class SwitchboardNode {
     });
     ({ app: this.app, certificates: this.certificates } = createServer(config, this.metrics.stats, this.log));
     const origins = registerBrowserAccess(this.app, config);
-    registerOpsRoutes({ app: this.app, id: this.id, config, metrics: this.metrics, machine: this.machine, ready: () => this.isReady, draining: () => this.isDraining });
-    registerApiRoutes({
-      app: this.app, log: this.log, config, metrics: this.metrics, console: this.console, gateway: this.gateway, topics: this.topics,
-      id: this.id, rules: this.rules, broker: this.broker, hub: this.hub, registry: this.registry, lifecycle: this.lifecycle, ready: () => this.isReady,
-      sessions: this.sessions, cluster: this.cluster, clusterActions: this.clusterActions, revocations: this.revocations, router: this.router, durable: this.durable,
-    });
-    const client = {
-      app: this.app, config, metrics: this.metrics, log: this.log, sessions: this.sessions, commands: this.commands, clusterActions: this.clusterActions,
-      broker: this.broker, rules: this.rules, permissions: this.permissions, hub: this.hub, authenticator: this.authenticator, topicStreams: this.topicStreams, gateway: this.gateway,
+    const routeParts = {
+      app: this.app, config, log: this.log, metrics: this.metrics, machine: this.machine, id: this.id, ready: () => this.isReady, draining: () => this.isDraining,
+      console: this.console, gateway: this.gateway, topics: this.topics, topicStreams: this.topicStreams, rules: this.rules, broker: this.broker, hub: this.hub,
+      registry: this.registry, lifecycle: this.lifecycle, sessions: this.sessions, commands: this.commands, cluster: this.cluster, clusterActions: this.clusterActions,
+      authenticator: this.authenticator, permissions: this.permissions, revocations: this.revocations, router: this.router, durable: this.durable,
     };
-    registerClientRoutes(client, origins, parts.graphql?.registerGraphql);
+    registerOpsRoutes(routeParts);
+    registerApiRoutes(routeParts);
+    registerClientRoutes(routeParts, origins, parts.graphql?.registerGraphql);
     this.gateway?.mount(this.app);
     if (config.demo.enabled) registerDemoRoutes(this.app);
     if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());
