@@ -21,7 +21,6 @@ import { MetricsServer } from './observability/metrics-server.js';
 import { createLogger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { wireFormatNames } from './protocol/wire.js';
-import { ClientCommands } from './sessions/client-commands.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { SessionService } from './sessions/service.js';
 import { ClusterActions } from './cluster/actions.js';
@@ -86,7 +85,6 @@ export class SwitchboardNode {
   readonly sessions: SessionService;
   readonly clusterActions: ClusterActions;
   readonly rules: ChannelRules;
-  readonly commands: ClientCommands;
   readonly app: FastifyInstance;
   readonly cluster: Cluster;
   readonly authenticator: Authenticator;
@@ -191,6 +189,8 @@ export class SwitchboardNode {
       stats: this.metrics.stats,
       log: this.log,
       watcher: this.console,
+      route: (session, message) => this.router.route({ id: session.id, user: session.user, context: session.context, transport: wireFormatNames[session.format]! }, message),
+      reserved: this.console?.channels,
       accepting: () => this.lifecycle.running,
     });
     this.clusterActions = new ClusterActions({
@@ -210,28 +210,12 @@ export class SwitchboardNode {
     const publishAsServer = (channel: string, data: unknown) => this.sessions.publish(this.rules.resolve(channel), data, 'client');
     const sendToService: ServiceSender | undefined = this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout }));
     ({ router: this.router, durable: this.durable } = createRouting(config, { node: this.id, publish: publishAsServer, sendToService }, this.topics.store, this.metrics.registry, this.log));
-    this.commands = new ClientCommands({
-      rules: this.rules,
-      permissions: this.permissions,
-      stats: this.metrics.stats,
-      maxSubscriptions: config.sessions.maxSubscriptions,
-      maxBadFrames: config.limits.maxBadFrames,
-      maxJsonDepth: config.limits.maxJsonDepth,
-      publish: (channel, data, source) => this.sessions.publish(channel, data, source),
-      route: (session, message) => this.router.route({ id: session.id, user: session.user, context: session.context, transport: wireFormatNames[session.format]! }, message),
-      subscribe: (session, channel, since, id) => this.sessions.subscribe(session, channel, since, id),
-      refresh: (session, token) => this.sessions.refresh(session, token),
-      presence: (channel) => this.broker.presence.list(channel.name),
-      unsubscribe: (session, channel, id) => this.sessions.unsubscribe(session, channel, id),
-      onError: (session, err) => this.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
-      reserved: this.console?.channels,
-    });
     ({ app: this.app, certificates: this.certificates } = createServer(config, this.metrics.stats, this.log));
     const origins = registerBrowserAccess(this.app, config);
     const routeParts = {
       app: this.app, config, log: this.log, metrics: this.metrics, machine: this.machine, id: this.id, ready: () => this.isReady, draining: () => this.isDraining,
       console: this.console, gateway: this.gateway, topics: this.topics, topicStreams: this.topicStreams, rules: this.rules, broker: this.broker, hub: this.hub,
-      registry: this.registry, lifecycle: this.lifecycle, sessions: this.sessions, commands: this.commands, cluster: this.cluster, clusterActions: this.clusterActions,
+      registry: this.registry, lifecycle: this.lifecycle, sessions: this.sessions, commands: this.sessions.commands, cluster: this.cluster, clusterActions: this.clusterActions,
       authenticator: this.authenticator, permissions: this.permissions, revocations: this.revocations, router: this.router, durable: this.durable,
     };
     registerOpsRoutes(routeParts);

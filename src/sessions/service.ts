@@ -13,7 +13,7 @@ import type { Stats } from '../observability/metrics.js';
 import type { Cursor } from '../protocol/cursor.js';
 import type { FrameId, ServerFrame } from '../protocol/frames.js';
 import { WireFormat, wireFormatNames } from '../protocol/wire.js';
-import { EndsSession } from './client-commands.js';
+import { ClientCommands, EndsSession, type CommandDeps } from './client-commands.js';
 import { HeartbeatClock } from './heartbeat.js';
 import type { SessionRegistry } from './registry.js';
 import { SessionSecrets } from './session-secrets.js';
@@ -55,6 +55,10 @@ export interface SessionServiceDeps {
   stats: Stats;
   log: Logger;
   watcher: SessionWatcher | undefined;
+  /** Routes a client's send and rpc frames (src/routing). */
+  route: CommandDeps['route'];
+  /** The admin console's reserved channels (admin.enabled). */
+  reserved: CommandDeps['reserved'];
   /** False while the node is not running (starting, draining, stopped): new connections are refused. */
   accepting: () => boolean;
 }
@@ -67,6 +71,8 @@ export class SessionService {
   readonly registry: SessionRegistry;
   readonly secrets = new SessionSecrets();
   readonly clock: HeartbeatClock;
+  /** Carries out the frames clients send. */
+  readonly commands: ClientCommands;
   /** Shared by every session (one object, not one per connection). */
   private readonly limits: SessionLimits;
   private presenceTimer: NodeJS.Timeout | undefined;
@@ -87,6 +93,22 @@ export class SessionService {
       (session) => this.askToReconnect(session, 'lifetime'),
       (session, now) => this.credentialsExpired(session, now),
     );
+    this.commands = new ClientCommands({
+      rules: deps.rules,
+      permissions: deps.permissions,
+      stats: deps.stats,
+      maxSubscriptions: config.sessions.maxSubscriptions,
+      maxBadFrames: config.limits.maxBadFrames,
+      maxJsonDepth: config.limits.maxJsonDepth,
+      publish: (channel, data, source) => this.publish(channel, data, source),
+      route: deps.route,
+      subscribe: (session, channel, since, id) => this.subscribe(session, channel, since, id),
+      refresh: (session, token) => this.refresh(session, token),
+      presence: (channel) => deps.broker.presence.list(channel.name),
+      unsubscribe: (session, channel, id) => this.unsubscribe(session, channel, id),
+      onError: (session, err) => deps.log.error({ event: 'session.command_failed', session: session.id, err }, 'client command failed'),
+      reserved: deps.reserved,
+    });
   }
 
   /** Starts heartbeats and the presence refresh. */
