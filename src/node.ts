@@ -49,8 +49,6 @@ import { AdminConsole } from './admin/console.js';
 import { ConsoleCredentials } from './admin/credentials.js';
 import { CpuMeter } from './observability/cpu.js';
 
-export type { SessionListing } from './sessions/listing.js';
-
 export interface NodeOptions {
   /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
   bus?: MemoryBus;
@@ -71,8 +69,6 @@ export interface NodeParts {
   gatewayGraphql: GraphqlSupport | undefined;
   graphql: typeof import('./transports/graphql.js') | undefined;
 }
-
-export type { OpenSessionInit, PublishResult } from './sessions/service.js';
 
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
