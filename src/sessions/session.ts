@@ -126,6 +126,21 @@ export class Session {
     if (this.queuedBytes > this.limits.maxBufferedBytes) this.closeSlowConsumer();
   }
 
+  /** One message queued in two parts (a per-session head and bytes shared with other sessions), joined only at flush. */
+  enqueueParts(head: Buffer, body: Buffer): void {
+    if (this.state !== 'open') return;
+    const length = head.length + body.length;
+    this.messagesSent += 1;
+    this.bytesSent += length;
+    this.queue.push(head, body);
+    this.queuedBytes += length;
+    if (!this.dirty) {
+      this.dirty = true;
+      scheduleFlush(this);
+    }
+    if (this.queuedBytes > this.limits.maxBufferedBytes) this.closeSlowConsumer();
+  }
+
   send(frame: ServerFrame): void {
     const bytes = encodeControl(this.format, frame);
     if (bytes) this.enqueue(bytes);
