@@ -115,24 +115,21 @@ export class Session {
   /** Queues bytes for this turn's write. The hot path: no allocation besides the array slot. */
   enqueue(bytes: Buffer): void {
     if (this.state !== 'open') return;
-    this.messagesSent += 1;
-    this.bytesSent += bytes.length;
     this.queue.push(bytes);
-    this.queuedBytes += bytes.length;
-    if (!this.dirty) {
-      this.dirty = true;
-      scheduleFlush(this);
-    }
-    if (this.queuedBytes > this.limits.maxBufferedBytes) this.closeSlowConsumer();
+    this.queued(bytes.length);
   }
 
   /** One message queued in two parts (a per-session head and bytes shared with other sessions), joined only at flush. */
   enqueueParts(head: Buffer, body: Buffer): void {
     if (this.state !== 'open') return;
-    const length = head.length + body.length;
+    this.queue.push(head, body);
+    this.queued(head.length + body.length);
+  }
+
+  /** Counts one message of `length` bytes just queued and schedules the flush. */
+  private queued(length: number): void {
     this.messagesSent += 1;
     this.bytesSent += length;
-    this.queue.push(head, body);
     this.queuedBytes += length;
     if (!this.dirty) {
       this.dirty = true;
