@@ -11,8 +11,10 @@ import type { Selection } from './selection.js';
 export class Operation implements AsyncIterableIterator<never> {
   /** The id as JSON text, ready for the messages' framing. */
   readonly idJson: string;
-  /** What precedes a result's payload in this operation's messages, built by the transport on first use. */
-  framePrefix: Buffer | undefined;
+  /** What precedes a result's payload in this operation's messages (frame header included), built by the transport for the last message length. */
+  frameHead: Buffer | undefined;
+  /** The payload length frameHead was built for. */
+  frameHeadFor = -1;
   /** Set while the operation recovers from `since`: live publications wait here until the replay is queued. */
   buffer: Publication[] | undefined;
   /** The position of the last publication queued for it (channels with history): older ones are not sent again. */

@@ -40,9 +40,8 @@ export interface EncodedResult {
   json: string;
   /** Bytes the transports build for the first subscriber and share with the next ones (see ResultFraming). */
   sseEvent?: Buffer;
-  /** graphql-ws: the payload and the message's closing brace; frame headers by message length. */
+  /** graphql-ws: the payload and the message's closing brace. */
   wsBody?: Buffer;
-  wsHeaders?: Map<number, Buffer>;
 }
 
 /** Results by publication and selection; a publication's entries go with it when it is collected. */

@@ -115,10 +115,22 @@ export class Session {
   /** Queues bytes for this turn's write. The hot path: no allocation besides the array slot. */
   enqueue(bytes: Buffer): void {
     if (this.state !== 'open') return;
-    this.messagesSent += 1;
-    this.bytesSent += bytes.length;
     this.queue.push(bytes);
-    this.queuedBytes += bytes.length;
+    this.queued(bytes.length);
+  }
+
+  /** One message queued in two parts (a per-session head and bytes shared with other sessions), joined only at flush. */
+  enqueueParts(head: Buffer, body: Buffer): void {
+    if (this.state !== 'open') return;
+    this.queue.push(head, body);
+    this.queued(head.length + body.length);
+  }
+
+  /** Counts one message of `length` bytes just queued and schedules the flush. */
+  private queued(length: number): void {
+    this.messagesSent += 1;
+    this.bytesSent += length;
+    this.queuedBytes += length;
     if (!this.dirty) {
       this.dirty = true;
       scheduleFlush(this);

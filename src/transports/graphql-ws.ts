@@ -14,23 +14,20 @@ interface Extra extends Record<string, unknown> {
 }
 
 /**
- * A graphql-ws `next` message: the frame header (shared by operation ids of one length), the
- * operation's own `{"id":...,"payload":` and the result with the closing brace (shared by every
- * subscriber of the result) copied into one buffer, so a session's flush writes it as it is.
+ * A graphql-ws `next` message in two parts: the operation's own frame header and
+ * `{"id":...,"type":"next","payload":` (rebuilt only when the message length changes), and the
+ * result with the closing brace, shared by every subscriber of the result. Nothing is copied per
+ * subscriber until the session's flush joins what it queued in the turn.
  */
 const nextMessage: ResultFraming = (session, op, result) => {
-  const prefix = (op.framePrefix ??= Buffer.from(`{"id":${op.idJson},"type":"next","payload":`));
   const body = (result.wsBody ??= Buffer.from(`${result.json}}`));
-  const length = prefix.length + body.length;
-  const headers = (result.wsHeaders ??= new Map());
-  let header = headers.get(length);
-  if (!header) headers.set(length, (header = wsTextFrameHeader(length)));
-  const frame = Buffer.allocUnsafe(header.length + length);
-  header.copy(frame, 0);
-  prefix.copy(frame, header.length);
-  body.copy(frame, header.length + prefix.length);
-  session.enqueue(frame);
-  return frame.length;
+  if (op.frameHeadFor !== body.length) {
+    const prefix = Buffer.from(`{"id":${op.idJson},"type":"next","payload":`);
+    op.frameHead = Buffer.concat([wsTextFrameHeader(prefix.length + body.length), prefix]);
+    op.frameHeadFor = body.length;
+  }
+  session.enqueueParts(op.frameHead!, body);
+  return op.frameHead!.length + body.length;
 };
 
 /** The token of a connection_init payload: `{token}` or `{Authorization: "Bearer ..."}`. */
