@@ -1,38 +1,11 @@
+import type { GatewayOverview } from '../gateway-overview.js';
 import { ConsoleApiError } from './api.js';
 import { Badge, Message, formatRate } from './components.js';
 import { useConsole, useLoad } from './context.js';
 import { html, type Markup } from './html.js';
 
-interface InstanceRow {
-  id: string;
-  url: string;
-  state: 'healthy' | 'ejected' | 'unhealthy' | 'unknown';
-  /** Why it takes no requests; null while healthy. */
-  reason: string | null;
-  outstanding: number;
-  ejectedUntil: number | null;
-}
-
-interface ServiceRow {
-  name: string;
-  down: { since: number; until: number } | null;
-  instances: InstanceRow[];
-}
-
-interface GatewayRouteRow {
-  name: string;
-  service: string;
-  host: string;
-  path: string;
-  methods: string[];
-  requestsPerSecond: number;
-  errorsPerSecond: number;
-}
-
-interface GatewayAnswer {
-  services: ServiceRow[];
-  routes: GatewayRouteRow[];
-}
+type GatewayAnswer = GatewayOverview;
+type ServiceRow = GatewayOverview['services'][number];
 
 const stateTone = { healthy: 'ok', ejected: 'bad', unhealthy: 'bad', unknown: '' } as const;
 

@@ -1,18 +1,11 @@
+import type { SubscriptionOverview } from '../topics-overview.js';
 import { useState } from 'preact/hooks';
 import { Badge, Message, Outcome, formatDuration, formatRate } from './components.js';
 import { useAction, useConsole, useLoad } from './context.js';
 import { html, type Markup } from './html.js';
 
 /** A subscription reading a topic, of any application (GET /api/admin/topics). */
-interface SubscriptionRow {
-  application: string;
-  name: string;
-  backlog: number;
-  oldestUnackedAgeMs: number;
-  ackedPerSecond: number;
-  deadLetterTopic: string | null;
-  deadLetters: number;
-}
+type SubscriptionRow = SubscriptionOverview;
 
 interface TopicRow {
   name: string;

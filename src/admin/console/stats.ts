@@ -1,17 +1,8 @@
+import type { NodeSample } from '../sampler.js';
 import type { ChartData } from './chart.js';
 
-/** One sample of a node's counters (GET /api/admin/stats, the $admin:stats channel); rates per second, CPU in percent of a core. */
-export interface StatsSample {
-  t: number;
-  connections: number;
-  subscriptions: number;
-  publications: number;
-  deliveries: number;
-  errors: number;
-  cpu: number;
-  rss: number;
-  heapUsed: number;
-}
+/** One sample of a node's counters (GET /api/admin/stats, the $admin:stats channel), as the node's sampler takes it. */
+export type StatsSample = NodeSample;
 
 export interface StatsAnswer {
   nodes: { node: string; samples: StatsSample[] }[];
