@@ -171,6 +171,9 @@ describe('two workers on one port, sharing the memory broker of their primary', 
 
     process.kill(pid, 'SIGKILL');
     await client.closed;
+    // Until the primary has seen the worker die, it may still hand it new connections.
+    const died = await waitForLog(proc, (e) => e.event === 'workers.died' && e.worker === worker(1), 10_000);
+    assert.equal(died.signal, 'SIGKILL');
     // The other worker keeps serving while the dead one is replaced: publications go on.
     const during = [];
     for (let i = 0; i < 3; i++) {
@@ -179,8 +182,6 @@ describe('two workers on one port, sharing the memory broker of their primary', 
       assert.equal(res.status, 200, JSON.stringify(res.body));
       during.push(res.body);
     }
-    const died = await waitForLog(proc, (e) => e.event === 'workers.died' && e.worker === worker(1), 10_000);
-    assert.equal(died.signal, 'SIGKILL');
     await waitForLog(proc, (e) => e.event === 'workers.listening' && e.worker === worker(1) && e.pid !== pid, 60_000);
 
     const back = await connectWs(`${wsUrl(proc)}/ws`);
