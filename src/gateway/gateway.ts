@@ -322,14 +322,20 @@ export class Gateway {
     }
   }
 
+  /** A WebSocket handshake's checks on any route: header limits, the route's auth, its rate limit. */
+  private async admitHandshake(req: IncomingMessage, route: GatewayRoute, state: RouteState): Promise<RouteIdentity | undefined> {
+    this.checkLimits(req, 0);
+    const identity = await state.auth.check(req.headers);
+    await this.admitRate(route, req);
+    return identity;
+  }
+
   private async proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch): Promise<void> {
     const { route } = match;
     const state = this.routeState.get(route.name)!;
     const stopTimer = this.metrics.duration.startTimer({ route: route.name });
     try {
-      this.checkLimits(req, 0);
-      const identity = await state.auth.check(req.headers);
-      await this.admitRate(route, req);
+      const identity = await this.admitHandshake(req, route, state);
       await this.attempt(route.service, route.name, state.balancer, this.hashKey(route, req), true, route.retries, async (up) => {
         if (up.grpc) throw new SwitchboardError('bad_request', `service ${route.service} is a gRPC service; it cannot take a WebSocket`);
         const headers = this.headersFor(req, route, up, state, identity, true);
@@ -352,9 +358,7 @@ export class Gateway {
     const state = this.routeState.get(route.name)!;
     const stopTimer = this.metrics.duration.startTimer({ route: route.name });
     try {
-      this.checkLimits(req, 0);
-      const identity = await state.auth.check(req.headers);
-      await this.admitRate(route, req);
+      const identity = await this.admitHandshake(req, route, state);
       const hashKey = this.hashKey(route, req);
       const graphql = this.graphql!;
       const connection = new graphql.support.GraphqlConnection({
