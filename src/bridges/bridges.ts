@@ -81,7 +81,7 @@ export class Bridges {
         return new KafkaRecordSource(bridge, createKafka({ brokers: bridges.kafka.brokers, clientId: bridges.kafka.clientId }, this.deps.log), {
           fromBeginning,
           sessionTimeout: bridges.kafka.sessionTimeout,
-        });
+        }, this.deps.log);
       }
       case 'nats': {
         const { NatsRecordSource } = await import('./nats-source.js');

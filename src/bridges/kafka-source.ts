@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { Backoff } from '../backends/backoff.js';
 import { committedOffsets, partitionRanges } from '../kafka/partition-log.js';
 import type { Bridge } from './bridge.js';
 import type { SourceRecord } from './records.js';
@@ -24,6 +26,8 @@ function recordOf(message: KafkaMessage): SourceRecord {
 /** How long a starting node keeps trying to fix the group's starting positions (rebalances make commits fail meanwhile). */
 const startPositionsTimeout = 60_000;
 const startPositionsRetry = 500;
+/** Waits before a consumer that kafkajs gave up on is replaced by a new one. */
+const restartPolicy = { initial: 500, max: 10_000, jitter: 'half' } as const;
 
 /**
  * A Kafka topic read by a consumer group (every node joins the same group, so each record goes
@@ -34,20 +38,33 @@ const startPositionsRetry = 500;
  * rebalanced at start) would be skipped. So once joined, and before it reports itself started, a
  * node commits the starting position (the end of the partition, or its start with `earliest`) of
  * every partition that has none yet; from then on each partition resumes where the group left it.
+ *
+ * kafkajs stops a consumer for good on some errors it deems final (a rebalance reported from inside
+ * a commit is one); the source then starts a new consumer, which joins the group again.
  */
 export class KafkaRecordSource implements RecordSource {
   private consumer: Consumer | undefined;
   private running = false;
+  private readonly restarts = new Backoff(restartPolicy);
+  private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bridge: Bridge,
     private readonly kafka: Kafka,
     private readonly options: { fromBeginning: boolean; sessionTimeout: number },
+    private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
+    this.running = true;
+    await this.startConsumer();
+  }
+
+  private async startConsumer(): Promise<void> {
     const { topic, group } = this.bridge.definition;
     const { fromBeginning, sessionTimeout } = this.options;
+    // A consumer replaced after a failed start may still be connected.
+    await this.consumer?.disconnect().catch(() => {});
     const consumer = this.kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: true,
@@ -57,7 +74,9 @@ export class KafkaRecordSource implements RecordSource {
       maxWaitTimeInMs: fetchWait,
     });
     this.consumer = consumer;
-    this.running = true;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart && this.running && this.consumer === consumer) this.scheduleRestart(payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning });
     await consumer.run({
@@ -78,11 +97,25 @@ export class KafkaRecordSource implements RecordSource {
           // Stopped or rebalanced while a record was being retried: it stays uncommitted, and whoever owns the partition next delivers it.
           if (active()) throw err;
         } finally {
-          if (next !== undefined) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+          // Refused while the group rebalances: the records stay uncommitted and are delivered again by the partition's next owner.
+          if (next !== undefined) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]).catch(() => {});
         }
       },
     });
     await this.commitStartingPositions(consumer);
+    this.restarts.reset();
+  }
+
+  private scheduleRestart(cause: Error): void {
+    const delay = this.restarts.next();
+    this.log.warn({ event: 'bridge.consumer_restart', bridge: this.bridge.name, err: cause.message, retryInMs: delay }, 'Kafka consumer stopped; starting a new one');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.running) return;
+      this.startConsumer().catch((err: Error) => {
+        if (this.running) this.scheduleRestart(err);
+      });
+    }, delay);
   }
 
   /** Commits the starting position of every partition of the topic the group has no offset for. */
@@ -117,6 +150,7 @@ export class KafkaRecordSource implements RecordSource {
 
   async stop(): Promise<void> {
     this.running = false;
+    clearTimeout(this.restartTimer);
     await this.consumer?.disconnect();
   }
 }
