@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorBody, refuseUpgrade } from '../api/errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { OriginPolicy } from '../auth/origins.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../errors.js';
 import type { Stats } from '../observability/metrics.js';
@@ -143,10 +144,11 @@ export class Gateway {
     this.table = new RouteTable(this.config.routes);
     this.graphql = deps.graphql && { support: deps.graphql, sockets: new deps.graphql.GraphqlSockets(this.config.graphql, deps.stats, deps.log) };
     this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
+    const cookieOrigins = new OriginPolicy(deps.config.server.allowedOrigins, deps.config.server.tls.cert !== '');
     for (const route of this.config.routes) {
       this.routeState.set(route.name, {
         balancer: new Balancer(route.balance),
-        auth: new RouteAuth(route, deps.config.api.keys, deps.authenticator, deps.config.auth.jwt.cookie),
+        auth: new RouteAuth(route, deps.config.api.keys, deps.authenticator, deps.config.auth.jwt.cookie, cookieOrigins),
       });
     }
   }

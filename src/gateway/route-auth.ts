@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { OriginPolicy } from '../auth/origins.js';
 import { SwitchboardError } from '../errors.js';
 import type { GatewayRoute } from './config.js';
 import { cookieValue } from './headers.js';
@@ -17,7 +18,8 @@ const digest = (key: string) => createHash('sha256').update(key).digest();
  * A route's authentication: none; an API key (the route's own keys, or the node's admin keys) in
  * `Authorization: Bearer` or `X-API-Key`, compared in constant time and not passed on; or a JWT
  * (`Authorization: Bearer` or the token cookie) verified by the node's authenticator, revocations
- * included, whose chosen claims become request headers.
+ * included, whose chosen claims become request headers. The cookie counts only on requests without
+ * an Origin or from an origin the client endpoints allow (server.allowedOrigins).
  */
 export class RouteAuth {
   private readonly keys: Buffer[];
@@ -27,6 +29,7 @@ export class RouteAuth {
     nodeKeys: string[],
     private readonly authenticator: Authenticator,
     private readonly tokenCookie: string,
+    private readonly cookieOrigins: OriginPolicy,
   ) {
     this.keys = (route.apiKeys.length > 0 ? route.apiKeys : nodeKeys).map(digest);
   }
@@ -45,7 +48,10 @@ export class RouteAuth {
         return undefined;
       }
       case 'jwt': {
-        const token = bearer ?? cookieValue(headers.cookie, this.tokenCookie);
+        const cookie = bearer === undefined ? cookieValue(headers.cookie, this.tokenCookie) : undefined;
+        // A page of any site can make the browser send the cookie (a WebSocket handshake, a form post): only the origins of the client endpoints may ride on it.
+        if (cookie !== undefined) this.cookieOrigins.check(headers);
+        const token = bearer ?? cookie;
         if (!token) throw new SwitchboardError('unauthorized', 'this route needs a token (Authorization: Bearer TOKEN)');
         const verified = await this.authenticator.verify(token);
         return { user: verified.user, claims: verified.claims as Record<string, unknown> };
