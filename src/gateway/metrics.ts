@@ -47,7 +47,7 @@ export class GatewayMetrics {
     });
     this.refused = new Counter({
       name: 'switchboard_gateway_refused_total',
-      help: 'Proxied requests answered by the gateway itself, by route and reason: unauthorized, rate_limited, too_large, no_instance, bad_gateway, timeout',
+      help: 'Proxied requests answered by the gateway itself, by route and reason: unauthorized, forbidden, rate_limited, too_large, no_instance, bad_gateway, timeout',
       labelNames: ['route', 'reason'],
       registers,
     });
