@@ -9,7 +9,6 @@ import { RevocationList } from './auth/revocations.js';
 import { feedFromBroker } from './broker-feed.js';
 import { TokenVerifier } from './auth/tokens.js';
 import { createBroker } from './brokers/create.js';
-import type { MemoryBus } from './brokers/memory.js';
 import { Cluster } from './cluster/cluster.js';
 import { Bridges } from './bridges/bridges.js';
 import { ChannelRules } from './channels/channels.js';
@@ -19,6 +18,7 @@ import { registerApiRoutes } from './api/routes.js';
 import { metricsSource, registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
 import { MetricsServer } from './observability/metrics-server.js';
 import { createLogger } from './observability/log.js';
+import type { NodeOptions } from './node-options.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { wireFormatNames } from './protocol/wire.js';
 import { SessionRegistry } from './sessions/registry.js';
@@ -48,16 +48,6 @@ import { TargetPolicy } from './outbound/targets.js';
 import { AdminConsole } from './admin/console.js';
 import { ConsoleCredentials } from './admin/credentials.js';
 import { CpuMeter } from './observability/cpu.js';
-
-export interface NodeOptions {
-  /** Share an in-process bus with other nodes (tests); each node gets its own otherwise. */
-  bus?: MemoryBus;
-  logger?: Logger;
-  /** A worker's broker (src/workers/): instead of the one broker.type names. */
-  broker?: Broker;
-  /** A worker's view of all the workers of its machine, for /metrics and /readyz. */
-  machine?: MachineView;
-}
 
 /** What SwitchboardNode.create loads for the configuration: only the configured clients' libraries. */
 export interface NodeParts {

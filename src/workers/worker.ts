@@ -1,7 +1,8 @@
 import type { Broker } from '../brokers/broker.js';
 import { IpcBroker, type IpcEndpoint } from '../brokers/ipc.js';
 import type { Config } from '../config/schema.js';
-import type { NodeOptions, SwitchboardNode } from '../node.js';
+import type { Registry } from 'prom-client';
+import type { NodeOptions } from '../node-options.js';
 import { OpsChannel, type MachineReadiness, type OpsQuestion, type WorkerReadiness } from './ops-channel.js';
 
 /** The environment variable that gives a worker its node id (NODEID/wN); not a setting. */
@@ -26,13 +27,21 @@ function primaryEndpoint(): IpcEndpoint {
   };
 }
 
+/** The parts of the worker's node that its primary asks about. */
+export interface WorkerNode {
+  readonly id: string;
+  readonly metrics: { registry: Registry };
+  readonly isReady: boolean;
+  readonly isDraining: boolean;
+}
+
 /**
  * A worker's link to its primary: with the memory broker, the broker is the primary's (over IPC);
  * /metrics and /readyz answer for every worker of the machine; the primary may ask this worker
  * for its own metrics and readiness.
  */
 export class WorkerLink {
-  private node: SwitchboardNode | undefined;
+  private node: WorkerNode | undefined;
   private readonly ops: OpsChannel;
   private readonly broker: Broker | undefined;
 
@@ -53,7 +62,7 @@ export class WorkerLink {
   }
 
   /** The node this worker runs: its metrics carry its id as the `worker` label. */
-  bind(node: SwitchboardNode): void {
+  bind(node: WorkerNode): void {
     this.node = node;
     node.metrics.registry.setDefaultLabels({ worker: node.id });
   }

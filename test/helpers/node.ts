@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
-import { SwitchboardNode, type NodeOptions } from '../../src/node.js';
+import { SwitchboardNode } from '../../src/node.js';
+import type { NodeOptions } from '../../src/node-options.js';
 import { spawnOwned } from './processes.js';
 
 export interface TestNode {
