@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import os from 'node:os';
 import { join } from 'node:path';
 import { killAll } from './lib/children.js';
-import { repoRoot, serverKinds, serverNames, type ServerName } from './lib/servers.js';
+import { repoRoot, serverKinds, serverNames, useBaseline, type ServerName } from './lib/servers.js';
 import { table } from './report.js';
 import { channels } from './workloads/channels.js';
 import { clusterFanout, clusterTable } from './workloads/cluster-fanout.js';
@@ -29,7 +29,8 @@ const usage = `Usage: npm run bench -- [options]   (or: node dist/bench/run.js [
 
   --quick                 smaller counts and shorter steps (about two minutes)
   --only=LIST             workloads to run: ${workloadNames.join(',')} (default: all but console)
-  --servers=LIST          servers to run: ${serverNames.join(',')} (default: all)
+  --servers=LIST          servers to run: ${serverNames.join(',')} (default: all; switchboard-baseline only with --baseline)
+  --baseline=DIR          switchboard-baseline is the Switchboard built in the checkout DIR: two versions compared in one run
   --profile               start the Switchboard server with --cpu-prof; profiles go to bench-results/profiles/
   --workers=N             subscriber worker processes (default 2)
   --subscribers=N         fan-out subscribers (default 5000, quick 1000)
@@ -142,8 +143,11 @@ async function main(): Promise<number> {
     }
     settings = settingsFrom(flags, started);
     only = flags.has('only') ? list(flags.get('only'), workloadNames, 'workload') : defaultWorkloads;
-    servers = list(flags.get('servers'), serverNames, 'server');
-    const known = new Set(['quick', 'only', 'servers', 'profile', 'workers', 'subscribers', 'steps', 'step-seconds', 'channels', 'idle', 'source-addresses', 'budget-seconds', 'retries', 'rounds', 'help']);
+    const baseline = flags.get('baseline');
+    if (baseline !== undefined) useBaseline(baseline);
+    servers = list(flags.get('servers'), serverNames, 'server').filter((s) => baseline !== undefined || flags.has('servers') || s !== 'switchboard-baseline');
+    if (servers.includes('switchboard-baseline') && baseline === undefined) throw new Error('switchboard-baseline needs --baseline=DIR');
+    const known = new Set(['quick', 'only', 'servers', 'baseline', 'profile', 'workers', 'subscribers', 'steps', 'step-seconds', 'channels', 'idle', 'source-addresses', 'budget-seconds', 'retries', 'rounds', 'help']);
     for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}\n`);

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkTracked, isRunning, waitExit } from './children.js';
 import { Rpc } from './ipc.js';
 
-export const serverNames = ['switchboard', 'switchboard-tls', 'switchboard-graphql', 'ws', 'socketio'] as const;
+export const serverNames = ['switchboard', 'switchboard-tls', 'switchboard-graphql', 'switchboard-baseline', 'ws', 'socketio'] as const;
 export type ServerName = (typeof serverNames)[number];
 
 /** How clients reach each server: the WebSocket flavour, paths (with `{ch}`), and whether it has SSE. */
@@ -26,6 +26,8 @@ export const serverKinds: Record<ServerName, ServerKind> = {
   'switchboard-tls': { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}', tls: true, fanoutOnly: true },
   // GraphQL subscribers over graphql-ws: the channel is named in each one's subscribe message.
   'switchboard-graphql': { wsKind: 'gql', wsPath: '/graphql', ssePath: null, fanoutOnly: true },
+  // Another build of Switchboard (--baseline=DIR), to compare two versions in the same run.
+  'switchboard-baseline': { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
   ws: { wsKind: 'ws', wsPath: '/ws?channels={ch}', ssePath: '/sse?channels={ch}' },
   socketio: { wsKind: 'sio', wsPath: '/socket.io/?EIO=4&transport=websocket&channels={ch}', ssePath: null },
 };
@@ -46,10 +48,20 @@ function benchCertificate(): string[] {
   return ['--server.tls.cert', cert, '--server.tls.key', key];
 }
 
-const scripts: Record<ServerName, { path: string; args: string[] | (() => string[]) }> = {
+let baselineCli: string | undefined;
+
+/** Makes `switchboard-baseline` the Switchboard built in the checkout `dir` (its dist/src/cli.js). */
+export function useBaseline(dir: string): void {
+  const cli = join(dir, 'dist', 'src', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`--baseline: ${cli} is missing; run npm run build in ${dir} first`);
+  baselineCli = cli;
+}
+
+const scripts: Record<ServerName, { path: string | (() => string); args: string[] | (() => string[]) }> = {
   switchboard: { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn'] },
   'switchboard-tls': { path: here('../../src/cli.js'), args: () => ['serve', '--demo', '--log.level', 'warn', ...benchCertificate()] },
   'switchboard-graphql': { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn', '--graphql.enabled'] },
+  'switchboard-baseline': { path: () => baselineCli!, args: ['serve', '--demo', '--log.level', 'warn'] },
   ws: { path: here('../peers/bare-ws.js'), args: [] },
   socketio: { path: here('../peers/socketio.js'), args: [] },
 };
@@ -119,7 +131,7 @@ export class ServerProcess {
     }
     const script = scripts[name];
     const scriptArgs = typeof script.args === 'function' ? script.args() : script.args;
-    const child = forkTracked(script.path, [...scriptArgs, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)], {
+    const child = forkTracked(typeof script.path === 'function' ? script.path() : script.path, [...scriptArgs, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)], {
       execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
