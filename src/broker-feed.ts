@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { revocationChannel, type RevocationList } from './auth/revocations.js';
 import type { Broker } from './brokers/broker.js';
 import type { Hub } from './hub/hub.js';
+import type { Session } from './sessions/session.js';
 import type { Stats } from './observability/metrics.js';
 
 /**
@@ -9,7 +10,7 @@ import type { Stats } from './observability/metrics.js';
  * revocation list. After the broker connection came back, publications of the gap are read from
  * history (Hub.resync), and revocations of the outage too (RevocationList.catchUp).
  */
-export function feedFromBroker(broker: Broker, hub: Hub, revocations: RevocationList, stats: Stats, log: Logger): void {
+export function feedFromBroker(broker: Broker, hub: Hub<Session>, revocations: RevocationList, stats: Stats, log: Logger): void {
   broker.onReconnect(() => {
     log.info({ event: 'broker.reconnected', broker: broker.name }, 'broker connection is back');
     hub.resync();

@@ -8,7 +8,7 @@ import { SwitchboardNode } from './node.js';
 import { createLogger } from './observability/log.js';
 import { describeStartFailure } from './start-failure.js';
 import { TlsSettingError } from './transports/tls.js';
-import { version } from './version.js';
+import { version } from './observability/version.js';
 import { Primary, WorkerStartError } from './workers/primary.js';
 import { WorkerLink, takeWorkerNodeId } from './workers/worker.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from './brokers/broker.js';
 import type { MemoryBus } from './brokers/memory.js';
-import type { MachineView } from './observability/ops-routes.js';
+import type { MachineView } from './workers/ops-channel.js';
 
 /** What an embedder (a worker process, a test) may hand a node besides its configuration. */
 export interface NodeOptions {

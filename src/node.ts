@@ -8,14 +8,15 @@ import { Permissions } from './auth/permissions.js';
 import { RevocationList } from './auth/revocations.js';
 import { feedFromBroker } from './broker-feed.js';
 import { TokenVerifier } from './auth/tokens.js';
-import { createBroker } from './brokers/create.js';
+import { createBroker } from './create-broker.js';
 import { Cluster } from './cluster/cluster.js';
 import { Bridges } from './bridges/bridges.js';
 import { ChannelRules } from './channels/channels.js';
 import type { Config } from './config/schema.js';
 import { Hub } from './hub/hub.js';
 import { registerApiRoutes } from './api/routes.js';
-import { metricsSource, registerOpsRoutes, type MachineView } from './observability/ops-routes.js';
+import { metricsSource, registerOpsRoutes } from './api/ops-routes.js';
+import type { MachineView } from './workers/ops-channel.js';
 import { MetricsServer } from './observability/metrics-server.js';
 import { createLogger } from './observability/log.js';
 import type { NodeOptions } from './node-options.js';
@@ -23,8 +24,9 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { wireFormatNames } from './protocol/wire.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { SessionService } from './sessions/service.js';
+import type { Session } from './sessions/session.js';
 import { ClusterActions } from './cluster/actions.js';
-import { Lifecycle } from './lifecycle.js';
+import { Lifecycle } from './cluster/lifecycle.js';
 import { registerClientRoutes } from './transports/routes.js';
 import { registerBrowserAccess } from './transports/browser-access.js';
 import type { CertificateReloader } from './transports/tls.js';
@@ -66,7 +68,7 @@ export class SwitchboardNode {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly broker: Broker;
-  readonly hub: Hub;
+  readonly hub: Hub<Session>;
   readonly registry = new SessionRegistry();
   readonly sessions: SessionService;
   readonly clusterActions: ClusterActions;
@@ -122,7 +124,7 @@ export class SwitchboardNode {
     });
     this.broker = parts.broker;
     this.machine = options.machine;
-    this.hub = new Hub(this.broker, this.metrics.stats, (channel, sessions) => {
+    this.hub = new Hub<Session>(this.broker, this.metrics.stats, (channel, sessions) => {
       this.log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');
       for (const session of sessions) this.sessions.askToReconnect(session, 'insufficient_state');
     });

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import type { Config } from './config/schema.js';
-import { SwitchboardError, causeOf } from './errors.js';
+import { SwitchboardError, causeOf } from './protocol/errors.js';
 
 /** The hosts of a setting holding comma-separated URLs or bare host:port addresses. */
 function hostsOf(setting: string): string[] {

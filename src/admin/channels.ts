@@ -1,6 +1,6 @@
 import type { ResolvedChannel } from '../channels/channels.js';
 import type { NamespaceOptions } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { ReservedChannels } from '../sessions/client-commands.js';
 import type { Session } from '../sessions/session.js';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { VerifiedToken } from '../auth/tokens.js';
-import { KeyRing } from '../api/api-keys.js';
+import { KeyRing } from '../auth/api-keys.js';
 
 export const consoleRoles = ['admin', 'read-only'] as const;
 export type ConsoleRole = (typeof consoleRoles)[number];

@@ -1,5 +1,5 @@
 import type { Counter } from 'prom-client';
-import type { GatewayRoute } from '../gateway/config.js';
+import type { GatewayRoute } from '../config/gateway.js';
 import type { ServiceRegistry } from '../gateway/registry.js';
 import type { Upstreams } from '../gateway/upstreams.js';
 import type { RateWindow } from './rates.js';

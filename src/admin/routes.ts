@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { apiKeyOf, type OtherCredentials } from '../api/api-keys.js';
-import { SwitchboardError } from '../errors.js';
+import { apiKeyOf, type OtherCredentials } from '../auth/api-keys.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { NodeStats } from './console.js';
 import type { ConsoleCredentials, ConsolePrincipal } from './credentials.js';
 import type { GatewayOverview } from './gateway-overview.js';

@@ -3,7 +3,7 @@
  * document (src/api/openapi-schemas.ts); a test compares their fields with it.
  */
 
-import type { ErrorCode as ApiErrorCode } from '../errors.js';
+import type { ErrorCode as ApiErrorCode } from '../protocol/errors.js';
 
 /** The stable error codes, as the node defines them. */
 export type { ApiErrorCode };

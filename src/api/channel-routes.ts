@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { StreamPosition } from '../brokers/broker.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { ChannelCount } from '../hub/hub.js';
 import type { Broker } from '../brokers/broker.js';
 import type { Cluster } from '../cluster/cluster.js';

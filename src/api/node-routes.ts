@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../brokers/broker.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Hub } from '../hub/hub.js';
-import type { Lifecycle } from '../lifecycle.js';
+import type { Lifecycle } from '../cluster/lifecycle.js';
 import type { SessionRegistry } from '../sessions/registry.js';
-import { version } from '../version.js';
+import { version } from '../observability/version.js';
 
 /** What /api/info and /api/nodes tell of: this node's parts and the cluster view. */
 export interface NodeInfoDeps {

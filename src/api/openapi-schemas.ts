@@ -3,7 +3,7 @@
  * describe what the handlers accept and answer; validation itself stays in the handlers, whose
  * error messages are part of the API (docs/api.md).
  */
-import { errorCodes } from '../errors.js';
+import { errorCodes } from '../protocol/errors.js';
 
 export type Schema = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
  * node registers and validates every example against its schema.
  */
 import type { FastifyInstance } from 'fastify';
-import { errorCodes, SwitchboardError, type ErrorCode } from '../errors.js';
+import { errorCodes, SwitchboardError, type ErrorCode } from '../protocol/errors.js';
 import { components, schemas, type Schema } from './openapi-schemas.js';
 
 const { str, int, anyJson, list, object, ref } = schemas;

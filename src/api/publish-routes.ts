@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { ChannelRules } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PublishResult, SessionService } from '../sessions/service.js';
-import { isObject } from './api-keys.js';
+import { isObject } from '../auth/api-keys.js';
 
 interface PublishItem extends PublishResult {
   channel: string;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Revocation } from '../auth/revocations.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { RevocationList } from '../auth/revocations.js';
-import { isObject } from './api-keys.js';
+import { isObject } from '../auth/api-keys.js';
 
 /** Longest a revocation may be kept: a year. */
 const maxRevocationSeconds = 365 * 24 * 3600;

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { DurableDelivery } from '../routing/durable.js';
 import type { Router } from '../routing/router.js';
-import { replayIdsOf } from './api-keys.js';
+import { replayIdsOf } from '../auth/api-keys.js';
 import type { BreakerState } from '../routing/breaker.js';
 
 /** A backend's health as its breaker tells it: calls go through, a probe is out, or calls are refused until it recovers. */

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ControlTarget } from '../brokers/broker.js';
-import { CloseCodes, SwitchboardError, errorCodes, type ErrorCode } from '../errors.js';
+import { CloseCodes, SwitchboardError, errorCodes, type ErrorCode } from '../protocol/errors.js';
 import type { ChannelRules } from '../channels/channels.js';
 import type { ClusterActions, ClusterCommand } from '../cluster/actions.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { SessionListing } from '../sessions/listing.js';
 import type { FrameId } from '../protocol/frames.js';
-import { isObject } from './api-keys.js';
+import { isObject } from '../auth/api-keys.js';
 import { pageRequestOf } from '../sessions/listing.js';
 import { wireFormatNames } from '../protocol/wire.js';
 

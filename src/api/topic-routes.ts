@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import { authorize, keyOf, principalResolver } from '../topics/access.js';
 import { publicApplication, type Principal } from '../topics/applications.js';
-import { keyScopes, parseQuotas, type KeyScope } from '../topics/config.js';
+import { keyScopes, parseQuotas, type KeyScope } from '../config/topics.js';
 import { QuotaExceeded } from '../topics/quotas.js';
 import { checkName } from '../topics/names.js';
 import type { PublishInput } from '../topics/publisher.js';
@@ -11,7 +11,7 @@ import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
 import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
 import type { AckOutcome, PushConfig, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
-import { isObject, replayIdsOf, type OtherCredentials } from './api-keys.js';
+import { isObject, replayIdsOf, type OtherCredentials } from '../auth/api-keys.js';
 
 function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');

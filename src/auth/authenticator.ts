@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { Stats } from '../observability/metrics.js';
 import { askHook, denied, HookFailure } from './hooks.js';
 import { anonymousIdentity, claimHolds, type ConsoleRole, type Identity } from './identity.js';

@@ -2,8 +2,16 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
 import type { Stats } from '../observability/metrics.js';
-import type { Session } from '../sessions/session.js';
 import { callHook, HookFailure } from './hooks.js';
+
+/** What the hook is told of a session that ended. */
+export interface EndedSession {
+  readonly id: string;
+  readonly user: string;
+  readonly context: unknown;
+  /** ms since the epoch. */
+  readonly connectedAt: number;
+}
 
 /**
  * hydrogen's OnDisconnect: tells a backend that a session ended. Runs in the background; failed
@@ -17,7 +25,7 @@ export class DisconnectHook {
     private readonly log: Logger,
   ) {}
 
-  notify(session: Session, reason: string, node: string): void {
+  notify(session: EndedSession, reason: string, node: string): void {
     const body = {
       session: session.id,
       user: session.user,

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { BodyTooLarge, isTimeout, readBody } from '../outbound/read-body.js';
 import { jsonNestedDeeperThan } from '../protocol/json-depth.js';
 

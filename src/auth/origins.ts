@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { SwitchboardError } from '../errors.js';
-import { parseStringList } from '../config/values.js';
+import { SwitchboardError } from '../protocol/errors.js';
+import { defaultPorts, parsePattern, type OriginPattern as Pattern } from '../config/origins.js';
 
 /**
  * What the origin policy makes of a request:
@@ -11,33 +11,6 @@ import { parseStringList } from '../config/values.js';
  * - `refused`: any other origin, or an Origin header that is not an origin.
  */
 export type OriginVerdict = 'none' | 'same' | 'listed' | 'any' | 'refused';
-
-interface Pattern {
-  scheme: string;
-  /** Exact host, or the suffix after `*` (".example.com") when `wildcard`. */
-  host: string;
-  wildcard: boolean;
-  port: string;
-}
-
-const defaultPorts: Record<string, string> = { 'http:': '80', 'https:': '443' };
-const patternSyntax = /^(https?):\/\/(\*\.)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/i;
-
-function parsePattern(text: string): Pattern {
-  const m = patternSyntax.exec(text);
-  if (!m || m[3]!.startsWith('.') || m[3]!.endsWith('.')) {
-    throw new Error(`${JSON.stringify(text)} is not an origin: write scheme://host[:port] (https://app.example.com), https://*.example.com, or *`);
-  }
-  const scheme = `${m[1]!.toLowerCase()}:`;
-  return { scheme, host: `${m[2] ? '.' : ''}${m[3]!.toLowerCase()}`, wildcard: m[2] !== undefined, port: m[4] ?? defaultPorts[scheme]! };
-}
-
-/** The allowed-origins setting: exact origins, `scheme://*.domain` patterns, or `*`. */
-export function parseOrigins(value: unknown): string[] {
-  const list = parseStringList(value);
-  for (const entry of list) if (entry !== '*') parsePattern(entry);
-  return list;
-}
 
 /** An Origin header as scheme, host and port; undefined when it is not an http(s) origin as browsers serialize it. */
 function parseOrigin(text: string): Pattern | undefined {

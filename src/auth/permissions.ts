@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ResolvedChannel } from '../channels/channels.js';
 import type { AccessLevel, Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { Stats } from '../observability/metrics.js';
 import { askHook, denied, HookFailure } from './hooks.js';
 import { claimHolds } from './identity.js';

@@ -1,5 +1,5 @@
 import type { Broker, Publication, StreamPosition } from '../brokers/broker.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** A revoked token (by jti) or user (tokens issued before `issuedBefore`), until `expiresAt`. */
 export interface Revocation {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Backoff } from '../backends/backoff.js';
-import { SwitchboardError, type ErrorCode } from '../errors.js';
-import type { BridgeDefinition } from './definitions.js';
+import { SwitchboardError, type ErrorCode } from '../protocol/errors.js';
+import type { BridgeDefinition } from '../config/bridges.js';
 import { MalformedRecord, decodeRecord, valueAtPath, type SourceRecord } from './records.js';
 
 /** What a bridge delivers into: the node's channel publish path and its user messaging. */

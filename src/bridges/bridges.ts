@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { Bridge, type BridgeOutcome, type BridgeOutlet } from './bridge.js';
-import type { BridgeDefinition } from './definitions.js';
+import type { BridgeDefinition } from '../config/bridges.js';
 import type { RecordSource } from './source.js';
 
 export interface BridgesDeps {

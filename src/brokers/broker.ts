@@ -1,23 +1,13 @@
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../protocol/errors.js';
 import type { FrameId } from '../protocol/frames.js';
+import type { Publication } from '../protocol/publication.js';
+
+export type { Publication };
+
 /** A position in a channel's stream; the epoch changes when the stream is lost or reset. */
 export interface StreamPosition {
   offset: number;
   epoch: string;
-}
-
-/** A publication as it travels between the API, the broker and the hub. */
-export interface Publication {
-  channel: string;
-  /** Any JSON value. */
-  data: unknown;
-  /** Milliseconds since the epoch when the publication was accepted. */
-  time: number;
-  /** Set by the broker when the channel keeps history. */
-  offset?: number;
-  epoch?: string;
-  /** A presence event instead of data: subscribers get a join or leave frame. */
-  presence?: { type: 'join' | 'leave'; user: string; session: string };
 }
 
 export interface HistoryOptions {

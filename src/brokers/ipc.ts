@@ -11,7 +11,7 @@ import type {
   StreamPosition,
 } from './broker.js';
 import { MemoryBroker, MemoryBus } from './memory.js';
-import { SwitchboardError, type ErrorCode } from '../errors.js';
+import { SwitchboardError, type ErrorCode } from '../protocol/errors.js';
 
 /**
  * One end of a message channel between a worker and the primary (a cluster worker's IPC channel).

@@ -1,5 +1,5 @@
 import type { Config, NamespaceOptions } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** Characters a channel name may contain; `:` separates the namespace from the rest. */
 export const channelNamePattern = /^[A-Za-z0-9_\-.:@=/+]+$/;

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { Broker, ClusterQuery, ControlMessage, ControlTarget, NodeReport } from '../brokers/broker.js';
 import type { Config } from '../config/schema.js';
 import type { Hub } from '../hub/hub.js';
-import type { Lifecycle } from '../lifecycle.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { CpuMeter } from '../observability/cpu.js';
 import { answerSessions, mergeSessionPages, type PageRequest, type SessionListing, type SessionsQuery } from '../sessions/listing.js';
 import type { SessionService } from '../sessions/service.js';
 import type { Session } from '../sessions/session.js';
 import { secretDigest } from '../sessions/session-secrets.js';
-import { version } from '../version.js';
+import { version } from '../observability/version.js';
 import type { ClusterHandlers } from './cluster.js';
 import { reachableHost } from './reachable-host.js';
 
@@ -18,7 +18,7 @@ export interface ClusterActionsDeps {
   nodeId: string;
   config: Config;
   broker: Broker;
-  hub: Hub;
+  hub: Hub<Session>;
   sessions: SessionService;
   lifecycle: Lifecycle;
   cpu: CpuMeter;

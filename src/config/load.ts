@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { type Config, type Field, type SchemaNode, isField, schema } from './schema.js';
 import { addDemoNamespaces } from './demo.js';
-import { applyLifecycleRoutes, routingProblems } from '../routing/config.js';
+import { applyLifecycleRoutes, routingProblems } from './routing.js';
 
 export class ConfigError extends Error {
   readonly problems: string[];

@@ -12,17 +12,17 @@ import {
   parseUrlList,
   httpSchemes,
 } from './values.js';
-import { parseBackends, parseRoutes } from '../routing/config.js';
-import type { RoutingOptions } from '../routing/router.js';
-import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRoute, type StaticService } from '../gateway/config.js';
-import { SelectionExpression } from '../routing/selection.js';
-import { parseBridgeDefinitions, type BridgeDefinition } from '../bridges/definitions.js';
-import { parseOrigins } from '../auth/origins.js';
-import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from '../topics/config.js';
+import { parseBackends, parseRoutes } from './routing.js';
+import type { RoutingOptions } from './routing.js';
+import { parseRoutes as parseGatewayRoutes, parseStaticServices, type GatewayRoute, type StaticService } from './gateway.js';
+import { SelectionExpression } from './selection.js';
+import { parseBridgeDefinitions, type BridgeDefinition } from './bridges.js';
+import { parseOrigins } from './origins.js';
+import { parseApplicationDefinitions, type ApplicationDefinition, type Quotas } from './topics.js';
 import { parseTargetList } from '../outbound/targets.js';
-import { parseTrustedProxies } from '../transports/client-address.js';
-import { parseGraphqlTypeDefinition } from '../graphql/typed-channels.js';
-import { buildChannelSchema } from '../graphql/schema.js';
+import { parseTrustedProxies } from './trusted-proxies.js';
+import { parseGraphqlTypeDefinition } from '../graphql/sdl/typed-channels.js';
+import { buildChannelTypes } from '../graphql/sdl/channel-types.js';
 
 /**
  * Who may do something on a channel of a namespace, from a client connection: anyone; any
@@ -294,7 +294,7 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
     result[name] = options as Partial<NamespaceOptions>;
   }
   // Typed namespaces become one GraphQL schema: names and types must fit together.
-  if (Object.values(result).some((options) => options.graphqlType?.trim())) buildChannelSchema(result);
+  if (Object.values(result).some((options) => options.graphqlType?.trim())) buildChannelTypes(result);
   return result;
 }
 

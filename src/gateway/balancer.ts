@@ -1,4 +1,4 @@
-import type { BalanceKind } from './config.js';
+import type { BalanceKind } from '../config/gateway.js';
 import type { Upstream } from './upstreams.js';
 
 /** FNV-1a, 32 bits, with MurmurHash3's finalizer so that similar strings land far apart: ring points and keys. */

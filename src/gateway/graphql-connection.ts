@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { GraphQLFormattedError } from 'graphql';
 import type { FormattedExecutionResult, SubscribePayload } from 'graphql-ws';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { UpstreamLink } from './graphql-upstream.js';
 import { classify } from './http-proxy.js';
 import { ResultStream } from './result-stream.js';

@@ -3,7 +3,7 @@ import type { LookupFunction } from 'node:net';
 import type { GraphQLFormattedError } from 'graphql';
 import { createClient, type Client, type FormattedExecutionResult, type SubscribePayload } from 'graphql-ws';
 import WebSocket from 'ws';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { classify } from './http-proxy.js';
 import { UpstreamError } from './upstream-error.js';
 import { keepAlive } from './ws-keep-alive.js';

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { ForbiddenTarget } from '../outbound/targets.js';
 import { downstreamRawHeaders } from './headers.js';
 import { UpstreamError } from './upstream-error.js';

@@ -1,4 +1,4 @@
-import type { HealthCheckConfig } from './config.js';
+import type { HealthCheckConfig } from '../config/gateway.js';
 
 /** One registered (or configured) instance of a service, as the registry stores and lists it. */
 export interface ServiceInstance {

@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** RFC 3986 unreserved characters: the only ones whose percent-encoding means the same as the character. */
 const unreserved = /^[A-Za-z0-9._~-]$/;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { SwitchboardError } from '../errors.js';
-import { isObject } from '../api/api-keys.js';
+import { SwitchboardError } from '../protocol/errors.js';
+import { isObject } from '../auth/api-keys.js';
 import { show } from '../config/values.js';
 import type { Config } from '../config/schema.js';
 import {
@@ -12,7 +12,7 @@ import {
   parseWeight,
   serviceNamePattern,
   type StaticService,
-} from './config.js';
+} from '../config/gateway.js';
 import { instanceKey, type DownMark, type ServiceInstance } from './instances.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RegistryStore, StoreChange } from './store.js';

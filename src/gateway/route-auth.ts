@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { OriginPolicy } from '../auth/origins.js';
-import { SwitchboardError } from '../errors.js';
-import type { GatewayRoute } from './config.js';
+import { SwitchboardError } from '../protocol/errors.js';
+import type { GatewayRoute } from '../config/gateway.js';
 import { cookieValue } from './headers.js';
 
 /** Who called a route with authentication, as passed to the service. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { GatewayRoute } from './config.js';
+import type { GatewayRoute } from '../config/gateway.js';
 import { normalizePath } from './path.js';
 
 export interface RouteMatch {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { Gateway } from './gateway.js';
 import type { ServiceInstance } from './instances.js';
 import type { RegistryEvent, ServiceView } from './registry.js';

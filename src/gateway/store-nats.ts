@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { connectNats, natsName, type NatsSettings } from '../backends/nats.js';
-import { unavailableError } from '../errors.js';
+import { unavailableError } from '../protocol/errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import type { RegistrySnapshot, RegistryStore, StoreChange, StoreListener } from './store.js';
 

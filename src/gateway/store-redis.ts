@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createRedisClient, type RedisClient, type RedisSettings } from '../backends/redis.js';
-import { SwitchboardError, unavailableError } from '../errors.js';
+import { SwitchboardError, unavailableError } from '../protocol/errors.js';
 import type { DownMark, ServiceInstance } from './instances.js';
 import { instanceKey } from './instances.js';
 import { RedisRateLimiter, type RateLimiter } from './rate-limit.js';

@@ -11,7 +11,7 @@ import type { Session } from '../sessions/session.js';
 import type { GraphqlConnection } from './connection.js';
 import type { ChannelSchema } from './schema.js';
 import { Selection, SelectionResults } from './selection.js';
-import { matchesType } from './typed-channels.js';
+import { matchesType } from './sdl/typed-channels.js';
 
 /** What GraphQL operations need of the node. */
 export interface GraphqlDeps {

@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import { continuesFrom, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Subject } from '../auth/permissions.js';
 import type { ResolvedChannel } from '../channels/channels.js';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { Session } from '../sessions/session.js';
 import type { GraphqlChannels } from './channels.js';
 import { Operation } from './operation.js';

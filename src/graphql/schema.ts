@@ -2,8 +2,7 @@ import type { GraphQLFieldResolver, GraphQLObjectType, GraphQLResolveInfo, Graph
 import type { PresenceMember, Publication, StreamPosition } from '../brokers/broker.js';
 import type { NamespaceOptions } from '../config/schema.js';
 import type { PublishResult } from '../sessions/service.js';
-import { graphqlLibrary } from './library.js';
-import { graphqlNamePattern, readTypeDefinition } from './typed-channels.js';
+import { buildChannelTypes } from './sdl/channel-types.js';
 
 /** What the schema's resolvers ask of the connection an operation runs on (its context value). */
 export interface ChannelOperations extends Record<PropertyKey, unknown> {
@@ -16,65 +15,6 @@ export interface ChannelOperations extends Record<PropertyKey, unknown> {
   history(channel: string, limit: number | undefined): Promise<{ publications: Publication[]; position: StreamPosition }>;
 }
 
-const builtIn = `
-"Any JSON value."
-scalar JSON
-
-"A position in a channel's stream: where a client got to."
-input PositionInput {
-  offset: Int!
-  epoch: String!
-}
-
-"One publication on a channel; offset and epoch are set on channels with history."
-type Publication {
-  channel: String!
-  offset: Int
-  epoch: String
-  "Milliseconds since the epoch when the publication was accepted."
-  time: Float
-  data: JSON
-}
-
-type PresenceMember {
-  user: String!
-  session: String!
-  node: String!
-}
-
-type History {
-  "The newest publications, oldest first."
-  publications: [Publication!]!
-  offset: Int!
-  epoch: String!
-}
-
-type PublishResult {
-  "Subscribers reached on the node that accepted the publication."
-  subscribers: Int!
-  offset: Int
-  epoch: String
-}
-
-type Query {
-  "Who is subscribed to a channel whose namespace keeps presence."
-  presence(channel: String!): [PresenceMember!]!
-  "The newest publications of a channel with history (at most limit)."
-  history(channel: String!, limit: Int): History!
-}
-
-type Mutation {
-  "Publishes to a channel whose namespace lets this client publish."
-  publish(channel: String!, data: JSON!): PublishResult!
-}
-
-type Subscription {
-  "Publications on a channel; with since, the ones missed after that position first."
-  channel(name: String!, since: PositionInput): Publication!
-  "Publications on the personal channel of the connection's user."
-  user: Publication!
-}
-`;
 
 /** The schema of /graphql, and which subscription field belongs to which typed namespace. */
 export interface ChannelSchema {
@@ -92,36 +32,7 @@ const publicationRoot: GraphQLFieldResolver<Publication, ChannelOperations> = (p
  * Throws an Error naming the namespace when a type definition does not fit.
  */
 export function buildChannelSchema(namespaces: Record<string, Partial<NamespaceOptions>>): ChannelSchema {
-  const { parse, buildASTSchema, concatAST } = graphqlLibrary();
-  const typed = Object.entries(namespaces).filter(([, options]) => options.graphqlType?.trim());
-  const documents = [parse(builtIn, { noLocation: true })];
-  const dataTypeNames = new Map<string, string>();
-  for (const [namespace, options] of typed) {
-    if (!graphqlNamePattern.test(namespace) || namespace === 'channel' || namespace === 'user') {
-      throw new Error(`namespace ${namespace}: a namespace with a graphqlType names a subscription field, so it must be a GraphQL name other than channel and user`);
-    }
-    let definition;
-    try {
-      definition = readTypeDefinition(options.graphqlType!);
-    } catch (err) {
-      throw new Error(`namespace ${namespace}.graphqlType: ${(err as Error).message}`);
-    }
-    const { dataType } = definition;
-    dataTypeNames.set(namespace, dataType);
-    documents.push(
-      definition.document,
-      parse(`
-        type ${dataType}Publication { channel: String! offset: Int epoch: String time: Float data: ${dataType}! }
-        extend type Subscription { ${namespace}(name: String!, since: PositionInput): ${dataType}Publication! }
-      `),
-    );
-  }
-  let schema: GraphQLSchema;
-  try {
-    schema = buildASTSchema(concatAST(documents));
-  } catch (err) {
-    throw new Error(`channels.namespaces graphqlType: ${(err as Error).message}`);
-  }
+  const { schema, dataTypeNames } = buildChannelTypes(namespaces);
   const query = schema.getQueryType()!.getFields();
   query.presence!.resolve = (_root, args: { channel: string }, ops: ChannelOperations) => ops.presence(args.channel);
   query.history!.resolve = async (_root, args: { channel: string; limit?: number }, ops: ChannelOperations) => {

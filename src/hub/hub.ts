@@ -5,10 +5,10 @@ import type { Stats } from '../observability/metrics.js';
 import { encodeCursor } from '../protocol/cursor.js';
 import { positionJson, type ServerFrame } from '../protocol/frames.js';
 import { encodeControl, encodeForSession, encodePublication, wireFormatCount, type SharedFormat, type WireFormat } from '../protocol/wire.js';
-import type { Session } from '../sessions/session.js';
+import type { Subscriber } from './subscriber.js';
 
 /** The position of what was queued for the session on the channel: its replay's end while that is ahead of the live stream. */
-function positionOf(entry: ChannelSubscribers, session: Session): StreamPosition | undefined {
+function positionOf<S extends Subscriber>(entry: ChannelSubscribers<S>, session: S): StreamPosition | undefined {
   return entry.ahead?.get(session) ?? entry.position;
 }
 
@@ -17,10 +17,10 @@ const fillAttempts = 6;
 const fillBackoff: BackoffPolicy = { initial: 100, max: 100 * 2 ** fillAttempts, jitter: 'none' };
 
 /** The local subscribers of one channel, grouped by wire format so each group shares one encoding. */
-class ChannelSubscribers {
-  readonly groups: (Set<Session> | undefined)[] = new Array(wireFormatCount);
+class ChannelSubscribers<S extends Subscriber> {
+  readonly groups: (Set<S> | undefined)[] = new Array(wireFormatCount);
   /** Sessions joining the channel: publications are held for them until their join completes. */
-  pending: Map<Session, Publication[]> | undefined;
+  pending: Map<S, Publication[]> | undefined;
   /** Subscribers, joined or pending. */
   size = 0;
   /** The newest stream position known on this node (channels with history). */
@@ -39,13 +39,13 @@ class ChannelSubscribers {
    * live stream on this node), with the position they have up to: live publications up to it are
    * not sent to them again.
    */
-  ahead: Map<Session, StreamPosition> | undefined;
+  ahead: Map<S, StreamPosition> | undefined;
 
-  has(session: Session): boolean {
+  has(session: S): boolean {
     return this.groups[session.format]?.has(session) === true || this.pending?.has(session) === true;
   }
 
-  join(session: Session): void {
+  join(session: S): void {
     let group = this.groups[session.format];
     if (!group) this.groups[session.format] = group = new Set();
     group.add(session);
@@ -73,7 +73,7 @@ export interface JoinResult {
  * Delivers a publication to the subscribers of one format that cannot share its bytes (GraphQL:
  * a result per operation); `skip` holds sessions that already have it. It counts what it queues itself.
  */
-export type Deliverer = (pub: Publication, sessions: Iterable<Session>, skip: Set<Session> | undefined) => void;
+export type Deliverer<S extends Subscriber = Subscriber> = (pub: Publication, sessions: Iterable<S>, skip: Set<S> | undefined) => void;
 
 export interface ChannelCount {
   channel: string;
@@ -85,25 +85,25 @@ export interface ChannelCount {
  * one local subscriber, and fans each publication out: encoded once per wire format in use on the
  * channel, the same bytes queued on every session.
  */
-export class Hub {
-  private readonly channels = new Map<string, ChannelSubscribers>();
+export class Hub<S extends Subscriber = Subscriber> {
+  private readonly channels = new Map<string, ChannelSubscribers<S>>();
   private subscriptionTotal = 0;
-  private readonly deliverers: (Deliverer | undefined)[] = new Array(wireFormatCount);
+  private readonly deliverers: (Deliverer<S> | undefined)[] = new Array(wireFormatCount);
 
   constructor(
     private readonly broker: Broker,
     private readonly stats: Stats,
     /** A gap in a channel's stream that history cannot fill: these subscribers must start again (reconnect). */
-    private readonly onLost: (channel: string, sessions: Session[]) => void = () => {},
+    private readonly onLost: (channel: string, sessions: S[]) => void = () => {},
   ) {}
 
   /** Publications to sessions of `format` go through `deliver` instead of one shared encoding. */
-  deliverWith(format: WireFormat, deliver: Deliverer): void {
+  deliverWith(format: WireFormat, deliver: Deliverer<S>): void {
     this.deliverers[format] = deliver;
   }
 
   /** One publication to one session (a replay, or what arrived while it joined). */
-  deliverTo(session: Session, pub: Publication): void {
+  deliverTo(session: S, pub: Publication): void {
     const deliver = this.deliverers[session.format];
     if (deliver) deliver(pub, [session], undefined);
     else session.enqueue(encodeForSession(session.format as SharedFormat, pub));
@@ -122,10 +122,10 @@ export class Hub {
    * session is pending: live publications are held for it. `onJoined` runs synchronously at the
    * moment it joins the live stream, so what it sends precedes every later publication.
    */
-  async subscribe(session: Session, channel: string, options: SubscribeOptions, onJoined: (result: JoinResult) => void): Promise<void> {
+  async subscribe(session: S, channel: string, options: SubscribeOptions, onJoined: (result: JoinResult) => void): Promise<void> {
     let entry = this.channels.get(channel);
     const first = !entry;
-    if (!entry) this.channels.set(channel, (entry = new ChannelSubscribers()));
+    if (!entry) this.channels.set(channel, (entry = new ChannelSubscribers<S>()));
     if (entry.has(session)) {
       onJoined({ added: false, position: entry.position, publications: [] });
       return;
@@ -187,7 +187,7 @@ export class Hub {
   }
 
   /** Removes the session from the channel; false if it was not subscribed. */
-  unsubscribe(session: Session, channel: string): boolean {
+  unsubscribe(session: S, channel: string): boolean {
     const entry = this.channels.get(channel);
     if (!entry) return false;
     if (entry.pending?.delete(session)) {
@@ -207,7 +207,7 @@ export class Hub {
     return true;
   }
 
-  unsubscribeAll(session: Session): string[] {
+  unsubscribeAll(session: S): string[] {
     const channels = [...session.channels];
     for (const channel of channels) this.unsubscribe(session, channel);
     return channels;
@@ -240,7 +240,7 @@ export class Hub {
         return entry.size;
       }
     }
-    let skip: Set<Session> | undefined;
+    let skip: Set<S> | undefined;
     if (pub.offset !== undefined) {
       if (entry.ahead) skip = this.alreadySent(entry, entry.ahead, pub);
       entry.position = { offset: pub.offset, epoch: pub.epoch! };
@@ -276,8 +276,8 @@ export class Hub {
    * The sessions whose replay already held this publication (undefined when none); those it brings
    * level with the live stream stop being ahead, and so do all when a new stream (another epoch) began.
    */
-  private alreadySent(entry: ChannelSubscribers, ahead: Map<Session, StreamPosition>, pub: Publication): Set<Session> | undefined {
-    let skip: Set<Session> | undefined;
+  private alreadySent(entry: ChannelSubscribers<S>, ahead: Map<S, StreamPosition>, pub: Publication): Set<S> | undefined {
+    let skip: Set<S> | undefined;
     for (const [session, { offset, epoch }] of ahead) {
       if (epoch === pub.epoch && offset >= pub.offset!) (skip ??= new Set()).add(session);
       if (epoch !== pub.epoch || offset <= pub.offset!) ahead.delete(session);
@@ -296,7 +296,7 @@ export class Hub {
     }
   }
 
-  private startFill(channel: string, entry: ChannelSubscribers, held: Publication[]): void {
+  private startFill(channel: string, entry: ChannelSubscribers<S>, held: Publication[]): void {
     entry.filling = held;
     const done: Promise<void> = this.fill(channel, entry).finally(() => {
       if (entry.fillDone === done) entry.fillDone = undefined;
@@ -305,7 +305,7 @@ export class Hub {
   }
 
   /** Reads the publications after the channel's position from history, then delivers them and those held meanwhile. */
-  private async fill(channel: string, entry: ChannelSubscribers): Promise<void> {
+  private async fill(channel: string, entry: ChannelSubscribers<S>): Promise<void> {
     const since = entry.position!;
     let result;
     // The broker may be coming back (a gap is often seen on the first live publication after a
@@ -342,7 +342,7 @@ export class Hub {
   }
 
   /** Sends a protocol frame (join, leave) to the channel's joined subscribers, except those excluded. */
-  sendControl(channel: string, frame: ServerFrame, exclude: (session: Session) => boolean = () => false): void {
+  sendControl(channel: string, frame: ServerFrame, exclude: (session: S) => boolean = () => false): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
     for (let format = 0; format < wireFormatCount; format++) {
@@ -358,7 +358,7 @@ export class Hub {
    * The cursor of everything queued for the session so far on its channels with history, or
    * undefined while it is still joining a channel (its replay is not queued yet).
    */
-  cursorOf(session: Session): string | undefined {
+  cursorOf(session: S): string | undefined {
     if (session.pendingJoins > 0) return undefined;
     if (session.channels.size === 1) {
       const [channel] = session.channels;
@@ -388,7 +388,7 @@ export class Hub {
     return this.channels.get(channel)?.size ?? 0;
   }
 
-  subscribers(channel: string): Session[] {
+  subscribers(channel: string): S[] {
     const entry = this.channels.get(channel);
     if (!entry) return [];
     return [...entry.groups.flatMap((group) => (group ? [...group] : [])), ...(entry.pending?.keys() ?? [])];

@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { errorCodes, type ErrorCode } from '../errors.js';
+import { errorCodes, type ErrorCode } from '../protocol/errors.js';
 import { wireFormatCount, wireFormatNames } from '../protocol/wire.js';
-import { version } from '../version.js';
+import { version } from './version.js';
+import { limitNames, type LimitName } from '../protocol/limits.js';
 
-export const limitNames = ['frame_size', 'body_size', 'buffer', 'rate', 'subscriptions', 'connections', 'batch_size', 'header_size', 'registrations', 'json_depth', 'connections_per_ip', 'session_events', 'graphql_operations', 'graphql_query_size'] as const;
-export type LimitName = (typeof limitNames)[number];
+export { limitNames, type LimitName } from '../protocol/limits.js';
 
 /**
  * Counters the hot path bumps as plain numbers; Prometheus reads them at scrape time, so a

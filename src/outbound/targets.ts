@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import { buildConnector } from 'undici';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** The features that send requests to addresses a tenant or a registering service chose. */
 export type TargetFeature = 'push' | 'gateway';

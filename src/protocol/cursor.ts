@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from './errors.js';
 import { maxCursorLength, parseCursor, type Cursor } from './types.js';
 
 export { encodeCursor, type Cursor } from './types.js';

@@ -1,5 +1,5 @@
-import { SwitchboardError, type ErrorCode } from '../errors.js';
-import type { LimitName } from '../observability/metrics.js';
+import { SwitchboardError, type ErrorCode } from './errors.js';
+import type { LimitName } from './limits.js';
 import { jsonNestedDeeperThan, jsonTooDeep } from './json-depth.js';
 import { maxBatchFrames, type ClientFrame, type FrameId, type Position, type ServerFrame } from './types.js';
 

@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from './errors.js';
 
 const quote = 0x22;
 const backslash = 0x5c;

@@ -11,7 +11,7 @@ export interface Position {
 
 export type FrameId = number | string;
 
-/** Every error a client or an API caller can see; HTTP status and close code come from it (src/errors.ts). */
+/** Every error a client or an API caller can see; HTTP status and close code come from it (src/protocol/errors.ts). */
 export const errorCodes = [
   'bad_request',
   'unauthorized',

@@ -1,5 +1,5 @@
 import type { ServerFrame } from './frames.js';
-import type { Publication } from '../brokers/broker.js';
+import type { Publication } from './publication.js';
 import { messageJson, positionJson } from './frames.js';
 import { wsTextFrame } from './ws-frame.js';
 

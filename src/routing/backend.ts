@@ -1,7 +1,8 @@
 import { Pool } from 'undici';
-import { SwitchboardError, type ErrorCode } from '../errors.js';
+import { SwitchboardError, type ErrorCode } from '../protocol/errors.js';
 import { BodyTooLarge, isTimeout, readBody } from '../outbound/read-body.js';
-import { CircuitBreaker, type BreakerOptions } from './breaker.js';
+import type { BreakerOptions } from '../config/routing.js';
+import { CircuitBreaker } from './breaker.js';
 import type { CallOutcome, RoutingMetrics } from './metrics.js';
 import { jsonNestedDeeperThan } from '../protocol/json-depth.js';
 

@@ -1,11 +1,7 @@
+import type { BreakerOptions } from '../config/routing.js';
+
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-export interface BreakerOptions {
-  /** Consecutive failures that open the breaker. */
-  failures: number;
-  /** How long it stays open before one probe call is let through. */
-  openFor: number;
-}
 
 /**
  * A circuit breaker for one backend. Closed: calls go through and consecutive failures are

@@ -1,22 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { FrameId } from '../protocol/frames.js';
 import { Endpoint, PoolTransport, ServiceTransport, type BackendAnswer, type ServiceSender } from './backend.js';
-import type { BreakerOptions } from './breaker.js';
-import type { BackendOptions, RouteOptions } from './config.js';
+import type { BackendOptions, RouteOptions, RoutingOptions } from '../config/routing.js';
 import { envelopeHeaders, envelopeJson, type RoutedMessage } from './message.js';
 import type { RoutingMetrics } from './metrics.js';
-import { SelectionExpression } from './selection.js';
-
-export interface RoutingOptions {
-  selectionExpression: string;
-  backends: Record<string, BackendOptions>;
-  routes: RouteOptions[];
-  timeout: number;
-  rulesTimeout: number;
-  maxResponseBytes: number;
-  breaker: BreakerOptions;
-}
+import { SelectionExpression } from '../config/selection.js';
 
 /** A client's `send` or `rpc` frame. */
 export interface ClientMessage {

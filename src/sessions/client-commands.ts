@@ -1,7 +1,7 @@
 import type { PresenceMember, StreamPosition } from '../brokers/broker.js';
 import type { Permissions } from '../auth/permissions.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { Stats } from '../observability/metrics.js';
 import type { PublishResult } from './service.js';
 import { type ClientFrame, type FrameId, FrameError, errorReply, parseClientMessage } from '../protocol/frames.js';

@@ -1,4 +1,4 @@
-import { CloseCodes } from '../errors.js';
+import { CloseCodes } from '../protocol/errors.js';
 import type { SessionRegistry } from './registry.js';
 import type { Session } from './session.js';
 

@@ -1,5 +1,5 @@
 import type { ClusterQuery } from '../brokers/broker.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { wireFormatNames } from '../protocol/wire.js';
 import type { SessionRegistry } from './registry.js';
 import type { Session, SessionView } from './session.js';

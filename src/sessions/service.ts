@@ -6,7 +6,7 @@ import { RevocationList, type Revocation } from '../auth/revocations.js';
 import type { Broker, PresenceMember, Publication, StreamPosition } from '../brokers/broker.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
-import { CloseCodes, SwitchboardError } from '../errors.js';
+import { CloseCodes, SwitchboardError } from '../protocol/errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from 'pino';
 import type { Stats } from '../observability/metrics.js';
@@ -46,7 +46,7 @@ export interface SessionServiceDeps {
   config: Config;
   nodeId: string;
   broker: Broker;
-  hub: Hub;
+  hub: Hub<Session>;
   registry: SessionRegistry;
   rules: ChannelRules;
   authenticator: Authenticator;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsoleRole, Identity } from '../auth/identity.js';
-import { closeCodeOf } from '../errors.js';
+import { closeCodeOf } from '../protocol/errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { encodeControl, heartbeatBytes, type WireFormat } from '../protocol/wire.js';
 import { joinParts, scheduleFlush } from './outbox.js';

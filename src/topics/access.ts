@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { Applications, Principal } from './applications.js';
-import type { KeyScope } from './config.js';
+import type { KeyScope } from '../config/topics.js';
 
 /** The key a request carries: `Authorization: Bearer KEY` or `X-API-Key: KEY` (or `?key=` for WebSocket clients). */
 export function keyOf(headers: IncomingHttpHeaders, query?: URLSearchParams): string | undefined {

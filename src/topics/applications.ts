@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { SwitchboardError } from '../errors.js';
-import { applicationIdPattern, type ApplicationDefinition, type KeyScope, type Quotas } from './config.js';
+import { SwitchboardError } from '../protocol/errors.js';
+import { applicationIdPattern, type ApplicationDefinition, type KeyScope, type Quotas } from '../config/topics.js';
 import type { MetadataStore } from './store.js';
 
 /** One key of an application; only its SHA-256 digest is stored. */

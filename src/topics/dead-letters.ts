@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { TopicMetrics } from './metrics.js';
 import { storeNameLabel } from './names.js';
 import type { ExhaustedMessage, NewTopicMessage, TopicMessage, TopicStore } from './store.js';

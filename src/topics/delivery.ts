@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { TopicMetrics } from './metrics.js';
 import { storeName } from './names.js';
 import type { AckOutcome, ReceivedMessage, SeekTarget, TopicStore } from './store.js';

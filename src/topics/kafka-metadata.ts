@@ -1,4 +1,4 @@
-import { unavailableError } from '../errors.js';
+import { unavailableError } from '../protocol/errors.js';
 import type { KeyedLog } from '../kafka/keyed-log.js';
 import type { MetadataKind, MetadataStore } from './store.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { SwitchboardError, unavailableError } from '../errors.js';
+import { SwitchboardError, unavailableError } from '../protocol/errors.js';
 import { createKafka } from '../kafka/client.js';
 import { KeyedLog } from '../kafka/keyed-log.js';
 import { PartitionLog, type LogRecord } from '../kafka/partition-log.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { MemoryMetadataStore } from './memory-metadata.js';
 import { Waiters } from './waiters.js';
 import {

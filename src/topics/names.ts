@@ -1,5 +1,5 @@
-import { SwitchboardError } from '../errors.js';
-import { resourceNamePattern } from './config.js';
+import { SwitchboardError } from '../protocol/errors.js';
+import { resourceNamePattern } from '../config/topics.js';
 
 /** `<application>-<name>`: the store's name for a topic or subscription (application ids have no `-`). */
 export function storeName(application: string, name: string): string {

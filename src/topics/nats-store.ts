@@ -3,7 +3,7 @@ import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/tr
 import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connectNats, type NatsSettings } from '../backends/nats.js';
-import { SwitchboardError, unavailableError } from '../errors.js';
+import { SwitchboardError, unavailableError } from '../protocol/errors.js';
 import {
   type AckOutcome,
   type AppendResult,

@@ -1,6 +1,6 @@
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { Applications } from './applications.js';
-import type { Quotas } from './config.js';
+import type { Quotas } from '../config/topics.js';
 import type { TopicMetrics } from './metrics.js';
 import { storeName } from './names.js';
 import { BatchOverQuota, PublishQuotas, QuotaExceeded } from './quotas.js';

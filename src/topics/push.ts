@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import { backoffDelay } from '../backends/backoff.js';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { isTimeout } from '../outbound/read-body.js';
 import { ForbiddenTarget, type TargetPolicy } from '../outbound/targets.js';
 import type { PushOutcome, TopicMetrics } from './metrics.js';

@@ -1,4 +1,4 @@
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** Publishing over an application's rate quota: 429 with how long to wait. */
 export class QuotaExceeded extends SwitchboardError {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisClient, type RedisClient } from '../backends/redis.js';
-import { causeOf, SwitchboardError, unavailableError } from '../errors.js';
+import { causeOf, SwitchboardError, unavailableError } from '../protocol/errors.js';
 import { appendScript, pullScript, seekScript, settleScript } from './redis-scripts.js';
 import { Waiters } from './waiters.js';
 import {

@@ -1,5 +1,5 @@
 import { parseDuration } from '../config/values.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** Parsing of untrusted request values (HTTP routes, streaming pull) into what TopicService takes. */
 

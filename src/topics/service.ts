@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { SwitchboardError } from '../errors.js';
+import type { SwitchboardError } from '../protocol/errors.js';
 import type { TargetPolicy } from '../outbound/targets.js';
 import { Applications } from './applications.js';
-import type { Quotas } from './config.js';
+import type { Quotas } from '../config/topics.js';
 import { DeadLetters } from './dead-letters.js';
 import { SubscriptionDelivery } from './delivery.js';
 import { TopicMetrics } from './metrics.js';

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { authorize, keyOf } from './access.js';
 import { parseAckIds } from './request-input.js';
 import { ackResults, publicReceived } from './views.js';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { Principal } from './applications.js';
 import type { SubscriptionRecord, TopicService } from './service.js';
 import type { AckOutcome } from './store.js';

@@ -1,8 +1,8 @@
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { TargetPolicy } from '../outbound/targets.js';
 import type { Applications } from './applications.js';
 import { deadLetterAttributes } from './dead-letters.js';
-import type { Quotas } from './config.js';
+import type { Quotas } from '../config/topics.js';
 import type { TopicMetrics } from './metrics.js';
 import { checkName, storeName } from './names.js';
 import type { PushConfig, SeekTarget, SubscriptionConfig, SubscriptionStats, TopicMessage, TopicStore } from './store.js';

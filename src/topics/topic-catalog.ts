@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { applicationCacheMs, type Applications } from './applications.js';
 import type { TopicMetrics } from './metrics.js';
 import { checkName, storeName } from './names.js';
-import type { Quotas } from './config.js';
+import type { Quotas } from '../config/topics.js';
 import type { SeekTarget, TopicMessage, TopicStats, TopicStore } from './store.js';
 import type { TopicsConfig } from './service.js';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { OriginPolicy, type OriginVerdict } from '../auth/origins.js';
 import type { Config } from '../config/schema.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** The origin policies of a node: one for client endpoints (server.allowedOrigins), one for the server API (api.allowedOrigins). */
 export interface OriginPolicies {

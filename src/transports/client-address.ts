@@ -37,10 +37,3 @@ export class ClientAddresses {
     return family !== 0 && this.trusted.check(plain, family === 4 ? 'ipv4' : 'ipv6');
   }
 }
-
-/** Parses server.trustedProxies: IPv4/IPv6 CIDRs or single addresses (no host names). */
-export function parseTrustedProxies(entries: string[]): string[] {
-  const { names } = parseTargetList(entries);
-  if (names.length > 0) throw new Error(`${JSON.stringify(names[0])} is not an IP address or CIDR`);
-  return entries;
-}

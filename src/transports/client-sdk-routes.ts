@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 
 /** The compiled client SDK: the ES modules next to this module's compiled output (src/client/*.ts). */
 const sdkDir = new URL('../client/', import.meta.url);

@@ -2,7 +2,7 @@ import { makeServer, type Server } from 'graphql-ws';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ConnectRequest } from '../auth/authenticator.js';
-import { asSwitchboardError, closeCodeOf } from '../errors.js';
+import { asSwitchboardError, closeCodeOf } from '../protocol/errors.js';
 import { GraphqlConnection, type ResultFraming } from '../graphql/connection.js';
 import { WireFormat } from '../protocol/wire.js';
 import { wsTextFrame, wsTextFrameHeader } from '../protocol/ws-frame.js';

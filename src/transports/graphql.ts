@@ -10,7 +10,7 @@ import type { Permissions } from '../auth/permissions.js';
 import type { Broker } from '../brokers/broker.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
-import { asSwitchboardError } from '../errors.js';
+import { asSwitchboardError } from '../protocol/errors.js';
 import { GraphqlChannels } from '../graphql/channels.js';
 import { buildChannelSchema } from '../graphql/schema.js';
 import type { Hub } from '../hub/hub.js';
@@ -18,7 +18,7 @@ import type { Metrics, Stats } from '../observability/metrics.js';
 import { WireFormat } from '../protocol/wire.js';
 import type { OpenSessionInit, SessionService } from '../sessions/service.js';
 import type { Session } from '../sessions/session.js';
-import { errorBody, refuseUpgrade } from '../api/errors.js';
+import { errorBody, refuseUpgrade } from '../http/errors.js';
 import type { ClientAddresses } from './client-address.js';
 import { registerGraphqlSse } from './graphql-sse.js';
 import { GraphqlWebSocket } from './graphql-ws.js';
@@ -87,7 +87,7 @@ export interface GraphqlEndpointDeps {
   permissions: Permissions;
   sessions: Pick<SessionService, 'admit' | 'authorize' | 'open' | 'subscribe' | 'unsubscribe' | 'publish'>;
   broker: Pick<Broker, 'history' | 'presence'>;
-  hub: Pick<Hub, 'deliverWith'>;
+  hub: Pick<Hub<Session>, 'deliverWith'>;
 }
 
 /**

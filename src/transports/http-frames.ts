@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ClientCommands } from '../sessions/client-commands.js';
 import type { SessionService } from '../sessions/service.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import { FrameError, parseClientMessage, type ClientFrame, type ServerFrame } from '../protocol/frames.js';
 import { WireFormat } from '../protocol/wire.js';
 import { Session, type SessionLimits } from '../sessions/session.js';

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { continuesFrom, type Publication, type StreamPosition } from '../brokers/broker.js';
 import type { Identity } from '../auth/identity.js';
 import type { ResolvedChannel } from '../channels/channels.js';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '../protocol/errors.js';
 import type { Broker } from '../brokers/broker.js';
 import type { Config } from '../config/schema.js';
 import type { SessionService } from '../sessions/service.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SwitchboardError, asSwitchboardError } from '../errors.js';
+import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -22,7 +22,7 @@ import { longPoll, type LongPollDeps } from './long-poll.js';
 import { registerFrameRoutes, type FrameDeps } from './http-frames.js';
 import { registerClientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
-import { errorBody, refuseUpgrade } from '../api/errors.js';
+import { errorBody, refuseUpgrade } from '../http/errors.js';
 import { ClientAddresses } from './client-address.js';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { OriginPolicies } from './browser-access.js';
@@ -36,7 +36,7 @@ export type ClientRouteDeps = FrameDeps &
     log: Logger;
     sessions: Pick<SessionService, 'admit' | 'authorize' | 'open'>;
     authenticator: Pick<Authenticator, 'needsFirstFrame'>;
-    hub: Pick<Hub, 'cursorOf'>;
+    hub: Pick<Hub<Session>, 'cursorOf'>;
     topicStreams: Pick<TopicStreams, 'upgrade'>;
     gateway: Pick<Gateway, 'upgrade'> | undefined;
   };

@@ -78,3 +78,10 @@ export class OpsChannel {
     }
   }
 }
+
+/** All the workers of one machine (server.workers), as one of them sees them through its primary. */
+export interface MachineView {
+  /** Every worker's metrics, each series labelled with its worker. */
+  metrics(): Promise<string>;
+  readiness(): Promise<MachineReadiness>;
+}

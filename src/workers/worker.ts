@@ -2,8 +2,7 @@ import type { Broker } from '../brokers/broker.js';
 import { IpcBroker, type IpcEndpoint } from '../brokers/ipc.js';
 import type { Config } from '../config/schema.js';
 import type { Registry } from 'prom-client';
-import type { NodeOptions } from '../node-options.js';
-import { OpsChannel, type MachineReadiness, type OpsQuestion, type WorkerReadiness } from './ops-channel.js';
+import { OpsChannel, type MachineView, type MachineReadiness, type OpsQuestion, type WorkerReadiness } from './ops-channel.js';
 
 /** The environment variable that gives a worker its node id (NODEID/wN); not a setting. */
 export const workerNodeIdVariable = 'SWITCHBOARD_WORKER_NODE_ID';
@@ -51,7 +50,8 @@ export class WorkerLink {
     this.ops = new OpsChannel(endpoint.send, endpoint.onMessage, (question) => this.answer(question));
   }
 
-  options(): NodeOptions {
+  /** The node options of a worker: the primary's broker (memory) and its view of the machine. */
+  options(): { broker: Broker | undefined; machine: MachineView } {
     return {
       broker: this.broker,
       machine: {

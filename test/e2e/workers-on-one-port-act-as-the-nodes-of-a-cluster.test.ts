@@ -9,7 +9,7 @@ import { requireTool } from '../helpers/tools.js';
 import { get, post, startProcess, type NodeProcess } from '../helpers/node.js';
 import { freePort } from '../helpers/services.js';
 import { request } from '../helpers/http.js';
-import { CloseCodes } from '../../src/errors.js';
+import { CloseCodes } from '../../src/protocol/errors.js';
 import { waitUntil } from '../helpers/wait.js';
 
 /**

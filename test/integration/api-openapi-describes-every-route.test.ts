@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { RouteOptions } from 'fastify';
-import { publishRoutes } from '../../src/api/api-keys.js';
+import { publishRoutes } from '../../src/auth/api-keys.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SwitchboardNode } from '../../src/node.js';
 import { get } from '../helpers/node.js';

@@ -6,7 +6,7 @@ import { IpcBroker, IpcBrokerHost, type IpcEndpoint } from '../../src/brokers/ip
 import { MemoryBroker, MemoryBus } from '../../src/brokers/memory.js';
 import { NatsBroker } from '../../src/brokers/nats/broker.js';
 import { RedisBroker } from '../../src/brokers/redis/broker.js';
-import { SwitchboardError } from '../../src/errors.js';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 import { freePort, startNats, startRedis, startRedisCluster, type RedisClusterService, type Service } from '../helpers/services.js';
 import { waitUntil } from '../helpers/wait.js';
 import { requireTool, type Tool } from '../helpers/tools.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChannelRules, channelNamePattern } from '../../src/channels/channels.js';
 import { loadConfig } from '../../src/config/load.js';
-import { SwitchboardError } from '../../src/errors.js';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 import { includes } from '../helpers/config.js';
 
 function rules(overrides: Record<string, unknown> = {}): ChannelRules {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameError, errorReply, maxBatchFrames, parseClientMessage } from '../../src/protocol/frames.js';
-import { SwitchboardError } from '../../src/errors.js';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 
 function one(text: string) {
   const frames = parseClientMessage(text, 64);

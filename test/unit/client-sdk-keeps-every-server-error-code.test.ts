@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromServerError } from '../../src/client/errors.js';
-import { errorCodes } from '../../src/errors.js';
+import { errorCodes } from '../../src/protocol/errors.js';
 
 describe('the SDK reports the error code the server answered', () => {
   it('keeps every protocol error code, so a failed routing backend is backend_error, not internal', () => {

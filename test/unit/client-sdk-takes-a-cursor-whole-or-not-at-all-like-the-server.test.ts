@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LongPollTransport } from '../../src/client/long-poll-transport.js';
 import type { TransportClose } from '../../src/client/transport.js';
-import { SwitchboardError } from '../../src/errors.js';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 import { decodeCursor } from '../../src/protocol/cursor.js';
 
 const good = ['', 'feed~0~e1', 'feed~4~439322b8', 'feed~4~439322b8,chat:1~12~', 'a~9007199254740991~Z'];

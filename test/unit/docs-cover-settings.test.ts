@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { describeSettings } from '../../src/config/load.js';
-import { errorCodes } from '../../src/errors.js';
+import { errorCodes } from '../../src/protocol/errors.js';
 
 /** The repository root: this test runs from dist/test/unit/. */
 const root = new URL('../../../', import.meta.url);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OriginPolicy, credentialHeaders, parseOrigins } from '../../src/auth/origins.js';
+import { OriginPolicy, credentialHeaders } from '../../src/auth/origins.js';
+import { parseOrigins } from '../../src/config/origins.js';
 
 const at = (origin: string | undefined, host = 'rt.example.com') => (origin === undefined ? { host } : { host, origin });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SelectionExpression } from '../../src/routing/selection.js';
+import { SelectionExpression } from '../../src/config/selection.js';
 
 describe('route selection expressions', () => {
   it('read a top-level field', () => {

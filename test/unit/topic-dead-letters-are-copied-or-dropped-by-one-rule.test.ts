@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../src/config/load.js';
-import { SwitchboardError } from '../../src/errors.js';
+import { SwitchboardError } from '../../src/protocol/errors.js';
 import { TargetPolicy } from '../../src/outbound/targets.js';
 import { DeadLetters, deadLetterAttributes } from '../../src/topics/dead-letters.js';
 import { MemoryTopicStore } from '../../src/topics/memory-store.js';

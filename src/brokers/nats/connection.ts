@@ -1,7 +1,7 @@
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connectNats, type NatsSettings } from '../../backends/nats.js';
-import { unavailableError } from '../../errors.js';
+import { unavailableError } from '../../protocol/errors.js';
 
 /** Longest any NATS operation may take before it fails with `unavailable`. */
 export const OPERATION_TIMEOUT = 5000;

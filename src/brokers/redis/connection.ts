@@ -1,5 +1,5 @@
 import type { RedisClient } from '../../backends/redis.js';
-import { unavailableError } from '../../errors.js';
+import { unavailableError } from '../../protocol/errors.js';
 import type { BrokerScripts } from './scripts.js';
 
 /** A client that runs the broker's scripts. */

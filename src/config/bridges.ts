@@ -1,4 +1,4 @@
-import { parseEnum, parseString, show } from '../config/values.js';
+import { parseEnum, parseString, show } from './values.js';
 
 /** Where a bridge reads records: a Kafka topic, a core NATS subject, a JetStream stream or a Redis stream. */
 export const bridgeSources = ['kafka', 'nats', 'jetstream', 'redis'] as const;

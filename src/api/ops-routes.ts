@@ -1,15 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { MachineReadiness } from '../workers/ops-channel.js';
-import type { MetricsSource } from './metrics-server.js';
-import type { Metrics } from './metrics.js';
-
-/** All the workers of one machine (server.workers), as one of them sees them through its primary. */
-export interface MachineView {
-  /** Every worker's metrics, each series labelled with its worker. */
-  metrics(): Promise<string>;
-  readiness(): Promise<MachineReadiness>;
-}
+import type { MachineView } from '../workers/ops-channel.js';
+import type { MetricsSource } from '../observability/metrics-server.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** What the health, readiness and metrics routes need of the node. */
 export interface OpsDeps {

@@ -1,4 +1,4 @@
-import { parseBoolean, parseDuration, parseEnum, parseInteger, parseString, parseStringList, show } from '../config/values.js';
+import { parseBoolean, parseDuration, parseEnum, parseInteger, parseString, parseStringList, show } from './values.js';
 
 /** How a route spreads requests over a service's instances. */
 export const balanceKinds = ['round_robin', 'least_request', 'hash'] as const;

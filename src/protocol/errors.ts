@@ -1,10 +1,10 @@
-import type { ErrorCode } from './protocol/types.js';
+import type { ErrorCode } from './types.js';
 
 /**
  * Every error a client or an API caller can see. The code is stable and machine-readable;
  * HTTP status and WebSocket close code are derived from it here and nowhere else.
  */
-export { CloseCodes, errorCodes, type ErrorCode } from './protocol/types.js';
+export { CloseCodes, errorCodes, type ErrorCode } from './types.js';
 
 interface CodeMapping {
   http: number;

@@ -1,4 +1,4 @@
-import { parseBytes, parseInteger } from '../config/values.js';
+import { parseBytes, parseInteger } from './values.js';
 
 export const keyScopes = ['publish', 'subscribe', 'admin'] as const;
 export type KeyScope = (typeof keyScopes)[number];

@@ -1,4 +1,23 @@
-import { parseBoolean, parseBytes, parseDuration, parseInteger, parseString } from '../config/values.js';
+import { parseBoolean, parseBytes, parseDuration, parseInteger, parseString } from './values.js';
+
+/** When a backend's circuit breaker opens, and for how long. */
+export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. */
+  failures: number;
+  /** How long it stays open before one probe call is let through. */
+  openFor: number;
+}
+
+/** The routing section: how client messages reach backends (docs/routing.md). */
+export interface RoutingOptions {
+  selectionExpression: string;
+  backends: Record<string, BackendOptions>;
+  routes: RouteOptions[];
+  timeout: number;
+  rulesTimeout: number;
+  maxResponseBytes: number;
+  breaker: BreakerOptions;
+}
 
 /**
  * One backend a route may call, receiving client messages as POSTed JSON envelopes: an HTTP

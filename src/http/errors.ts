@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { SwitchboardError, causeOf, type ErrorCode } from '../errors.js';
+import { SwitchboardError, causeOf, type ErrorCode } from '../protocol/errors.js';
 import type { Stats } from '../observability/metrics.js';
 import type { Logger } from 'pino';
 
