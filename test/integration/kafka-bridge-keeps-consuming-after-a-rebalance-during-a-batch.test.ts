@@ -12,11 +12,13 @@ const topic = 'orders';
 const partitions = 4;
 
 describe('a Kafka bridge whose group rebalances while it delivers a batch', { skip: requireTool('kcat', 'redis-server') }, () => {
-  it('keeps consuming: the records written after the second member left all reach the channel', { timeout: 120_000 }, async (t) => {
+  it('keeps consuming: the records written after the second member left all reach the channel', { timeout: 150_000 }, async (t) => {
     const [kafka, redis] = await Promise.all([startKafkaMock(), startRedis()]);
     const producer = new Kafka({ clientId: 'test-writer', brokers: kafka.brokers, logLevel: logLevel.NOTHING }).producer();
     const nodes: TestNode[] = [];
+    let producing = true;
     t.after(async () => {
+      producing = false;
       await Promise.all(nodes.map((node) => node.stop().catch(() => {})));
       await producer.disconnect();
       await Promise.all([kafka.stop(), redis.stop()]);
@@ -45,12 +47,11 @@ describe('a Kafka bridge whose group rebalances while it delivers a batch', { sk
 
     // Records keep every partition busy, so the rebalances below find the first node inside a batch.
     const produced: number[] = [];
-    let producing = true;
     const writing = (async () => {
       for (let n = 0; producing; n++) {
         await producer.send({ topic, acks: -1, messages: [{ partition: n % partitions, value: JSON.stringify({ n }) }] });
         produced.push(n);
-        await sleep(5);
+        await sleep(20);
       }
     })();
     await sleep(1000);
@@ -63,7 +64,7 @@ describe('a Kafka bridge whose group rebalances while it delivers a batch', { sk
     await writing;
 
     const received = () => new Set(ws.inbox.all.filter((f) => f.type === 'message' && f.channel === 'feed').map((f) => f.data.n as number));
-    await waitUntil(() => produced.every((n) => received().has(n)), 40_000, 'every produced record delivered').catch(() => {});
+    await waitUntil(() => produced.every((n) => received().has(n)), 60_000, 'every produced record delivered').catch(() => {});
     const missing = produced.filter((n) => !received().has(n));
     assert.deepEqual(missing, [], `${missing.length} of ${produced.length} records never delivered`);
   });
