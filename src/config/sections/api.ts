@@ -2,6 +2,7 @@ import { parseBoolean, parseBytes, parseDuration, parseInteger, parseString, par
 import type { SchemaNode } from '../field.js';
 import { parseOrigins } from '../origins.js';
 
+/** The server API, the demo page, the admin console and the Push-compatible endpoints. */
 export const api = {
   keys: { parse: parseStringList, default: [], secret: true, doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
   publishKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },

@@ -1,6 +1,7 @@
 import { parseBoolean, parseBytes, parseDuration, parseEnum, parseInteger, parseString, parsePublicKeys, parseStringList, parseUrl, httpSchemes } from '../values.js';
 import type { SchemaNode } from '../field.js';
 
+/** How clients authenticate: JWTs, connect and disconnect hooks, privileged users. */
 export const auth = {
   anonymous: { parse: parseBoolean, default: false, doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set' },
   jwt: {

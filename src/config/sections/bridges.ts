@@ -3,6 +3,7 @@ import type { SchemaNode } from '../field.js';
 import { parseBridgeDefinitions } from '../bridges.js';
 import { natsSchemes } from './broker.js';
 
+/** Bridges from Kafka, NATS and Redis streams onto channels and users (docs/bridges.md). */
 export const bridges = {
   definitions: {
     parse: parseBridgeDefinitions,

@@ -4,6 +4,7 @@ import type { SchemaNode } from '../field.js';
 /** What a NATS server address may start with (a bare host:port is accepted too). */
 export const natsSchemes = ['nats', 'tls', 'ws', 'wss'] as const;
 
+/** The broker between nodes and the cluster membership it carries. */
 export const broker = {
   type: {
     parse: (v) => parseEnum(v, ['memory', 'redis', 'nats'] as const),

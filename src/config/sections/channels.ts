@@ -79,6 +79,7 @@ function parseNamespaces(value: unknown): Record<string, Partial<NamespaceOption
   return result;
 }
 
+/** Channel names, and who may do what on the channels of each namespace. */
 export const channels = {
   maxNameLength: { parse: (v) => parseInteger(v, 1, 4096), default: 255, doc: 'longest channel name' },
   default: namespaceFields,

@@ -1,11 +1,12 @@
 import { parseBoolean, parseBytes, parseDuration, parseInteger } from '../values.js';
 import type { SchemaNode } from '../field.js';
-import { parseRoutes as parseGatewayRoutes, parseStaticServices } from '../gateway.js';
+import { parseRoutes, parseStaticServices } from '../gateway.js';
 
+/** The service gateway: registry, health, proxy routes and their limits (docs/gateway.md). */
 export const gateway = {
   enabled: { parse: parseBoolean, default: false, doc: 'run the service gateway: the service registry, its API under /api/services and the proxy routes (docs/gateway.md)' },
   routes: {
-    parse: parseGatewayRoutes,
+    parse: parseRoutes,
     default: [],
     structured: true,
     secret: ['*.apiKeys', '*.headers.*.1'],

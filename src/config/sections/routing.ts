@@ -3,6 +3,7 @@ import type { SchemaNode } from '../field.js';
 import { parseBackends, parseRoutes } from '../routing.js';
 import { SelectionExpression } from '../selection.js';
 
+/** Routing client messages to backends (docs/routing.md). */
 export const routing = {
   selectionExpression: {
     parse: (v) => new SelectionExpression(parseString(v)).source,

@@ -15,6 +15,7 @@ function parseWorkers(value: unknown): number {
   }
 }
 
+/** The listening port, TLS and workers; the node, its log, shutdown, metrics port and outbound address rules. */
 export const server = {
   host: { parse: parseString, default: '0.0.0.0', doc: 'address the HTTP/WebSocket port listens on' },
   port: { parse: (v) => parseInteger(v, 0, 65535), default: 8080, doc: 'the one port for clients, API, metrics and demo (0 picks a free port)' },

@@ -1,6 +1,7 @@
 import { parseBoolean, parseBytes, parseDuration, parseInteger } from '../values.js';
 import type { SchemaNode } from '../field.js';
 
+/** Client sessions: heartbeats, buffers and lifetimes, per-client limits, long polling and GraphQL subscriptions. */
 export const sessions = {
   heartbeatInterval: { parse: parseDuration, default: '30s', doc: 'how often the server sends heartbeats (WebSocket ping, SSE comment)' },
   closeGracePeriod: { parse: parseDuration, default: '4s', doc: 'how long the server waits for a heartbeat answer or a requested close before closing itself' },

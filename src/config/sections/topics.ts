@@ -2,6 +2,7 @@ import { parseBoolean, parseBytes, parseDuration, parseEnum, parseInteger, parse
 import type { SchemaNode } from '../field.js';
 import { parseApplicationDefinitions } from '../topics.js';
 
+/** Durable topics: their store, limits, quotas, applications and push delivery (docs/topics.md). */
 export const topics = {
   store: {
     parse: (v) => parseEnum(v, ['broker', 'memory', 'redis', 'nats', 'kafka'] as const),
