@@ -41,7 +41,7 @@ export function parseQuotas(value: unknown, where: string): Partial<Quotas> {
   if (!isMapping(value)) throw new Error(`${where}: quotas must be an object`);
   const out: Partial<Quotas> = {};
   for (const [key, raw] of Object.entries(value)) {
-    const parse = quotaParsers[key as keyof Quotas];
+    const parse = Object.hasOwn(quotaParsers, key) ? quotaParsers[key as keyof Quotas] : undefined;
     if (!parse) throw new Error(`${where}: unknown quota ${key} (known: ${Object.keys(quotaParsers).join(', ')})`);
     out[key as keyof Quotas] = parse(raw);
   }
