@@ -1,7 +1,8 @@
 /**
  * JSON Schemas (2020-12, as OpenAPI 3.1 uses them) of the server API's bodies and answers. They
- * describe what the handlers accept and answer; validation itself stays in the handlers, whose
- * error messages are part of the API (docs/api.md).
+ * describe what the handlers accept and answer; routes whose body one component describes fully
+ * check it with that component (body-schema.ts), the others in their handlers. Error messages are
+ * part of the API (docs/api.md).
  */
 import { errorCodes } from '../protocol/errors.js';
 
@@ -60,6 +61,7 @@ export const components: Record<string, Schema> = {
   Reason: object({ reason: { type: 'string', maxLength: 120 } }),
   Disconnect: object({ reason: { type: 'string', maxLength: 120 }, code: { type: 'integer', minimum: 4000, maximum: 4999, description: 'close code: 4000-4499 the client reconnects, 4500-4999 it does not; 4000 when left out' } }),
   Data: object({ data: anyJson }, ['data']),
+  Channel: object({ channel: str() }, ['channel']),
   Revocation: object({ jti: str(), user: str(), expiresAt: time, issuedBefore: time }, ['expiresAt']),
   TopicMessage: object(
     {

@@ -186,7 +186,7 @@ export const apiOperations: ApiOperation[] = [
   },
   ...(['subscribe', 'unsubscribe'] as const).map((kind): ApiOperation => ({
     method: 'POST', path: `/api/users/:id/${kind}`, tag: 'users', access: 'admin', summary: `${kind === 'subscribe' ? 'Subscribe' : 'Unsubscribe'} every session of a user ${kind === 'subscribe' ? 'to' : 'from'} a channel`,
-    body: object({ channel: str() }, ['channel']), requestExample: { channel: 'news' }, response: ref('SessionCount'), example: { sessions: 2 }, errors: ['bad_request', 'not_found'],
+    body: ref('Channel'), requestExample: { channel: 'news' }, response: ref('SessionCount'), example: { sessions: 2 }, errors: ['bad_request', 'not_found'],
   })),
   // Node, routes, revocations
   {

@@ -4,7 +4,7 @@ import type { ChannelRules } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PublishResult, SessionService } from '../sessions/service.js';
-import { isObject } from '../auth/api-keys.js';
+import { isMapping } from '../config/values.js';
 
 interface PublishItem extends PublishResult {
   channel: string;
@@ -25,7 +25,7 @@ export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): 
   const { config, metrics } = deps;
 
   const publishOne = async (item: unknown): Promise<PublishItem> => {
-    if (!isObject(item)) throw new SwitchboardError('bad_request', 'a publication is an object {channel, data}');
+    if (!isMapping(item)) throw new SwitchboardError('bad_request', 'a publication is an object {channel, data}');
     const channel = deps.rules.resolve(item.channel);
     const started = process.hrtime.bigint();
     const result = await deps.sessions.publish(channel, item.data, 'api');
@@ -46,7 +46,7 @@ export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): 
       } catch (err) {
         const error = asSwitchboardError(err);
         metrics.stats.error(error.code);
-        results.push({ channel: isObject(item) ? item.channel : undefined, error: error.toJSON() });
+        results.push({ channel: isMapping(item) ? item.channel : undefined, error: error.toJSON() });
       }
     }
     return results;
@@ -59,7 +59,7 @@ export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): 
 
   api.post('/api/broadcast', async (req) => {
     const body = req.body;
-    if (!isObject(body) || !Array.isArray(body.channels) || body.channels.length === 0) {
+    if (!isMapping(body) || !Array.isArray(body.channels) || body.channels.length === 0) {
       throw new SwitchboardError('bad_request', 'broadcast needs {channels: [names...], data}');
     }
     return { results: await publishEach(body.channels.map((channel) => ({ channel, data: body.data }))) };
@@ -69,7 +69,7 @@ export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): 
     // The Push seed's publish endpoint: {"channel","message"} -> {"subscribers":N}.
     api.post('/messages', async (req) => {
       const body = req.body;
-      if (!isObject(body) || body.message === undefined) {
+      if (!isMapping(body) || body.message === undefined) {
         throw new SwitchboardError('bad_request', 'expected {"channel": "...", "message": ...}');
       }
       const { subscribers } = await publishOne({ channel: body.channel, data: body.message });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Revocation } from '../auth/revocations.js';
 import { SwitchboardError } from '../protocol/errors.js';
 import type { RevocationList } from '../auth/revocations.js';
-import { isObject } from '../auth/api-keys.js';
+import { isMapping } from '../config/values.js';
 
 /** Longest a revocation may be kept: a year. */
 const maxRevocationSeconds = 365 * 24 * 3600;
@@ -16,7 +16,7 @@ export interface RevocationDeps {
 export function registerRevocationRoutes(api: FastifyInstance, deps: RevocationDeps): void {
   api.post('/api/revocations', async (req) => {
     const body = req.body;
-    if (!isObject(body)) throw new SwitchboardError('bad_request', 'expected {"jti"?: "...", "user"?: "...", "expiresIn": seconds}');
+    if (!isMapping(body)) throw new SwitchboardError('bad_request', 'expected {"jti"?: "...", "user"?: "...", "expiresIn": seconds}');
     const { jti, user, expiresIn } = body;
     if (jti !== undefined && (typeof jti !== 'string' || jti === '')) throw new SwitchboardError('bad_request', 'jti must be a non-empty string');
     if (user !== undefined && (typeof user !== 'string' || user === '')) throw new SwitchboardError('bad_request', 'user must be a non-empty string');

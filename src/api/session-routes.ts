@@ -6,7 +6,9 @@ import type { ClusterActions, ClusterCommand } from '../cluster/actions.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { SessionListing } from '../sessions/listing.js';
 import type { FrameId } from '../protocol/frames.js';
-import { isObject } from '../auth/api-keys.js';
+import { isMapping } from '../config/values.js';
+import { bodySchema } from './body-schema.js';
+import { components } from './openapi-schemas.js';
 import { pageRequestOf } from '../sessions/listing.js';
 import { wireFormatNames } from '../protocol/wire.js';
 
@@ -14,7 +16,7 @@ import { wireFormatNames } from '../protocol/wire.js';
 const maxReasonLength = 120;
 
 function reasonOf(req: FastifyRequest): string {
-  const body = isObject(req.body) ? req.body : {};
+  const body = isMapping(req.body) ? req.body : {};
   const { reason: queryReason } = req.query as { reason?: string };
   const reason = typeof body.reason === 'string' ? body.reason : queryReason ?? 'disconnected by the server';
   if (reason.length > maxReasonLength) throw new SwitchboardError('bad_request', `reason is longer than ${maxReasonLength} characters`);
@@ -23,7 +25,7 @@ function reasonOf(req: FastifyRequest): string {
 
 /** The close code an operator asked for: 4000-4499 tell the client to reconnect, 4500-4999 not to (protocol.md#close-codes). */
 function requestedCloseCode(req: FastifyRequest): number {
-  const body = isObject(req.body) ? req.body : {};
+  const body = isMapping(req.body) ? req.body : {};
   const { code: queryCode } = req.query as { code?: string };
   const code = body.code ?? (queryCode === undefined ? undefined : Number(queryCode));
   if (code === undefined) return CloseCodes.reconnect;
@@ -33,33 +35,29 @@ function requestedCloseCode(req: FastifyRequest): number {
   return code;
 }
 
-function dataOf(req: FastifyRequest): unknown {
-  const body = req.body;
-  if (!isObject(body) || body.data === undefined) throw new SwitchboardError('bad_request', 'expected {"data": ...}');
-  return body.data;
-}
-
 /** A backend's late answer: `{"id", "data"}` or `{"id", "error": {"code", "message"}}`. */
 function replyOf(req: FastifyRequest): { id: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } } {
   const body = req.body;
-  const id = isObject(body) ? body.id : undefined;
-  if (!isObject(body) || !(typeof id === 'string' || typeof id === 'number')) throw new SwitchboardError('bad_request', 'expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code", "message"}}');
+  const id = isMapping(body) ? body.id : undefined;
+  if (!isMapping(body) || !(typeof id === 'string' || typeof id === 'number')) throw new SwitchboardError('bad_request', 'expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code", "message"}}');
   if (body.error === undefined) {
     if (body.data === undefined) throw new SwitchboardError('bad_request', 'a reply needs data or error');
     return { id, data: body.data };
   }
   const error = body.error;
-  if (!isObject(error) || typeof error.code !== 'string' || !errorCodes.includes(error.code as ErrorCode) || typeof error.message !== 'string') {
+  if (!isMapping(error) || typeof error.code !== 'string' || !errorCodes.includes(error.code as ErrorCode) || typeof error.message !== 'string') {
     throw new SwitchboardError('bad_request', `error must be {"code": one of ${errorCodes.join(', ')}, "message": string}`);
   }
   return { id, error: { code: error.code as ErrorCode, message: error.message.slice(0, 200) } };
 }
 
-function channelOf(req: FastifyRequest): string {
-  const body = req.body;
-  if (!isObject(body) || typeof body.channel !== 'string') throw new SwitchboardError('bad_request', 'expected {"channel": "..."}');
-  return body.channel;
-}
+/** `{"data": ...}`, checked before the handler runs. */
+const dataBody = bodySchema(components.Data!, 'expected {"data": ...}');
+const dataOf = (req: FastifyRequest): unknown => (req.body as { data: unknown }).data;
+
+/** `{"channel": "..."}`, checked before the handler runs. */
+const channelBody = bodySchema(components.Channel!, 'expected {"channel": "..."}');
+const channelOf = (req: FastifyRequest): string => (req.body as { channel: string }).channel;
 
 /** What the session routes need: the rules, cluster commands and the cluster's session listings. */
 export interface SessionRouteDeps {
@@ -114,7 +112,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
   api.delete('/api/sessions/:id', disconnectSession);
   api.post('/api/sessions/:id/disconnect', disconnectSession);
 
-  api.post('/api/sessions/:id/messages', async (req) => {
+  api.post('/api/sessions/:id/messages', dataBody, async (req) => {
     const id = sessionId(req);
     const data = dataOf(req);
     await findSession(id);
@@ -139,7 +137,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'disconnect', target, code: CloseCodes.reconnect, reason })) };
   });
 
-  api.post('/api/users/:id/messages', async (req) => {
+  api.post('/api/users/:id/messages', dataBody, async (req) => {
     const user = userId(req);
     const data = dataOf(req);
     const sessions = await deps.clusterActions.clusterSessions({ user });
@@ -147,7 +145,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
   });
 
   for (const kind of ['subscribe', 'unsubscribe'] as const) {
-    api.post(`/api/users/:id/${kind}`, async (req) => {
+    api.post(`/api/users/:id/${kind}`, channelBody, async (req) => {
       const user = userId(req);
       const channel = deps.rules.resolve(channelOf(req)).name;
       const sessions = await deps.clusterActions.clusterSessions({ user });

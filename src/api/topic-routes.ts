@@ -11,7 +11,8 @@ import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
 import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
 import type { AckOutcome, PushConfig, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
-import { isObject, replayIdsOf, type OtherCredentials } from '../auth/api-keys.js';
+import { replayIdsOf, type OtherCredentials } from '../auth/api-keys.js';
+import { isMapping } from '../config/values.js';
 
 function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');
@@ -19,7 +20,7 @@ function requireServer(principal: Principal): void {
 
 function body(req: FastifyRequest): Record<string, unknown> {
   if (req.body === undefined || req.body === null) return {};
-  if (!isObject(req.body)) throw new SwitchboardError('bad_request', 'the body must be a JSON object');
+  if (!isMapping(req.body)) throw new SwitchboardError('bad_request', 'the body must be a JSON object');
   return req.body;
 }
 
@@ -296,12 +297,12 @@ function subscriptionOptions(b: Record<string, unknown>): Partial<SubscriptionOp
 }
 
 function pushConfig(value: unknown): PushConfig {
-  if (!isObject(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string') throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
+  if (!isMapping(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string') throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
   return { endpoint: value.endpoint, secret: value.secret };
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
-  return isObject(value) && Object.values(value).every((v) => typeof v === 'string');
+  return isMapping(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 /** One message of a publish body, or the error that refuses it alone (the others still land). */
@@ -314,7 +315,7 @@ function publishInputOrError(item: unknown, maxKeyBytes: number): PublishInput |
 }
 
 function publishInput(item: unknown, maxKeyBytes: number): PublishInput {
-  if (!isObject(item)) throw new SwitchboardError('bad_request', 'a message is an object {data, attributes?, orderingKey?, idempotencyKey?, deliverAt? | delay?}');
+  if (!isMapping(item)) throw new SwitchboardError('bad_request', 'a message is an object {data, attributes?, orderingKey?, idempotencyKey?, deliverAt? | delay?}');
   if (item.data === undefined) throw new SwitchboardError('bad_request', 'a message needs data');
   const input: PublishInput = { data: item.data };
   if (item.attributes !== undefined) {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../protocol/errors.js';
+import { isMapping } from '../config/values.js';
 
 export type ApiScope = 'publish' | 'admin';
 
@@ -76,14 +77,10 @@ export function apiKeyCheck(config: Config['api'], others?: OtherCredentials): (
   };
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** The body of a dead-letter replay: `{}` (all) or `{"ids": [dead letter ids]}`; undefined means all. */
 export function replayIdsOf(raw: unknown): string[] | undefined {
   const body = raw === undefined || raw === null ? {} : raw;
-  if (!isObject(body)) throw new SwitchboardError('bad_request', 'expected {} or {"ids": [dead letter ids]}');
+  if (!isMapping(body)) throw new SwitchboardError('bad_request', 'expected {} or {"ids": [dead letter ids]}');
   const { ids } = body;
   if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
     throw new SwitchboardError('bad_request', 'ids must be a list of dead letter ids');

@@ -1,4 +1,4 @@
-import { parseEnum, parseString, show } from './values.js';
+import { isMapping, parseEnum, parseString, rejectUnknownKeys, show } from './values.js';
 
 /** Where a bridge reads records: a Kafka topic, a core NATS subject, a JetStream stream or a Redis stream. */
 export const bridgeSources = ['kafka', 'nats', 'jetstream', 'redis'] as const;
@@ -38,12 +38,8 @@ export interface BridgeDefinition {
 }
 
 const namePattern = /^[A-Za-z0-9_.-]{1,64}$/;
-const definitionKeys = new Set(['name', 'source', 'topic', 'subject', 'stream', 'group', 'valueField', 'target', 'payload']);
-const targetKeys = new Set(['type', 'value', 'field', 'header', 'prefix']);
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+const definitionKeys = ['name', 'source', 'topic', 'subject', 'stream', 'group', 'valueField', 'target', 'payload'];
+const targetKeys = ['type', 'value', 'field', 'header', 'prefix'];
 
 function optionalString(raw: Record<string, unknown>, key: string): string | undefined {
   if (raw[key] === undefined) return undefined;
@@ -54,7 +50,7 @@ function optionalString(raw: Record<string, unknown>, key: string): string | und
 
 function parseTarget(value: unknown): BridgeTarget {
   if (!isMapping(value)) throw new Error(`target: expected {type, value | field | header, prefix?}, got ${show(value)}`);
-  for (const key of Object.keys(value)) if (!targetKeys.has(key)) throw new Error(`target: unknown option ${JSON.stringify(key)}`);
+  rejectUnknownKeys(value, targetKeys, 'target');
   const type = parseEnum(value.type, ['channel', 'user'] as const);
   const target: BridgeTarget = {
     type,
@@ -71,7 +67,7 @@ function parseTarget(value: unknown): BridgeTarget {
 
 function parseDefinition(raw: unknown): BridgeDefinition {
   if (!isMapping(raw)) throw new Error(`expected an object, got ${show(raw)}`);
-  for (const key of Object.keys(raw)) if (!definitionKeys.has(key)) throw new Error(`unknown option ${JSON.stringify(key)}`);
+  rejectUnknownKeys(raw, definitionKeys);
   const name = parseString(raw.name);
   if (!namePattern.test(name)) throw new Error(`name ${JSON.stringify(name)} must match ${namePattern.source}`);
   const source = parseEnum(raw.source, bridgeSources);

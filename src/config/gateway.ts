@@ -1,4 +1,4 @@
-import { parseBoolean, parseDuration, parseEnum, parseInteger, parseString, parseStringList, show } from './values.js';
+import { isMapping, parseBoolean, parseDuration, parseEnum, parseInteger, parseString, parseStringList, rejectUnknownKeys, show } from './values.js';
 
 /** How a route spreads requests over a service's instances. */
 export const balanceKinds = ['round_robin', 'least_request', 'hash'] as const;
@@ -88,14 +88,10 @@ export const instanceIdPattern = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const methodPattern = /^[A-Z]{1,16}$/;
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** Reads the known keys of a mapping, complaining about unknown ones. */
 function fields(value: unknown, where: string, known: string[]): Record<string, unknown> {
   if (!isMapping(value)) throw new Error(`${where}: expected a mapping, got ${show(value)}`);
-  for (const key of Object.keys(value)) if (!known.includes(key)) throw new Error(`${where}: unknown option ${JSON.stringify(key)}`);
+  rejectUnknownKeys(value, known, where);
   return value;
 }
 

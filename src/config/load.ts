@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { type Config, type Field, type SchemaNode, isField, schema } from './schema.js';
+import { type Config, schema } from './schema.js';
+import { type Field, type SchemaNode, isField } from './field.js';
 import { addDemoNamespaces } from './demo.js';
+import { isMapping } from './values.js';
 import { applyLifecycleRoutes, routingProblems } from './routing.js';
 
 export class ConfigError extends Error {
@@ -70,7 +72,7 @@ function isServiceLink(name: string, value: string): boolean {
 function flatten(value: unknown, where: string, problems: string[], prefix = ''): Map<string, unknown> {
   const out = new Map<string, unknown>();
   if (value === null || value === undefined) return out;
-  if (typeof value !== 'object' || Array.isArray(value)) {
+  if (!isMapping(value)) {
     problems.push(`${where}: expected a mapping of settings${prefix ? ` at ${prefix}` : ''}`);
     return out;
   }
@@ -85,10 +87,6 @@ function flatten(value: unknown, where: string, problems: string[], prefix = '')
     }
   }
   return out;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Sets a dotted path in a nested object; throws when a value given for a shorter path is in the way. */

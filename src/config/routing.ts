@@ -1,4 +1,4 @@
-import { parseBoolean, parseBytes, parseDuration, parseInteger, parseString } from './values.js';
+import { isMapping, parseBoolean, parseBytes, parseDuration, parseInteger, parseString, rejectUnknownKeys } from './values.js';
 
 /** When a backend's circuit breaker opens, and for how long. */
 export interface BreakerOptions {
@@ -59,16 +59,6 @@ export interface RouteOptions {
 const backendNamePattern = /^[A-Za-z0-9_.-]{1,64}$/;
 const routeNamePattern = /^[A-Za-z0-9_.$-]{1,64}$/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function checkKeys(where: string, raw: Record<string, unknown>, allowed: string[]): void {
-  for (const key of Object.keys(raw)) {
-    if (!allowed.includes(key)) throw new Error(`${where}: unknown option ${JSON.stringify(key)}`);
-  }
-}
-
 function parseUrl(where: string, value: unknown): string {
   const text = parseString(value);
   let url: URL;
@@ -82,7 +72,7 @@ function parseUrl(where: string, value: unknown): string {
 }
 
 function parseHeaders(where: string, value: unknown): Record<string, string> {
-  if (!isObject(value)) throw new Error(`${where}: expected a map of header name to value`);
+  if (!isMapping(value)) throw new Error(`${where}: expected a map of header name to value`);
   const headers: Record<string, string> = {};
   for (const [name, v] of Object.entries(value)) {
     if (!/^[A-Za-z0-9-]{1,128}$/.test(name) || typeof v !== 'string' || !/^[\t\x20-\x7e]*$/.test(v)) {
@@ -95,14 +85,14 @@ function parseHeaders(where: string, value: unknown): Record<string, string> {
 
 /** routing.backends: a map of backend name to its URL and options (a bare URL string is accepted too). */
 export function parseBackends(value: unknown): Record<string, BackendOptions> {
-  if (!isObject(value)) throw new Error('expected a map of backend name to options');
+  if (!isMapping(value)) throw new Error('expected a map of backend name to options');
   const result: Record<string, BackendOptions> = {};
   for (const [name, raw] of Object.entries(value)) {
     const where = `backend ${name}`;
     if (!backendNamePattern.test(name)) throw new Error(`${where}: name must match ${backendNamePattern.source}`);
     const options = typeof raw === 'string' ? { url: raw } : raw;
-    if (!isObject(options)) throw new Error(`${where}: expected a URL or an object of options`);
-    checkKeys(where, options, ['url', 'service', 'path', 'timeout', 'maxResponseBytes', 'connections', 'headers']);
+    if (!isMapping(options)) throw new Error(`${where}: expected a URL or an object of options`);
+    rejectUnknownKeys(options, ['url', 'service', 'path', 'timeout', 'maxResponseBytes', 'connections', 'headers'], where);
     if ((options.url === undefined) === (options.service === undefined)) throw new Error(`${where}: give exactly one of url and service`);
     const path = options.path === undefined ? '/' : parseString(options.path);
     if (!path.startsWith('/')) throw new Error(`${where}.path: must start with /`);
@@ -123,13 +113,13 @@ export function parseRoutes(value: unknown): RouteOptions[] {
   if (!Array.isArray(value)) throw new Error('expected a list of routes');
   const names = new Set<string>();
   return value.map((raw, i) => {
-    if (!isObject(raw)) throw new Error(`route ${i}: expected an object`);
+    if (!isMapping(raw)) throw new Error(`route ${i}: expected an object`);
     const name = raw.name === undefined ? `route${i}` : parseString(raw.name);
     const where = `route ${name}`;
     if (!routeNamePattern.test(name)) throw new Error(`${where}: name must match ${routeNamePattern.source}`);
     if (names.has(name)) throw new Error(`${where}: two routes have this name`);
     names.add(name);
-    checkKeys(where, raw, ['name', 'key', 'regex', 'rules', 'backend', 'channel', 'durable', 'maxAttempts']);
+    rejectUnknownKeys(raw, ['name', 'key', 'regex', 'rules', 'backend', 'channel', 'durable', 'maxAttempts'], where);
     const matchers = ['key', 'regex', 'rules'].filter((k) => raw[k] !== undefined);
     if (matchers.length !== 1) throw new Error(`${where}: give exactly one of key, regex and rules`);
     const route: RouteOptions = {

@@ -1,16 +1,19 @@
-import { type SchemaNode, isField, schema } from './schema.js';
+import { type SchemaNode, isField } from './field.js';
+import { schema } from './schema.js';
+import { isMapping } from './values.js';
 
 const masked = '********';
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof RegExp);
+/** A map to look inside; a parsed RegExp (a route's regex) is a value, not a map. */
+function isMap(value: unknown): value is Record<string, unknown> {
+  return isMapping(value) && !(value instanceof RegExp);
 }
 
 /** Masks a secret value: a string (unless empty), or every string inside a list or map. */
 function maskAll(value: unknown): unknown {
   if (typeof value === 'string') return value === '' ? value : masked;
   if (Array.isArray(value)) return value.map(maskAll);
-  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, maskAll(child)]));
+  if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, maskAll(child)]));
   return value;
 }
 
@@ -19,7 +22,7 @@ function maskAt(value: unknown, path: string[]): unknown {
   if (path.length === 0) return maskAll(value);
   const [head, ...rest] = path as [string, ...string[]];
   if (Array.isArray(value)) return value.map((child, i) => (head === '*' || head === String(i) ? maskAt(child, rest) : child));
-  if (isMapping(value)) {
+  if (isMap(value)) {
     return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, head === '*' || head === key ? maskAt(child, rest) : child]));
   }
   return value;
@@ -29,7 +32,7 @@ function maskAt(value: unknown, path: string[]): unknown {
 function maskUrlPasswords(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]+@/gi, `$1${masked}@`);
   if (Array.isArray(value)) return value.map(maskUrlPasswords);
-  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, maskUrlPasswords(child)]));
+  if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, maskUrlPasswords(child)]));
   return value;
 }
 
@@ -39,7 +42,7 @@ function mask(node: SchemaNode, value: unknown): unknown {
     const inside = node.secret?.reduce((v, path) => maskAt(v, path.split('.')), value) ?? value;
     return maskUrlPasswords(inside);
   }
-  if (!isMapping(value)) return value;
+  if (!isMap(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, key in node ? mask(node[key]!, child) : maskUrlPasswords(child)]));
 }
 

@@ -1,4 +1,4 @@
-import { parseBytes, parseInteger } from './values.js';
+import { isMapping, parseBytes, parseInteger, rejectUnknownKeys } from './values.js';
 
 export const keyScopes = ['publish', 'subscribe', 'admin'] as const;
 export type KeyScope = (typeof keyScopes)[number];
@@ -38,10 +38,10 @@ const quotaParsers: Record<keyof Quotas, (v: unknown) => number> = {
 /** Validates partial quotas (from config or an API body); throws Error naming the bad field. */
 export function parseQuotas(value: unknown, where: string): Partial<Quotas> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where}: quotas must be an object`);
+  if (!isMapping(value)) throw new Error(`${where}: quotas must be an object`);
   const out: Partial<Quotas> = {};
   for (const [key, raw] of Object.entries(value)) {
-    const parse = quotaParsers[key as keyof Quotas];
+    const parse = Object.hasOwn(quotaParsers, key) ? quotaParsers[key as keyof Quotas] : undefined;
     if (!parse) throw new Error(`${where}: unknown quota ${key} (known: ${Object.keys(quotaParsers).join(', ')})`);
     out[key as keyof Quotas] = parse(raw);
   }
@@ -55,8 +55,9 @@ export function parseApplicationDefinitions(value: unknown): ApplicationDefiniti
   const seen = new Set<string>();
   return list.map((item, i) => {
     const where = `topics.applications[${i}]`;
-    if (item === null || typeof item !== 'object') throw new Error(`${where} must be an object`);
-    const { id, keys, quotas } = item as Record<string, unknown>;
+    if (!isMapping(item)) throw new Error(`${where} must be an object`);
+    rejectUnknownKeys(item, ['id', 'keys', 'quotas'], where);
+    const { id, keys, quotas } = item;
     if (typeof id !== 'string' || !applicationIdPattern.test(id)) throw new Error(`${where}.id must match ${applicationIdPattern.source}`);
     if (seen.has(id)) throw new Error(`${where}.id ${id} appears twice`);
     seen.add(id);
@@ -64,7 +65,9 @@ export function parseApplicationDefinitions(value: unknown): ApplicationDefiniti
     return {
       id,
       keys: keys.map((k, j) => {
-        const { key, scopes } = (k ?? {}) as Record<string, unknown>;
+        const entry = isMapping(k) ? k : {};
+        rejectUnknownKeys(entry, ['key', 'scopes'], `${where}.keys[${j}]`);
+        const { key, scopes } = entry;
         if (typeof key !== 'string' || key.length < 16) throw new Error(`${where}.keys[${j}].key must be a string of at least 16 characters`);
         if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => keyScopes.includes(s as KeyScope))) {
           throw new Error(`${where}.keys[${j}].scopes must list some of ${keyScopes.join(', ')}`);

@@ -77,6 +77,17 @@ export function parseEnum<T extends string>(value: unknown, allowed: readonly T[
   throw new Error(`expected one of ${allowed.join(', ')}, got ${show(value)}`);
 }
 
+/** A plain object of options (not a list, not null). */
+export function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Throws for the first key of `options` not in `known`: `WHERE: unknown option "key"`. */
+export function rejectUnknownKeys(options: Record<string, unknown>, known: readonly string[], where = ''): void {
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw new Error(`${where ? `${where}: ` : ''}unknown option ${JSON.stringify(unknown)}`);
+}
+
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value);

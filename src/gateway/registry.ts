@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { SwitchboardError } from '../protocol/errors.js';
-import { isObject } from '../auth/api-keys.js';
-import { show } from '../config/values.js';
+import { isMapping, show } from '../config/values.js';
 import type { Config } from '../config/schema.js';
 import {
   idFromUrl,
@@ -43,7 +42,7 @@ const registrationKeys = ['id', 'url', 'weight', 'metadata', 'check', 'ttl'];
 /** Reads a registration body; every problem is a `bad_request` naming the field. */
 function parseRegistration(service: string, body: unknown, node: string, now: number): ServiceInstance {
   if (!serviceNamePattern.test(service)) throw new SwitchboardError('bad_request', `service name ${show(service)} must match ${serviceNamePattern.source}`);
-  if (!isObject(body)) throw new SwitchboardError('bad_request', 'send a JSON object: {"url", "id"?, "weight"?, "metadata"?, "check"?, "ttl"?}');
+  if (!isMapping(body)) throw new SwitchboardError('bad_request', 'send a JSON object: {"url", "id"?, "weight"?, "metadata"?, "check"?, "ttl"?}');
   try {
     for (const key of Object.keys(body)) if (!registrationKeys.includes(key)) throw new Error(`unknown field ${JSON.stringify(key)}`);
     const { url, protocol } = parseInstanceUrl(body.url);

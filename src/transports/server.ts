@@ -21,6 +21,8 @@ export function createServer(config: Config, stats: Stats, log: Logger): { app: 
     logger: false,
     bodyLimit: config.api.maxBodyBytes,
     forceCloseConnections: true,
+    // Body schemas check JSON as sent: a number is not a string, "4000" is not a close code.
+    ajv: { customOptions: { coerceTypes: false } },
     ...serverOptions(config.server),
   });
   limitJsonBodies(app, config.limits.maxJsonDepth, stats);

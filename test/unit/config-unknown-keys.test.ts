@@ -91,4 +91,16 @@ channels:
       assert.deepEqual(problems, [`override channels.namespaces: namespace chat: unknown option ${JSON.stringify(name)}`]);
     }
   });
+
+  it('rejects an unknown option of a topic application and of one of its keys', () => {
+    const key = { key: 'app-key-0123456789abcdef', scopes: ['publish'] };
+    const cases: [unknown, string][] = [
+      [{ id: 'shop', keys: [key], quota: { maxTopics: 1 } }, 'topics.applications[0]: unknown option "quota"'],
+      [{ id: 'shop', keys: [{ ...key, scope: ['admin'] }] }, 'topics.applications[0].keys[0]: unknown option "scope"'],
+    ];
+    for (const [application, problem] of cases) {
+      const problems = configProblems(() => loadConfig({ overrides: { 'api.insecure': true, 'topics.applications': [application] } }));
+      assert.deepEqual(problems, [`override topics.applications: ${problem}`]);
+    }
+  });
 });
