@@ -83,8 +83,4 @@ export class NodeSampler {
     const first = this.ring.findIndex((s) => s.t >= since);
     return first === -1 ? [] : this.ring.slice(first);
   }
-
-  get latest(): NodeSample | undefined {
-    return this.ring[this.ring.length - 1];
-  }
 }

@@ -77,10 +77,6 @@ export class Authenticator {
     private readonly console?: ConsoleSignIn,
   ) {}
 
-  get tokensEnabled(): boolean {
-    return this.verifier.enabled;
-  }
-
   /**
    * A WebSocket without credentials must then send its token in a first `connect` frame; one that
    * asks with `?auth=frame` does, even where anonymous clients or a connect hook need no token.

@@ -132,10 +132,6 @@ export class ServiceRegistry {
     await this.store.close();
   }
 
-  get storeName(): string {
-    return this.store.name;
-  }
-
   onEvent(listener: (event: RegistryEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

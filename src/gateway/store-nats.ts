@@ -18,7 +18,6 @@ const untoken = (text: string) => Buffer.from(text, 'base64url').toString('utf8'
  * reaches all of them; a node that reconnects reads the bucket again.
  */
 export class NatsRegistryStore implements RegistryStore {
-  readonly name = 'nats';
   private nc: NatsConnection | undefined;
   private kv!: KV;
   private listener: StoreListener | undefined;

@@ -17,7 +17,6 @@ export interface RedisStoreOptions extends RedisSettings {
  * both hashes again (the listener's `reconnected`).
  */
 export class RedisRegistryStore implements RegistryStore {
-  readonly name = 'redis';
   private readonly commands: RedisClient;
   private readonly subscriber: RedisClient;
   private readonly prefix: string;

@@ -23,7 +23,6 @@ export interface StoreListener {
  * notification latency.
  */
 export interface RegistryStore {
-  readonly name: string;
   start(listener: StoreListener): Promise<void>;
   snapshot(): Promise<RegistrySnapshot>;
   /** Stores an instance; with `onlyIfAbsent` an existing entry is kept and false is returned. */
@@ -36,7 +35,6 @@ export interface RegistryStore {
 
 /** One process: the registry in a map, changes delivered on the next tick. */
 export class MemoryRegistryStore implements RegistryStore {
-  readonly name = 'memory';
   private readonly instances = new Map<string, ServiceInstance>();
   private readonly down = new Map<string, DownMark>();
   private listener: StoreListener | undefined;

@@ -34,10 +34,6 @@ export class Operation implements AsyncIterableIterator<never> {
     this.idJson = JSON.stringify(id);
   }
 
-  get isRunning(): boolean {
-    return !this.ended;
-  }
-
   /** Ends the operation; its iterable completes. */
   end(): void {
     if (this.ended) return;

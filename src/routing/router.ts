@@ -76,11 +76,6 @@ export class Router {
     }
   }
 
-  /** Whether any route takes client messages. */
-  get enabled(): boolean {
-    return this.routes.length > 0;
-  }
-
   get durableRoutes(): RouteOptions[] {
     return this.routes.filter((r) => r.durable);
   }

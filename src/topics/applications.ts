@@ -120,13 +120,6 @@ export class Applications {
     return { app, key };
   }
 
-  /** Creates an application without keys unless it exists. */
-  async ensure(id: string): Promise<void> {
-    if (!applicationIdPattern.test(id)) throw new SwitchboardError('bad_request', `an application id matches ${applicationIdPattern.source}`);
-    await this.metadata.put<Application>('application', id, { id, keys: [], quotas: {}, createdAt: Date.now(), source: 'api' }, { ifAbsent: true });
-    this.cache.delete(id);
-  }
-
   async update(id: string, change: (app: Application) => void): Promise<Application> {
     const app = await this.get(id, true);
     if (!app) throw new SwitchboardError('not_found', `no application ${id}`);

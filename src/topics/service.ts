@@ -19,8 +19,7 @@ export type TopicsConfig = Config['topics'];
 export type { PublishInput, PublishOutcome, SubscriptionOptions, SubscriptionRecord, TopicOptions, TopicRecord };
 
 /**
- * Durable topics for the HTTP API, push delivery and Switchboard's own features (routing's durable
- * queues): applications, topics (topic-catalog.ts), publish with quotas (publisher.ts),
+ * Durable topics for the HTTP API and webhook delivery: applications, topics (topic-catalog.ts), publish with quotas (publisher.ts),
  * subscriptions (subscription-catalog.ts), pull/ack/nack/extend/seek (delivery.ts), dead letters
  * (dead-letters.ts) and statistics on top of one TopicStore. Callers are trusted and pass parsed
  * input: authorisation and request parsing are the transports' job.
@@ -71,11 +70,6 @@ export class TopicService {
     return { ...this.config.quotas, ...app.quotas };
   }
 
-  /** Creates an application without keys unless it exists (for Switchboard's own use, e.g. routing). */
-  async ensureApplication(id: string): Promise<void> {
-    await this.applications.ensure(id);
-  }
-
   /** Deletes an application with its topics and subscriptions. */
   async deleteApplication(id: string): Promise<void> {
     await this.applications.require(id);
@@ -98,11 +92,6 @@ export class TopicService {
   /** Creates a topic; 409 limit_exceeded when it exists or the application is at its topic quota. */
   createTopic(application: string, name: string, options: TopicOptions = {}): Promise<TopicRecord> {
     return this.topics.create(application, name, options);
-  }
-
-  /** The topic, created with these options when it does not exist yet. */
-  ensureTopic(application: string, name: string, options: TopicOptions = {}): Promise<TopicRecord> {
-    return this.topics.ensure(application, name, options);
   }
 
   updateTopic(application: string, name: string, options: TopicOptions): Promise<TopicRecord> {
@@ -160,11 +149,6 @@ export class TopicService {
   /** Creates a subscription receiving what its topic gets from now on; 409 when it exists or over quota. */
   createSubscription(application: string, name: string, options: SubscriptionOptions): Promise<SubscriptionRecord> {
     return this.subscriptions.create(application, name, options);
-  }
-
-  /** The subscription, created with these options when it does not exist yet. */
-  ensureSubscription(application: string, name: string, options: SubscriptionOptions): Promise<SubscriptionRecord> {
-    return this.subscriptions.ensure(application, name, options);
   }
 
   updateSubscription(application: string, name: string, options: Partial<SubscriptionOptions>): Promise<SubscriptionRecord> {

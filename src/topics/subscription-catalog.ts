@@ -134,17 +134,6 @@ export class SubscriptionCatalog {
     return record;
   }
 
-  /** The subscription, created with these options when it does not exist yet. */
-  async ensure(application: string, name: string, options: SubscriptionOptions): Promise<SubscriptionRecord> {
-    const existing = await this.store.metadata.get<SubscriptionRecord>('subscription', storeName(application, name));
-    if (existing) return existing;
-    return this.create(application, name, options).catch(async (err: unknown) => {
-      const raced = await this.store.metadata.get<SubscriptionRecord>('subscription', storeName(application, name));
-      if (raced) return raced;
-      throw err;
-    });
-  }
-
   async update(application: string, name: string, options: Partial<SubscriptionOptions>): Promise<SubscriptionRecord> {
     const base = await this.get(application, name);
     const updated: SubscriptionRecord = { ...base, ...(await this.settings(application, options, base)) };

@@ -96,17 +96,6 @@ export class TopicCatalog {
     return record;
   }
 
-  /** The topic, created with these options when it does not exist yet. */
-  async ensure(application: string, name: string, options: TopicOptions = {}): Promise<TopicRecord> {
-    const existing = await this.store.metadata.get<TopicRecord>('topic', storeName(application, name));
-    if (existing) return existing;
-    return this.create(application, name, options).catch(async (err: unknown) => {
-      const raced = await this.store.metadata.get<TopicRecord>('topic', storeName(application, name));
-      if (raced) return raced;
-      throw err;
-    });
-  }
-
   async update(application: string, name: string, options: TopicOptions): Promise<TopicRecord> {
     const topic = await this.get(application, name);
     const updated = { ...topic, ...this.settings(options, topic) };

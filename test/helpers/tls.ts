@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -28,10 +28,6 @@ export function certificateDir(): { dir: string; make(name: string): Certificate
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-export function readCertificate(c: Certificate): { cert: Buffer; key: Buffer } {
-  return { cert: readFileSync(c.cert), key: readFileSync(c.key) };
 }
 
 /** The common name of the certificate a TLS server presents to a new connection. */
