@@ -19,9 +19,10 @@ export type TopicsConfig = Config['topics'];
 export type { PublishInput, PublishOutcome, SubscriptionOptions, SubscriptionRecord, TopicOptions, TopicRecord };
 
 /**
- * Durable topics for the HTTP API and webhook delivery: applications, topics (topic-catalog.ts), publish with quotas (publisher.ts),
- * subscriptions (subscription-catalog.ts), pull/ack/nack/extend/seek (delivery.ts), dead letters
- * (dead-letters.ts) and statistics on top of one TopicStore. Callers are trusted and pass parsed
+ * Durable topics for the HTTP API and webhook delivery: applications, topics (topic-catalog.ts),
+ * publish with quotas (publisher.ts), subscriptions (subscription-catalog.ts),
+ * pull/ack/nack/extend/seek (delivery.ts), dead letters (dead-letters.ts) and statistics on top of
+ * one TopicStore. Callers are trusted and pass parsed
  * input: authorisation and request parsing are the transports' job.
  */
 export class TopicService {
