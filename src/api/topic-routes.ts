@@ -9,7 +9,7 @@ import { checkName } from '../topics/names.js';
 import type { PublishInput } from '../topics/publisher.js';
 import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
 import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
-import type { AckOutcome, PushConfig, SeekTarget } from '../topics/store.js';
+import type { AckOutcome, SeekTarget, WebhookTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
 import { replayIdsOf, type OtherCredentials } from '../auth/api-keys.js';
 import { isMapping } from '../config/values.js';
@@ -292,11 +292,11 @@ function subscriptionOptions(b: Record<string, unknown>): Partial<SubscriptionOp
     if (typeof b.ordered !== 'boolean') throw new SwitchboardError('bad_request', 'ordered is true or false');
     out.ordered = b.ordered;
   }
-  if (b.push !== undefined) out.push = b.push === null ? null : pushConfig(b.push);
+  if (b.push !== undefined) out.push = b.push === null ? null : webhookTarget(b.push);
   return out;
 }
 
-function pushConfig(value: unknown): PushConfig {
+function webhookTarget(value: unknown): WebhookTarget {
   if (!isMapping(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string') throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
   return { endpoint: value.endpoint, secret: value.secret };
 }

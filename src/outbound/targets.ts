@@ -4,11 +4,14 @@ import { Counter, type Registry } from 'prom-client';
 import { buildConnector } from 'undici';
 import { SwitchboardError } from '../protocol/errors.js';
 
-/** The features that send requests to addresses a tenant or a registering service chose. */
+/**
+ * The features that send requests to addresses a tenant or a registering service chose: topic
+ * webhooks (`push`, as the metric labels them) and the gateway.
+ */
 export type TargetFeature = 'push' | 'gateway';
 
 /**
- * Addresses no push endpoint or runtime-registered instance may reach unless the operator lists
+ * Addresses no webhook endpoint or runtime-registered instance may reach unless the operator lists
  * them: unspecified, loopback, private (RFC 1918, CGNAT, unique local), link-local (cloud metadata
  * at 169.254.169.254), the IETF block (192.0.0.192 is a metadata address), multicast and reserved.
  * IPv4 addresses inside IPv6 (mapped ::ffff:0:0/96, NAT64 64:ff9b::/96) are checked as IPv4.
@@ -84,7 +87,7 @@ export class ForbiddenTarget extends SwitchboardError {
 }
 
 /**
- * Which addresses requests to tenant- and service-chosen URLs may reach (docs/security.md): push
+ * Which addresses requests to tenant- and service-chosen URLs may reach (docs/security.md): webhook
  * endpoints of topic subscriptions, and gateway instances registered through the API (which
  * routing backends naming a service use too). `check` resolves a URL's host and refuses it when
  * any of its addresses is internal; `connector` does the same for every connection undici opens
@@ -99,7 +102,7 @@ export class TargetPolicy {
     this.allowed = parseTargetList(allowed);
     this.refusals = new Counter({
       name: 'switchboard_forbidden_targets_total',
-      help: 'Push endpoints and registered instances refused because they are or resolve to internal addresses, by feature and by when (create: at creation or registration; connect: when connecting)',
+      help: 'Webhook endpoints and registered instances refused because they are or resolve to internal addresses, by feature and by when (create: at creation or registration; connect: when connecting)',
       labelNames: ['feature', 'when'],
       registers: [registry],
     });

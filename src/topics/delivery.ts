@@ -65,7 +65,7 @@ export class SubscriptionDelivery {
 
   /**
    * Acknowledges deliveries; per ack id 'ok', 'unknown' or 'expired'. `sub` is the record the caller
-   * read or holds (a push worker, a streaming pull): a subscription never moves to another topic,
+   * read or holds (a webhook worker, a streaming pull): a subscription never moves to another topic,
    * so a held record names the topic whose grant is checked, and only the grant is read again.
    */
   async ack(sub: SubscriptionRecord, ackIds: string[]): Promise<AckOutcome[]> {

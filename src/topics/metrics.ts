@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SubscriptionStats } from './store.js';
 
-export type PushOutcome = 'ok' | 'http_error' | 'redirect' | 'timeout' | 'unreachable' | 'forbidden';
+export type WebhookOutcome = 'ok' | 'http_error' | 'redirect' | 'timeout' | 'unreachable' | 'forbidden';
 export type PublishRejection = 'bad_request' | 'too_large' | 'rate_limited' | 'not_found' | 'unavailable' | 'batch_too_large';
 
 /** Per-node counts a topic or subscription shows in the API (since this node started). */
@@ -24,8 +24,8 @@ export class TopicMetrics {
   private readonly deadLettered: Counter<'subscription'>;
   private readonly quotaHits: Counter<'application' | 'quota'>;
   private readonly ackRejected: Counter<'reason'>;
-  private readonly push: Counter<'subscription' | 'outcome'>;
-  readonly pushDuration: Histogram<'subscription'>;
+  private readonly webhookAttempts: Counter<'subscription' | 'outcome'>;
+  private readonly webhookDuration: Histogram<'subscription'>;
   private readonly counts = new Map<string, Counts>();
 
   constructor(registry: Registry, backlog: () => Promise<Map<string, SubscriptionStats>>, cacheSizes: () => Record<'applications' | 'topics', number>) {
@@ -46,8 +46,8 @@ export class TopicMetrics {
     this.deadLettered = new Counter({ name: 'switchboard_topic_messages_dead_lettered_total', help: 'Messages that ran out of delivery attempts, by subscription', labelNames: ['subscription'], registers });
     this.quotaHits = new Counter({ name: 'switchboard_topic_quota_hits_total', help: 'Requests refused by an application quota, by application and quota', labelNames: ['application', 'quota'], registers });
     this.ackRejected = new Counter({ name: 'switchboard_topic_ack_ids_rejected_total', help: 'Ack ids given to ack, nack or modify-deadline that named no current delivery, by reason (unknown, expired)', labelNames: ['reason'], registers });
-    this.push = new Counter({ name: 'switchboard_topic_push_attempts_total', help: 'Webhook deliveries of push subscriptions, by subscription and outcome', labelNames: ['subscription', 'outcome'], registers });
-    this.pushDuration = new Histogram({
+    this.webhookAttempts = new Counter({ name: 'switchboard_topic_push_attempts_total', help: 'Webhook deliveries of push subscriptions, by subscription and outcome', labelNames: ['subscription', 'outcome'], registers });
+    this.webhookDuration = new Histogram({
       name: 'switchboard_topic_push_duration_seconds',
       help: 'Time of one webhook delivery, by subscription',
       labelNames: ['subscription'],
@@ -129,8 +129,8 @@ export class TopicMetrics {
     this.ackRejected.inc({ reason });
   }
 
-  onPush(subscription: string, outcome: PushOutcome, seconds: number): void {
-    this.push.inc({ subscription, outcome });
-    this.pushDuration.observe({ subscription }, seconds);
+  onWebhookAttempt(subscription: string, outcome: WebhookOutcome, seconds: number): void {
+    this.webhookAttempts.inc({ subscription, outcome });
+    this.webhookDuration.observe({ subscription }, seconds);
   }
 }

@@ -10,10 +10,10 @@ import { SubscriptionDelivery } from './delivery.js';
 import { TopicMetrics } from './metrics.js';
 import { storeNameLabel } from './names.js';
 import { TopicPublisher, type PublishInput, type PublishOutcome } from './publisher.js';
-import { PushDeliverer } from './push.js';
 import type { AckOutcome, ReceivedMessage, SeekTarget, SubscriptionStats, TopicMessage, TopicStats, TopicStore } from './store.js';
 import { SubscriptionCatalog, type SubscriptionOptions, type SubscriptionRecord } from './subscription-catalog.js';
 import { TopicCatalog, type TopicOptions, type TopicRecord } from './topic-catalog.js';
+import { WebhookDeliverer } from './webhook-delivery.js';
 
 export type TopicsConfig = Config['topics'];
 export type { PublishInput, PublishOutcome, SubscriptionOptions, SubscriptionRecord, TopicOptions, TopicRecord };
@@ -33,7 +33,7 @@ export class TopicService {
   private readonly publisher: TopicPublisher;
   private readonly delivery: SubscriptionDelivery;
   private readonly deadLettering: DeadLetters;
-  private readonly push: PushDeliverer;
+  private readonly webhooks: WebhookDeliverer;
 
   constructor(
     readonly store: TopicStore,
@@ -46,11 +46,11 @@ export class TopicService {
     this.applications = new Applications(store.metadata, { maxEntries: config.cacheEntries });
     this.metrics = new TopicMetrics(registry, () => this.subscriptions.backlogs(), () => ({ applications: this.applications.cachedEntries, topics: this.cachedTopics }));
     this.topics = new TopicCatalog(store, config, this.applications, this.metrics, quotasOf);
-    this.subscriptions = new SubscriptionCatalog(store, config, this.applications, this.topics, this.metrics, targets, quotasOf, () => this.push.refresh());
+    this.subscriptions = new SubscriptionCatalog(store, config, this.applications, this.topics, this.metrics, targets, quotasOf, () => this.webhooks.refresh());
     this.publisher = new TopicPublisher(store, config, this.applications, this.topics, this.metrics, quotasOf);
     this.delivery = new SubscriptionDelivery(store, config, this.subscriptions, this.metrics);
     this.deadLettering = new DeadLetters(store, this.metrics, log);
-    this.push = new PushDeliverer(this, config.push, this.metrics, log, targets);
+    this.webhooks = new WebhookDeliverer(this, config.push, this.metrics, log, targets);
   }
 
   async start(): Promise<void> {
@@ -59,11 +59,11 @@ export class TopicService {
       exhausted: (exhausted) => this.deadLettering.take(exhausted),
     });
     await this.applications.seed(this.config.applications);
-    this.push.start();
+    this.webhooks.start();
   }
 
   async stop(): Promise<void> {
-    await this.push.stop();
+    await this.webhooks.stop();
     await this.store.close();
   }
 
@@ -142,7 +142,7 @@ export class TopicService {
     return this.subscriptions.list(application);
   }
 
-  /** Every subscription of every application (push delivery, metrics). */
+  /** Every subscription of every application (webhook delivery, metrics). */
   allSubscriptions(): Promise<SubscriptionRecord[]> {
     return this.subscriptions.all();
   }
@@ -186,7 +186,7 @@ export class TopicService {
 
   /**
    * Acknowledges deliveries of a subscription as the caller read it (getSubscription) or already
-   * holds it (a push worker, a streaming pull); per ack id 'ok', 'unknown' or 'expired'.
+   * holds it (a webhook worker, a streaming pull); per ack id 'ok', 'unknown' or 'expired'.
    */
   ack(subscription: SubscriptionRecord, ackIds: string[]): Promise<AckOutcome[]> {
     return this.delivery.ack(subscription, ackIds);

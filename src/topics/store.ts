@@ -6,8 +6,8 @@
  *
  * Division of work: the store owns everything that must survive a restart or be shared by the
  * nodes of a cluster (the log, each subscription's position and pending messages, idempotency
- * keys, delayed messages, metadata records). Applications, keys, quotas, push delivery, HTTP and
- * metrics live above it in TopicService and never reach into a store's internals.
+ * keys, delayed messages, metadata records). Applications, keys, quotas, webhook delivery, HTTP
+ * and metrics live above it in TopicService and never reach into a store's internals.
  *
  * Every method may be called from any node of a cluster at the same time; a store must stay
  * correct when two nodes pull from one subscription concurrently (each message goes to one of
@@ -89,8 +89,8 @@ export interface TopicConfig {
   partitions: number;
 }
 
-/** Where a push subscription delivers; a subscription without `push` is a pull subscription. */
-export interface PushConfig {
+/** Where a webhook subscription delivers (its `push` field); a subscription without one is a pull subscription. */
+export interface WebhookTarget {
   /** http(s) URL receiving one POST per message. */
   endpoint: string;
   /** HMAC-SHA256 key for the signature header over the request body. */
@@ -117,8 +117,8 @@ export interface SubscriptionConfig {
    * an earlier one with its key is unacknowledged. Stores may serialise more than one key.
    */
   ordered: boolean;
-  /** Push delivery settings; stores keep it as part of the record but never act on it. */
-  push?: PushConfig;
+  /** Webhook delivery settings; stores keep it as part of the record but never act on it. */
+  push?: WebhookTarget;
 }
 
 /** One delivery of a message to a subscriber. */

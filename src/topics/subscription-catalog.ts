@@ -5,7 +5,7 @@ import { deadLetterAttributes } from './dead-letters.js';
 import type { Quotas } from '../config/topics.js';
 import type { TopicMetrics } from './metrics.js';
 import { checkName, storeName } from './names.js';
-import type { PushConfig, SeekTarget, SubscriptionConfig, SubscriptionStats, TopicMessage, TopicStore } from './store.js';
+import type { SeekTarget, SubscriptionConfig, SubscriptionStats, TopicMessage, TopicStore, WebhookTarget } from './store.js';
 import { replayDeadLetters } from './replay.js';
 import type { TopicCatalog } from './topic-catalog.js';
 import type { TopicsConfig } from './service.js';
@@ -21,7 +21,7 @@ export interface SubscriptionRecord {
   /** A topic of the subscription's application receiving messages that ran out of attempts. */
   deadLetterTopic?: string;
   ordered: boolean;
-  push?: PushConfig;
+  push?: WebhookTarget;
   createdAt: number;
 }
 
@@ -33,8 +33,8 @@ export interface SubscriptionOptions {
   /** A topic name; on update, "" removes the dead-letter topic. */
   deadLetterTopic?: string;
   ordered?: boolean;
-  /** Push delivery; on update, null makes it a pull subscription. */
-  push?: PushConfig | null;
+  /** Webhook delivery; on update, null makes it a pull subscription. */
+  push?: WebhookTarget | null;
 }
 
 /** The subscriptions of every application: records in the store's metadata, cursors in the store. */
@@ -47,8 +47,8 @@ export class SubscriptionCatalog {
     private readonly metrics: TopicMetrics,
     private readonly targets: TargetPolicy,
     private readonly quotasOf: (app: { quotas: Partial<Quotas> }) => Quotas,
-    /** A push subscription was created, changed or turned into a pull one. */
-    private readonly onPushChanged: () => void,
+    /** A webhook subscription was created, changed or turned into a pull one. */
+    private readonly onWebhookChanged: () => void,
   ) {}
 
   async get(application: string, name: string): Promise<SubscriptionRecord> {
@@ -61,7 +61,7 @@ export class SubscriptionCatalog {
     return (await this.all()).filter((s) => s.application === application).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Every subscription of every application (push delivery, metrics). */
+  /** Every subscription of every application (webhook delivery, metrics). */
   all(): Promise<SubscriptionRecord[]> {
     return this.store.metadata.list<SubscriptionRecord>('subscription');
   }
@@ -87,7 +87,7 @@ export class SubscriptionCatalog {
     if (deadLetterTopic !== undefined) await this.topics.get(application, checkName('topic', deadLetterTopic));
     const ordered = options.ordered ?? base?.ordered ?? false;
     const push = options.push !== undefined ? (options.push ?? undefined) : base?.push;
-    if (push !== undefined) checkPush(push);
+    if (push !== undefined) checkWebhookTarget(push);
     // A tenant's endpoint may not reach the node's own network (checked again on every connection).
     if (options.push) await this.targets.check(options.push.endpoint, 'push');
     return {
@@ -130,7 +130,7 @@ export class SubscriptionCatalog {
       await this.store.metadata.delete('subscription', storeName(application, name));
       throw err;
     });
-    if (record.push) this.onPushChanged();
+    if (record.push) this.onWebhookChanged();
     return record;
   }
 
@@ -141,7 +141,7 @@ export class SubscriptionCatalog {
     if (options.push === null) delete updated.push;
     await this.store.ensureSubscription(storeName(application, name), this.storeConfig(updated));
     await this.store.metadata.put('subscription', storeName(application, name), updated);
-    if (updated.push || base.push) this.onPushChanged();
+    if (updated.push || base.push) this.onWebhookChanged();
     return updated;
   }
 
@@ -199,8 +199,8 @@ export class SubscriptionCatalog {
   }
 }
 
-/** A push endpoint must be an absolute http(s) URL, and its secret long enough to sign with. */
-function checkPush(push: PushConfig): void {
+/** A webhook endpoint must be an absolute http(s) URL, and its secret long enough to sign with. */
+function checkWebhookTarget(push: WebhookTarget): void {
   let url: URL;
   try {
     url = new URL(push.endpoint);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deadLetterAttributes } from '../../src/topics/dead-letters.js';
-import { pushBody } from '../../src/topics/push.js';
+import { webhookBody } from '../../src/topics/webhook-delivery.js';
 import type { ReceivedMessage } from '../../src/topics/store.js';
 import { publicReceived } from '../../src/topics/views.js';
 
@@ -22,7 +22,7 @@ describe('a webhook body', () => {
         deliverAt: publishTime + 30_000,
       },
     };
-    const body: { message: unknown } = JSON.parse(pushBody('shop/audit', received));
+    const body: { message: unknown } = JSON.parse(webhookBody('shop/audit', received));
     const { ackId, ...pulled } = publicReceived(received);
     assert.equal(ackId, '1.7.2');
     assert.deepEqual(body, { subscription: 'shop/audit', ...pulled });
@@ -38,7 +38,7 @@ describe('a webhook body', () => {
   });
 
   it('has no ack id, and no orderingKey or deliverAt for a message published without them', () => {
-    const body = JSON.parse(pushBody('shop/audit', { ackId: '1.1.1', attempt: 1, message: { id: 'm-2', position: '1', data: 'plain', attributes: {}, publishTime } }));
+    const body = JSON.parse(webhookBody('shop/audit', { ackId: '1.1.1', attempt: 1, message: { id: 'm-2', position: '1', data: 'plain', attributes: {}, publishTime } }));
     assert.deepEqual(body, {
       subscription: 'shop/audit',
       attempt: 1,

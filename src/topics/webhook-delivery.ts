@@ -7,14 +7,14 @@ import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../protocol/errors.js';
 import { isTimeout } from '../outbound/read-body.js';
 import { ForbiddenTarget, type TargetPolicy } from '../outbound/targets.js';
-import type { PushOutcome, TopicMetrics } from './metrics.js';
+import type { TopicMetrics, WebhookOutcome } from './metrics.js';
 import type { TopicService, SubscriptionRecord } from './service.js';
 import type { ReceivedMessage } from './store.js';
 import { publicMessage } from './views.js';
 
 /** Header carrying `t=<ms since the epoch>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the subscription's secret>`. */
 export const signatureHeader = 'x-switchboard-signature';
-/** How often a node looks for push subscriptions created or deleted elsewhere. */
+/** How often a node looks for webhook subscriptions created or deleted elsewhere. */
 const refreshIntervalMs = 2000;
 /** How long a worker waits for messages in one pull. */
 const pullWaitMs = 1000;
@@ -27,20 +27,20 @@ export function sign(secret: string, time: number, body: string): string {
 }
 
 /** The JSON body a webhook receives for one message: the message as the topics API shows it, without an ack id (a 2xx answer acknowledges). */
-export function pushBody(subscription: string, received: ReceivedMessage): string {
+export function webhookBody(subscription: string, received: ReceivedMessage): string {
   return JSON.stringify({ subscription, attempt: received.attempt, message: publicMessage(received.message) });
 }
 
 /**
- * Delivers push subscriptions: every node runs one worker per push subscription, pulling like any
- * consumer (so deliveries spread over the nodes and survive any of them dying), POSTing each
- * message to the webhook and acknowledging it on a 2xx answer. Any other outcome (non-2xx,
+ * Delivers webhook subscriptions (`push` in the API): every node runs one worker per webhook
+ * subscription, pulling like any consumer (so deliveries spread over the nodes and survive any of
+ * them dying), POSTing each message to the webhook and acknowledging it on a 2xx answer. Any other outcome (non-2xx,
  * redirect — never followed —, timeout, connection refused) gives the message back with an
  * exponential backoff; after the subscription's max attempts the store moves it to the
  * dead-letter topic.
  */
-export class PushDeliverer {
-  private readonly workers = new Map<string, PushWorker>();
+export class WebhookDeliverer {
+  private readonly workers = new Map<string, WebhookWorker>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private failing = false;
@@ -63,7 +63,7 @@ export class PushDeliverer {
     this.timer.unref();
   }
 
-  /** Looks for push subscriptions now (after one was created or changed on this node). */
+  /** Looks for webhook subscriptions now (after one was created or changed on this node). */
   refresh(): void {
     this.refreshing ??= this.sync()
       .then(() => {
@@ -71,7 +71,7 @@ export class PushDeliverer {
       })
       .catch((err: unknown) => {
         // Once per outage: the store being down is reported where it is used, not every refresh.
-        if (!this.failing) this.log.warn({ event: 'topics.push_refresh_failed', err: (err as Error).message }, 'could not list push subscriptions');
+        if (!this.failing) this.log.warn({ event: 'topics.push_refresh_failed', err: (err as Error).message }, 'could not list webhook subscriptions');
         this.failing = true;
       })
       .finally(() => (this.refreshing = undefined));
@@ -90,7 +90,7 @@ export class PushDeliverer {
     if (!this.timer) return;
     for (const [key, sub] of wanted) {
       if (this.workers.has(key)) continue;
-      const worker = new PushWorker(sub, this.service, this.config, this.metrics, this.log, this.agent);
+      const worker = new WebhookWorker(sub, this.service, this.config, this.metrics, this.log, this.agent);
       this.workers.set(key, worker);
       worker.start(() => {
         if (this.workers.get(key) === worker) this.workers.delete(key);
@@ -108,7 +108,7 @@ export class PushDeliverer {
   }
 }
 
-class PushWorker {
+class WebhookWorker {
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
   private readonly label: string;
@@ -139,7 +139,7 @@ class PushWorker {
     while (!signal.aborted) {
       try {
         const batch = await this.service.pull(this.sub.application, this.sub.name, { maxMessages: this.config.concurrency, waitMs: pullWaitMs, signal });
-        if (withoutGrant) this.log.info({ event: 'topics.push_resumed', subscription: this.label }, 'push subscription may read its topic again');
+        if (withoutGrant) this.log.info({ event: 'topics.push_resumed', subscription: this.label }, 'webhook subscription may read its topic again');
         withoutGrant = false;
         await Promise.all(batch.map((received) => this.deliver(received)));
       } catch (err) {
@@ -147,10 +147,10 @@ class PushWorker {
         if (err instanceof SwitchboardError && err.code === 'forbidden') {
           // The topic's owner took the grant back: nothing is pulled, so nothing runs out of
           // attempts; deliveries resume if the grant comes back.
-          if (!withoutGrant) this.log.warn({ event: 'topics.push_paused', subscription: this.label, err: err.message }, 'push subscription lost its grant; deliveries paused');
+          if (!withoutGrant) this.log.warn({ event: 'topics.push_paused', subscription: this.label, err: err.message }, 'webhook subscription lost its grant; deliveries paused');
           withoutGrant = true;
         } else {
-          this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'push subscription could not pull');
+          this.log.warn({ event: 'topics.push_pull_failed', subscription: this.label, err }, 'webhook subscription could not pull');
         }
         await sleep(errorPauseMs);
       }
@@ -158,19 +158,19 @@ class PushWorker {
   }
 
   private async deliver(received: ReceivedMessage): Promise<void> {
-    const push = this.sub.push!;
-    const body = pushBody(this.label, received);
+    const target = this.sub.push!;
+    const body = webhookBody(this.label, received);
     const started = performance.now();
-    let outcome: PushOutcome;
+    let outcome: WebhookOutcome;
     let status: number | undefined;
     try {
-      const res = await request(push.endpoint, {
+      const res = await request(target.endpoint, {
         method: 'POST',
         dispatcher: this.agent,
         body,
         headers: {
           'content-type': 'application/json',
-          [signatureHeader]: sign(push.secret, Date.now(), body),
+          [signatureHeader]: sign(target.secret, Date.now(), body),
           'x-switchboard-message-id': received.message.id,
           'x-switchboard-attempt': String(received.attempt),
           'x-switchboard-subscription': this.label,
@@ -186,7 +186,7 @@ class PushWorker {
       if (this.abort.signal.aborted) return;
       outcome = err instanceof ForbiddenTarget ? 'forbidden' : isTimeout(err) || (err as { code?: string }).code?.includes('TIMEOUT') ? 'timeout' : 'unreachable';
     }
-    this.metrics.onPush(this.label, outcome, (performance.now() - started) / 1000);
+    this.metrics.onWebhookAttempt(this.label, outcome, (performance.now() - started) / 1000);
     if (outcome === 'ok') {
       await this.service.ack(this.sub, [received.ackId]).catch(() => {});
       return;
