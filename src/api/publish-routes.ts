@@ -20,7 +20,7 @@ export interface PublishDeps {
   sessions: Pick<SessionService, 'publish'>;
 }
 
-/** POST /api/publish (one or a batch), POST /api/broadcast and the Push seed's POST /messages. */
+/** POST /api/publish (one or a batch), POST /api/broadcast and the Push-compatible POST /messages. */
 export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): void {
   const { config, metrics } = deps;
 
@@ -66,7 +66,7 @@ export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): 
   });
 
   if (config.compat.push.enabled) {
-    // The Push seed's publish endpoint: {"channel","message"} -> {"subscribers":N}.
+    // The Push-compatible publish endpoint: {"channel","message"} -> {"subscribers":N}.
     api.post('/messages', async (req) => {
       const body = req.body;
       if (!isMapping(body) || body.message === undefined) {

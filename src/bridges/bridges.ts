@@ -18,9 +18,9 @@ export interface BridgesDeps {
 const jetStreamAckWait = 30_000;
 
 /**
- * The configured bridges (RIG's model): records published to a Kafka topic, a NATS subject, a
- * JetStream stream or a Redis stream reach the sessions subscribed to a channel, or every
- * session of a user, on every node.
+ * The configured bridges: records published to a Kafka topic, a NATS subject, a JetStream stream
+ * or a Redis stream reach the sessions subscribed to a channel, or every session of a user, on
+ * every node.
  */
 export class Bridges {
   private readonly sources: RecordSource[] = [];

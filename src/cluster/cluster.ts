@@ -114,7 +114,7 @@ export class Cluster {
         const known = this.nodes.has(message.node.id);
         this.nodes.set(message.node.id, { report: message.node, seenAt: Date.now() });
         // A node that just started knows nobody: answer its first report with ours at once, so
-        // its cluster-wide answers (sessions of a user, pushes) include this node from the start
+        // its cluster-wide answers (sessions of a user, messages sent to a user) include this node from the start
         // instead of after the next heartbeat.
         if (!known && message.node.state !== 'stopped' && this.timer) this.beat();
         return;

@@ -14,9 +14,9 @@ export const WireFormat = {
   sse: 1,
   /** Native protocol as newline-delimited JSON over HTTP streaming. */
   ndjson: 2,
-  /** The Push seed's WebSocket shape: {"event":"message","data":{"channel","message"}}. */
+  /** The Push-compatible WebSocket shape: {"event":"message","data":{"channel","message"}}. */
   pushWs: 3,
-  /** The Push seed's SSE shape: event:message / data:{"channel","message"}. */
+  /** The Push-compatible SSE shape: event:message / data:{"channel","message"}. */
   pushSse: 4,
   /** A held long-poll request: any publication only wakes it; the answer is read from history. */
   longPoll: 5,

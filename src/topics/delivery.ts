@@ -84,7 +84,7 @@ export class SubscriptionDelivery {
     return this.store.nack(storeName(sub.application, sub.name), ackIds, delayMs).catch(notFoundAs(sub));
   }
 
-  /** Pub/Sub's modifyAckDeadline: 0 gives the messages back now, more extends their deadline; `sub` as for ack. */
+  /** Sets the ack deadline of pending messages: 0 gives them back now, more extends their deadline; `sub` as for ack. */
   async modifyDeadline(sub: SubscriptionRecord, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
     if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 0 || deadlineMs > this.config.maxAckDeadline) throw new SwitchboardError('bad_request', `deadlineMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
     if (deadlineMs === 0) return this.nack(sub, ackIds, 0);

@@ -197,7 +197,7 @@ export class TopicService {
     return this.delivery.nack(subscription, ackIds, delayMs);
   }
 
-  /** Pub/Sub's modifyAckDeadline: 0 gives the messages back now, more extends their deadline; the subscription as for ack. */
+  /** Sets the ack deadline of pending messages: 0 gives them back now, more extends their deadline; the subscription as for ack. */
   modifyDeadline(subscription: SubscriptionRecord, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
     return this.delivery.modifyDeadline(subscription, ackIds, deadlineMs);
   }

@@ -246,7 +246,7 @@ class SessionConnection implements WebSocketSessionHandlers {
   message(text: string): void {
     const { session, deps } = this;
     deps.metrics.stats.messagesIn[session.format]! += 1;
-    // Push clients only ever send {"event":"pong"}; anything else is ignored, as the seed does.
+    // Push-compatible clients only ever send {"event":"pong"}; anything else is ignored.
     if (session.format === WireFormat.pushWs) return;
     // The socket's event boundary: a frame must never throw out into the WebSocket library and end the process.
     try {

@@ -5,7 +5,7 @@ import { parseOrigins } from '../origins.js';
 /** The server API, the demo page, the admin console and the Push-compatible endpoints. */
 export const api = {
   keys: { parse: parseStringList, default: [], secret: true, doc: 'admin API keys: every API call (Authorization: Bearer KEY or X-API-Key: KEY); list several to rotate' },
-  publishKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys limited to the publish scope: publishing, pushing to users, reading history and presence' },
+  publishKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys limited to the publish scope: publishing, sending to users, reading history and presence' },
   insecure: { parse: parseBoolean, default: false, doc: 'serve the server API without a key; only for local use' },
   maxBodyBytes: { parse: parseBytes, default: '1MiB', doc: 'largest request body the API accepts (413 too_large above it)' },
   maxBatchSize: { parse: (v) => parseInteger(v, 1, 100_000), default: 10_000, doc: 'most publications in one batch or broadcast request' },

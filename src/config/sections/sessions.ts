@@ -9,8 +9,8 @@ export const sessions = {
   maxSubscriptions: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 128, doc: 'channels one session may subscribe to' },
   lifetime: {
     enabled: { parse: parseBoolean, default: false, doc: 'close native sessions after a random lifetime between min and max (Push-compatible sessions always have one)' },
-    min: { parse: parseDuration, default: '120s', doc: 'shortest connection lifetime (the Push seed\'s reconnect dither min)' },
-    max: { parse: parseDuration, default: '180s', doc: 'longest connection lifetime (the Push seed\'s reconnect dither max)' },
+    min: { parse: parseDuration, default: '120s', doc: 'shortest connection lifetime; each session draws one between min and max, which spreads reconnects over time' },
+    max: { parse: parseDuration, default: '180s', doc: 'longest connection lifetime' },
   },
 } satisfies SchemaNode;
 
