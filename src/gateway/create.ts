@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { MemoryRegistryStore } from './memory-store.js';
 import { LocalRateLimiter, type RateLimiter } from './rate-limit.js';
-import { MemoryRegistryStore, type RegistryStore } from './store.js';
+import type { RegistryStore } from './store.js';
 
 /** Where the gateway keeps its registry and counts its rate limits. */
 export interface GatewayStores {
@@ -18,12 +19,12 @@ export async function createGatewayStores(broker: Config['broker'], log: Logger)
     case 'memory':
       return { registry: new MemoryRegistryStore(), rateLimiter: new LocalRateLimiter() };
     case 'redis': {
-      const { RedisRegistryStore } = await import('./store-redis.js');
+      const { RedisRegistryStore } = await import('./redis-store.js');
       const registry = new RedisRegistryStore(broker.redis);
       return { registry, rateLimiter: registry.sharedRateLimiter(log) };
     }
     case 'nats': {
-      const { NatsRegistryStore } = await import('./store-nats.js');
+      const { NatsRegistryStore } = await import('./nats-store.js');
       return { registry: new NatsRegistryStore(broker.nats), rateLimiter: new LocalRateLimiter() };
     }
   }
