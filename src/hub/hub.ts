@@ -358,13 +358,6 @@ export class Hub<S extends Subscriber = Subscriber> {
     return positions.length > 0 ? encodeCursor(positions) : undefined;
   }
 
-  /** Channels whose stream position this node knows (those with history). */
-  positions(): { channel: string; position: StreamPosition }[] {
-    const result: { channel: string; position: StreamPosition }[] = [];
-    for (const [channel, entry] of this.channels) if (entry.position) result.push({ channel, position: entry.position });
-    return result;
-  }
-
   subscriberCount(channel: string): number {
     return this.channels.get(channel)?.size ?? 0;
   }
