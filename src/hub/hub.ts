@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from '../backends/backoff.js';
-import { continuesFrom, type Broker, type Publication, type StreamPosition } from '../brokers/broker.js';
+import type { Broker, Publication, StreamPosition } from '../brokers/broker.js';
 import type { Stats } from '../observability/metrics.js';
 import { encodeCursor } from '../protocol/cursor.js';
 import { positionJson, type ServerFrame } from '../protocol/frames.js';
 import { encodeControl, encodeForSession, encodePublication, wireFormatCount, type SharedFormat, type WireFormat } from '../protocol/wire.js';
+import { arrivalOf, catchUp, fillOutcome } from './gap-fill.js';
 import type { Subscriber } from './subscriber.js';
 
 /** The position of what was queued for the session on the channel: its replay's end while that is ahead of the live stream. */
@@ -162,28 +163,10 @@ export class Hub<S extends Subscriber = Subscriber> {
     // Only live publications move a known position: a history read may run ahead of what the
     // other sessions have been sent.
     entry.position ??= position;
-    const since = options.since;
-    let recovered: boolean | undefined;
-    let replay: Publication[] = [];
-    let last = position.offset;
-    if (since) {
-      recovered = continuesFrom(since, history);
-      if (recovered) {
-        replay = history.publications;
-        last = replay.length > 0 ? replay[replay.length - 1]!.offset! : since.offset;
-      }
-    }
-    // Publications that arrived while joining and are not already in the replay.
-    let top = last;
-    for (const pub of held) {
-      if (pub.epoch !== position.epoch || pub.offset! > last) {
-        replay.push(pub);
-        if (pub.epoch === position.epoch) top = Math.max(top, pub.offset!);
-      }
-    }
+    const { recovered, publications, top } = catchUp(history, options.since, held);
     const live = entry.position;
     if (live.epoch === position.epoch && top > live.offset) (entry.ahead ??= new Map()).set(session, { offset: top, epoch: position.epoch });
-    onJoined({ added: true, recovered, position: { offset: top, epoch: position.epoch }, publications: replay });
+    onJoined({ added: true, recovered, position: { offset: top, epoch: position.epoch }, publications });
   }
 
   /** Removes the session from the channel; false if it was not subscribed. */
@@ -232,10 +215,9 @@ export class Hub<S extends Subscriber = Subscriber> {
         entry.filling.push(pub);
         return entry.size;
       }
-      const { offset, epoch } = entry.position;
-      if (pub.epoch === epoch && pub.offset <= offset) return entry.size;
-      // The next one is offset + 1, or 1 when a new stream began (the old one expired or was lost).
-      if (pub.offset > (pub.epoch === epoch ? offset + 1 : 1)) {
+      const arrival = arrivalOf(entry.position, pub.offset, pub.epoch);
+      if (arrival === 'sent') return entry.size;
+      if (arrival === 'gap') {
         this.startFill(pub.channel, entry, [pub]);
         return entry.size;
       }
@@ -322,20 +304,19 @@ export class Hub<S extends Subscriber = Subscriber> {
     if (this.channels.get(channel) !== entry) return; // every subscriber left meanwhile
     const held = entry.filling ?? [];
     entry.filling = undefined;
-    // The stream is gone (a broker that came back empty), perhaps a new one began: if history holds
-    // the new one from its first publication, the subscribers go on with it, as when a stream expired.
-    const first = result?.publications[0];
-    const reset = result !== undefined && result.position.epoch !== since.epoch && (first ? first.offset === 1 : result.position.offset === 0);
-    if (result && reset) {
-      entry.position = { offset: 0, epoch: result.position.epoch };
-      entry.cursorText = undefined;
-    } else if (!result || !continuesFrom(since, result)) {
+    const outcome = fillOutcome(since, result);
+    if (!result || outcome === 'lost') {
       // History no longer holds the gap (or cannot be read): the subscribers recover on their own.
       this.onLost(channel, this.subscribers(channel));
       entry.position = result?.position.epoch ? result.position : undefined;
       entry.cursorText = undefined;
       if (result) for (const pub of held) this.dispatch(pub);
       return;
+    }
+    // The stream is gone (a broker that came back empty) and history holds a new one from its start.
+    if (outcome === 'new_stream') {
+      entry.position = { offset: 0, epoch: result.position.epoch };
+      entry.cursorText = undefined;
     }
     for (const pub of result.publications) this.dispatch(pub);
     for (const pub of held) this.dispatch(pub);

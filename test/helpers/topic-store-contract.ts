@@ -1,6 +1,6 @@
 /**
  * The contract suite of the durable-topic stores, shared by the test files
- * test/integration/topic-store-contract-<store>.test.ts.
+ * test/integration/topics/topic-store-contract-<store>.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

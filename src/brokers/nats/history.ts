@@ -4,6 +4,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import { DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import type { HistoryOptions, HistoryQuery, HistoryResult, Publication, StreamPosition } from '../broker.js';
 import { notConnected, token, type BrokerConnection } from './connection.js';
+import { covers, duplicateWindow, limitsFor, limitsOf, merge, type Limits } from './limits.js';
 import { Serial } from './serial.js';
 
 /** Headers every history message carries: its position, when it was published and the channel's limits then. */
@@ -15,9 +16,6 @@ const H_SIZE = 'Sb-Size';
 
 /** A channel's publish retries this often when other nodes keep winning the race for the next offset. */
 const MAX_PUBLISH_ATTEMPTS = 100;
-/** Node clocks may disagree a little; the history stream's max age leaves them this much room. */
-const CLOCK_MARGIN = 60_000;
-const TEN_YEARS = 10 * 365 * 24 * 3600_000;
 /** How long this node trusts what it knows of the history stream's limits (someone may have changed them). */
 const LIMITS_RECHECK = 60_000;
 /** Channels whose last stored position this node remembers, so a publish needs no read first. */
@@ -40,12 +38,6 @@ interface Stored extends Tail {
   data: Uint8Array;
 }
 
-/** The history stream's limits (max age 0: none). */
-interface Limits {
-  perSubject: number;
-  maxAge: number;
-}
-
 function newEpoch(): string {
   return randomBytes(4).toString('hex');
 }
@@ -53,27 +45,6 @@ function newEpoch(): string {
 /** Whether the channel's history ended with this last message: no position, or older than its ttl. */
 function ended(tail: Tail, now: number): boolean {
   return tail.epoch === '' || (tail.ttl > 0 && now - tail.time > tail.ttl);
-}
-
-/** What the stream must keep for a channel with these options: every kept publication of a live epoch. */
-function limitsFor(history: HistoryOptions): Limits {
-  const size = Math.max(1, history.size);
-  // Within one epoch consecutive publications are at most ttl apart (else the epoch ended), and the
-  // newest is younger than ttl: the oldest kept one is younger than (size + 1) * ttl.
-  const maxAge = history.ttl > 0 ? Math.min((size + 1) * history.ttl + CLOCK_MARGIN, TEN_YEARS) : 0;
-  return { perSubject: size, maxAge };
-}
-
-function covers(have: Limits, need: Limits): boolean {
-  return have.perSubject >= need.perSubject && (have.maxAge === 0 || (need.maxAge !== 0 && have.maxAge >= need.maxAge));
-}
-
-function merge(a: Limits, b: Limits): Limits {
-  return { perSubject: Math.max(a.perSubject, b.perSubject), maxAge: a.maxAge === 0 || b.maxAge === 0 ? 0 : Math.max(a.maxAge, b.maxAge) };
-}
-
-function limitsOf(config: StreamConfig): Limits {
-  return { perSubject: config.max_msgs_per_subject, maxAge: Math.round(config.max_age / 1e6) };
 }
 
 /** A message without a position (not written by a broker) decodes with offset 0 and epoch ''. */
@@ -236,7 +207,7 @@ export class NatsHistory {
           .update(this.stream, {
             max_msgs_per_subject: wanted.perSubject,
             max_age: wanted.maxAge * 1e6,
-            duplicate_window: this.duplicateWindow(wanted),
+            duplicate_window: duplicateWindow(wanted),
             republish,
           })
           .catch((err: unknown) => {
@@ -248,11 +219,6 @@ export class NatsHistory {
       }
       if (!this.limits || !covers(this.limits, need)) throw lastError ?? new Error('the history stream could not be given the limits it needs');
     });
-  }
-
-  /** The duplicate window may not exceed the max age; publications carry no message id anyway. */
-  private duplicateWindow(limits: Limits): number {
-    return Math.min(120_000, limits.maxAge || 120_000) * 1e6;
   }
 
   private streamConfig(limits: Limits): Partial<StreamConfig> & { name: string } {
@@ -267,7 +233,7 @@ export class NatsHistory {
       max_msgs: -1,
       max_bytes: -1,
       max_age: limits.maxAge * 1e6,
-      duplicate_window: this.duplicateWindow(limits),
+      duplicate_window: duplicateWindow(limits),
       num_replicas: 1,
       allow_direct: true,
       republish: this.republish(),

@@ -1,13 +1,9 @@
-import { DeliverPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { DeliverPolicy, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { PresenceMember, PresenceStore } from '../broker.js';
 import { token, type BrokerConnection } from './connection.js';
+import { maxAgeOf, PRESENCE_MIN_MAX_AGE, presenceMaxAge } from './limits.js';
 import { Serial } from './serial.js';
-
-/** Presence entries are filtered by their own expiry; the bucket's max age only collects the garbage of dead nodes. */
-const PRESENCE_MIN_MAX_AGE = 10 * 60_000;
-
-const maxAgeOf = (config: StreamConfig) => Math.round(config.max_age / 1e6);
 
 /**
  * Presence in the KV bucket `<prefix>_presence`, one key per channel and session holding the
@@ -56,7 +52,7 @@ export class NatsPresence implements PresenceStore {
   }
 
   private async ensureMaxAge(ttl: number): Promise<void> {
-    const need = Math.max(PRESENCE_MIN_MAX_AGE, 2 * ttl);
+    const need = presenceMaxAge(ttl);
     if (this.maxAge >= need) return;
     await this.serial.run('max-age', async () => {
       if (this.maxAge >= need) return;

@@ -1,3 +1,0 @@
-import { runTopicStoreContract } from '../helpers/topic-store-contract.js';
-
-runTopicStoreContract('kafka');

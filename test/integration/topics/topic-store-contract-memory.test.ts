@@ -1,0 +1,3 @@
+import { runTopicStoreContract } from '../../helpers/topic-store-contract.js';
+
+runTopicStoreContract('memory');
