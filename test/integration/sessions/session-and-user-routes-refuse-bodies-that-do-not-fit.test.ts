@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertErrorBody, request } from '../helpers/http.js';
-import { startNode, type TestNode } from '../helpers/node.js';
+import { assertErrorBody, request } from '../../helpers/http.js';
+import { startNode, type TestNode } from '../../helpers/node.js';
 
 describe('session and user routes refuse bodies that do not fit', () => {
   let t: TestNode;
