@@ -3,6 +3,7 @@ import { revocationChannel, type RevocationList } from './auth/revocations.js';
 import type { Broker } from './brokers/broker.js';
 import type { Hub } from './hub/hub.js';
 import type { Stats } from './observability/metrics.js';
+import type { Session } from './sessions/session.js';
 
 /**
  * Hands the broker's publications to the hub, and those of the revocation channel to the
@@ -25,4 +26,15 @@ export function feedFromBroker(broker: Broker, hub: Hub, revocations: Revocation
       log.error({ event: 'broker.bad_publication', channel: String(pub.channel).slice(0, 200), err }, 'publication from the broker dropped');
     }
   });
+}
+
+/**
+ * What the hub calls when history no longer holds what this node missed of a channel: its
+ * subscribers here are asked to reconnect, so they restore their state from the application.
+ */
+export function askToReconnectOnLostGap(log: Logger, askToReconnect: (session: Session) => void): (channel: string, sessions: Session[]) => void {
+  return (channel, sessions) => {
+    log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');
+    for (const session of sessions) askToReconnect(session);
+  };
 }
