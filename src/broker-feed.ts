@@ -27,3 +27,14 @@ export function feedFromBroker(broker: Broker, hub: Hub<Session>, revocations: R
     }
   });
 }
+
+/**
+ * What the hub calls when history no longer holds what this node missed of a channel: its
+ * subscribers here are asked to reconnect, so they restore their state from the application.
+ */
+export function askToReconnectOnLostGap(log: Logger, askToReconnect: (session: Session) => void): (channel: string, sessions: Session[]) => void {
+  return (channel, sessions) => {
+    log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');
+    for (const session of sessions) askToReconnect(session);
+  };
+}

@@ -2,24 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Broker } from './brokers/broker.js';
-import { Authenticator } from './auth/authenticator.js';
-import { DisconnectHook } from './auth/disconnect-hook.js';
-import { Permissions } from './auth/permissions.js';
 import { RevocationList } from './auth/revocations.js';
-import { feedFromBroker } from './broker-feed.js';
-import { TokenVerifier } from './auth/tokens.js';
-import { createBroker } from './create-broker.js';
+import { askToReconnectOnLostGap, feedFromBroker } from './broker-feed.js';
 import { Cluster } from './cluster/cluster.js';
 import { Bridges } from './bridges/bridges.js';
 import { ChannelRules } from './channels/channels.js';
 import type { Config } from './config/schema.js';
 import { Hub } from './hub/hub.js';
-import { registerApiRoutes } from './api/routes.js';
-import { metricsSource, registerOpsRoutes } from './api/ops-routes.js';
 import type { MachineView } from './workers/ops-channel.js';
-import { MetricsServer } from './observability/metrics-server.js';
-import { createLogger } from './observability/log.js';
-import type { NodeOptions } from './node-options.js';
+import type { MetricsServer } from './observability/metrics-server.js';
+import type { Authenticator } from './auth/authenticator.js';
+import type { Permissions } from './auth/permissions.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { wireFormatNames } from './protocol/wire.js';
 import { SessionRegistry } from './sessions/registry.js';
@@ -27,40 +20,26 @@ import { SessionService } from './sessions/service.js';
 import type { Session } from './sessions/session.js';
 import { ClusterActions } from './cluster/actions.js';
 import { Lifecycle } from './cluster/lifecycle.js';
-import { registerClientRoutes } from './transports/routes.js';
-import { registerBrowserAccess } from './transports/browser-access.js';
+import { mountRoutes } from './node-http.js';
+import type { NodeOptions } from './node-options.js';
+import { loadNodeParts, type NodeParts } from './node-parts.js';
+import { createAuth } from './node-auth.js';
+import { startParts, stopParts } from './node-run.js';
 import type { CertificateReloader } from './transports/tls.js';
 import { createServer } from './transports/server.js';
-import { Reloaders } from './reloaders.js';
-import { registerDemoRoutes } from './demo/routes.js';
-import { loadConsolePage } from './admin/page-assets.js';
-import { registerConsolePageRoutes } from './admin/page-routes.js';
-import { Gateway, type GraphqlSupport } from './gateway/gateway.js';
-import { createGatewayStores, type GatewayStores } from './gateway/create.js';
+import { nodeReloaders, type Reloaders } from './reloaders.js';
+import { Gateway } from './gateway/gateway.js';
 import type { DurableDelivery } from './routing/durable.js';
 import type { Router } from './routing/router.js';
 import { createRouting } from './routing/create.js';
 import type { ServiceSender } from './routing/backend.js';
 import { principalResolver } from './topics/access.js';
-import { createTopicStore } from './topics/create.js';
 import { TopicService } from './topics/service.js';
-import type { TopicStore } from './topics/store.js';
 import { TopicStreams } from './topics/stream.js';
 import { TargetPolicy } from './outbound/targets.js';
-import { AdminConsole } from './admin/console.js';
-import { ConsoleCredentials } from './admin/credentials.js';
+import type { AdminConsole } from './admin/console.js';
+import { createAdminConsole } from './admin/create.js';
 import { CpuMeter } from './observability/cpu.js';
-
-/** What SwitchboardNode.create loads for the configuration: only the configured clients' libraries. */
-export interface NodeParts {
-  log: Logger;
-  broker: Broker;
-  topicStore: TopicStore;
-  gatewayStores: GatewayStores | undefined;
-  /** Loaded only for what the configuration turns on: graphql-js and graphql-ws are not small. */
-  gatewayGraphql: GraphqlSupport | undefined;
-  graphql: typeof import('./transports/graphql.js') | undefined;
-}
 
 /** One Switchboard process: composes the parts and owns start, drain and stop. */
 export class SwitchboardNode {
@@ -99,15 +78,7 @@ export class SwitchboardNode {
 
   /** Builds a node for `config`, loading the modules of the broker, topic store and gateway stores it names. */
   static async create(config: Config, options: NodeOptions = {}): Promise<SwitchboardNode> {
-    const log = options.logger ?? createLogger(config.log.level, config.node.id);
-    const [broker, topicStore, gatewayStores, gatewayGraphql, graphql] = await Promise.all([
-      options.broker ?? createBroker(config.broker, options.bus),
-      createTopicStore(config, log),
-      config.gateway.enabled ? createGatewayStores(config.broker, log) : undefined,
-      config.gateway.enabled && config.gateway.routes.some((route) => route.kind === 'graphql') ? import('./gateway/graphql-support.js') : undefined,
-      config.graphql.enabled ? import('./transports/graphql.js') : undefined,
-    ]);
-    return new SwitchboardNode(config, options, { log, broker, topicStore, gatewayStores, gatewayGraphql, graphql });
+    return new SwitchboardNode(config, options, await loadNodeParts(config, options));
   }
 
   private constructor(
@@ -124,46 +95,25 @@ export class SwitchboardNode {
     });
     this.broker = parts.broker;
     this.machine = options.machine;
-    this.hub = new Hub<Session>(this.broker, this.metrics.stats, (channel, sessions) => {
-      this.log.warn({ event: 'broker.gap_lost', channel, sessions: sessions.length }, 'history no longer holds what this node missed; its subscribers are asked to reconnect');
-      for (const session of sessions) this.sessions.askToReconnect(session, 'insufficient_state');
-    });
+    this.hub = new Hub<Session>(this.broker, this.metrics.stats, askToReconnectOnLostGap(this.log, (session) => this.sessions.askToReconnect(session, 'insufficient_state')));
     this.revocations = new RevocationList(this.broker, (revocation) => this.sessions.closeRevoked(revocation));
     feedFromBroker(this.broker, this.hub, this.revocations, this.metrics.stats, this.log);
-    const verifier = new TokenVerifier(config.auth.jwt);
-    const disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, this.metrics.stats, this.log);
-    const consoleCredentials = config.admin.enabled ? new ConsoleCredentials(config.api.keys, config.admin, verifier.enabled ? (token) => this.authenticator.verify(token) : undefined) : undefined;
-    this.authenticator = new Authenticator(config.auth, verifier, this.revocations, this.metrics.stats, this.log, config.limits.maxJsonDepth, consoleCredentials);
+    const { authenticator, permissions, disconnectHook, consoleCredentials } = createAuth(config, this.revocations, this.metrics.stats, this.log);
+    this.authenticator = authenticator;
+    this.permissions = permissions;
     // Which internal addresses push endpoints and registered gateway instances may reach.
     const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
     this.gateway = parts.gatewayStores
       ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets, stores: parts.gatewayStores, graphql: parts.gatewayGraphql })
       : undefined;
-    this.permissions = new Permissions(config.auth, (token) => this.authenticator.verify(token), this.metrics.stats, this.log, config.limits.maxJsonDepth);
     this.rules = new ChannelRules(config.channels, config.auth.personalNamespace);
-    this.bridges = new Bridges({
-      config,
-      nodeId: this.id,
-      log: this.log,
-      registry: this.metrics.registry,
-      outlet: {
-        publish: async (channel, data) => void (await this.sessions.publish(this.rules.resolve(channel), data, 'bridge')),
-        sendToUser: (user, data) => this.cluster.command({ kind: 'send', target: { user }, data }),
-      },
-    });
+    const publishAs = (source: 'client' | 'bridge') => (channel: string, data: unknown) => this.sessions.publish(this.rules.resolve(channel), data, source);
+    const sendToUser = (user: string, data: unknown) => this.cluster.command({ kind: 'send', target: { user }, data });
+    this.bridges = new Bridges({ config, nodeId: this.id, log: this.log, registry: this.metrics.registry, outlet: { publish: async (channel, data) => void (await publishAs('bridge')(channel, data)), sendToUser } });
     this.topics = new TopicService(parts.topicStore, config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
-    this.console = consoleCredentials && new AdminConsole({
-      nodeId: this.id,
-      config,
-      credentials: consoleCredentials,
-      stats: this.metrics.stats,
-      gauges: { connections: () => this.registry.size, subscriptions: () => this.hub.subscriptions },
-      publish: (pub) => this.broker.publish(pub),
-      onFailure: (what, err) => this.log.warn({ event: 'admin.feed_failed', what, err: (err as Error).message }, 'admin console feed failed'),
-      topics: this.topics,
-      gateway: this.gateway && { registry: this.gateway.registry, upstreams: this.gateway.upstreams, routes: config.gateway.routes, metrics: this.gateway.metrics },
-    });
+    const gauges = { connections: () => this.registry.size, subscriptions: () => this.hub.subscriptions };
+    this.console = consoleCredentials && createAdminConsole({ nodeId: this.id, config, credentials: consoleCredentials, stats: this.metrics.stats, gauges, log: this.log, broker: this.broker, topics: this.topics, gateway: this.gateway });
     this.sessions = new SessionService({
       config,
       nodeId: this.id,
@@ -195,29 +145,16 @@ export class SwitchboardNode {
       log: this.log,
     });
     this.cluster = new Cluster(this.id, this.broker, this.clusterActions, config.cluster, this.log);
-    const publishAsServer = (channel: string, data: unknown) => this.sessions.publish(this.rules.resolve(channel), data, 'client');
     const sendToService: ServiceSender | undefined = this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout }));
-    ({ router: this.router, durable: this.durable } = createRouting(config, { node: this.id, publish: publishAsServer, sendToService }, this.topics.store, this.metrics.registry, this.log));
+    ({ router: this.router, durable: this.durable } = createRouting(config, { node: this.id, publish: publishAs('client'), sendToService }, this.topics.store, this.metrics.registry, this.log));
     ({ app: this.app, certificates: this.certificates } = createServer(config, this.metrics.stats, this.log));
-    const origins = registerBrowserAccess(this.app, config);
-    const routeParts = {
+    mountRoutes({
       app: this.app, config, log: this.log, metrics: this.metrics, machine: this.machine, id: this.id, ready: () => this.isReady, draining: () => this.isDraining,
       console: this.console, gateway: this.gateway, topics: this.topics, topicStreams: this.topicStreams, rules: this.rules, broker: this.broker, hub: this.hub,
       registry: this.registry, lifecycle: this.lifecycle, sessions: this.sessions, commands: this.sessions.commands, cluster: this.cluster, clusterActions: this.clusterActions,
       authenticator: this.authenticator, permissions: this.permissions, revocations: this.revocations, router: this.router, durable: this.durable,
-    };
-    registerOpsRoutes(routeParts);
-    registerApiRoutes(routeParts);
-    registerClientRoutes(routeParts, origins, parts.graphql?.registerGraphql);
-    this.gateway?.mount(this.app);
-    if (config.demo.enabled) registerDemoRoutes(this.app);
-    if (config.admin.enabled) registerConsolePageRoutes(this.app, loadConsolePage());
-    this.reloaders = new Reloaders(this.log);
-    this.reloaders.add('log.level', (fresh) => {
-      this.log.level = fresh.log.level;
-    });
-    const certificates = this.certificates;
-    if (certificates) this.reloaders.add('server.tls', () => void certificates.reload());
+    }, parts.graphql?.registerGraphql);
+    this.reloaders = nodeReloaders(this.log, this.certificates);
   }
 
   /** Hands a freshly read configuration to the parts that can take it (see Reloaders). */
@@ -240,26 +177,7 @@ export class SwitchboardNode {
   }
 
   async start(): Promise<void> {
-    await this.broker.connect();
-    await this.gateway?.start();
-    await this.revocations.start();
-    await this.topics.start();
-    await this.durable.start();
-    await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
-    if (this.config.metrics.port !== 0) {
-      this.metricsServer = new MetricsServer(metricsSource(this));
-      await this.metricsServer.listen(this.config.server.host, this.config.metrics.port);
-    }
-    this.certificates?.start();
-    this.sessions.start();
-    this.lifecycle.state = 'running';
-    this.cluster.start();
-    this.console?.start();
-    await this.bridges.start();
-    this.log.info(
-      { event: 'node.started', host: this.config.server.host, port: this.port, broker: this.broker.name, demo: this.config.demo.enabled, pid: process.pid },
-      `listening on ${this.config.server.tls.cert ? 'https' : 'http'}://${this.config.server.host}:${this.port}`,
-    );
+    this.metricsServer = await startParts(this);
   }
 
   /**
@@ -275,25 +193,7 @@ export class SwitchboardNode {
     await this.stop();
   }
 
-  async stop(): Promise<void> {
-    if (this.lifecycle.state === 'stopped') return;
-    const wasRunning = this.lifecycle.state !== 'created';
-    this.lifecycle.state = 'stopped';
-    this.sessions.stop();
-    this.console?.stop();
-    this.revocations.stop();
-    if (wasRunning) await this.bridges.stop();
-    for (const session of [...this.registry.all()]) session.terminate('shutdown');
-    if (wasRunning) await this.cluster.stop();
-    this.topicStreams.close();
-    this.certificates?.stop();
-    await this.app.close();
-    await this.metricsServer?.close();
-    await this.durable.stop();
-    await this.topics.stop();
-    await this.gateway?.stop();
-    await this.router.close();
-    await this.broker.close();
-    this.log.info({ event: 'node.stopped' }, 'stopped');
+  stop(): Promise<void> {
+    return stopParts(this, this.metricsServer);
   }
 }

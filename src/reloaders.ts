@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import type { CertificateReloader } from './transports/tls.js';
 
 /** A part of the node that re-applies its settings from a freshly read configuration. */
 export type Reloader = (config: Config) => void | Promise<void>;
@@ -32,4 +33,14 @@ export class Reloaders {
     this.log.info({ event: 'node.reloaded', parts: reloaded }, reloaded.length > 0 ? `reloaded ${reloaded.join(', ')}` : 'nothing was reloaded');
     return reloaded;
   }
+}
+
+/** The reloaders every node has: log.level, and server.tls when it serves TLS. */
+export function nodeReloaders(log: Logger, certificates: CertificateReloader | undefined): Reloaders {
+  const reloaders = new Reloaders(log);
+  reloaders.add('log.level', (fresh) => {
+    log.level = fresh.log.level;
+  });
+  if (certificates) reloaders.add('server.tls', () => void certificates.reload());
+  return reloaders;
 }

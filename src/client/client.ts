@@ -5,120 +5,11 @@ import { LongPollTransport } from './long-poll-transport.js';
 import { CloseCodes, forbidsReconnect, isServerFrame, type ClientFrame, type FrameId, type Position, type ServerFrame } from '../protocol/types.js';
 import { SseTransport } from './sse-transport.js';
 import { Subscription, type SubscriptionHandle, type ChannelHandler, type ChannelMessage, type SubscribeOptions, type SubscribedEvent } from './subscription.js';
+import { PendingRequests } from './pending-requests.js';
 import { tokenExpiry } from './token.js';
 import { authHeaders, defaultTransports, errorOf, type ChannelTarget, type Transport, type TransportClose, type TransportContext, type TransportName } from './transport.js';
 import { WebSocketTransport, type WebSocketConstructor } from './websocket-transport.js';
-
-/** Options of `new SwitchboardClient(url, options)`. */
-export interface ClientOptions {
-  /** A JWT for the connection. Use `getToken` instead when tokens expire. */
-  token?: string;
-  /**
-   * Fetches a token: called before the first connection, when the server asks for a new one
-   * (`refresh` frame), and before reconnecting when the current one expires within
-   * `tokenRefreshMargin` or was refused.
-   */
-  getToken?: () => Promise<string>;
-  /** The transports to try, in order. Default `['websocket', 'sse', 'long-poll']`; `['sse']` forces SSE. */
-  transports?: TransportName[];
-  /** The WebSocket constructor; default the global `WebSocket` (browsers). In Node 20 pass `WebSocket` from the `ws` package. */
-  WebSocket?: WebSocketConstructor;
-  /** The fetch function; default the global `fetch`. */
-  fetch?: typeof fetch;
-  /**
-   * Send cookies with the SDK's HTTP requests (SSE, long-poll, POST /frames) to a node on another
-   * origin (fetch `credentials: 'include'`), for tokens kept in a cookie. The node must list the
-   * page's origin in server.allowedOrigins. Default false: same-origin requests only carry cookies.
-   */
-  withCredentials?: boolean;
-  /** Default timeout of `publish`, `send`, `request` and `presence`, in ms. Default 10 000. */
-  timeout?: number;
-  /** Backoff base: the first reconnect waits up to this long (full jitter). Default 500 ms. */
-  minReconnectDelay?: number;
-  /** Backoff cap. Default 20 000 ms. */
-  maxReconnectDelay?: number;
-  /** Fetch a new token before reconnecting when the current one expires within this many ms. Default 10 000. */
-  tokenRefreshMargin?: number;
-}
-
-/** Options of one request. */
-export interface RequestOptions {
-  /** Reject with a `timeout` error if no answer comes within this many ms. */
-  timeout?: number;
-}
-
-/**
- * - `disconnected`: not connected, a reconnect may be scheduled
- * - `connecting`: a connection attempt is under way
- * - `connected`: the server welcomed the session
- * - `closed`: `close()` was called, or the server said not to reconnect (close code 4500-4999)
- */
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'closed';
-
-/** The session the server opened, from its `welcome` frame. */
-export interface SessionInfo {
-  transport: TransportName;
-  /** Session id (empty on long-poll, which has no session between polls). */
-  session: string;
-  /** The authenticated user; '' for anonymous sessions (and on long-poll). */
-  user: string;
-  /** The node holding the session. */
-  node: string;
-}
-
-/** Why a connection ended and what happens next. */
-export interface DisconnectedEvent {
-  /** The close code (docs/protocol.md#close-codes); 1006 when the connection dropped or could not be made. */
-  code: number;
-  reason: string;
-  /** Whether the SDK will reconnect. False for 4500-4999 and after `close()`. */
-  reconnect: boolean;
-  /** When reconnecting: in how many ms. */
-  delay?: number;
-}
-
-/** A publication or direct message that no subscription handles: the personal channel, or a message sent to this session or user. */
-export interface UnhandledMessage {
-  channel?: string;
-  data: unknown;
-}
-
-/** Events of the client. */
-export interface ClientEvents {
-  [name: string]: unknown;
-  /** Every change of `state`. */
-  state: ConnectionState;
-  connecting: { attempt: number; transport: TransportName };
-  connected: SessionInfo;
-  disconnected: DisconnectedEvent;
-  message: UnhandledMessage;
-  /** Something failed outside a promise the application holds (token refresh, a dropped subscription). */
-  error: SwitchboardClientError;
-}
-
-/** The answer to a `publish`. */
-export interface PublishResult {
-  /** Subscribers on the node that the publication reached. */
-  subscribers: number;
-  /** On channels with history: the publication's position. */
-  offset?: number;
-  epoch?: string;
-}
-
-/** A session present on a channel. */
-export interface PresenceMember {
-  session: string;
-  user: string;
-  node: string;
-}
-
-interface Pending {
-  resolve(data: unknown): void;
-  reject(err: SwitchboardClientError): void;
-  timer: ReturnType<typeof setTimeout>;
-  /** Sent over the current WebSocket: its answer is lost with the connection. */
-  sent: boolean;
-}
+import type { ClientEvents, ClientOptions, ConnectionState, DisconnectedEvent, PresenceMember, PublishResult, RequestOptions, SessionInfo } from './client-types.js';
 
 interface Channel {
   subscriptions: Set<SubscriptionHandle>;
@@ -157,7 +48,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private readonly WebSocket: WebSocketConstructor | undefined;
   private token: string | undefined;
   private readonly channels = new Map<string, Channel>();
-  private readonly pending = new Map<FrameId, Pending>();
+  private readonly pending = new PendingRequests();
   /** Subscribe frames in flight on the WebSocket, by id. */
   private readonly subscribing = new Map<FrameId, string>();
   /** Requests waiting for a connection. */
@@ -293,12 +184,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     const id = this.nextId++;
     const timeout = options.timeout ?? this.options.timeout;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.queued = this.queued.filter((f) => f.id !== id);
-        reject(new SwitchboardClientError('timeout', `no answer to ${frame.type} within ${timeout} ms`));
-      }, timeout);
-      this.pending.set(id, { resolve, reject, timer, sent: false });
+      this.pending.wait(id, frame.type, timeout, () => (this.queued = this.queued.filter((f) => f.id !== id))).then(resolve, reject);
       this.dispatch([{ ...frame, id }]);
     });
   }
@@ -311,7 +197,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       return;
     }
     if (conn.send) {
-      for (const frame of frames) if (frame.id !== undefined) this.pending.get(frame.id)!.sent = true;
+      for (const frame of frames) if (frame.id !== undefined) this.pending.markSent(frame.id);
       conn.send(frames);
       return;
     }
@@ -332,23 +218,14 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       });
       if (!res.ok) {
         const err = fromServerError(await errorOf(res));
-        for (const id of ids) this.settle(id, undefined, err);
+        for (const id of ids) this.pending.settle(id, undefined, err);
         return;
       }
       const replies: unknown = await res.json();
       for (const reply of Array.isArray(replies) ? replies : []) if (isServerFrame(reply)) this.receive(this.conn, reply);
     } catch {
-      for (const id of ids) this.settle(id, undefined, new SwitchboardClientError('disconnected', 'the request could not reach the node'));
+      for (const id of ids) this.pending.settle(id, undefined, new SwitchboardClientError('disconnected', 'the request could not reach the node'));
     }
-  }
-
-  private settle(id: FrameId, data: unknown, err?: SwitchboardClientError): void {
-    const pending = this.pending.get(id);
-    if (!pending) return;
-    this.pending.delete(id);
-    clearTimeout(pending.timer);
-    if (err) pending.reject(err);
-    else pending.resolve(data);
   }
 
   private release(subscription: SubscriptionHandle): void {
@@ -441,7 +318,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
           if (frame.error) this.refuseChannel(channel, fromServerError(frame.error));
           return;
         }
-        this.settle(frame.id, frame.data, frame.error ? fromServerError(frame.error) : undefined);
+        this.pending.settle(frame.id, frame.data, frame.error ? fromServerError(frame.error) : undefined);
         return;
       }
       case 'unsubscribed': {
@@ -459,7 +336,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         }
         return;
       case 'pong':
-        if (frame.id !== undefined) this.settle(frame.id, undefined);
+        if (frame.id !== undefined) this.pending.settle(frame.id, undefined);
         return;
       case 'reconnect':
         this.serverClose = { code: CloseCodes.reconnect, reason: frame.reason, after: frame.after };
@@ -558,9 +435,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.sessionSecret = undefined;
     for (const entry of this.channels.values()) entry.confirmed = false;
     this.subscribing.clear();
-    for (const [id, pending] of this.pending) {
-      if (pending.sent) this.settle(id, undefined, new SwitchboardClientError('disconnected', 'the connection was lost before the answer came'));
-    }
+    this.pending.failSent();
     const server = this.serverClose;
     const code = server && (close.code === 1006 || close.code === 1005) ? server.code : close.code;
     const reason = server && (close.code === 1006 || close.code === 1005) ? server.reason : close.reason;
@@ -607,7 +482,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.welcomed = false;
     this.session = undefined;
     this.sessionSecret = undefined;
-    for (const id of [...this.pending.keys()]) this.settle(id, undefined, err);
+    this.pending.failAll(err);
     this.queued = [];
     this.setState('closed');
     this.emit('disconnected', event);

@@ -2,18 +2,18 @@
  * The Switchboard client SDK: ES modules without Node-only imports, for browsers
  * (`import { SwitchboardClient } from '/client/index.js'`) and Node (`switchboard/client`).
  */
-export {
-  SwitchboardClient,
-  type ClientEvents,
-  type ClientOptions,
-  type ConnectionState,
-  type DisconnectedEvent,
-  type PresenceMember,
-  type PublishResult,
-  type RequestOptions,
-  type SessionInfo,
-  type UnhandledMessage,
-} from './client.js';
+export { SwitchboardClient } from './client.js';
+export type {
+  ClientEvents,
+  ClientOptions,
+  ConnectionState,
+  DisconnectedEvent,
+  PresenceMember,
+  PublishResult,
+  RequestOptions,
+  SessionInfo,
+  UnhandledMessage,
+} from './client-types.js';
 export { SwitchboardClientError, type ClientErrorCode } from './errors.js';
 export {
   Subscription,

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { SwitchboardError, unavailableError } from '../protocol/errors.js';
+import { unavailableError } from '../protocol/errors.js';
 import { createKafka } from '../kafka/client.js';
 import { KeyedLog } from '../kafka/keyed-log.js';
-import { PartitionLog, type LogRecord } from '../kafka/partition-log.js';
+import { PartitionLog } from '../kafka/partition-log.js';
+import { duplicateOf, type IdempotencyClaim } from './kafka-idempotency.js';
+import { hashKey, decodeStored, type StoredBody } from './kafka-stored-message.js';
+import { KafkaTopicReader } from './kafka-topic-reader.js';
+import { KafkaStoreRecords, type SubscriptionRecord } from './kafka-store-records.js';
 import { KafkaMetadataStore } from './kafka-metadata.js';
 import { KafkaSubscriptionConsumer } from './kafka-subscription.js';
 import { Waiters } from './waiters.js';
@@ -42,56 +46,8 @@ export interface KafkaTopicStoreSettings {
   maxBuffered: number;
 }
 
-/** The message body as stored in Kafka; position and publish time come from the record. */
-interface StoredBody {
-  id: string;
-  /** Rises with every message this process appends: orders records of one millisecond across partitions in {@link KafkaTopicStore.read}. */
-  seq: number;
-  data: unknown;
-  attributes: Record<string, string>;
-  orderingKey?: string;
-  deliverAt?: number;
-}
-
-/** The store's record of a topic: which Kafka topic holds it and its settings. */
-interface TopicRecord {
-  kafkaTopic: string;
-  config: TopicConfig;
-}
-
-/** The store's record of a subscription; a seek starts a new consumer group. */
-interface SubscriptionRecord {
-  config: SubscriptionConfig;
-  kafkaTopic: string;
-  groupId: string;
-}
-
-/** The winner of an idempotency key; `position` is written once its message is stored. */
-interface IdempotencyClaim {
-  id: string;
-  position?: string;
-}
-
-const STORE_TOPIC = 'store-topic/';
-const STORE_SUBSCRIPTION = 'store-subscription/';
 /** How long a first join of a subscription's group may delay ensureSubscription. */
 const JOIN_TIMEOUT_MS = 15_000;
-/** How long a duplicate waits for the first publisher of its key to finish storing the message. */
-const CLAIM_WAIT_MS = 5000;
-
-/** FNV-1a: a stable partition for an ordering key. */
-function hashKey(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
-
-function parsePosition(position: string): { partition: number; offset: number } {
-  const match = /^(\d{1,9}):(\d{1,15})$/.exec(position);
-  if (!match) throw new SwitchboardError('bad_request', `not a position of this store (partition:offset): ${position}`);
-  return { partition: Number(match[1]), offset: Number(match[2]) };
-}
-
 /**
  * Kafka: one Kafka topic per topic, one consumer group per subscription. Kafka keeps only an
  * offset per group and partition, so per-message acknowledgement, ack deadlines, redelivery with
@@ -107,6 +63,8 @@ export class KafkaTopicStore implements TopicStore {
   private readonly log: Logger;
   private readonly partitionLog: PartitionLog;
   private readonly producer: Producer;
+  private readonly reader: KafkaTopicReader;
+  private readonly storeRecords: KafkaStoreRecords;
   private readonly records: KeyedLog<unknown>;
   private readonly claims: KeyedLog<IdempotencyClaim>;
   private readonly consumers = new Map<string, KafkaSubscriptionConsumer>();
@@ -127,11 +85,13 @@ export class KafkaTopicStore implements TopicStore {
     this.log = log.child({ component: 'topics.kafka' });
     this.kafka = createKafka({ brokers: settings.brokers, clientId: settings.clientId }, log);
     this.partitionLog = new PartitionLog(this.kafka);
+    this.reader = new KafkaTopicReader(this.partitionLog, this.log);
     this.producer = this.kafka.producer({ idempotent: settings.idempotent, allowAutoTopicCreation: true, ...(settings.idempotent && { maxInFlightRequests: 1 }) });
     const onError = (err: unknown) => this.log.warn({ event: 'topics.kafka.follow_failed', err }, 'reading a kafka metadata log failed; retrying');
     this.records = new KeyedLog(`${settings.prefix}.metadata`, this.partitionLog, this.producer, onError);
     this.claims = new KeyedLog(`${settings.prefix}.idempotency`, this.partitionLog, this.producer, onError);
     this.metadata = new KafkaMetadataStore(this.records);
+    this.storeRecords = new KafkaStoreRecords(this.records, (command) => this.run(command));
     this.records.onChange((key) => this.recordChanged(key));
   }
 
@@ -183,30 +143,10 @@ export class KafkaTopicStore implements TopicStore {
     }
   }
 
-  /** A store record from the followed log; on a miss, catches up with the log first (another node may just have written it). */
-  private async record<T>(key: string): Promise<T | undefined> {
-    const known = this.records.get(key);
-    if (known) return known.value as T;
-    await this.run(() => this.records.catchUp());
-    return this.records.get(key)?.value as T | undefined;
-  }
-
-  private async topicRecord(name: string): Promise<TopicRecord> {
-    const record = await this.record<TopicRecord>(STORE_TOPIC + name);
-    if (!record) throw new SwitchboardError('not_found', `no topic ${name}`);
-    return record;
-  }
-
-  private async subscriptionRecord(name: string): Promise<SubscriptionRecord> {
-    const record = await this.record<SubscriptionRecord>(STORE_SUBSCRIPTION + name);
-    if (!record) throw new SwitchboardError('not_found', `no subscription ${name}`);
-    return record;
-  }
-
   async ensureTopic(name: string, config: TopicConfig): Promise<void> {
-    const existing = this.records.get(STORE_TOPIC + name)?.value as TopicRecord | undefined;
+    const existing = this.storeRecords.knownTopic(name);
     if (existing) {
-      await this.run(() => this.records.put(STORE_TOPIC + name, { ...existing, config: { ...config, partitions: existing.config.partitions } }));
+      await this.run(() => this.storeRecords.putTopic(name, { ...existing, config: { ...config, partitions: existing.config.partitions } }));
       return;
     }
     // A new Kafka topic per incarnation: Kafka deletes topics asynchronously, and a topic created
@@ -216,40 +156,21 @@ export class KafkaTopicStore implements TopicStore {
       const configs: Record<string, string> = { 'retention.ms': String(config.retentionMs > 0 ? config.retentionMs : -1), 'retention.bytes': String(config.retentionBytes > 0 ? config.retentionBytes : -1) };
       await this.createKafkaTopic(kafkaTopic, Math.max(1, config.partitions), configs);
       const partitions = (await this.partitionLog.partitions(kafkaTopic)).length;
-      await this.records.put(STORE_TOPIC + name, { kafkaTopic, config: { ...config, partitions } } satisfies TopicRecord);
+      await this.storeRecords.putTopic(name, { kafkaTopic, config: { ...config, partitions } });
     });
   }
 
   async deleteTopic(name: string): Promise<void> {
-    const record = this.records.get(STORE_TOPIC + name)?.value as TopicRecord | undefined;
+    const record = this.storeRecords.knownTopic(name);
     if (!record) return;
-    await this.run(() => this.records.put(STORE_TOPIC + name, undefined));
+    await this.run(() => this.storeRecords.putTopic(name, undefined));
     if (!(await this.partitionLog.deleteTopic(record.kafkaTopic))) {
       this.log.info({ event: 'topics.kafka.delete_topic_refused', topic: record.kafkaTopic }, 'the kafka cluster refused DeleteTopics; the forgotten topic stays until removed by hand');
     }
   }
 
-  private encode(body: StoredBody): string {
-    return JSON.stringify(body);
-  }
-
-  private decode(partition: number, record: { offset: string | number; timestamp: string | number; value: Buffer | null }): TopicMessage | undefined {
-    return this.decodeWithSeq(partition, record)?.message;
-  }
-
-  private decodeWithSeq(partition: number, record: { offset: string | number; timestamp: string | number; value: Buffer | null }): { message: TopicMessage; seq: number } | undefined {
-    if (!record.value) return undefined;
-    try {
-      const { seq, ...body } = JSON.parse(record.value.toString('utf8')) as StoredBody;
-      return { message: { ...body, position: `${partition}:${record.offset}`, publishTime: Number(record.timestamp) }, seq: seq ?? 0 };
-    } catch {
-      this.log.warn({ event: 'topics.kafka.malformed_record', partition, offset: record.offset }, 'skipped a kafka record that is not a stored message');
-      return undefined;
-    }
-  }
-
   async append(topic: string, messages: NewTopicMessage[]): Promise<AppendResult[]> {
-    const record = await this.topicRecord(topic);
+    const record = await this.storeRecords.topic(topic);
     const results: (AppendResult | undefined)[] = new Array(messages.length);
     const toSend: { index: number; body: StoredBody; orderingKey?: string; claimKey?: string }[] = [];
     /** A key repeated within this append: the repeat's index -> the index of the message that claimed the key. */
@@ -276,7 +197,7 @@ export class KafkaTopicStore implements TopicStore {
         if (won) {
           claimedHere.set(claimKey, index);
           toSend.push({ index, body, claimKey, ...(m.orderingKey !== undefined && { orderingKey: m.orderingKey }) });
-        } else results[index] = await this.duplicateOf(claimKey);
+        } else results[index] = await duplicateOf(this.claims, claimKey);
       }
       if (toSend.length === 0) return;
       // The store picks each record's partition, so it knows every record's offset from the
@@ -289,7 +210,7 @@ export class KafkaTopicStore implements TopicStore {
         .send({
           topic: record.kafkaTopic,
           acks: -1,
-          messages: toSend.map((s, i) => ({ partition: partitionOf[i]!, key: s.orderingKey ?? null, value: this.encode(s.body), timestamp: String(now) })),
+          messages: toSend.map((s, i) => ({ partition: partitionOf[i]!, key: s.orderingKey ?? null, value: JSON.stringify(s.body), timestamp: String(now) })),
         })
         .catch(async (err: unknown) => {
           // Nothing was stored: free this append's keys, or every retry would wait for a message that never comes.
@@ -311,92 +232,23 @@ export class KafkaTopicStore implements TopicStore {
     return results as AppendResult[];
   }
 
-  private async readPartition(kafkaTopic: string, partition: number, from: number, to: number): Promise<LogRecord[]> {
-    const out: LogRecord[] = [];
-    let offset = from;
-    while (offset < to) {
-      const records = await this.partitionLog.fetch(kafkaTopic, partition, offset, { maxWaitMs: 0 });
-      if (records.length === 0) break;
-      for (const r of records) if (r.offset < to) out.push(r);
-      offset = records[records.length - 1]!.offset + 1;
-    }
-    return out;
-  }
-
-  private async duplicateOf(claimKey: string): Promise<AppendResult> {
-    const deadline = Date.now() + CLAIM_WAIT_MS;
-    for (;;) {
-      const claim = this.claims.get(claimKey)?.value;
-      if (claim?.position) return { id: claim.id, position: claim.position, duplicate: true };
-      if (Date.now() >= deadline) throw new Error(`the first publisher of idempotency key ${claimKey} did not finish storing its message`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** Start offsets per partition for a target: the end of each partition (no target), a position or a time. */
-  private async startOffsets(kafkaTopic: string, target: SeekTarget | undefined): Promise<Map<number, number>> {
-    const ranges = await this.partitionLog.ranges(kafkaTopic);
-    const offsets = new Map<number, number>();
-    const at = target && 'position' in target ? parsePosition(target.position) : undefined;
-    for (const range of ranges) {
-      if (!target) offsets.set(range.partition, range.high);
-      else if ('time' in target) offsets.set(range.partition, await this.partitionLog.offsetForTime(kafkaTopic, range, target.time));
-      // A position names one partition's record; the others are replayed from the first record
-      // published at or after it, which is what "everything after it" means across partitions.
-      else if (range.partition === at!.partition) offsets.set(range.partition, Math.min(Math.max(at!.offset, range.low), range.high));
-    }
-    if (at) {
-      const [record] = await this.partitionLog.fetch(kafkaTopic, at.partition, at.offset, { maxWaitMs: 0, maxBytes: 64 * 1024 });
-      for (const range of ranges) {
-        if (range.partition === at.partition) continue;
-        offsets.set(range.partition, record ? await this.partitionLog.offsetForTime(kafkaTopic, range, record.timestamp) : range.high);
-      }
-    }
-    return offsets;
-  }
-
   async read(topic: string, opts: { from?: SeekTarget; limit: number }): Promise<TopicMessage[]> {
-    const record = await this.topicRecord(topic);
-    return this.run(async () => {
-      const starts = opts.from ? await this.startOffsets(record.kafkaTopic, opts.from) : undefined;
-      const ranges = await this.partitionLog.ranges(record.kafkaTopic);
-      const cutoff = record.config.retentionMs > 0 ? Date.now() - record.config.retentionMs : -Infinity;
-      // From a position, records of other partitions count when published after it.
-      const at = opts.from && 'position' in opts.from ? parsePosition(opts.from.position) : undefined;
-      const [atRecord] = at ? await this.partitionLog.fetch(record.kafkaTopic, at.partition, at.offset, { maxWaitMs: 0, maxBytes: 64 * 1024 }) : [];
-      const after = atRecord ? this.decodeWithSeq(at!.partition, atRecord) : undefined;
-      const before = (d: { message: TopicMessage; seq: number }, mark: { message: TopicMessage; seq: number }) =>
-        d.message.publishTime < mark.message.publishTime || (d.message.publishTime === mark.message.publishTime && d.seq < mark.seq);
-      const all: { message: TopicMessage; seq: number }[] = [];
-      for (const range of ranges) {
-        const from = Math.max(range.low, starts?.get(range.partition) ?? range.low);
-        const records = await this.readPartition(record.kafkaTopic, range.partition, from, Math.min(range.high, from + opts.limit * 4 + 100));
-        let taken = 0;
-        for (const r of records) {
-          const decoded = this.decodeWithSeq(range.partition, r);
-          if (!decoded || decoded.message.publishTime < cutoff || (after && before(decoded, after))) continue;
-          all.push(decoded);
-          if (++taken >= opts.limit) break;
-        }
-      }
-      // Log order across partitions: by publish time, then by the publishing process's sequence.
-      all.sort((a, b) => a.message.publishTime - b.message.publishTime || a.seq - b.seq);
-      return all.slice(0, opts.limit).map((d) => d.message);
-    });
+    const record = await this.storeRecords.topic(topic);
+    return this.run(() => this.reader.read(record.kafkaTopic, record.config.retentionMs, opts));
   }
 
   async ensureSubscription(name: string, config: SubscriptionConfig): Promise<void> {
-    const topic = await this.topicRecord(config.topic);
-    const existing = this.records.get(STORE_SUBSCRIPTION + name)?.value as SubscriptionRecord | undefined;
+    const topic = await this.storeRecords.topic(config.topic);
+    const existing = this.storeRecords.knownSubscription(name);
     if (existing) {
-      await this.run(() => this.records.put(STORE_SUBSCRIPTION + name, { ...existing, config } satisfies SubscriptionRecord));
+      await this.run(() => this.storeRecords.putSubscription(name, { ...existing, config }));
       this.consumers.get(name)?.updateConfig(config);
       return;
     }
     const record: SubscriptionRecord = { config, kafkaTopic: topic.kafkaTopic, groupId: this.groupId(name) };
     await this.run(async () => {
-      await this.partitionLog.commitAsOutsider(record.groupId, record.kafkaTopic, await this.startOffsets(record.kafkaTopic, undefined));
-      await this.records.put(STORE_SUBSCRIPTION + name, record);
+      await this.partitionLog.commitAsOutsider(record.groupId, record.kafkaTopic, await this.reader.startOffsets(record.kafkaTopic, undefined));
+      await this.storeRecords.putSubscription(name, record);
     });
     // Join now, so this node already holds partitions when the first messages arrive.
     await this.consumer(name, record);
@@ -407,16 +259,16 @@ export class KafkaTopicStore implements TopicStore {
   }
 
   async deleteSubscription(name: string): Promise<void> {
-    if (!this.records.get(STORE_SUBSCRIPTION + name)) return;
-    await this.run(() => this.records.put(STORE_SUBSCRIPTION + name, undefined));
+    if (!this.storeRecords.hasSubscription(name)) return;
+    await this.run(() => this.storeRecords.putSubscription(name, undefined));
     await this.stopConsumer(name);
   }
 
   /** Another node (or this one) changed a record: a consumer of a deleted or re-sought subscription stops. */
   private recordChanged(key: string): void {
-    if (!key.startsWith(STORE_SUBSCRIPTION)) return;
-    const name = key.slice(STORE_SUBSCRIPTION.length);
-    const record = this.records.get(key)?.value as SubscriptionRecord | undefined;
+    const name = this.storeRecords.subscriptionOf(key);
+    if (name === undefined) return;
+    const record = this.storeRecords.knownSubscription(name);
     const consumer = this.consumers.get(name);
     if (!consumer) return;
     if (record && record.groupId === consumer.groupId) consumer.updateConfig(record.config);
@@ -445,7 +297,7 @@ export class KafkaTopicStore implements TopicStore {
       config: record.config,
       sessionTimeout: this.settings.sessionTimeout,
       maxBuffered: this.settings.maxBuffered,
-      decode: (partition: number, message: KafkaMessage) => this.decode(partition, message),
+      decode: (partition: number, message: KafkaMessage) => decodeStored(partition, message, this.log)?.message,
       onReady: () => this.waiters.wake(topicName),
       log: this.log,
     });
@@ -467,7 +319,7 @@ export class KafkaTopicStore implements TopicStore {
   async pull(name: string, opts: PullOptions): Promise<ReceivedMessage[]> {
     const deadline = Date.now() + opts.waitMs;
     for (;;) {
-      const record = await this.subscriptionRecord(name);
+      const record = await this.storeRecords.subscription(name);
       const consumer = await this.consumer(name, record);
       const got = await this.take(name, record, consumer, opts.maxMessages);
       const left = deadline - Date.now();
@@ -477,7 +329,7 @@ export class KafkaTopicStore implements TopicStore {
   }
 
   private async take(name: string, record: SubscriptionRecord, consumer: KafkaSubscriptionConsumer, max: number): Promise<ReceivedMessage[]> {
-    const topic = this.records.get(STORE_TOPIC + record.config.topic)?.value as TopicRecord | undefined;
+    const topic = this.storeRecords.knownTopic(record.config.topic);
     const { received, exhausted } = consumer.take(max, topic?.config.retentionMs ?? 0);
     const { topic: topicName, deadLetterTopic } = record.config;
     for (const e of exhausted) {
@@ -490,7 +342,7 @@ export class KafkaTopicStore implements TopicStore {
 
   /** The consumer that may know these ack ids: this node's member of the subscription's current group. */
   private async settling(name: string): Promise<KafkaSubscriptionConsumer | undefined> {
-    const record = await this.subscriptionRecord(name);
+    const record = await this.storeRecords.subscription(name);
     const consumer = this.consumers.get(name);
     return consumer?.groupId === record.groupId ? consumer : undefined;
   }
@@ -512,51 +364,28 @@ export class KafkaTopicStore implements TopicStore {
 
   /** A seek starts a new consumer group at the target's offsets; every node's member of the old group stops. */
   async seek(name: string, target: SeekTarget): Promise<void> {
-    const record = await this.subscriptionRecord(name);
+    const record = await this.storeRecords.subscription(name);
     const next: SubscriptionRecord = { ...record, groupId: this.groupId(name) };
     await this.run(async () => {
-      await this.partitionLog.commitAsOutsider(next.groupId, next.kafkaTopic, await this.startOffsets(next.kafkaTopic, target));
-      await this.records.put(STORE_SUBSCRIPTION + name, next);
+      await this.partitionLog.commitAsOutsider(next.groupId, next.kafkaTopic, await this.reader.startOffsets(next.kafkaTopic, target));
+      await this.storeRecords.putSubscription(name, next);
     });
     await this.consumer(name, next);
   }
 
   async subscriptionStats(name: string): Promise<SubscriptionStats> {
-    const record = await this.subscriptionRecord(name);
-    const topic = this.records.get(STORE_TOPIC + record.config.topic)?.value as TopicRecord | undefined;
+    const record = await this.storeRecords.subscription(name);
+    const topic = this.storeRecords.knownTopic(record.config.topic);
     if (!topic) return { unacked: 0, oldestUnackedAgeMs: 0 };
-    return this.run(async () => {
-      const [ranges, committed] = await Promise.all([this.partitionLog.ranges(record.kafkaTopic), this.partitionLog.groupOffsets(record.groupId, record.kafkaTopic)]);
+    const acked = () => {
       const consumer = this.consumers.get(name);
-      const acked = consumer?.groupId === record.groupId ? consumer.ackedAboveCommit() : new Map<number, number>();
-      let unacked = 0;
-      let oldest = Infinity;
-      for (const range of ranges) {
-        const from = Math.max(range.low, committed.get(range.partition) ?? range.low);
-        const behind = range.high - from - (acked.get(range.partition) ?? 0);
-        if (behind <= 0) continue;
-        unacked += behind;
-        const [first] = await this.partitionLog.fetch(record.kafkaTopic, range.partition, from, { maxWaitMs: 0, maxBytes: 64 * 1024 });
-        if (first) oldest = Math.min(oldest, first.timestamp);
-      }
-      return { unacked, oldestUnackedAgeMs: oldest === Infinity ? 0 : Math.max(0, Date.now() - oldest) };
-    });
+      return consumer?.groupId === record.groupId ? consumer.ackedAboveCommit() : new Map<number, number>();
+    };
+    return this.run(() => this.reader.backlog(record.kafkaTopic, record.groupId, acked));
   }
 
-  /** Messages from Kafka's offsets; bytes estimated from the newest record of each partition. */
   async topicStats(name: string): Promise<TopicStats> {
-    const record = await this.topicRecord(name);
-    return this.run(async () => {
-      let messages = 0;
-      let bytes = 0;
-      for (const range of await this.partitionLog.ranges(record.kafkaTopic)) {
-        const count = range.high - range.low;
-        if (count <= 0) continue;
-        messages += count;
-        const [last] = await this.partitionLog.fetch(record.kafkaTopic, range.partition, range.high - 1, { maxWaitMs: 0, maxBytes: 64 * 1024 });
-        bytes += count * (last ? (last.value?.length ?? 0) + (last.key?.length ?? 0) : 0);
-      }
-      return { messages, bytes };
-    });
+    const record = await this.storeRecords.topic(name);
+    return this.run(() => this.reader.stats(record.kafkaTopic));
   }
 }

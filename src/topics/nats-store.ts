@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connectNats, type NatsSettings } from '../backends/nats.js';
 import { SwitchboardError, unavailableError } from '../protocol/errors.js';
 import {
   type AckOutcome,
   type AppendResult,
-  type MetadataKind,
   type MetadataStore,
   type NackOptions,
   type NewTopicMessage,
@@ -23,18 +22,13 @@ import {
   type TopicStoreListener,
   type TopicStoreOptions,
 } from './store.js';
+import { NatsMetadataStore } from './nats-metadata.js';
+import { isNotFound, NANOS, safePrefix, startPolicy, OPERATION_TIMEOUT, parseAckSubject, pullRequest, type AckSubject } from './nats-jetstream.js';
+import { PublishAcks } from './nats-publish-acks.js';
+import { SubscriptionRecords, type SubscriptionRecord } from './nats-subscription-records.js';
 
-
-/** Longest any NATS request may take before it fails with `unavailable`. */
-const OPERATION_TIMEOUT = 5000;
 /** Delivered-but-unacknowledged messages one (unordered) subscription may have at a time. */
 const MAX_ACK_PENDING = 20_000;
-const NANOS = 1_000_000;
-/** How long a node trusts a subscription record it read (settings and seek generation). */
-const RECORD_TTL_MS = 2000;
-/** Expiry of a pull request that only collects what is ready now. */
-const IMMEDIATE_EXPIRY_MS = 20;
-
 /** The message body as stored in the stream; position and publish time come from JetStream. */
 interface StoredBody {
   id: string;
@@ -42,32 +36,6 @@ interface StoredBody {
   attributes: Record<string, string>;
   orderingKey?: string;
   deliverAt?: number;
-}
-
-/** What the store keeps per subscription in its registry bucket. */
-interface SubscriptionRecord {
-  config: SubscriptionConfig;
-  /** Bumped by every seek: the consumer is `<name>-g<generation>`, so older ack ids reach no consumer. */
-  generation: number;
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof JetStreamApiError && (err.code === 404 || /not found/i.test(err.message));
-}
-
-function safePrefix(prefix: string): string {
-  return prefix.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'switchboard';
-}
-
-/** Fields of a JetStream ack subject (`$JS.ACK.[domain.hash.]stream.consumer.delivered.sseq.cseq.ts.pending`). */
-function parseAckSubject(subject: string): { stream: string; consumer: string; delivered: number; seq: number; timeNanos: number } | undefined {
-  const tokens = subject.split('.');
-  if (tokens.length === 9) tokens.splice(2, 0, '_', '');
-  if (tokens.length < 11 || tokens[0] !== '$JS' || tokens[1] !== 'ACK') return undefined;
-  const [delivered, seq, , time] = tokens.slice(6, 10).map(Number) as [number, number, number, number];
-  // The timestamp (ns) is beyond 2^53; it is only needed to the millisecond.
-  if (![delivered, seq].every(Number.isSafeInteger) || !Number.isFinite(time)) return undefined;
-  return { stream: tokens[4]!, consumer: tokens[5]!, delivered, seq, timeNanos: time };
 }
 
 /**
@@ -91,15 +59,9 @@ export class NatsTopicStore implements TopicStore {
   private deferralsKv!: KV;
   private metaKv!: KV;
   private listener: TopicStoreListener = {};
-  /** Subscription records read from the registry bucket, trusted for RECORD_TTL_MS (another node may change or seek them). */
-  private readonly records = new Map<string, { record: SubscriptionRecord; readAt: number }>();
+  private readonly records = new SubscriptionRecords((name) => this.run(() => this.subsKv.get(name)));
   private readonly aborts = new Set<AbortController>();
-  /** Publishes waiting for their JetStream ack, by the last token of their reply subject. */
-  private readonly pendingAcks = new Map<string, { resolve: (ack: { seq: number; duplicate: boolean }) => void; reject: (err: Error) => void; expiresAt: number }>();
-  private ackInbox = '';
-  private ackCounter = 0;
-  private ackTimer: NodeJS.Timeout | undefined;
-
+  private acks: PublishAcks | undefined;
   constructor(
     private readonly connection: NatsSettings & { prefix: string },
     private readonly options: TopicStoreOptions,
@@ -120,14 +82,7 @@ export class NatsTopicStore implements TopicStore {
       this.subsKv = await kvm.create(`${this.base}_topic_subscriptions`, { history: 1, storage: StorageType.File });
       this.metaKv = await kvm.create(`${this.base}_topic_metadata`, { history: 1, storage: StorageType.File });
       this.deferralsKv = await kvm.create(`${this.base}_topic_deferrals`, { history: 1, storage: StorageType.File, ttl: 30 * 24 * 3600_000 });
-      this.ackInbox = createInbox();
-      nc.subscribe(`${this.ackInbox}.*`, {
-        callback: (err, msg) => {
-          if (!err) this.onPublishAck(msg);
-        },
-      });
-      this.ackTimer = setInterval(() => this.expireAcks(), 1000);
-      this.ackTimer.unref();
+      this.acks = new PublishAcks(nc);
     } catch (err) {
       await this.nc?.close().catch(() => {});
       this.nc = undefined;
@@ -137,8 +92,7 @@ export class NatsTopicStore implements TopicStore {
 
   async close(): Promise<void> {
     for (const abort of this.aborts) abort.abort();
-    clearInterval(this.ackTimer);
-    this.expireAcks(Infinity);
+    this.acks?.close();
     await this.nc?.drain().catch(() => {});
     this.nc = undefined;
   }
@@ -187,46 +141,9 @@ export class NatsTopicStore implements TopicStore {
     });
   }
 
-  /**
-   * Publishes to a stream and resolves with its ack. All publishes share one wildcard reply
-   * subscription instead of a request each: several times the throughput of one request per message.
-   */
-  private publishAcked(subject: string, payload: string, msgId: string | undefined): Promise<{ seq: number; duplicate: boolean }> {
-    const nc = this.nc;
-    if (!nc) return Promise.reject(unavailableError('nats', new Error('not connected')));
-    const token = String(++this.ackCounter);
-    return new Promise((resolve, reject) => {
-      this.pendingAcks.set(token, { resolve, reject, expiresAt: Date.now() + OPERATION_TIMEOUT });
-      let h;
-      if (msgId !== undefined) {
-        h = headers();
-        h.set('Nats-Msg-Id', msgId);
-      }
-      nc.publish(subject, payload, { reply: `${this.ackInbox}.${token}`, ...(h && { headers: h }) });
-    });
-  }
-
-  private onPublishAck(msg: Msg): void {
-    const token = msg.subject.slice(this.ackInbox.length + 1);
-    const pending = this.pendingAcks.get(token);
-    if (!pending) return;
-    this.pendingAcks.delete(token);
-    if (msg.headers?.code === 503) return pending.reject(new Error('no responders'));
-    try {
-      const ack = JSON.parse(Buffer.from(msg.data).toString('utf8')) as { seq?: number; duplicate?: boolean; error?: { description?: string } };
-      if (ack.error || typeof ack.seq !== 'number') return pending.reject(new Error(ack.error?.description ?? 'no publish ack'));
-      pending.resolve({ seq: ack.seq, duplicate: ack.duplicate === true });
-    } catch (err) {
-      pending.reject(err as Error);
-    }
-  }
-
-  private expireAcks(now = Date.now()): void {
-    for (const [token, pending] of this.pendingAcks) {
-      if (pending.expiresAt > now) continue;
-      this.pendingAcks.delete(token);
-      pending.reject(new Error('timed out waiting for the publish ack'));
-    }
+  private publish(subject: string, payload: string, msgId: string | undefined): Promise<{ seq: number; duplicate: boolean }> {
+    if (!this.nc || !this.acks) return Promise.reject(unavailableError('nats', new Error('not connected')));
+    return this.acks.publish(subject, payload, msgId);
   }
 
   async append(topic: string, messages: NewTopicMessage[]): Promise<AppendResult[]> {
@@ -234,7 +151,7 @@ export class NatsTopicStore implements TopicStore {
       const body: StoredBody = { id: randomUUID(), data: m.data, attributes: { ...m.attributes } };
       if (m.orderingKey !== undefined) body.orderingKey = m.orderingKey;
       if (m.deliverAt !== undefined) body.deliverAt = m.deliverAt;
-      const ack = await this.publishAcked(this.subject(topic), JSON.stringify(body), m.idempotencyKey);
+      const ack = await this.publish(this.subject(topic), JSON.stringify(body), m.idempotencyKey);
       if (!ack.duplicate) return { id: body.id, position: String(ack.seq), duplicate: false };
       const original = await this.jsm.streams.getMessage(this.streamName(topic), { seq: ack.seq });
       return { id: original ? (original.json<StoredBody>().id) : body.id, position: String(ack.seq), duplicate: true };
@@ -257,16 +174,8 @@ export class NatsTopicStore implements TopicStore {
     });
   }
 
-  private startPolicy(target: SeekTarget | undefined): Pick<ConsumerConfig, 'deliver_policy'> & Partial<Pick<ConsumerConfig, 'opt_start_time' | 'opt_start_seq'>> {
-    if (!target) return { deliver_policy: DeliverPolicy.All };
-    if ('time' in target) return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Math.max(0, target.time)).toISOString() };
-    const seq = Number(target.position);
-    if (!Number.isSafeInteger(seq) || seq < 1) throw new SwitchboardError('bad_request', `not a position of this store: ${target.position}`);
-    return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq };
-  }
-
   async read(topic: string, opts: { from?: SeekTarget; limit: number }): Promise<TopicMessage[]> {
-    const policy = this.startPolicy(opts.from);
+    const policy = startPolicy(opts.from);
     const stream = this.streamName(topic);
     const consumer = await this.run(() => this.js.consumers.get(stream, policy), `no topic ${topic}`);
     try {
@@ -304,7 +213,7 @@ export class NatsTopicStore implements TopicStore {
 
   async ensureSubscription(name: string, config: SubscriptionConfig): Promise<void> {
     const stream = this.streamName(config.topic);
-    const existing = await this.record(name).catch(() => undefined);
+    const existing = await this.records.get(name).catch(() => undefined);
     const record: SubscriptionRecord = { config, generation: existing?.generation ?? 1 };
     await this.run(async () => {
       if (existing) {
@@ -315,70 +224,15 @@ export class NatsTopicStore implements TopicStore {
       }
       await this.subsKv.put(name, JSON.stringify(record));
     }, `no topic ${config.topic}`);
-    this.records.set(name, { record, readAt: Date.now() });
+    this.records.remember(name, record);
   }
 
   async deleteSubscription(name: string): Promise<void> {
-    const record = await this.record(name).catch(() => undefined);
+    const record = await this.records.get(name).catch(() => undefined);
     if (!record) return;
     await this.run(() => this.jsm.consumers.delete(this.streamName(record.config.topic), this.consumerName(name, record.generation))).catch(() => {});
     await this.run(() => this.subsKv.delete(name));
-    this.records.delete(name);
-  }
-
-  private async record(name: string, fresh = false): Promise<SubscriptionRecord> {
-    const known = fresh ? undefined : this.records.get(name);
-    if (known && Date.now() - known.readAt < RECORD_TTL_MS) return known.record;
-    const entry = await this.run(() => this.subsKv.get(name));
-    if (!entry || entry.operation !== 'PUT' || entry.length === 0) {
-      this.records.delete(name);
-      throw new SwitchboardError('not_found', `no subscription ${name}`);
-    }
-    const record = entry.json<SubscriptionRecord>();
-    this.records.set(name, { record, readAt: Date.now() });
-    return record;
-  }
-
-  /**
-   * One pull request, held by the server until `batch` messages came or `expiresMs` passed (0: what
-   * is ready now). Resolves with the messages and whether the consumer is missing.
-   */
-  private request(stream: string, consumer: string, batch: number, expiresMs: number, noWait: boolean, signal?: AbortSignal): Promise<{ msgs: Msg[]; missing: boolean }> {
-    const nc = this.nc;
-    if (!nc) return Promise.reject(unavailableError('nats', new Error('not connected')));
-    return new Promise((resolve) => {
-      const msgs: Msg[] = [];
-      const inbox = createInbox();
-      let settled = false;
-      const finish = (missing: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        sub.unsubscribe();
-        resolve({ msgs, missing });
-      };
-      const onAbort = () => finish(false);
-      const sub = nc.subscribe(inbox, {
-        callback: (err, msg) => {
-          if (err) return finish(false);
-          const code = msg.headers?.code ?? 0;
-          if (code === 0 && msg.data.length === 0 && msg.headers === undefined && msg.reply === undefined) return finish(false);
-          if (code >= 400 || (msg.headers && !msg.reply)) return finish(code === 409 && /deleted/i.test(msg.headers?.description ?? ''));
-          msgs.push(msg);
-          if (msgs.length >= batch) finish(false);
-        },
-      });
-      // The server does not answer a pull on a consumer that does not exist (deleted by a seek on
-      // another node): no answer at all counts as a missing consumer.
-      const timer = setTimeout(() => finish(msgs.length === 0), expiresMs + (expiresMs > 0 ? OPERATION_TIMEOUT : 1000));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      // A `no_wait` request the consumer cannot fill because MaxAckPending is reached stays open on
-      // the server and would take later messages into an inbox nobody reads any more: ordered
-      // subscriptions (MaxAckPending 1) ask with a short expiry instead, which always ends.
-      const body = expiresMs > 0 || !noWait ? { batch, expires: Math.max(expiresMs, IMMEDIATE_EXPIRY_MS) * NANOS } : { batch, no_wait: true };
-      nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify(body), { reply: inbox });
-    });
+    this.records.forget(name);
   }
 
   async pull(name: string, opts: PullOptions): Promise<ReceivedMessage[]> {
@@ -389,19 +243,19 @@ export class NatsTopicStore implements TopicStore {
     this.aborts.add(abort);
     try {
       for (;;) {
-        const record = await this.record(name);
+        const record = await this.records.get(name);
         const stream = this.streamName(record.config.topic);
         const consumer = this.consumerName(name, record.generation);
         // First what is ready; when nothing is, wait for one message, then top up without waiting.
         const noWait = !record.config.ordered;
-        let { msgs, missing } = await this.request(stream, consumer, opts.maxMessages, 0, noWait, abort.signal);
+        let { msgs, missing } = await pullRequest(this.nc, stream, consumer, opts.maxMessages, 0, noWait, abort.signal);
         const left = deadline - Date.now();
         if (msgs.length === 0 && !missing && left > 0 && !abort.signal.aborted) {
-          ({ msgs, missing } = await this.request(stream, consumer, 1, left, noWait, abort.signal));
-          if (msgs.length > 0 && opts.maxMessages > 1 && noWait && !abort.signal.aborted) msgs.push(...(await this.request(stream, consumer, opts.maxMessages - 1, 0, noWait, abort.signal)).msgs);
+          ({ msgs, missing } = await pullRequest(this.nc, stream, consumer, 1, left, noWait, abort.signal));
+          if (msgs.length > 0 && opts.maxMessages > 1 && noWait && !abort.signal.aborted) msgs.push(...(await pullRequest(this.nc, stream, consumer, opts.maxMessages - 1, 0, noWait, abort.signal)).msgs);
         }
         if (missing) {
-          await this.record(name, true);
+          await this.records.get(name, true);
           if (Date.now() >= deadline || abort.signal.aborted) return [];
           continue;
         }
@@ -466,10 +320,10 @@ export class NatsTopicStore implements TopicStore {
     name: string,
     ackIds: string[],
     verb: string,
-    afterOk?: (info: NonNullable<ReturnType<typeof parseAckSubject>>, deferred: boolean) => Promise<void>,
-    before?: (info: NonNullable<ReturnType<typeof parseAckSubject>>) => Promise<void>,
+    afterOk?: (info: AckSubject, deferred: boolean) => Promise<void>,
+    before?: (info: AckSubject) => Promise<void>,
   ): Promise<AckOutcome[]> {
-    const record = await this.record(name);
+    const record = await this.records.get(name);
     const stream = this.streamName(record.config.topic);
     const consumer = this.consumerName(name, record.generation);
     return Promise.all(
@@ -508,8 +362,8 @@ export class NatsTopicStore implements TopicStore {
   }
 
   async seek(name: string, target: SeekTarget): Promise<void> {
-    const policy = this.startPolicy(target);
-    const record = await this.record(name, true);
+    const policy = startPolicy(target);
+    const record = await this.records.get(name, true);
     const stream = this.streamName(record.config.topic);
     const next: SubscriptionRecord = { config: record.config, generation: record.generation + 1 };
     await this.run(async () => {
@@ -517,11 +371,11 @@ export class NatsTopicStore implements TopicStore {
       await this.subsKv.put(name, JSON.stringify(next));
       await this.jsm.consumers.delete(stream, this.consumerName(name, record.generation)).catch(() => {});
     });
-    this.records.set(name, { record: next, readAt: Date.now() });
+    this.records.remember(name, next);
   }
 
   async subscriptionStats(name: string): Promise<SubscriptionStats> {
-    const record = await this.record(name);
+    const record = await this.records.get(name);
     const stream = this.streamName(record.config.topic);
     const info = await this.run(() => this.jsm.consumers.info(stream, this.consumerName(name, record.generation)), `no subscription ${name}`);
     const unacked = info.num_pending + info.num_ack_pending;
@@ -538,49 +392,3 @@ export class NatsTopicStore implements TopicStore {
   }
 }
 
-/** Metadata records in a JetStream KV bucket, keyed `<kind>.<id>`. */
-class NatsMetadataStore implements MetadataStore {
-  constructor(private readonly kv: () => KV) {}
-
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (err) {
-      throw unavailableError('nats', err);
-    }
-  }
-
-  async get<T>(kind: MetadataKind, id: string): Promise<T | undefined> {
-    const entry = await this.run(() => this.kv().get(`${kind}.${id}`));
-    return entry && entry.operation === 'PUT' && entry.length > 0 ? entry.json<T>() : undefined;
-  }
-
-  async put<T>(kind: MetadataKind, id: string, value: T, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
-    const json = JSON.stringify(value);
-    if (!opts.ifAbsent) {
-      await this.run(() => this.kv().put(`${kind}.${id}`, json));
-      return true;
-    }
-    try {
-      await this.kv().create(`${kind}.${id}`, json);
-      return true;
-    } catch (err) {
-      if (err instanceof Error && /wrong last sequence|exists/i.test(err.message)) return false;
-      throw unavailableError('nats', err);
-    }
-  }
-
-  async delete(kind: MetadataKind, id: string): Promise<boolean> {
-    const existed = (await this.get(kind, id)) !== undefined;
-    if (existed) await this.run(() => this.kv().delete(`${kind}.${id}`));
-    return existed;
-  }
-
-  async list<T>(kind: MetadataKind): Promise<T[]> {
-    const keys: string[] = [];
-    const iter = await this.run(() => this.kv().keys(`${kind}.>`));
-    for await (const key of iter) keys.push(key);
-    const values = await Promise.all(keys.map((key) => this.get<T>(kind, key.slice(kind.length + 1))));
-    return values.filter((v): v is Awaited<T> => v !== undefined) as T[];
-  }
-}
