@@ -47,6 +47,7 @@ export class GraphqlConnection {
     if (!this.current) {
       this.current = this.openSession();
       this.ownChannels = new Set(this.current.channels);
+      this.current.directMessages = (data) => this.directMessage(data);
       this.channels.attach(this.current, this);
     }
     return this.current;
@@ -153,6 +154,19 @@ export class GraphqlConnection {
       this.frame(this.current!, op, { json: JSON.stringify({ data: null, errors: [error] }) });
     }
     for (const pub of held) this.deliver(op, pub);
+  }
+
+  /**
+   * Data sent to the session directly goes to the `user` operations, as if published on the
+   * personal channel without an offset (it is not kept in history).
+   */
+  private directMessage(data: unknown): void {
+    const { personalNamespace } = this.channels.deps;
+    const { user } = this.subject;
+    if (user === '' || !personalNamespace) return;
+    const pub: Publication = { channel: `${personalNamespace}:${user}`, data, time: Date.now() };
+    const ops = this.byChannel.get(pub.channel);
+    if (ops) for (const op of ops) this.deliver(op, pub);
   }
 
   /** Queues one publication for one operation, when it admits it; answers the bytes queued. */
