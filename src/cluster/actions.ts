@@ -57,7 +57,7 @@ export class ClusterActions implements ClusterHandlers {
         for (const session of targets) session.close(message.code, message.reason, { type: 'disconnect', code: message.code, reason: message.reason }, 'api_disconnect');
         return;
       case 'send':
-        for (const session of targets) session.send({ type: 'message', data: message.data });
+        for (const session of targets) session.sendMessage(message.data);
         return;
       case 'reply':
         for (const session of targets) session.send({ type: 'reply', id: message.id, data: message.data, error: message.error });

@@ -10,8 +10,9 @@ import type { WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
 import type { GraphqlConnection } from './connection.js';
 import type { ChannelSchema } from './schema.js';
-import { Selection, SelectionResults } from './selection.js';
+import { Selection, SelectionResults, type EncodedResult } from './selection.js';
 import { matchesType } from './sdl/typed-channels.js';
+import { ValidatedDocuments } from './validated-documents.js';
 
 /** What GraphQL operations need of the node. */
 export interface GraphqlDeps {
@@ -36,6 +37,8 @@ export interface GraphqlDeps {
  */
 export class GraphqlChannels {
   readonly results = new SelectionResults();
+  /** Documents the transports already parsed and validated, by query text. */
+  readonly documents = new ValidatedDocuments(1000);
   private readonly connections = new Map<Session, GraphqlConnection>();
   /** Whether a publication's data matches its namespace's type, decided once per publication. */
   private readonly conformance = new WeakMap<Publication, boolean>();
@@ -114,23 +117,31 @@ export class GraphqlChannels {
     return ok;
   }
 
-  /** The Hub deliverer of the GraphQL formats: each operation on the channel gets the shared result of its selection. */
+  /**
+   * The Hub deliverer of the GraphQL formats: each operation on the channel gets the shared result
+   * of its selection. Subscribers of one selection usually follow each other, so the result of the
+   * previous operation's selection is reused without looking it up.
+   */
   deliverer(format: WireFormat) {
     const { stats } = this.deps;
     return (pub: Publication, sessions: Iterable<Session>, skip: Set<Session> | undefined): void => {
       let messages = 0;
       let bytes = 0;
+      let selectionKey: string | undefined;
+      let result: EncodedResult | undefined;
       for (const session of sessions) {
         if (skip?.has(session)) continue;
         const connection = this.connections.get(session);
         const ops = connection?.operationsOn(pub.channel);
         if (!ops) continue;
         for (const op of ops) {
-          const queued = connection!.deliver(op, pub);
-          if (queued > 0) {
-            messages += 1;
-            bytes += queued;
+          if (!connection!.admits(op, pub)) continue;
+          if (op.selection.key !== selectionKey) {
+            selectionKey = op.selection.key;
+            result = this.results.of(pub, op.selection);
           }
+          messages += 1;
+          bytes += connection!.frame(session, op, result!);
         }
       }
       stats.messagesOut[format]! += messages;

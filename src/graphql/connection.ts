@@ -47,6 +47,7 @@ export class GraphqlConnection {
     if (!this.current) {
       this.current = this.openSession();
       this.ownChannels = new Set(this.current.channels);
+      this.current.directMessages = (data) => this.directMessage(data);
       this.channels.attach(this.current, this);
     }
     return this.current;
@@ -156,21 +157,39 @@ export class GraphqlConnection {
   }
 
   /**
-   * Queues one publication for one operation: held while it recovers, dropped when already sent
-   * or (typed namespaces) when the data does not match the type. Answers the bytes queued.
+   * Data sent to the session directly goes to the `user` operations, as if published on the
+   * personal channel without an offset (it is not kept in history).
    */
+  private directMessage(data: unknown): void {
+    const { personalNamespace } = this.channels.deps;
+    const { user } = this.subject;
+    if (user === '' || !personalNamespace) return;
+    const pub: Publication = { channel: `${personalNamespace}:${user}`, data, time: Date.now() };
+    const ops = this.byChannel.get(pub.channel);
+    if (ops) for (const op of ops) this.deliver(op, pub);
+  }
+
+  /** Queues one publication for one operation, when it admits it; answers the bytes queued. */
   deliver(op: Operation, pub: Publication): number {
+    return this.admits(op, pub) ? this.frame(this.current!, op, this.channels.results.of(pub, op.selection)) : 0;
+  }
+
+  /**
+   * Whether the publication is to be queued for the operation now: not while it recovers (it is
+   * held until the replay is queued), nor when already sent, nor (typed namespaces) when the data
+   * does not match the type.
+   */
+  admits(op: Operation, pub: Publication): boolean {
     if (op.buffer) {
       op.buffer.push(pub);
-      return 0;
+      return false;
     }
     if (pub.offset !== undefined) {
       const last = op.position;
-      if (last && last.epoch === pub.epoch && pub.offset <= last.offset) return 0;
+      if (last && last.epoch === pub.epoch && pub.offset <= last.offset) return false;
       op.position = { offset: pub.offset, epoch: pub.epoch! };
     }
-    if (op.dataType && !this.channels.conforms(pub, op.dataType)) return 0;
-    return this.frame(this.current!, op, this.channels.results.of(pub, op.selection));
+    return !op.dataType || this.channels.conforms(pub, op.dataType);
   }
 
   private ended(op: Operation, channel: ResolvedChannel): void {

@@ -57,6 +57,11 @@ export class Session {
    * for: they are not checked again when the client's credentials change. Created on first use.
    */
   serverChannels: Set<string> | undefined;
+  /**
+   * Takes data sent to the session directly (POST /api/users/{id}/messages) in a format that has
+   * no message frame: GraphQL delivers it to the connection's `user` operations.
+   */
+  directMessages: ((data: unknown) => void) | undefined;
 
   /** Last time anything arrived from the client (frame, pong). */
   lastSeen = Date.now();
@@ -136,6 +141,12 @@ export class Session {
       scheduleFlush(this);
     }
     if (this.queuedBytes > this.limits.maxBufferedBytes) this.closeSlowConsumer();
+  }
+
+  /** Data sent to this session directly: a message frame, or what the format does instead. */
+  sendMessage(data: unknown): void {
+    if (this.directMessages) this.directMessages(data);
+    else this.send({ type: 'message', data });
   }
 
   send(frame: ServerFrame): void {

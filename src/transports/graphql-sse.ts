@@ -65,7 +65,7 @@ export function registerGraphqlSse(app: FastifyInstance, deps: GraphqlTransportD
     onSubscribe: (req, params) => {
       const { query } = params;
       if (typeof query !== 'string') return undefined;
-      const prepared = prepareOperation(channels.schema, config.graphql.maxQueryBytes, deps.stats, { ...params, query });
+      const prepared = prepareOperation(channels.schema, channels.documents, config.graphql.maxQueryBytes, deps.stats, { ...params, query });
       return Array.isArray(prepared) ? { errors: prepared } : { ...prepared, contextValue: req.context.forOperation('', query) };
     },
     subscribe: sourceStream,

@@ -53,7 +53,7 @@ export class GraphqlWebSocket {
       schema: channels.schema,
       connectionInitWaitTimeout: config.auth.firstFrameTimeout,
       onConnect: (ctx) => ctx.extra.socket.connect(ctx.connectionParams),
-      onSubscribe: (_ctx, _id, payload) => prepareOperation(channels.schema, config.graphql.maxQueryBytes, deps.stats, payload),
+      onSubscribe: (_ctx, _id, payload) => prepareOperation(channels.schema, channels.documents, config.graphql.maxQueryBytes, deps.stats, payload),
       context: (ctx, id, payload) => ctx.extra.socket.connection!.forOperation(id, payload.query),
       subscribe: sourceStream,
     });

@@ -12,6 +12,7 @@ import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
 import { asSwitchboardError } from '../protocol/errors.js';
 import { GraphqlChannels } from '../graphql/channels.js';
+import type { ValidatedDocuments } from '../graphql/validated-documents.js';
 import { buildChannelSchema } from '../graphql/schema.js';
 import type { Hub } from '../hub/hub.js';
 import type { Metrics, Stats } from '../observability/metrics.js';
@@ -55,8 +56,17 @@ function badRequest(error: GraphQLError): GraphQLError {
 /**
  * Parses and validates an operation the client sent: its execution arguments, or the GraphQL
  * errors to answer (a document longer than graphql.maxQueryBytes is refused before it is parsed).
+ * A query text already validated is not parsed or validated again.
  */
-export function prepareOperation(schema: GraphQLSchema, maxQueryBytes: number, stats: Stats, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }): ExecutionArgs | GraphQLError[] {
+export function prepareOperation(
+  schema: GraphQLSchema,
+  documents: ValidatedDocuments,
+  maxQueryBytes: number,
+  stats: Stats,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+): ExecutionArgs | GraphQLError[] {
+  const known = documents.get(payload.query);
+  if (known) return { schema, document: known, operationName: payload.operationName, variableValues: payload.variables };
   if (Buffer.byteLength(payload.query) > maxQueryBytes) {
     stats.limit('graphql_query_size');
     stats.error('too_large');
@@ -74,6 +84,7 @@ export function prepareOperation(schema: GraphQLSchema, maxQueryBytes: number, s
     stats.error('bad_request');
     return errors.map(badRequest);
   }
+  documents.add(payload.query, document);
   return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
 }
 
