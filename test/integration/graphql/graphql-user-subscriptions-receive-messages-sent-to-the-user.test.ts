@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { hmacToken } from '../helpers/auth.js';
-import { graphqlWsClient, run } from '../helpers/graphql.js';
-import { get, post, startNode, type TestNode } from '../helpers/node.js';
-import { waitUntil } from '../helpers/wait.js';
+import { hmacToken } from '../../helpers/auth.js';
+import { graphqlWsClient, run } from '../../helpers/graphql.js';
+import { get, post, startNode, type TestNode } from '../../helpers/node.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 describe('GraphQL user subscriptions receive messages sent to the user', () => {
   const secret = 'graphql-user-secret';
