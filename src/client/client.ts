@@ -2,24 +2,15 @@ import { backoffDelay } from './backoff.js';
 import { Emitter } from './events.js';
 import { SwitchboardClientError, fromServerError } from './errors.js';
 import { LongPollTransport } from './long-poll-transport.js';
-import { CloseCodes, forbidsReconnect, isServerFrame, type ClientFrame, type FrameId, type Position, type ServerFrame } from '../protocol/types.js';
+import { CloseCodes, forbidsReconnect, isServerFrame, type ClientFrame, type FrameId, type ServerFrame } from '../protocol/types.js';
 import { SseTransport } from './sse-transport.js';
-import { Subscription, type SubscriptionHandle, type ChannelHandler, type ChannelMessage, type SubscribeOptions, type SubscribedEvent } from './subscription.js';
+import { Subscription, type SubscriptionHandle, type ChannelHandler, type SubscribeOptions } from './subscription.js';
 import { PendingRequests } from './pending-requests.js';
+import { ChannelTable } from './channel-table.js';
 import { tokenExpiry } from './token.js';
-import { authHeaders, defaultTransports, errorOf, type ChannelTarget, type Transport, type TransportClose, type TransportContext, type TransportName } from './transport.js';
+import { authHeaders, defaultTransports, errorOf, type Transport, type TransportClose, type TransportContext, type TransportName } from './transport.js';
 import { WebSocketTransport, type WebSocketConstructor } from './websocket-transport.js';
 import type { ClientEvents, ClientOptions, ConnectionState, DisconnectedEvent, PresenceMember, PublishResult, RequestOptions, SessionInfo } from './client-types.js';
-
-interface Channel {
-  subscriptions: Set<SubscriptionHandle>;
-  /** The last position delivered (channels with history). */
-  position?: Position;
-  /** Confirmed on the current connection. */
-  confirmed: boolean;
-  /** Ever confirmed: a refusal on reopening then cannot be about this channel. */
-  known: boolean;
-}
 
 /** Statuses of a refused one-way connection that are about the channels in its URL. */
 const channelRefusals = new Set([400, 403, 404, 409]);
@@ -47,10 +38,9 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   private readonly fetch: typeof fetch;
   private readonly WebSocket: WebSocketConstructor | undefined;
   private token: string | undefined;
-  private readonly channels = new Map<string, Channel>();
+  private readonly channels = new ChannelTable(() => this.nextId++);
   private readonly pending = new PendingRequests();
   /** Subscribe frames in flight on the WebSocket, by id. */
-  private readonly subscribing = new Map<FrameId, string>();
   /** Requests waiting for a connection. */
   private queued: ClientFrame[] = [];
   private conn: Transport | undefined;
@@ -128,19 +118,8 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
    */
   subscribe<T = unknown>(channel: string, handler: ChannelHandler<T>, options: SubscribeOptions = {}): Subscription<T> {
     const subscription = new Subscription<T>(channel, handler, (s) => this.release(s));
-    let entry = this.channels.get(channel);
-    if (entry) {
-      entry.subscriptions.add(subscription);
-      if (entry.confirmed) {
-        const { position } = entry;
-        queueMicrotask(() => subscription.confirmed({ channel, replayed: 0, position }));
-      }
-      return subscription;
-    }
-    entry = { subscriptions: new Set<SubscriptionHandle>([subscription]), position: options.since, confirmed: false, known: false };
-    this.channels.set(channel, entry);
-    if (this.welcomed && this.conn) {
-      if (this.conn.send) this.conn.send([this.subscribeFrame(channel, entry)]);
+    if (this.channels.add(subscription, options.since) && this.welcomed && this.conn) {
+      if (this.conn.send) this.conn.send([this.channels.subscribeFrame(channel)]);
       else this.scheduleRechannel();
     }
     return subscription;
@@ -229,18 +208,9 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
   }
 
   private release(subscription: SubscriptionHandle): void {
-    const entry = this.channels.get(subscription.channel);
-    if (!entry?.subscriptions.delete(subscription) || entry.subscriptions.size > 0) return;
-    this.channels.delete(subscription.channel);
-    if (!this.welcomed || !this.conn) return;
+    if (!this.channels.release(subscription) || !this.welcomed || !this.conn) return;
     if (this.conn.send) this.conn.send([{ type: 'unsubscribe', id: this.nextId++, channel: subscription.channel }]);
     else this.scheduleRechannel();
-  }
-
-  private subscribeFrame(channel: string, entry: Channel): ClientFrame {
-    const id = this.nextId++;
-    this.subscribing.set(id, channel);
-    return entry.position ? { type: 'subscribe', id, channel, since: entry.position } : { type: 'subscribe', id, channel };
   }
 
   /** Subscription changes of one turn reopen a one-way connection once. */
@@ -249,13 +219,9 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.rechannelScheduled = true;
     queueMicrotask(() => {
       this.rechannelScheduled = false;
-      for (const entry of this.channels.values()) entry.confirmed = false;
+      this.channels.unconfirm();
       this.conn?.rechannel?.();
     });
-  }
-
-  private targets(): ChannelTarget[] {
-    return [...this.channels].map(([channel, entry]) => (entry.position ? { channel, since: entry.position } : { channel }));
   }
 
   private setState(state: ConnectionState): void {
@@ -286,7 +252,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       baseUrl: this.baseUrl,
       token: this.token,
       fetch: this.fetch,
-      channels: () => this.targets(),
+      channels: () => this.channels.targets(),
       events: {
         frame: (frame) => this.receive(conn, frame),
         closed: (close) => this.lost(conn, close),
@@ -304,36 +270,26 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       case 'welcome':
         return this.welcome(frame);
       case 'subscribed':
-        return this.subscribed(frame);
+        return this.channels.subscribed(frame);
       case 'message':
-        return this.message(frame);
+        if (!this.channels.message(frame)) this.emit('message', frame.channel === undefined ? { data: frame.data } : { channel: frame.channel, data: frame.data });
+        return;
       case 'reply': {
         if (frame.id === undefined) {
           if (frame.error) this.emit('error', fromServerError(frame.error));
           return;
         }
-        const channel = this.subscribing.get(frame.id);
-        if (channel !== undefined) {
-          this.subscribing.delete(frame.id);
-          if (frame.error) this.refuseChannel(channel, fromServerError(frame.error));
-          return;
-        }
-        this.pending.settle(frame.id, frame.data, frame.error ? fromServerError(frame.error) : undefined);
+        const error = frame.error ? fromServerError(frame.error) : undefined;
+        if (!this.channels.reply(frame.id, error)) this.pending.settle(frame.id, frame.data, error);
         return;
       }
-      case 'unsubscribed': {
-        const entry = this.channels.get(frame.channel);
+      case 'unsubscribed':
         // Without an id the server ended it (an API call, or the broker could not set it up).
-        if (frame.id !== undefined || !entry) return;
-        this.channels.delete(frame.channel);
-        for (const s of entry.subscriptions) s.ended(frame.reason ?? 'server');
+        if (frame.id === undefined) this.channels.ended(frame.channel, frame.reason ?? 'server');
         return;
-      }
       case 'join':
       case 'leave':
-        for (const s of this.channels.get(frame.channel)?.subscriptions ?? []) {
-          s.presence(frame.type, { channel: frame.channel, user: frame.user, session: frame.session });
-        }
+        this.channels.presence(frame);
         return;
       case 'pong':
         if (frame.id !== undefined) this.pending.settle(frame.id, undefined);
@@ -360,8 +316,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.attempt = 0;
     this.worked.add(name);
     if (this.conn?.send) {
-      this.subscribing.clear();
-      const frames = [...this.channels].map(([channel, entry]) => this.subscribeFrame(channel, entry));
+      const frames = this.channels.subscribeFrames();
       if (frames.length > 0) this.conn.send(frames);
     }
     const queued = this.queued;
@@ -370,48 +325,6 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.setState('connected');
     this.emit('connected', this.session);
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
-  }
-
-  private subscribed(frame: Extract<ServerFrame, { type: 'subscribed' }>): void {
-    const entry = this.channels.get(frame.channel);
-    if (!entry) return;
-    if (frame.id !== undefined) this.subscribing.delete(frame.id);
-    // Replayed publications follow and carry the positions up to this one; taking it now would drop them as seen.
-    if (frame.offset !== undefined && frame.epoch !== undefined && !(frame.replayed && frame.replayed > 0)) {
-      entry.position = { offset: frame.offset, epoch: frame.epoch };
-    }
-    entry.confirmed = true;
-    entry.known = true;
-    const event: SubscribedEvent = { channel: frame.channel, replayed: frame.replayed ?? 0 };
-    if (frame.recovered !== undefined) event.recovered = frame.recovered;
-    if (frame.offset !== undefined && frame.epoch !== undefined) event.position = { offset: frame.offset, epoch: frame.epoch };
-    for (const s of entry.subscriptions) s.confirmed(event);
-  }
-
-  private message(frame: Extract<ServerFrame, { type: 'message' }>): void {
-    const entry = frame.channel === undefined ? undefined : this.channels.get(frame.channel);
-    if (!entry) {
-      this.emit('message', frame.channel === undefined ? { data: frame.data } : { channel: frame.channel, data: frame.data });
-      return;
-    }
-    const message: ChannelMessage = { channel: frame.channel!, data: frame.data };
-    if (frame.offset !== undefined && frame.epoch !== undefined) {
-      const last = entry.position;
-      // Seen already (delivered on an earlier connection): recovery never hands out a publication twice.
-      if (last && last.epoch === frame.epoch && frame.offset <= last.offset) return;
-      entry.position = { offset: frame.offset, epoch: frame.epoch };
-      message.offset = frame.offset;
-      message.epoch = frame.epoch;
-    }
-    for (const s of entry.subscriptions) s.deliver(message);
-  }
-
-  /** The server refused a channel: its subscriptions fail and it is dropped. */
-  private refuseChannel(channel: string, err: SwitchboardClientError): void {
-    const entry = this.channels.get(channel);
-    if (!entry) return;
-    this.channels.delete(channel);
-    for (const s of entry.subscriptions) s.failed(err);
   }
 
   private async refreshToken(): Promise<void> {
@@ -433,8 +346,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
     this.welcomed = false;
     this.session = undefined;
     this.sessionSecret = undefined;
-    for (const entry of this.channels.values()) entry.confirmed = false;
-    this.subscribing.clear();
+    this.channels.lost();
     this.pending.failSent();
     const server = this.serverClose;
     const code = server && (close.code === 1006 || close.code === 1005) ? server.code : close.code;
@@ -446,11 +358,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
         this.token = undefined;
       } else if (channelRefusals.has(close.status)) {
         // A one-way connection is refused as a whole for one bad channel: drop the channels it never carried and retry.
-        const fresh = [...this.channels].filter(([, entry]) => !entry.known).map(([channel]) => channel);
-        if (fresh.length > 0) {
-          for (const channel of fresh) this.refuseChannel(channel, fromServerError(close.error));
-          return this.retry({ code, reason }, true, 0);
-        }
+        if (this.channels.refuseUnconfirmed(() => fromServerError(close.error))) return this.retry({ code, reason }, true, 0);
       }
     }
     if (forbidsReconnect(code)) {
