@@ -84,7 +84,7 @@ export function prepareOperation(
     stats.error('bad_request');
     return errors.map(badRequest);
   }
-  documents.add(payload.query, document);
+  documents.set(payload.query, document);
   return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
 }
 

@@ -31,10 +31,10 @@ describe('GraphQL documents are parsed and validated once per query text', () =>
   it('forgets the least recently used document beyond its capacity', () => {
     const documents = new ValidatedDocuments(2);
     const doc = (query: string): DocumentNode => parse(query);
-    documents.add('{ a }', doc('{ a }'));
-    documents.add('{ b }', doc('{ b }'));
+    documents.set('{ a }', doc('{ a }'));
+    documents.set('{ b }', doc('{ b }'));
     assert.ok(documents.get('{ a }'));
-    documents.add('{ c }', doc('{ c }'));
+    documents.set('{ c }', doc('{ c }'));
     assert.ok(documents.get('{ a }'));
     assert.equal(documents.get('{ b }'), undefined);
     assert.ok(documents.get('{ c }'));
