@@ -105,3 +105,8 @@ export function credentialHeaders(headers: IncomingHttpHeaders, policy: OriginPo
   delete rest.cookie;
   return rest;
 }
+
+/** The policy of the client endpoints (server.allowedOrigins): also whose pages the token cookie may stand for. */
+export function clientOriginPolicy(server: { allowedOrigins: string[]; tls: { cert: string } }): OriginPolicy {
+  return new OriginPolicy(server.allowedOrigins, server.tls.cert !== '');
+}

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Authenticator } from '../auth/authenticator.js';
-import { OriginPolicy } from '../auth/origins.js';
+import { clientOriginPolicy } from '../auth/origins.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../protocol/errors.js';
 import type { Stats } from '../observability/metrics.js';
@@ -111,7 +111,7 @@ export class Gateway {
     this.table = new RouteTable(this.config.routes);
     this.graphql = deps.graphql && { support: deps.graphql, sockets: new deps.graphql.GraphqlSockets(this.config.graphql, deps.stats, deps.log) };
     this.claimHeaderNames = new Set(this.config.routes.flatMap((route) => route.claimHeaders.map(([, header]) => header)));
-    const cookieOrigins = new OriginPolicy(deps.config.server.allowedOrigins, deps.config.server.tls.cert !== '');
+    const cookieOrigins = clientOriginPolicy(deps.config.server);
     for (const route of this.config.routes) {
       this.routeState.set(route.name, {
         balancer: new Balancer(route.balance),

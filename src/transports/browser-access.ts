@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { OriginPolicy, type OriginVerdict } from '../auth/origins.js';
+import { OriginPolicy, clientOriginPolicy, type OriginVerdict } from '../auth/origins.js';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError } from '../protocol/errors.js';
 
@@ -45,10 +45,9 @@ function allowOrigin(res: ServerResponse, verdict: OriginVerdict, origin: string
  * each endpoint takes. Requests without an Origin header pass untouched.
  */
 export function registerBrowserAccess(app: FastifyInstance, config: Config): OriginPolicies {
-  const tls = config.server.tls.cert !== '';
   const policies: OriginPolicies = {
-    client: new OriginPolicy(config.server.allowedOrigins, tls),
-    api: new OriginPolicy(config.api.allowedOrigins, tls),
+    client: clientOriginPolicy(config.server),
+    api: new OriginPolicy(config.api.allowedOrigins, config.server.tls.cert !== ''),
   };
   const streams: Area = { policy: policies.client, methods: ['GET'], headers: clientHeaders };
   const frames: Area = { policy: policies.client, methods: ['POST'], headers: clientHeaders };
