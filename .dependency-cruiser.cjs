@@ -2,6 +2,24 @@
  * The layering of src/ (docs/architecture.md), checked by `npm run lint`. Type-only imports count:
  * a folder that names another's types depends on it as much as one that calls it.
  */
+/**
+ * The data path from the top down (transports -> sessions -> hub -> brokers), with the folders each
+ * layer adds above the one below it: a layer imports nothing of any folder above it.
+ */
+const dataPath = [
+  ['sessions', ['transports', 'api', 'admin', 'gateway', 'graphql']],
+  ['hub', ['sessions']],
+  ['brokers', ['hub', 'topics', 'routing']],
+];
+
+function dataPathRules() {
+  const above = [];
+  return dataPath.map(([layer, added]) => {
+    above.push(...added);
+    return { name: `${layer}-knows-no-upper-layer`, severity: 'error', from: { path: `^src/${layer}/` }, to: { path: `^src/(${above.join('|')})/` } };
+  });
+}
+
 module.exports = {
   forbidden: [
     {
@@ -26,24 +44,7 @@ module.exports = {
       from: { path: '^src/[^/]+/' },
       to: { path: '^src/[^/]+\\.ts$' },
     },
-    {
-      name: 'brokers-know-no-upper-layer',
-      severity: 'error',
-      from: { path: '^src/brokers/' },
-      to: { path: '^src/(hub|sessions|transports|api|admin|gateway|topics|routing|graphql)/' },
-    },
-    {
-      name: 'hub-knows-no-upper-layer',
-      severity: 'error',
-      from: { path: '^src/hub/' },
-      to: { path: '^src/(sessions|transports|api|admin|gateway|graphql)/' },
-    },
-    {
-      name: 'sessions-know-no-transport',
-      severity: 'error',
-      from: { path: '^src/sessions/' },
-      to: { path: '^src/(transports|api|admin|gateway|graphql)/' },
-    },
+    ...dataPathRules(),
   ],
   options: {
     includeOnly: '^src/',
