@@ -57,11 +57,14 @@ export function useBaseline(dir: string): void {
   baselineCli = cli;
 }
 
+/** How every Switchboard under test is started. */
+const serveArgs = ['serve', '--demo', '--log.level', 'warn'];
+
 const scripts: Record<ServerName, { path: string | (() => string); args: string[] | (() => string[]) }> = {
-  switchboard: { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn'] },
-  'switchboard-tls': { path: here('../../src/cli.js'), args: () => ['serve', '--demo', '--log.level', 'warn', ...benchCertificate()] },
-  'switchboard-graphql': { path: here('../../src/cli.js'), args: ['serve', '--demo', '--log.level', 'warn', '--graphql.enabled'] },
-  'switchboard-baseline': { path: () => baselineCli!, args: ['serve', '--demo', '--log.level', 'warn'] },
+  switchboard: { path: here('../../src/cli.js'), args: serveArgs },
+  'switchboard-tls': { path: here('../../src/cli.js'), args: () => [...serveArgs, ...benchCertificate()] },
+  'switchboard-graphql': { path: here('../../src/cli.js'), args: [...serveArgs, '--graphql.enabled'] },
+  'switchboard-baseline': { path: () => baselineCli!, args: serveArgs },
   ws: { path: here('../peers/bare-ws.js'), args: [] },
   socketio: { path: here('../peers/socketio.js'), args: [] },
 };
