@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ReviewBus, startGraphqlService, type GraphqlService } from '../../helpers/graphql-service.js';
 import { startNode, type TestNode } from '../../helpers/node.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const initTimeout = 300;
 const keepAlive = 200;
@@ -41,7 +42,7 @@ describe('the sockets of a gateway graphql route', () => {
   };
   const init = async (peer: Peer) => {
     peer.socket.send(JSON.stringify({ type: 'connection_init' }));
-    while (!peer.messages.some((m) => m.type === 'connection_ack')) await sleep(10);
+    await waitUntil(() => peer.messages.some((m) => m.type === 'connection_ack'), 5000, 'connection_ack');
   };
 
   before(async () => {
@@ -85,7 +86,7 @@ describe('the sockets of a gateway graphql route', () => {
     await init(client);
     assert.equal(await closedWithin(client, keepAlive * 6), undefined);
     client.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ instance }' } }));
-    while (!client.messages.some((m) => m.type === 'complete' && m.id === '1')) await sleep(10);
+    await waitUntil(() => client.messages.some((m) => m.type === 'complete' && m.id === '1'), 5000, 'the query to complete');
     assert.deepEqual(client.messages.find((m) => m.type === 'next')?.payload, { data: { instance: 'a' } });
   });
 
@@ -100,12 +101,9 @@ describe('the sockets of a gateway graphql route', () => {
     const client = await open('/deaf');
     await init(client);
     client.socket.send(JSON.stringify({ id: 'sub', type: 'subscribe', payload: { query: 'subscription { reviews { stars } }' } }));
-    let error: { type: string; id?: string; payload?: unknown } | undefined;
-    const deadline = Date.now() + keepAlive * 15;
-    while (!error && Date.now() < deadline) {
-      error = client.messages.find((m) => m.type === 'error' && m.id === 'sub');
-      await sleep(20);
-    }
+    const errorOf = () => client.messages.find((m) => m.type === 'error' && m.id === 'sub');
+    await waitUntil(() => errorOf() !== undefined, keepAlive * 15, 'the operation on the dropped instance to end').catch(() => {});
+    const error = errorOf();
     assert.ok(error, 'the operation on the dropped instance ends with an error');
     assert.equal((error.payload as { extensions?: { code?: string } }[])[0]?.extensions?.code, 'backend_error');
     assert.equal(await closedWithin(client, 50), undefined, 'the client socket stays open');
