@@ -29,7 +29,7 @@ const WS_MESSAGE = Buffer.from('{"type":"message"');
 const SSE_MESSAGE = Buffer.from('event: message\n');
 const SSE_WELCOME = Buffer.from('event: welcome\n');
 const GQL_ACK = Buffer.from('{"type":"connection_ack"');
-const GQL_NEXT = Buffer.from('{"id":"1","type":"next"');
+const GQL_NEXT = Buffer.from('{"type":"next"');
 
 /** A masked client frame (mask key 0, so the payload bytes stay as they are). */
 function maskedFrame(opcode: number, payload: Buffer): Buffer {

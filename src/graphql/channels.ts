@@ -1,4 +1,4 @@
-import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
+import type { GraphQLObjectType } from 'graphql';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HistoryQuery, HistoryResult, PresenceMember, Publication } from '../brokers/broker.js';
@@ -8,9 +8,11 @@ import type { PublishResult } from '../sessions/service.js';
 import type { Stats } from '../observability/metrics.js';
 import type { WireFormat } from '../protocol/wire.js';
 import type { Session } from '../sessions/session.js';
-import type { GraphqlConnection } from './connection.js';
+import type { GraphqlConnection, ResultFraming } from './connection.js';
+import type { Operation } from './operation.js';
+import type { Deliverer } from '../hub/hub.js';
 import type { ChannelSchema } from './schema.js';
-import { Selection, SelectionResults, type EncodedResult } from './selection.js';
+import { SelectionResults, Selections, type EncodedResult, type Selection } from './selection.js';
 import { matchesType } from './sdl/typed-channels.js';
 import { ValidatedDocuments } from './validated-documents.js';
 
@@ -37,12 +39,19 @@ export interface GraphqlDeps {
  */
 export class GraphqlChannels {
   readonly results = new SelectionResults();
+  /** The selections of the running operations, shared by the operations of one key. */
+  readonly selections: Selections;
   /** Documents the transports already parsed and validated, by query text. */
   readonly documents = new ValidatedDocuments(1000);
   private readonly connections = new Map<Session, GraphqlConnection>();
   /** Whether a publication's data matches its namespace's type, decided once per publication. */
   private readonly conformance = new WeakMap<Publication, boolean>();
   private readonly mismatches: Counter<'namespace'>;
+  /**
+   * The running subscription operations by format and channel, in no order (an ended one's slot
+   * takes the last one): the fan-out walks this list instead of looking up each session's connection.
+   */
+  private readonly byFormat = new Map<WireFormat, Map<string, Operation[]>>();
   private operations = 0;
 
   constructor(
@@ -50,6 +59,7 @@ export class GraphqlChannels {
     private readonly channelSchema: ChannelSchema,
     registry: Registry,
   ) {
+    this.selections = new Selections(channelSchema.schema);
     this.mismatches = new Counter({
       name: 'switchboard_graphql_type_mismatches_total',
       help: 'Publications on a typed namespace whose data does not match its GraphQL type (not delivered to GraphQL subscribers of its typed field), by namespace',
@@ -93,17 +103,49 @@ export class GraphqlChannels {
     return this.channelSchema.dataTypes.get(namespace);
   }
 
-  operationStarted(): void {
+  operationStarted(op: Operation): void {
     this.operations += 1;
+    const byChannel = this.operationsOf(op.session.format);
+    let ops = byChannel.get(op.channel);
+    if (!ops) byChannel.set(op.channel, (ops = []));
+    op.slot = ops.length;
+    ops.push(op);
   }
 
-  operationEnded(): void {
+  operationEnded(op: Operation): void {
     this.operations -= 1;
+    this.selections.release(op.selection);
+    const byChannel = this.operationsOf(op.session.format);
+    const ops = byChannel.get(op.channel)!;
+    const last = ops.pop()!;
+    if (last !== op) {
+      ops[op.slot] = last;
+      last.slot = op.slot;
+    }
+    if (ops.length === 0) byChannel.delete(op.channel);
   }
 
-  /** The selection of a subscription field; operations with the same key share its results. */
-  selection(info: GraphQLResolveInfo, query: string): Selection {
-    return new Selection(this.schema, info, query);
+  private operationsOf(format: WireFormat): Map<string, Operation[]> {
+    let byChannel = this.byFormat.get(format);
+    if (!byChannel) this.byFormat.set(format, (byChannel = new Map()));
+    return byChannel;
+  }
+
+  /**
+   * Whether the publication is to be queued for the operation now: not while it recovers (it is
+   * held until the replay is queued), nor when already sent, nor (typed namespaces) when the data
+   * does not match the type.
+   */
+  admits(op: Operation, pub: Publication): boolean {
+    if (op.buffer) {
+      op.buffer.push(pub);
+      return false;
+    }
+    if (pub.offset !== undefined) {
+      if (op.lastEpoch === pub.epoch && pub.offset <= op.lastOffset) return false;
+      op.sent(pub.offset, pub.epoch!);
+    }
+    return !op.dataType || this.conforms(pub, op.dataType);
   }
 
   /** Whether the publication's data matches the type (counted once per mismatching publication). */
@@ -118,34 +160,51 @@ export class GraphqlChannels {
   }
 
   /**
-   * The Hub deliverer of the GraphQL formats: each operation on the channel gets the shared result
-   * of its selection. Subscribers of one selection usually follow each other, so the result of the
-   * previous operation's selection is reused without looking it up.
+   * The Hub deliverer of a GraphQL format. A live publication goes to the channel's operations
+   * whose session has joined it, each with the shared result of its selection; subscribers of one
+   * selection usually follow each other, so the previous operation's result is reused without
+   * looking it up.
    */
-  deliverer(format: WireFormat) {
+  deliverer(format: WireFormat, frame: ResultFraming): Deliverer<Session> {
     const { stats } = this.deps;
-    return (pub: Publication, sessions: Iterable<Session>, skip: Set<Session> | undefined): void => {
-      let messages = 0;
-      let bytes = 0;
-      let selectionKey: string | undefined;
-      let result: EncodedResult | undefined;
-      for (const session of sessions) {
-        if (skip?.has(session)) continue;
-        const connection = this.connections.get(session);
-        const ops = connection?.operationsOn(pub.channel);
-        if (!ops) continue;
-        for (const op of ops) {
-          if (!connection!.admits(op, pub)) continue;
-          if (op.selection.key !== selectionKey) {
-            selectionKey = op.selection.key;
-            result = this.results.of(pub, op.selection);
-          }
-          messages += 1;
-          bytes += connection!.frame(session, op, result!);
-        }
-      }
+    const byChannel = this.operationsOf(format);
+    const counted = (messages: number, bytes: number) => {
       stats.messagesOut[format]! += messages;
       stats.bytesOut[format]! += bytes;
+    };
+    return {
+      toChannel: (pub, sessions, skip) => {
+        const ops = byChannel.get(pub.channel);
+        if (!ops) return;
+        let messages = 0;
+        let bytes = 0;
+        let selection: Selection | undefined;
+        let result: EncodedResult | undefined;
+        for (let i = 0; i < ops.length; i++) {
+          const op = ops[i]!;
+          const { session } = op;
+          if (!sessions.has(session) || skip?.has(session) || !this.admits(op, pub)) continue;
+          if (op.selection !== selection) {
+            selection = op.selection;
+            result = this.results.of(pub, selection);
+          }
+          messages += 1;
+          bytes += frame(session, op, result!);
+        }
+        counted(messages, bytes);
+      },
+      toSession: (session, pub) => {
+        const ops = this.connections.get(session)?.operationsOn(pub.channel);
+        if (!ops) return;
+        let messages = 0;
+        let bytes = 0;
+        for (const op of ops) {
+          if (!this.admits(op, pub)) continue;
+          messages += 1;
+          bytes += frame(session, op, this.results.of(pub, op.selection));
+        }
+        counted(messages, bytes);
+      },
     };
   }
 }

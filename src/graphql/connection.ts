@@ -24,7 +24,7 @@ export type ResultFraming = (session: Session, op: Operation, result: EncodedRes
  */
 export class GraphqlConnection {
   private readonly operations = new Map<string, Operation>();
-  private readonly byChannel = new Map<string, Set<Operation>>();
+  private readonly byChannel = new Map<string, Operation[]>();
   /** Channels the session had from the start (personal, connect hook): kept when their last operation ends. */
   private ownChannels: ReadonlySet<string> = new Set();
   private current: Session | undefined;
@@ -53,8 +53,8 @@ export class GraphqlConnection {
     return this.current;
   }
 
-  /** Running operations on a channel (the fan-out's view). */
-  operationsOn(channel: string): ReadonlySet<Operation> | undefined {
+  /** Running operations on a channel. */
+  operationsOn(channel: string): readonly Operation[] | undefined {
     return this.byChannel.get(channel);
   }
 
@@ -116,14 +116,14 @@ export class GraphqlConnection {
         throw new SwitchboardError('limit_exceeded', `a session may subscribe to at most ${deps.maxSubscriptions} channels`);
       }
     }
-    const selection = this.channels.selection(info, query);
-    const op = new Operation(id, channel.name, selection, namespace === undefined ? undefined : this.channels.dataTypeOf(namespace), (ended) => this.ended(ended, channel));
+    const selection = this.channels.selections.acquire(info, query);
+    const op = new Operation(id, session, channel.name, selection, namespace === undefined ? undefined : this.channels.dataTypeOf(namespace), (ended) => this.ended(ended, channel));
     if (since) op.buffer = [];
     this.operations.set(id, op);
     let ops = this.byChannel.get(channel.name);
-    if (!ops) this.byChannel.set(channel.name, (ops = new Set()));
-    ops.add(op);
-    this.channels.operationStarted();
+    if (!ops) this.byChannel.set(channel.name, (ops = []));
+    ops.push(op);
+    this.channels.operationStarted(op);
     try {
       if (!session.channels.has(channel.name)) await deps.subscribe(session, channel);
       if (since) await this.recover(op, channel, since);
@@ -144,10 +144,10 @@ export class GraphqlConnection {
     const held = op.buffer ?? [];
     op.buffer = undefined;
     if (continuesFrom(since, history)) {
-      op.position = since;
+      op.sent(since.offset, since.epoch);
       for (const pub of history.publications) this.deliver(op, pub);
     } else {
-      op.position = history.position;
+      op.sent(history.position.offset, history.position.epoch);
       const error = new GraphQLError(`publications after offset ${since.offset} of ${channel.name} are no longer in its history; reload its state`, {
         extensions: { code: 'not_recovered', offset: history.position.offset, epoch: history.position.epoch },
       });
@@ -171,33 +171,16 @@ export class GraphqlConnection {
 
   /** Queues one publication for one operation, when it admits it; answers the bytes queued. */
   deliver(op: Operation, pub: Publication): number {
-    return this.admits(op, pub) ? this.frame(this.current!, op, this.channels.results.of(pub, op.selection)) : 0;
-  }
-
-  /**
-   * Whether the publication is to be queued for the operation now: not while it recovers (it is
-   * held until the replay is queued), nor when already sent, nor (typed namespaces) when the data
-   * does not match the type.
-   */
-  admits(op: Operation, pub: Publication): boolean {
-    if (op.buffer) {
-      op.buffer.push(pub);
-      return false;
-    }
-    if (pub.offset !== undefined) {
-      const last = op.position;
-      if (last && last.epoch === pub.epoch && pub.offset <= last.offset) return false;
-      op.position = { offset: pub.offset, epoch: pub.epoch! };
-    }
-    return !op.dataType || this.channels.conforms(pub, op.dataType);
+    return this.channels.admits(op, pub) ? this.frame(this.current!, op, this.channels.results.of(pub, op.selection)) : 0;
   }
 
   private ended(op: Operation, channel: ResolvedChannel): void {
     this.operations.delete(op.id);
-    this.channels.operationEnded();
+    this.channels.operationEnded(op);
     const ops = this.byChannel.get(channel.name);
-    ops?.delete(op);
-    if (ops?.size !== 0) return;
+    if (!ops) return;
+    ops.splice(ops.indexOf(op), 1);
+    if (ops.length !== 0) return;
     this.byChannel.delete(channel.name);
     const session = this.current;
     if (!session?.isOpen || this.ownChannels.has(channel.name) || session.serverChannels?.has(channel.name)) return;

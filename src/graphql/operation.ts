@@ -1,5 +1,6 @@
 import type { GraphQLObjectType } from 'graphql';
-import type { Publication, StreamPosition } from '../brokers/broker.js';
+import type { Publication } from '../brokers/broker.js';
+import type { Session } from '../sessions/session.js';
 import type { Selection } from './selection.js';
 
 /**
@@ -9,21 +10,23 @@ import type { Selection } from './selection.js';
  * connection closes, or the server ends it.
  */
 export class Operation implements AsyncIterableIterator<never> {
+  /** Where the operation sits in its channel's list of operations (see GraphqlChannels). */
+  slot = -1;
   /** The id as JSON text, ready for the messages' framing. */
   readonly idJson: string;
-  /** What precedes a result's payload in this operation's messages (frame header included), built by the transport for the last message length. */
-  frameHead: Buffer | undefined;
-  /** The payload length frameHead was built for. */
-  frameHeadFor = -1;
+  /** The operation's own end of its messages, built once by the transport. */
+  messageTail: Buffer | undefined;
   /** Set while the operation recovers from `since`: live publications wait here until the replay is queued. */
   buffer: Publication[] | undefined;
-  /** The position of the last publication queued for it (channels with history): older ones are not sent again. */
-  position: StreamPosition | undefined;
+  /** The position of the last publication queued for it (channels with history), in two fields to allocate nothing per publication: older ones are not sent again. */
+  lastOffset = -1;
+  lastEpoch: string | undefined;
   private ended = false;
   private waiting: ((result: IteratorResult<never>) => void) | undefined;
 
   constructor(
     readonly id: string,
+    readonly session: Session,
     readonly channel: string,
     readonly selection: Selection,
     /** The namespace's data type, for an operation on a typed namespace's own field. */
@@ -32,6 +35,12 @@ export class Operation implements AsyncIterableIterator<never> {
     private readonly onEnd: (op: Operation) => void,
   ) {
     this.idJson = JSON.stringify(id);
+  }
+
+  /** Marks the stream as queued up to this position. */
+  sent(offset: number, epoch: string): void {
+    this.lastOffset = offset;
+    this.lastEpoch = epoch;
   }
 
   /** Ends the operation; its iterable completes. */

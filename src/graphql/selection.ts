@@ -8,29 +8,57 @@ import type { Publication } from '../brokers/broker.js';
  * one selection, and each publication is executed once for all of them.
  */
 export class Selection {
-  readonly key: string;
-  private readonly document: DocumentNode;
-  private readonly variables: Record<string, unknown>;
+  /** Operations using it (see Selections). */
+  users = 0;
 
   constructor(
+    readonly key: string,
     private readonly schema: GraphQLSchema,
-    info: GraphQLResolveInfo,
-    query: string,
-  ) {
-    this.document = { kind: Kind.DOCUMENT, definitions: [info.operation, ...Object.values(info.fragments)] };
-    const used = new Set<string>();
-    const collect = { Variable: (node: { name: { value: string } }) => void used.add(node.name.value) };
-    for (const field of info.fieldNodes) if (field.selectionSet) visit(field.selectionSet, collect);
-    for (const fragment of Object.values(info.fragments)) visit(fragment, collect);
-    // All of them are needed to execute (required ones must be given); the key holds those that matter.
-    this.variables = info.variableValues;
-    const selected = Object.fromEntries([...used].map((name) => [name, info.variableValues[name]]));
-    this.key = `${JSON.stringify(selected)}\n${info.operation.name?.value ?? ''}\n${query}`;
-  }
+    private readonly document: DocumentNode,
+    private readonly variables: Record<string, unknown>,
+  ) {}
 
   /** The event's result as graphql-js executes it with the publication as the root value. */
   execute(pub: Publication): unknown {
     return executeSync({ schema: this.schema, document: this.document, rootValue: pub, variableValues: this.variables });
+  }
+}
+
+/**
+ * The selections of the running operations, one instance per key: operations that share a
+ * selection share the object, so the fan-out tells them apart by identity.
+ */
+export class Selections {
+  private readonly byKey = new Map<string, Selection>();
+
+  constructor(private readonly schema: GraphQLSchema) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The selection of a subscription field, shared with the operations of the same key; release it when the operation ends. */
+  acquire(info: GraphQLResolveInfo, query: string): Selection {
+    const used = new Set<string>();
+    const collect = { Variable: (node: { name: { value: string } }) => void used.add(node.name.value) };
+    for (const field of info.fieldNodes) if (field.selectionSet) visit(field.selectionSet, collect);
+    for (const fragment of Object.values(info.fragments)) visit(fragment, collect);
+    const selected = Object.fromEntries([...used].map((name) => [name, info.variableValues[name]]));
+    const key = `${JSON.stringify(selected)}\n${info.operation.name?.value ?? ''}\n${query}`;
+    let selection = this.byKey.get(key);
+    if (!selection) {
+      const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [info.operation, ...Object.values(info.fragments)] };
+      // All the variables are needed to execute (required ones must be given); the key holds those that matter.
+      selection = new Selection(key, this.schema, document, info.variableValues);
+      this.byKey.set(key, selection);
+    }
+    selection.users += 1;
+    return selection;
+  }
+
+  release(selection: Selection): void {
+    selection.users -= 1;
+    if (selection.users === 0) this.byKey.delete(selection.key);
   }
 }
 
@@ -40,24 +68,24 @@ export interface EncodedResult {
   json: string;
   /** Bytes the transports build for the first subscriber and share with the next ones (see ResultFraming). */
   sseEvent?: Buffer;
-  /** graphql-ws: the payload and the message's closing brace. */
-  wsBody?: Buffer;
+  /** graphql-ws: a next message up to its id, framed, by the length of the id part that follows. */
+  wsHeads?: Buffer[];
 }
 
 /** Results by publication and selection; a publication's entries go with it when it is collected. */
 export class SelectionResults {
-  private readonly byPublication = new WeakMap<Publication, Map<string, EncodedResult>>();
+  private readonly byPublication = new WeakMap<Publication, Map<Selection, EncodedResult>>();
   /** Executions so far (switchboard_graphql_executions_total). */
   executions = 0;
 
   of(pub: Publication, selection: Selection): EncodedResult {
     let results = this.byPublication.get(pub);
     if (!results) this.byPublication.set(pub, (results = new Map()));
-    let result = results.get(selection.key);
+    let result = results.get(selection);
     if (!result) {
       this.executions += 1;
       result = { json: JSON.stringify(selection.execute(pub)) };
-      results.set(selection.key, result);
+      results.set(selection, result);
     }
     return result;
   }

@@ -71,10 +71,15 @@ export interface JoinResult {
 }
 
 /**
- * Delivers a publication to the subscribers of one format that cannot share its bytes (GraphQL:
- * a result per operation); `skip` holds sessions that already have it. It counts what it queues itself.
+ * Delivers publications to the subscribers of one format that cannot share its bytes (GraphQL: a
+ * result per operation). It counts what it queues itself.
  */
-export type Deliverer<S extends Subscriber = Subscriber> = (pub: Publication, sessions: Iterable<S>, skip: Set<S> | undefined) => void;
+export interface Deliverer<S extends Subscriber = Subscriber> {
+  /** A live publication to the channel's joined sessions of the format, but those in `skip` (they already have it). */
+  toChannel(pub: Publication, sessions: ReadonlySet<S>, skip: Set<S> | undefined): void;
+  /** One publication to one session (a replay, or what arrived while it joined). */
+  toSession(session: S, pub: Publication): void;
+}
 
 export interface ChannelCount {
   channel: string;
@@ -106,7 +111,7 @@ export class Hub<S extends Subscriber = Subscriber> {
   /** One publication to one session (a replay, or what arrived while it joined). */
   deliverTo(session: S, pub: Publication): void {
     const deliver = this.deliverers[session.format];
-    if (deliver) deliver(pub, [session], undefined);
+    if (deliver) deliver.toSession(session, pub);
     else session.enqueue(encodeForSession(session.format as SharedFormat, pub));
   }
 
@@ -237,7 +242,7 @@ export class Hub<S extends Subscriber = Subscriber> {
       if (!group || group.size === 0) continue;
       const deliver = this.deliverers[format];
       if (deliver) {
-        deliver(pub, group, skip);
+        deliver.toChannel(pub, group, skip);
         continue;
       }
       const bytes = encodePublication(format as SharedFormat, channelJson, dataJson, position);

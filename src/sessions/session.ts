@@ -124,11 +124,11 @@ export class Session {
     this.queued(bytes.length);
   }
 
-  /** One message queued in two parts (a per-session head and bytes shared with other sessions), joined only at flush. */
-  enqueueParts(head: Buffer, body: Buffer): void {
+  /** One message queued in two parts (bytes shared with other sessions, and this session's own), joined only at flush. */
+  enqueueParts(shared: Buffer, own: Buffer): void {
     if (this.state !== 'open') return;
-    this.queue.push(head, body);
-    this.queued(head.length + body.length);
+    this.queue.push(shared, own);
+    this.queued(shared.length + own.length);
   }
 
   /** Counts one message of `length` bytes just queued and schedules the flush. */

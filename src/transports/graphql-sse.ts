@@ -60,6 +60,7 @@ class PendingStreamSink implements Sink {
  */
 export function registerGraphqlSse(app: FastifyInstance, deps: GraphqlTransportDeps): void {
   const { channels, config } = deps;
+  deps.deliverWith(WireFormat.graphqlSse, nextEvent);
   const handler = createHandler<unknown, GraphqlConnection, ChannelOperations>({
     schema: channels.schema,
     onSubscribe: (req, params) => {

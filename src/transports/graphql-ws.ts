@@ -14,20 +14,21 @@ interface Extra extends Record<string, unknown> {
 }
 
 /**
- * A graphql-ws `next` message in two parts: the operation's own frame header and
- * `{"id":...,"type":"next","payload":` (rebuilt only when the message length changes), and the
- * result with the closing brace, shared by every subscriber of the result. Nothing is copied per
- * subscriber until the session's flush joins what it queued in the turn.
+ * A graphql-ws `next` message in two parts: `{"type":"next","payload":<result>,"id":` behind its
+ * frame header, and the operation's own `<id>}`. The id goes last (key order is free in JSON), so
+ * the long part is built once per result and id length and shared by every subscriber; nothing is
+ * allocated per subscriber until the session's flush joins what it queued in the turn.
  */
 const nextMessage: ResultFraming = (session, op, result) => {
-  const body = (result.wsBody ??= Buffer.from(`${result.json}}`));
-  if (op.frameHeadFor !== body.length) {
-    const prefix = Buffer.from(`{"id":${op.idJson},"type":"next","payload":`);
-    op.frameHead = Buffer.concat([wsTextFrameHeader(prefix.length + body.length), prefix]);
-    op.frameHeadFor = body.length;
+  const tail = (op.messageTail ??= Buffer.from(`${op.idJson}}`));
+  const heads = (result.wsHeads ??= []);
+  let head = heads[tail.length];
+  if (!head) {
+    const text = Buffer.from(`{"type":"next","payload":${result.json},"id":`);
+    head = heads[tail.length] = Buffer.concat([wsTextFrameHeader(text.length + tail.length), text]);
   }
-  session.enqueueParts(op.frameHead!, body);
-  return op.frameHead!.length + body.length;
+  session.enqueueParts(head, tail);
+  return head.length + tail.length;
 };
 
 /** The token of a connection_init payload: `{token}` or `{Authorization: "Bearer ..."}`. */
@@ -48,6 +49,7 @@ export class GraphqlWebSocket {
 
   constructor(private readonly deps: GraphqlTransportDeps) {
     const { config, channels } = deps;
+    deps.deliverWith(WireFormat.graphqlWs, nextMessage);
     this.transport = new WebSocketTransport(config.limits.maxFrameBytes);
     this.server = makeServer<Record<string, unknown>, Extra>({
       schema: channels.schema,

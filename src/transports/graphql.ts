@@ -12,6 +12,7 @@ import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
 import { asSwitchboardError } from '../protocol/errors.js';
 import { GraphqlChannels } from '../graphql/channels.js';
+import type { ResultFraming } from '../graphql/connection.js';
 import type { ValidatedDocuments } from '../graphql/validated-documents.js';
 import { buildChannelSchema } from '../graphql/schema.js';
 import type { Hub } from '../hub/hub.js';
@@ -38,6 +39,8 @@ export interface GraphqlTransportDeps {
   openSession(init: OpenSessionInit): Session;
   /** Answers a refused WebSocket upgrade with the error's status. */
   refuseUpgrade(socket: Duplex, err: unknown): void;
+  /** Publications to the sessions of a GraphQL format go out framed by `frame` (see GraphqlChannels.deliverer). */
+  deliverWith(format: WireFormat, frame: ResultFraming): void;
 }
 
 /**
@@ -126,8 +129,6 @@ export function registerGraphql(node: GraphqlEndpointDeps, origins: OriginPolicy
     buildChannelSchema(config.channels.namespaces),
     metrics.registry,
   );
-  node.hub.deliverWith(WireFormat.graphqlWs, channels.deliverer(WireFormat.graphqlWs));
-  node.hub.deliverWith(WireFormat.graphqlSse, channels.deliverer(WireFormat.graphqlSse));
   const deps: GraphqlTransportDeps = {
     config,
     stats,
@@ -140,6 +141,7 @@ export function registerGraphql(node: GraphqlEndpointDeps, origins: OriginPolicy
     },
     authorize: (request, token) => node.sessions.authorize(request, [], token),
     openSession: (init) => node.sessions.open(init),
+    deliverWith: (format, frame) => node.hub.deliverWith(format, channels.deliverer(format, frame)),
     refuseUpgrade: (socket, err) => {
       const error = asSwitchboardError(err);
       stats.error(error.code);
