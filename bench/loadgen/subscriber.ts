@@ -12,7 +12,7 @@
  *   gql  graphql-transport-ws: `connection_init` -> `connection_ack` -> one `subscribe` to the channel;
  *        publications are `next` messages of that operation
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -41,10 +41,13 @@ const SIO_JOIN = maskedFrame(0x1, Buffer.from('40'));
 const SIO_PONG = maskedFrame(0x1, Buffer.from('3'));
 const GQL_INIT = maskedFrame(0x1, Buffer.from('{"type":"connection_init"}'));
 
-/** The one graphql-ws operation of a subscriber: its channel's publications, with only their data selected. */
+/**
+ * The one graphql-ws operation of a subscriber: its channel's publications, with only their data
+ * selected. Its id is a UUID, as graphql-ws clients (Apollo, urql) make them.
+ */
 function gqlSubscribe(channel: string): Buffer {
   const payload = { query: 'subscription($name: String!) { channel(name: $name) { data } }', variables: { name: channel } };
-  return maskedFrame(0x1, Buffer.from(JSON.stringify({ id: '1', type: 'subscribe', payload })));
+  return maskedFrame(0x1, Buffer.from(JSON.stringify({ id: randomUUID(), type: 'subscribe', payload })));
 }
 
 const enum State {
