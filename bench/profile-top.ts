@@ -116,9 +116,7 @@ function main(): number {
   ];
   for (const e of entries.slice(0, top)) {
     const busyPct = e.name === '(idle)' ? '' : ((e.selfMs / busyMs) * 100).toFixed(1);
-    lines.push(
-      `${e.selfMs.toFixed(1).padStart(9)}  ${((e.selfMs / totalMs) * 100).toFixed(1).padStart(6)}  ${busyPct.padStart(6)}  ${e.name}${e.where ? `  (${e.where})` : ''}`,
-    );
+    lines.push(`${e.selfMs.toFixed(1).padStart(9)}  ${((e.selfMs / totalMs) * 100).toFixed(1).padStart(6)}  ${busyPct.padStart(6)}  ${e.name}${e.where ? `  (${e.where})` : ''}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -69,7 +69,9 @@ function main(): number {
     process.stderr.write('usage: node dist/bench/report.js RESULTS.jsonl\n');
     return 2;
   }
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   process.stdout.write(`${table(lines.map((l) => JSON.parse(l) as Result))}\n`);
   return 0;
 }
@@ -96,7 +98,11 @@ export function table(results: Result[]): string {
     rows.push([m.label, ...values, ...ratios, m.better ?? '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of rows) out.push(r.length === 0 ? '' : line(r));
   const notes = results

@@ -57,7 +57,10 @@ function parseFlags(argv: string[]): Map<string, string> {
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
   if (value === undefined) return [...allowed];
-  const items = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const items = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   for (const item of items) if (!allowed.includes(item as T)) throw new Error(`unknown ${what} ${item}; one of ${allowed.join(', ')}`);
   return items as T[];
 }
@@ -147,7 +150,24 @@ async function main(): Promise<number> {
     if (baseline !== undefined) useBaseline(baseline);
     servers = list(flags.get('servers'), serverNames, 'server').filter((s) => baseline !== undefined || flags.has('servers') || s !== 'switchboard-baseline');
     if (servers.includes('switchboard-baseline') && baseline === undefined) throw new Error('switchboard-baseline needs --baseline=DIR');
-    const known = new Set(['quick', 'only', 'servers', 'baseline', 'profile', 'workers', 'subscribers', 'steps', 'step-seconds', 'channels', 'idle', 'source-addresses', 'budget-seconds', 'retries', 'rounds', 'help']);
+    const known = new Set([
+      'quick',
+      'only',
+      'servers',
+      'baseline',
+      'profile',
+      'workers',
+      'subscribers',
+      'steps',
+      'step-seconds',
+      'channels',
+      'idle',
+      'source-addresses',
+      'budget-seconds',
+      'retries',
+      'rounds',
+      'help',
+    ]);
     for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}\n`);
@@ -332,7 +352,18 @@ async function main(): Promise<number> {
     }
   }
 
-  if (results.some((r) => r.workload !== 'cluster-fanout' && r.workload !== 'workers-fanout' && r.workload !== 'routing' && r.workload !== 'gateway' && r.workload !== 'topics' && r.workload !== 'console')) process.stdout.write(`\n${table(results)}\n`);
+  if (
+    results.some(
+      (r) =>
+        r.workload !== 'cluster-fanout' &&
+        r.workload !== 'workers-fanout' &&
+        r.workload !== 'routing' &&
+        r.workload !== 'gateway' &&
+        r.workload !== 'topics' &&
+        r.workload !== 'console',
+    )
+  )
+    process.stdout.write(`\n${table(results)}\n`);
   const routed = routingTable(results);
   if (routed) process.stdout.write(`\n${routed}\n`);
   const proxied = gatewayTable(results);

@@ -19,7 +19,9 @@ export interface AuthParts {
 export function createAuth(config: Config, revocations: RevocationList, stats: Stats, log: Logger): AuthParts {
   const verifier = new TokenVerifier(config.auth.jwt);
   const disconnectHook = new DisconnectHook(config.auth.disconnectHook, config.limits.maxJsonDepth, stats, log);
-  const consoleCredentials: ConsoleCredentials | undefined = config.admin.enabled ? new ConsoleCredentials(config.api.keys, config.admin, verifier.enabled ? (token) => authenticator.verify(token) : undefined) : undefined;
+  const consoleCredentials: ConsoleCredentials | undefined = config.admin.enabled
+    ? new ConsoleCredentials(config.api.keys, config.admin, verifier.enabled ? (token) => authenticator.verify(token) : undefined)
+    : undefined;
   const authenticator: Authenticator = new Authenticator(config.auth, verifier, revocations, stats, log, config.limits.maxJsonDepth, consoleCredentials);
   const permissions = new Permissions(config.auth, (token) => authenticator.verify(token), stats, log, config.limits.maxJsonDepth);
   return { authenticator, permissions, disconnectHook, consoleCredentials };

@@ -18,6 +18,7 @@ import { wireFormatNames } from './protocol/wire.js';
 import { SessionRegistry } from './sessions/registry.js';
 import { SessionService } from './sessions/service.js';
 import type { Session } from './sessions/session.js';
+import type { ClientCommands } from './sessions/client-commands.js';
 import { ClusterActions } from './cluster/actions.js';
 import { Lifecycle } from './cluster/lifecycle.js';
 import { mountRoutes } from './node-http.js';
@@ -50,6 +51,7 @@ export class SwitchboardNode {
   readonly hub: Hub<Session>;
   readonly registry = new SessionRegistry();
   readonly sessions: SessionService;
+  readonly commands: ClientCommands;
   readonly clusterActions: ClusterActions;
   readonly rules: ChannelRules;
   readonly app: FastifyInstance;
@@ -95,28 +97,30 @@ export class SwitchboardNode {
     });
     this.broker = parts.broker;
     this.machine = options.machine;
-    this.hub = new Hub<Session>(this.broker, this.metrics.stats, askToReconnectOnLostGap(this.log, (session) => this.sessions.askToReconnect(session, 'insufficient_state')));
+    const onLostGap = askToReconnectOnLostGap(this.log, (session) => this.sessions.askToReconnect(session, 'insufficient_state'));
+    this.hub = new Hub<Session>(this.broker, this.metrics.stats, onLostGap);
     this.revocations = new RevocationList(this.broker, (revocation) => this.sessions.closeRevoked(revocation));
     feedFromBroker(this.broker, this.hub, this.revocations, this.metrics.stats, this.log);
     const { authenticator, permissions, disconnectHook, consoleCredentials } = createAuth(config, this.revocations, this.metrics.stats, this.log);
     this.authenticator = authenticator;
     this.permissions = permissions;
+    // What most parts are built with.
+    const context = { config, nodeId: this.id, log: this.log, stats: this.metrics.stats, registry: this.metrics.registry };
     // Which internal addresses push endpoints and registered gateway instances may reach.
     const targets = new TargetPolicy(config.security.allowedPrivateTargets, this.metrics.registry);
-    this.gateway = parts.gatewayStores
-      ? new Gateway({ config, nodeId: this.id, stats: this.metrics.stats, registry: this.metrics.registry, log: this.log, authenticator: this.authenticator, targets, stores: parts.gatewayStores, graphql: parts.gatewayGraphql })
-      : undefined;
+    const { gatewayStores: stores, gatewayGraphql: graphql } = parts;
+    this.gateway = stores && new Gateway({ ...context, authenticator, targets, stores, graphql });
     this.rules = new ChannelRules(config.channels, config.auth.personalNamespace);
     const publishAs = (source: 'client' | 'bridge') => (channel: string, data: unknown) => this.sessions.publish(this.rules.resolve(channel), data, source);
     const sendToUser = (user: string, data: unknown) => this.cluster.command({ kind: 'send', target: { user }, data });
-    this.bridges = new Bridges({ config, nodeId: this.id, log: this.log, registry: this.metrics.registry, outlet: { publish: async (channel, data) => void (await publishAs('bridge')(channel, data)), sendToUser } });
+    this.bridges = new Bridges({ ...context, outlet: { publish: async (channel, data) => void (await publishAs('bridge')(channel, data)), sendToUser } });
     this.topics = new TopicService(parts.topicStore, config.topics, this.metrics.registry, this.log, targets);
     this.topicStreams = new TopicStreams(this.topics, principalResolver(config.api, this.topics.applications), (code) => this.metrics.stats.error(code));
     const gauges = { connections: () => this.registry.size, subscriptions: () => this.hub.subscriptions };
-    this.console = consoleCredentials && createAdminConsole({ nodeId: this.id, config, credentials: consoleCredentials, stats: this.metrics.stats, gauges, log: this.log, broker: this.broker, topics: this.topics, gateway: this.gateway });
+    this.console =
+      consoleCredentials && createAdminConsole({ ...context, credentials: consoleCredentials, gauges, broker: this.broker, topics: this.topics, gateway: this.gateway });
     this.sessions = new SessionService({
-      config,
-      nodeId: this.id,
+      ...context,
       broker: this.broker,
       hub: this.hub,
       registry: this.registry,
@@ -124,16 +128,14 @@ export class SwitchboardNode {
       authenticator: this.authenticator,
       permissions: this.permissions,
       disconnectHook,
-      stats: this.metrics.stats,
-      log: this.log,
       watcher: this.console,
       route: (session, message) => this.router.route({ id: session.id, user: session.user, context: session.context, transport: wireFormatNames[session.format]! }, message),
       reserved: this.console?.channels,
       accepting: () => this.lifecycle.running,
     });
+    this.commands = this.sessions.commands;
     this.clusterActions = new ClusterActions({
-      nodeId: this.id,
-      config,
+      ...context,
       broker: this.broker,
       hub: this.hub,
       sessions: this.sessions,
@@ -142,18 +144,13 @@ export class SwitchboardNode {
       port: () => this.port,
       nodeStats: this.console && ((query) => this.console!.answer(query)),
       query: (query) => this.cluster.query(query),
-      log: this.log,
     });
     this.cluster = new Cluster(this.id, this.broker, this.clusterActions, config.cluster, this.log);
     const sendToService: ServiceSender | undefined = this.gateway && ((service, request, timeout) => this.gateway!.send(service, request, { timeout }));
-    ({ router: this.router, durable: this.durable } = createRouting(config, { node: this.id, publish: publishAs('client'), sendToService }, this.topics.store, this.metrics.registry, this.log));
+    const routingOutlet = { node: this.id, publish: publishAs('client'), sendToService };
+    ({ router: this.router, durable: this.durable } = createRouting(config, routingOutlet, this.topics.store, this.metrics.registry, this.log));
     ({ app: this.app, certificates: this.certificates } = createServer(config, this.metrics.stats, this.log));
-    mountRoutes({
-      app: this.app, config, log: this.log, metrics: this.metrics, machine: this.machine, id: this.id, ready: () => this.isReady, draining: () => this.isDraining,
-      console: this.console, gateway: this.gateway, topics: this.topics, topicStreams: this.topicStreams, rules: this.rules, broker: this.broker, hub: this.hub,
-      registry: this.registry, lifecycle: this.lifecycle, sessions: this.sessions, commands: this.sessions.commands, cluster: this.cluster, clusterActions: this.clusterActions,
-      authenticator: this.authenticator, permissions: this.permissions, revocations: this.revocations, router: this.router, durable: this.durable,
-    }, parts.graphql?.registerGraphql);
+    mountRoutes(this, parts.graphql?.registerGraphql);
     this.reloaders = nodeReloaders(this.log, this.certificates);
   }
 

@@ -43,7 +43,11 @@ function benchCertificate(): string[] {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   if (!existsSync(cert) || !existsSync(key)) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-keyout', key, '-out', cert, '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-keyout', key, '-out', cert, '-subj', '/CN=localhost'],
+      { stdio: 'ignore' },
+    );
   }
   return ['--server.tls.cert', cert, '--server.tls.key', key];
 }
@@ -134,10 +138,14 @@ export class ServerProcess {
     }
     const script = scripts[name];
     const scriptArgs = typeof script.args === 'function' ? script.args() : script.args;
-    const child = forkTracked(typeof script.path === 'function' ? script.path() : script.path, [...scriptArgs, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)], {
-      execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const child = forkTracked(
+      typeof script.path === 'function' ? script.path() : script.path,
+      [...scriptArgs, ...(options.args ?? []), '--host', '127.0.0.1', '--port', String(port)],
+      {
+        execArgv,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    );
     const server = new ServerProcess(name, child, new Rpc(child, name), port);
     const deadline = Date.now() + 20_000;
     while (!(await canConnect(server.host, port))) {

@@ -45,7 +45,9 @@ class HttpConn {
 
   private ensureSocket(): net.Socket {
     if (this.socket && !this.socket.destroyed) return this.socket;
-    const socket = this.tls ? tls.connect({ host: this.host, port: this.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }) : net.connect({ host: this.host, port: this.port });
+    const socket = this.tls
+      ? tls.connect({ host: this.host, port: this.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
+      : net.connect({ host: this.host, port: this.port });
     socket.setNoDelay(true);
     this.carry = null;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -136,10 +138,7 @@ function stamp(): string {
 }
 
 function requestText(body: string): string {
-  return (
-    `POST /api/publish HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-  );
+  return `POST /api/publish HTTP/1.1\r\nHost: ${host}:${port}\r\nContent-Type: application/json\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 function publication(channel: string): string {
@@ -320,10 +319,7 @@ serveRpc({
     const body = '{"channel":"bench-connection-warmup","data":0}';
     const ok = await Promise.all(
       conns.map(
-        (conn) =>
-          new Promise<boolean>((resolve) =>
-            conn.send(requestText(body), { sentAt: clockMs(), channels: [-1], batch: false }, (res) => resolve(res?.status === 200)),
-          ),
+        (conn) => new Promise<boolean>((resolve) => conn.send(requestText(body), { sentAt: clockMs(), channels: [-1], batch: false }, (res) => resolve(res?.status === 200))),
       ),
     );
     const failed = ok.filter((v) => !v).length;

@@ -64,8 +64,7 @@ export async function handlePublish(req: IncomingMessage, res: ServerResponse, p
     sendJson(res, 400, { error: { code: 'bad_request', message: 'body must be JSON' } });
     return;
   }
-  const one = (item: unknown) =>
-    isItem(item) ? { channel: item.channel, subscribers: publish(item) } : { error: { code: 'bad_request', message: 'expected {channel, data}' } };
+  const one = (item: unknown) => (isItem(item) ? { channel: item.channel, subscribers: publish(item) } : { error: { code: 'bad_request', message: 'expected {channel, data}' } });
   if (Array.isArray(body)) {
     sendJson(res, 200, { results: body.map(one) });
     return;

@@ -28,7 +28,11 @@ export async function startBroker(type: 'redis' | 'nats'): Promise<Broker> {
   const dir = type === 'nats' ? mkdtempSync(join(os.tmpdir(), 'sb-bench-nats-')) : null;
   const [command, args, flags] =
     type === 'redis'
-      ? ['redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], ['--broker.type', 'redis', '--broker.redis.url', `redis://127.0.0.1:${port}`]]
+      ? [
+          'redis-server',
+          ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+          ['--broker.type', 'redis', '--broker.redis.url', `redis://127.0.0.1:${port}`],
+        ]
       : ['nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir!], ['--broker.type', 'nats', '--broker.nats.servers', `nats://127.0.0.1:${port}`]];
   let output = '';
   let spawnError: Error | null = null;
@@ -238,9 +242,16 @@ export function clusterTable(results: Result[]): string {
     ['  publish errors', 'publishErrors'],
   ];
   const header = ['', ...lines.map((r) => String(r.broker))];
-  const body = rows.map(([label, key]) => [label, ...lines.map((r) => (r.error || r.skipped ? (label.startsWith(' ') ? '' : r.error ? 'error' : 'skipped') : String(r[key] ?? '-')))]);
+  const body = rows.map(([label, key]) => [
+    label,
+    ...lines.map((r) => (r.error || r.skipped ? (label.startsWith(' ') ? '' : r.error ? 'error' : 'skipped') : String(r[key] ?? '-'))),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const notes = lines.filter((r) => r.error || r.skipped).map((r) => `  cluster-fanout ${String(r.broker)}: ${String(r.error ?? r.skipped)}`);
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ...(notes.length > 0 ? ['', 'Not measured:', ...notes] : [])].join('\n');
 }

@@ -79,7 +79,12 @@ async function measure(ctx: Context, withConsole: boolean, connections: number, 
       feed.on('message', (raw) => {
         if (raw.toString().includes('"$admin:stats"')) statsMessages += 1;
       });
-      feed.send(JSON.stringify([{ type: 'subscribe', channel: '$admin:stats' }, { type: 'subscribe', channel: '$admin:sessions' }]));
+      feed.send(
+        JSON.stringify([
+          { type: 'subscribe', channel: '$admin:stats' },
+          { type: 'subscribe', channel: '$admin:sessions' },
+        ]),
+      );
     }
     const pollMs: number[] = [];
     const before = await server.usage();

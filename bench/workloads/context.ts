@@ -56,12 +56,7 @@ export async function startPair(ctx: Context, name: ServerName, label: string): 
 }
 
 /** Starts the server and a fresh load generator, runs fn, and stops both whatever happens. */
-export async function withServer<T>(
-  ctx: Context,
-  name: ServerName,
-  label: string,
-  fn: (server: ServerProcess, loadgen: Loadgen) => Promise<T>,
-): Promise<T> {
+export async function withServer<T>(ctx: Context, name: ServerName, label: string, fn: (server: ServerProcess, loadgen: Loadgen) => Promise<T>): Promise<T> {
   const { server, loadgen } = await startPair(ctx, name, label);
   try {
     return await fn(server, loadgen);

@@ -87,10 +87,14 @@ export async function gateway(ctx: Context): Promise<Result> {
       label: 'gateway',
       profileDir: ctx.settings.profileDir,
       args: [
-        '--gateway.enabled', 'true',
-        '--gateway.upstream.connections', String(CONCURRENCY),
-        '--gateway.services', JSON.stringify({ upstream: { instances: [`http://127.0.0.1:${upstreamPort}`] } }),
-        '--gateway.routes', JSON.stringify([{ name: 'bench', service: 'upstream', path: '/bench', stripPrefix: true }]),
+        '--gateway.enabled',
+        'true',
+        '--gateway.upstream.connections',
+        String(CONCURRENCY),
+        '--gateway.services',
+        JSON.stringify({ upstream: { instances: [`http://127.0.0.1:${upstreamPort}`] } }),
+        '--gateway.routes',
+        JSON.stringify([{ name: 'bench', service: 'upstream', path: '/bench', stripPrefix: true }]),
       ],
     });
     const direct = await measure('direct calls to the upstream', poolFor(upstreamPort), '/');

@@ -34,13 +34,29 @@ export async function routing(ctx: Context): Promise<Result> {
       label: 'routing',
       profileDir: ctx.settings.profileDir,
       args: [
-        '--routing.backends', JSON.stringify({ echo: { url: `http://127.0.0.1:${backendPort}/`, connections: CONCURRENCY } }),
-        '--routing.routes', JSON.stringify([{ key: '$default', backend: 'echo' }]),
-        '--limits.clientMessagesPerSecond', '1000000000',
-        '--limits.clientMessagesBurst', '1000000000',
+        '--routing.backends',
+        JSON.stringify({ echo: { url: `http://127.0.0.1:${backendPort}/`, connections: CONCURRENCY } }),
+        '--routing.routes',
+        JSON.stringify([{ key: '$default', backend: 'echo' }]),
+        '--limits.clientMessagesPerSecond',
+        '1000000000',
+        '--limits.clientMessagesBurst',
+        '1000000000',
       ],
     });
-    const envelope = JSON.stringify({ id: '0b6f5b0e-3c1f-4a51-9d7e-2f1b8f0f3a11', kind: 'send', route: 'r', data: payload, session: '0b6f5b0e-3c1f-4a51-9d7e-2f1b8f0f3a11', user: 'u', context: {}, transport: 'ws', node: 'n', time: Date.now(), attempt: 1 });
+    const envelope = JSON.stringify({
+      id: '0b6f5b0e-3c1f-4a51-9d7e-2f1b8f0f3a11',
+      kind: 'send',
+      route: 'r',
+      data: payload,
+      session: '0b6f5b0e-3c1f-4a51-9d7e-2f1b8f0f3a11',
+      user: 'u',
+      context: {},
+      transport: 'ws',
+      node: 'n',
+      time: Date.now(),
+      attempt: 1,
+    });
     ctx.log(`routing: direct HTTP calls to the backend, ${CONCURRENCY} in flight, ${durationMs} ms`);
     await closedLoop(500, CONCURRENCY, () => post(pool, envelope));
     const direct = await closedLoop(durationMs, CONCURRENCY, () => post(pool, envelope));

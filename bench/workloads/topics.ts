@@ -45,10 +45,14 @@ export async function topics(ctx: Context, store: TopicStoreName): Promise<Resul
       profileDir: ctx.settings.profileDir,
       args: [
         ...(broker?.flags ?? []),
-        '--topics.store', store,
-        '--topics.quotas.messagesPerSecond', '100000000',
-        '--topics.quotas.bytesPerSecond', '100000000000',
-        '--topics.maxBatchSize', String(BATCH),
+        '--topics.store',
+        store,
+        '--topics.quotas.messagesPerSecond',
+        '100000000',
+        '--topics.quotas.bytesPerSecond',
+        '100000000000',
+        '--topics.maxBatchSize',
+        String(BATCH),
       ],
     });
     pool = new Pool(`http://127.0.0.1:${server.port}`, { connections: CONCURRENCY });
@@ -134,7 +138,10 @@ export function topicsTable(results: Result[]): string {
   const lines = [`topics (one node)   single msg/s   batched msg/s (x${BATCH})   publish->pull p50 / p99 ms`];
   for (const r of rows) {
     if (r.error) lines.push(`${String(r.store).padEnd(20)}not measured (${String(r.error)})`);
-    else lines.push(`${String(r.store).padEnd(20)}${String(r.singlePerSecond).padStart(12)}   ${String(r.batchedPerSecond).padStart(22)}   ${r.publishToPullP50Ms} / ${r.publishToPullP99Ms}`);
+    else
+      lines.push(
+        `${String(r.store).padEnd(20)}${String(r.singlePerSecond).padStart(12)}   ${String(r.batchedPerSecond).padStart(22)}   ${r.publishToPullP50Ms} / ${r.publishToPullP99Ms}`,
+      );
   }
   return lines.join('\n');
 }

@@ -193,6 +193,10 @@ export function workersTable(results: Result[]): string {
   const header = ['', ...lines.map((r) => `${String(r.workers)} worker${r.workers === 1 ? '' : 's'}`)];
   const body = rows.map(([label, value]) => [label, ...lines.map((r) => (r.error ? (label.startsWith(' ') ? '' : 'error') : String(value(r) ?? '-')))]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -80,7 +80,12 @@ export class AdminConsole {
         this.recordRates();
       },
     );
-    this.sessionEvents = new SessionEventBatcher(deps.nodeId, (events) => this.feed(sessionsChannel, events), config.admin.maxSessionEvents, () => stats.limit('session_events'));
+    this.sessionEvents = new SessionEventBatcher(
+      deps.nodeId,
+      (events) => this.feed(sessionsChannel, events),
+      config.admin.maxSessionEvents,
+      () => stats.limit('session_events'),
+    );
   }
 
   start(): void {

@@ -30,7 +30,10 @@ export class ConsoleCredentials {
     /** Verifies a client token and checks it is not revoked; undefined when no token keys are configured. */
     private readonly verify: ((token: string) => Promise<VerifiedToken>) | undefined,
   ) {
-    this.keys = new KeyRing<ConsoleRole>([...apiKeys.map((k): [string, ConsoleRole] => [k, 'admin']), ...admin.readOnlyKeys.map((k): [string, ConsoleRole] => [k, 'read-only'])], 'admin');
+    this.keys = new KeyRing<ConsoleRole>(
+      [...apiKeys.map((k): [string, ConsoleRole] => [k, 'admin']), ...admin.readOnlyKeys.map((k): [string, ConsoleRole] => [k, 'read-only'])],
+      'admin',
+    );
   }
 
   /**

@@ -18,7 +18,10 @@ export function consoleApiAccess(credentials: ConsoleCredentials): OtherCredenti
     const principal = await credentials.identify(given);
     if (!principal) return false;
     if (principal.role === 'read-only' && !readMethods.has(req.method)) {
-      throw new SwitchboardError('forbidden', `the read-only console role sees everything and changes nothing: ${req.method} ${req.routeOptions.url ?? req.url} needs the admin role`);
+      throw new SwitchboardError(
+        'forbidden',
+        `the read-only console role sees everything and changes nothing: ${req.method} ${req.routeOptions.url ?? req.url} needs the admin role`,
+      );
     }
     return true;
   };

@@ -45,7 +45,15 @@ export class SessionEventBatcher {
   ) {}
 
   sessionOpened(session: Session): void {
-    this.add(() => this.opened.push({ id: session.id, user: session.user, transport: wireFormatNames[session.format]!, remote: session.remote, connectedAt: new Date(session.connectedAt).toISOString() }));
+    this.add(() =>
+      this.opened.push({
+        id: session.id,
+        user: session.user,
+        transport: wireFormatNames[session.format]!,
+        remote: session.remote,
+        connectedAt: new Date(session.connectedAt).toISOString(),
+      }),
+    );
   }
 
   sessionClosed(session: Session, reason: string): void {

@@ -37,10 +37,7 @@ export async function topicsOverview(topics: TopicsSource, acked: RateWindow): P
   const byTopic = new Map<string, SubscriptionOverview[]>();
   for (const app of applications) {
     for (const sub of await topics.listSubscriptions(app.id)) {
-      const [stats, dead] = await Promise.all([
-        topics.subscriptionStats(app.id, sub.name),
-        sub.deadLetterTopic ? topics.topicStats(app.id, sub.deadLetterTopic) : undefined,
-      ]);
+      const [stats, dead] = await Promise.all([topics.subscriptionStats(app.id, sub.name), sub.deadLetterTopic ? topics.topicStats(app.id, sub.deadLetterTopic) : undefined]);
       const key = `${sub.topic.application}/${sub.topic.name}`;
       const list = byTopic.get(key) ?? [];
       byTopic.set(key, list);

@@ -188,7 +188,13 @@ export class SwitchboardApi {
       this.request('POST', `/api/topics/${segment(app)}/topics/${segment(topic)}/publish`, withIdempotencyKey(message)),
     /** Publishes a batch; each message gets its own result or error. */
     publishBatch: async (app: string, topic: string, messages: NewTopicMessage[]): Promise<(TopicPublishResult | { error: { code: ApiErrorCode; message: string } })[]> =>
-      (await this.request<{ results: (TopicPublishResult | { error: { code: ApiErrorCode; message: string } })[] }>('POST', `/api/topics/${segment(app)}/topics/${segment(topic)}/publish`, { messages: messages.map(withIdempotencyKey) })).results,
+      (
+        await this.request<{ results: (TopicPublishResult | { error: { code: ApiErrorCode; message: string } })[] }>(
+          'POST',
+          `/api/topics/${segment(app)}/topics/${segment(topic)}/publish`,
+          { messages: messages.map(withIdempotencyKey) },
+        )
+      ).results,
     /** Receives up to maxMessages (default 100), waiting up to waitMs (default 0) for some. */
     pull: async (app: string, subscription: string, options: { maxMessages?: number; waitMs?: number } = {}): Promise<ReceivedMessage[]> =>
       (await this.request<{ messages: ReceivedMessage[] }>('POST', `/api/topics/${segment(app)}/subscriptions/${segment(subscription)}/pull`, options)).messages,

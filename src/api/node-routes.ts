@@ -13,7 +13,7 @@ export interface NodeInfoDeps {
   lifecycle: Pick<Lifecycle, 'uptimeSeconds' | 'reportedState'>;
   registry: Pick<SessionRegistry, 'size'>;
   hub: Pick<Hub, 'subscriptions' | 'channelCount'>;
-  ready: () => boolean;
+  readonly isReady: boolean;
   cluster: Pick<Cluster, 'liveNodes'>;
 }
 
@@ -29,7 +29,7 @@ export function registerNodeRoutes(api: FastifyInstance, deps: NodeInfoDeps): vo
     subscriptions: deps.hub.subscriptions,
     channels: deps.hub.channelCount,
     state: deps.lifecycle.reportedState,
-    ready: deps.ready(),
+    ready: deps.isReady,
   }));
 
   api.get('/api/nodes', async () => ({ nodes: deps.cluster.liveNodes() }));

@@ -59,7 +59,10 @@ export const components: Record<string, Schema> = {
   Sessions: object({ sessions: list(ref('Session')) }, ['sessions']),
   SessionCount: object({ sessions: int('sessions the cluster view listed') }, ['sessions']),
   Reason: object({ reason: { type: 'string', maxLength: 120 } }),
-  Disconnect: object({ reason: { type: 'string', maxLength: 120 }, code: { type: 'integer', minimum: 4000, maximum: 4999, description: 'close code: 4000-4499 the client reconnects, 4500-4999 it does not; 4000 when left out' } }),
+  Disconnect: object({
+    reason: { type: 'string', maxLength: 120 },
+    code: { type: 'integer', minimum: 4000, maximum: 4999, description: 'close code: 4000-4499 the client reconnects, 4500-4999 it does not; 4000 when left out' },
+  }),
   Data: object({ data: anyJson }, ['data']),
   Channel: object({ channel: str() }, ['channel']),
   Revocation: object({ jti: str(), user: str(), expiresAt: time, issuedBefore: time }, ['expiresAt']),
@@ -122,10 +125,7 @@ export const components: Record<string, Schema> = {
     push: object({ endpoint: str(), secret: str() }),
   }),
   AckIds: object({ ackIds: list(str()) }, ['ackIds']),
-  AckResults: object(
-    { results: list(object({ ackId: str(), ok: { const: true }, error: ref('ItemError') }, ['ackId'])) },
-    ['results'],
-  ),
+  AckResults: object({ results: list(object({ ackId: str(), ok: { const: true }, error: ref('ItemError') }, ['ackId'])) }, ['results']),
   Application: object({ id: str(), quotas: { type: 'object' }, keys: list({ type: 'object' }), createdAt: time }, ['id']),
   ServiceInstance: object(
     {

@@ -100,7 +100,11 @@ export function openApiDocument(version: string, features: Features): Record<str
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Switchboard server API', version, description: 'The HTTP server API of a Switchboard node (docs/api.md). Every error answers {"error": {"code", "message"}} with a stable code.' },
+    info: {
+      title: 'Switchboard server API',
+      version,
+      description: 'The HTTP server API of a Switchboard node (docs/api.md). Every error answers {"error": {"code", "message"}} with a stable code.',
+    },
     security: [{ bearer: [] }, { apiKey: [] }],
     paths,
     components: {

@@ -11,8 +11,8 @@ export interface OpsDeps {
   config: Pick<Config, 'metrics'>;
   metrics: Pick<Metrics, 'registry'>;
   machine: MachineView | undefined;
-  ready: () => boolean;
-  draining: () => boolean;
+  readonly isReady: boolean;
+  readonly isDraining: boolean;
 }
 
 /** Health, readiness and Prometheus metrics: open without an API key so probes and scrapers can reach them. */
@@ -22,15 +22,15 @@ export function registerOpsRoutes(node: OpsDeps): void {
   app.get('/healthz', async () => ({ status: 'ok', node: node.id }));
 
   app.get('/readyz', async (_req, reply) => {
-    if (node.ready() && machine) {
+    if (node.isReady && machine) {
       // Any worker may take the probe: it answers for all of them (not ready when the primary cannot say).
       const { ready, workers } = await machine.readiness().catch(() => ({ ready: false, workers: [] }));
       if (!ready) reply.code(503);
       return { status: ready ? 'ready' : 'not_ready', node: node.id, workers };
     }
-    if (node.ready()) return { status: 'ready', node: node.id };
+    if (node.isReady) return { status: 'ready', node: node.id };
     reply.code(503);
-    return { status: node.draining() ? 'draining' : 'not_ready', node: node.id };
+    return { status: node.isDraining ? 'draining' : 'not_ready', node: node.id };
   });
 
   // With metrics.port set, /metrics is served only there (see metricsSource).

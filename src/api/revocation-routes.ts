@@ -32,6 +32,8 @@ export function registerRevocationRoutes(api: FastifyInstance, deps: RevocationD
       revocation.issuedBefore = now;
     }
     await deps.revocations.revoke(revocation);
-    return { revoked: { ...revocation, expiresAt: new Date(revocation.expiresAt).toISOString(), issuedBefore: revocation.issuedBefore && new Date(revocation.issuedBefore).toISOString() } };
+    return {
+      revoked: { ...revocation, expiresAt: new Date(revocation.expiresAt).toISOString(), issuedBefore: revocation.issuedBefore && new Date(revocation.issuedBefore).toISOString() },
+    };
   });
 }

@@ -55,7 +55,8 @@ export function registerApiRoutes(deps: ApiDeps): void {
         insecure: deps.config.api.insecure,
         historyMinutes: deps.config.admin.historyMinutes,
         // Nodes without the console answer null; older nodes know no such query.
-        nodeStats: async (minutes) => [...(await deps.cluster.query({ what: 'node-stats', minutes })).values()].filter((a): a is NodeStats => Array.isArray((a as NodeStats | null)?.samples)),
+        nodeStats: async (minutes) =>
+          [...(await deps.cluster.query({ what: 'node-stats', minutes })).values()].filter((a): a is NodeStats => Array.isArray((a as NodeStats | null)?.samples)),
         topics: () => console.topicsOverview(),
         gateway: console.gatewayOverview,
       });

@@ -18,7 +18,7 @@ const maxReasonLength = 120;
 function reasonOf(req: FastifyRequest): string {
   const body = isMapping(req.body) ? req.body : {};
   const { reason: queryReason } = req.query as { reason?: string };
-  const reason = typeof body.reason === 'string' ? body.reason : queryReason ?? 'disconnected by the server';
+  const reason = typeof body.reason === 'string' ? body.reason : (queryReason ?? 'disconnected by the server');
   if (reason.length > maxReasonLength) throw new SwitchboardError('bad_request', `reason is longer than ${maxReasonLength} characters`);
   return reason;
 }
@@ -39,7 +39,8 @@ function requestedCloseCode(req: FastifyRequest): number {
 function replyOf(req: FastifyRequest): { id: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } } {
   const body = req.body;
   const id = isMapping(body) ? body.id : undefined;
-  if (!isMapping(body) || !(typeof id === 'string' || typeof id === 'number')) throw new SwitchboardError('bad_request', 'expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code", "message"}}');
+  if (!isMapping(body) || !(typeof id === 'string' || typeof id === 'number'))
+    throw new SwitchboardError('bad_request', 'expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code", "message"}}');
   if (body.error === undefined) {
     if (body.data === undefined) throw new SwitchboardError('bad_request', 'a reply needs data or error');
     return { id, data: body.data };

@@ -175,7 +175,11 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
     if (items.length === 0) throw new SwitchboardError('bad_request', 'messages is empty');
     let outcomes;
     try {
-      outcomes = await topics.publish(req.params.app, req.params.topic, items.map((item) => publishInputOrError(item, topics.config.maxKeyBytes)));
+      outcomes = await topics.publish(
+        req.params.app,
+        req.params.topic,
+        items.map((item) => publishInputOrError(item, topics.config.maxKeyBytes)),
+      );
     } catch (err) {
       if (err instanceof QuotaExceeded) reply.header('retry-after', String(err.retryAfterSeconds));
       throw err;
@@ -297,7 +301,8 @@ function subscriptionOptions(b: Record<string, unknown>): Partial<SubscriptionOp
 }
 
 function webhookTarget(value: unknown): WebhookTarget {
-  if (!isMapping(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string') throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
+  if (!isMapping(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string')
+    throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
   return { endpoint: value.endpoint, secret: value.secret };
 }
 

@@ -93,7 +93,7 @@ export class Authenticator {
     if (role) return { user: consoleKeyUser, context: { role, via: 'key' }, privileged: false, channels: [], issuedAt: Date.now(), consoleRole: role };
     if (firstFrameToken !== undefined && this.console && !this.verifier.enabled && !this.config.connectHook.url) {
       this.stats.authFailure('unknown_key');
-      throw new SwitchboardError('unauthorized', 'the connect frame\'s token is not a console key, and this node verifies no client tokens');
+      throw new SwitchboardError('unauthorized', "the connect frame's token is not a console key, and this node verifies no client tokens");
     }
     const token = firstFrameToken ?? tokenOf(req, this.config.jwt.cookie);
     if (token !== undefined && this.verifier.enabled) return this.identityOf(await this.verify(token));
@@ -138,7 +138,12 @@ export class Authenticator {
     const { url, timeout, failOpen } = this.config.connectHook;
     let answer: Record<string, unknown>;
     try {
-      answer = await askHook(url, { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token }, timeout, this.maxJsonDepth);
+      answer = await askHook(
+        url,
+        { headers: headersForHook(req.headers), query: Object.fromEntries(req.query), remote: req.remote, transport: req.transport, token },
+        timeout,
+        this.maxJsonDepth,
+      );
     } catch (err) {
       const failure = err as HookFailure;
       this.stats.hookCall('connect', failure.outcome);

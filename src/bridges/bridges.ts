@@ -78,10 +78,15 @@ export class Bridges {
     switch (definition.source) {
       case 'kafka': {
         const [{ KafkaRecordSource }, { createKafka }] = await Promise.all([import('./kafka-source.js'), import('../kafka/client.js')]);
-        return new KafkaRecordSource(bridge, createKafka({ brokers: bridges.kafka.brokers, clientId: bridges.kafka.clientId }, this.deps.log), {
-          fromBeginning,
-          sessionTimeout: bridges.kafka.sessionTimeout,
-        }, this.deps.log);
+        return new KafkaRecordSource(
+          bridge,
+          createKafka({ brokers: bridges.kafka.brokers, clientId: bridges.kafka.clientId }, this.deps.log),
+          {
+            fromBeginning,
+            sessionTimeout: bridges.kafka.sessionTimeout,
+          },
+          this.deps.log,
+        );
       }
       case 'nats': {
         const { NatsRecordSource } = await import('./nats-source.js');

@@ -100,7 +100,12 @@ export class JetStreamRecordSource implements RecordSource {
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const message of messages) {
       try {
-        await this.bridge.deliver(recordOf(message), `${message.subject} sequence ${message.seq}`, () => this.running, async () => message.working());
+        await this.bridge.deliver(
+          recordOf(message),
+          `${message.subject} sequence ${message.seq}`,
+          () => this.running,
+          async () => message.working(),
+        );
         message.ack();
       } catch {
         message.nak();

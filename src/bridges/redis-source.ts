@@ -82,8 +82,7 @@ export class RedisRecordSource implements RecordSource {
   private async readNew(): Promise<StreamEntry[]> {
     const { stream, group } = this.bridge.definition;
     const answer = (await this.reader.xreadgroup('GROUP', group, this.options.consumer, 'COUNT', readCount, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as
-      | [string, StreamEntry[]][]
-      | null;
+      [string, StreamEntry[]][] | null;
     return answer?.[0]?.[1] ?? [];
   }
 

@@ -1,15 +1,4 @@
-import type {
-  Broker,
-  ControlBus,
-  ControlMessage,
-  HistoryOptions,
-  HistoryQuery,
-  HistoryResult,
-  PresenceMember,
-  PresenceStore,
-  Publication,
-  StreamPosition,
-} from './broker.js';
+import type { Broker, ControlBus, ControlMessage, HistoryOptions, HistoryQuery, HistoryResult, PresenceMember, PresenceStore, Publication, StreamPosition } from './broker.js';
 import { MemoryBroker, MemoryBus } from './memory.js';
 import { SwitchboardError, type ErrorCode } from '../protocol/errors.js';
 

@@ -1,15 +1,4 @@
-import type {
-  Broker,
-  ControlBus,
-  ControlMessage,
-  HistoryOptions,
-  HistoryQuery,
-  HistoryResult,
-  PresenceMember,
-  PresenceStore,
-  Publication,
-  StreamPosition,
-} from './broker.js';
+import type { Broker, ControlBus, ControlMessage, HistoryOptions, HistoryQuery, HistoryResult, PresenceMember, PresenceStore, Publication, StreamPosition } from './broker.js';
 import { MemoryStreams } from './memory-stream.js';
 
 /** Presence entries in memory, each with its own expiry. */

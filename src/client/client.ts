@@ -259,8 +259,7 @@ export class SwitchboardClient extends Emitter<ClientEvents> {
       },
     };
     this.emit('connecting', { attempt: this.attempt, transport: name });
-    const conn: Transport =
-      name === 'websocket' ? new WebSocketTransport(this.WebSocket!, context) : name === 'sse' ? new SseTransport(context) : new LongPollTransport(context);
+    const conn: Transport = name === 'websocket' ? new WebSocketTransport(this.WebSocket!, context) : name === 'sse' ? new SseTransport(context) : new LongPollTransport(context);
     this.conn = conn;
   }
 

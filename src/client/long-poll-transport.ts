@@ -19,7 +19,6 @@ export class LongPollTransport extends ReopeningTransport {
   /** Channels whose `subscribed` frame was given on this connection. */
   private readonly announced = new Set<string>();
 
-
   protected async run(abort: AbortController): Promise<void> {
     const { context } = this;
     try {

@@ -10,7 +10,6 @@ import { ReopeningTransport, authHeaders, channelQuery, errorOf } from './transp
 export class SseTransport extends ReopeningTransport {
   readonly name = 'sse';
 
-
   protected async run(abort: AbortController): Promise<void> {
     const { context } = this;
     const url = `${context.baseUrl}/sse?${channelQuery(context.channels())}`;

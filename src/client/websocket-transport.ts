@@ -23,7 +23,10 @@ export class WebSocketTransport implements Transport {
   private readonly socket: WebSocketLike;
   private done = false;
 
-  constructor(Socket: WebSocketConstructor, private readonly context: TransportContext) {
+  constructor(
+    Socket: WebSocketConstructor,
+    private readonly context: TransportContext,
+  ) {
     const url = new URL('/ws', context.baseUrl.replace(/^http/, 'ws'));
     if (context.token) url.searchParams.set('token', context.token);
     this.socket = new Socket(url.toString());
@@ -51,7 +54,7 @@ export class WebSocketTransport implements Transport {
   }
 
   private receive(data: unknown): void {
-    if (this.done || typeof data !== 'string' && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return;
+    if (this.done || (typeof data !== 'string' && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data))) return;
     const text = typeof data === 'string' ? data : new TextDecoder().decode(data as ArrayBuffer);
     let value: unknown;
     try {

@@ -69,7 +69,9 @@ export class ClusterActions implements ClusterHandlers {
         for (const session of targets) {
           if (message.kind === 'subscribe') (session.serverChannels ??= new Set()).add(channel.name);
           const done = message.kind === 'subscribe' ? sessions.subscribe(session, channel) : sessions.unsubscribe(session, channel, undefined, 'server');
-          done.catch((err) => this.deps.log.warn({ event: 'session.server_subscribe_failed', session: session.id, err: (err as Error).message }, 'server-side subscription change failed'));
+          done.catch((err) =>
+            this.deps.log.warn({ event: 'session.server_subscribe_failed', session: session.id, err: (err as Error).message }, 'server-side subscription change failed'),
+          );
         }
         return;
       }

@@ -121,9 +121,7 @@ export class Cluster {
       }
       case 'query':
         if (message.from === this.nodeId) return;
-        this.broker.control
-          .publish({ kind: 'answer', id: message.id, from: this.nodeId, to: message.from, result: this.handlers.answer(message.query) })
-          .catch(() => {});
+        this.broker.control.publish({ kind: 'answer', id: message.id, from: this.nodeId, to: message.from, result: this.handlers.answer(message.query) }).catch(() => {});
         return;
       case 'answer': {
         if (message.to !== this.nodeId) return;

@@ -139,8 +139,26 @@ function parseRateLimit(value: unknown): RouteRateLimit {
 }
 
 const routeKeys = [
-  'name', 'kind', 'service', 'host', 'path', 'pathRegex', 'methods', 'headers', 'stripPrefix', 'rewrite', 'preserveHost', 'balance', 'hashOn',
-  'timeout', 'idleTimeout', 'retries', 'auth', 'apiKeys', 'claimHeaders', 'rateLimit',
+  'name',
+  'kind',
+  'service',
+  'host',
+  'path',
+  'pathRegex',
+  'methods',
+  'headers',
+  'stripPrefix',
+  'rewrite',
+  'preserveHost',
+  'balance',
+  'hashOn',
+  'timeout',
+  'idleTimeout',
+  'retries',
+  'auth',
+  'apiKeys',
+  'claimHeaders',
+  'rateLimit',
 ];
 
 function parseRoute(value: unknown, index: number): GatewayRoute {

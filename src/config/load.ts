@@ -45,7 +45,10 @@ const leafByPath = new Map(allLeaves.map((l) => [l.path, l]));
 
 /** `sessions.heartbeatInterval` -> `SWITCHBOARD_SESSIONS_HEARTBEAT_INTERVAL`. */
 export function envName(path: string): string {
-  return `SWITCHBOARD_${path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+  return `SWITCHBOARD_${path
+    .replace(/\./g, '_')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()}`;
 }
 
 const pathByEnvName = new Map(allLeaves.map((l) => [envName(l.path), l.path]));
@@ -150,7 +153,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   apply(fromEnv, (p) => `environment ${envName(p)}`);
   if (serviceLinks.length > 0) sources.onIgnoredEnv?.(serviceLinks);
 
-  for (const [label, entries] of [['flag', sources.flags], ['override', sources.overrides]] as const) {
+  for (const [label, entries] of [
+    ['flag', sources.flags],
+    ['override', sources.overrides],
+  ] as const) {
     if (!entries) continue;
     const nested: Record<string, unknown> = {};
     for (const [path, value] of Object.entries(entries)) {

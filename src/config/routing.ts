@@ -140,7 +140,11 @@ export function parseRoutes(value: unknown): RouteOptions[] {
     if (raw.channel !== undefined) route.channel = parseString(raw.channel);
     const targets = (route.backend === undefined ? 0 : 1) + (route.channel === undefined ? 0 : 1);
     if (route.rules !== undefined ? targets !== 0 : targets !== 1) {
-      throw new Error(route.rules !== undefined ? `${where}: a rules route takes its target from the rules service; give no backend or channel` : `${where}: give exactly one of backend and channel`);
+      throw new Error(
+        route.rules !== undefined
+          ? `${where}: a rules route takes its target from the rules service; give no backend or channel`
+          : `${where}: give exactly one of backend and channel`,
+      );
     }
     if (route.durable && route.channel !== undefined) throw new Error(`${where}: durable delivery is for backends; publishing to a channel is already stored by the broker`);
     return route;
@@ -151,7 +155,8 @@ export function parseRoutes(value: unknown): RouteOptions[] {
 export function routingProblems(routing: { backends: Record<string, BackendOptions>; routes: RouteOptions[] }, gatewayEnabled: boolean): string[] {
   const problems: string[] = [];
   for (const [name, backend] of Object.entries(routing.backends)) {
-    if (backend.service !== undefined && !gatewayEnabled) problems.push(`routing.backends: backend ${name} names gateway service ${JSON.stringify(backend.service)}, but gateway.enabled is false`);
+    if (backend.service !== undefined && !gatewayEnabled)
+      problems.push(`routing.backends: backend ${name} names gateway service ${JSON.stringify(backend.service)}, but gateway.enabled is false`);
   }
   for (const route of routing.routes) {
     if (route.backend !== undefined && !Object.hasOwn(routing.backends, route.backend)) {
@@ -171,7 +176,10 @@ interface LifecycleSettings {
  * hook (authorizer) or the disconnect hook; an explicitly configured hook URL must not disagree.
  */
 export function applyLifecycleRoutes(config: LifecycleSettings, problems: string[]): void {
-  for (const [key, hook] of [['$connect', config.auth.connectHook], ['$disconnect', config.auth.disconnectHook]] as const) {
+  for (const [key, hook] of [
+    ['$connect', config.auth.connectHook],
+    ['$disconnect', config.auth.disconnectHook],
+  ] as const) {
     const route = config.routing.routes.find((r) => r.key === key);
     if (!route) continue;
     const backend = route.backend === undefined || !Object.hasOwn(config.routing.backends, route.backend) ? undefined : config.routing.backends[route.backend];

@@ -68,7 +68,11 @@ export function parseStringList(value: unknown): string[] {
     }
     if (Array.isArray(list)) return list.map(parseString);
   }
-  if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   throw new Error(`expected a list of strings or a comma-separated string, got ${show(value)}`);
 }
 
@@ -114,7 +118,12 @@ export function parseUrl(value: unknown, schemes: readonly string[], optional = 
     throw new Error(`${show(text)} is not a URL`);
   }
   if (!schemes.includes(url.protocol.slice(0, -1))) {
-    throw new Error(`${show(text)} must start with ${schemes.map((s) => `${s}://`).join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
+    throw new Error(
+      `${show(text)} must start with ${schemes
+        .map((s) => `${s}://`)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1')}`,
+    );
   }
   if (url.hostname === '') throw new Error(`${show(text)} has no host`);
   return text;

@@ -97,7 +97,10 @@ export class Balancer {
   }
 
   private ringOf(all: Upstream[]): { points: Uint32Array; owners: string[] } {
-    const signature = all.map((up) => `${up.key}*${up.instance.weight}`).sort().join(',');
+    const signature = all
+      .map((up) => `${up.key}*${up.instance.weight}`)
+      .sort()
+      .join(',');
     if (this.ring?.signature === signature) return this.ring;
     const entries: [number, string][] = [];
     for (const up of all) {

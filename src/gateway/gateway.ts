@@ -294,7 +294,10 @@ export class Gateway {
         lost: (up, failure) => {
           this.metrics.upstreamErrors.inc({ route: route.name, service: up.instance.service, instance: up.instance.id, reason: failure.reason });
           this.upstreams.failed(up);
-          this.log.warn({ event: 'gateway.graphql_lost', route: route.name, service: up.instance.service, id: up.instance.id, err: failure.message }, 'GraphQL connection to an instance lost');
+          this.log.warn(
+            { event: 'gateway.graphql_lost', route: route.name, service: up.instance.service, id: up.instance.id, err: failure.message },
+            'GraphQL connection to an instance lost',
+          );
         },
         asError: (err) => this.failures.asError(err, route.name) ?? new SwitchboardError('internal', 'internal error'),
         limitHit: () => this.stats.limit('subscriptions'),
@@ -369,6 +372,4 @@ export class Gateway {
       requestId: String(headers['x-request-id']),
     };
   }
-
-
 }

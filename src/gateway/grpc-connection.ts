@@ -27,7 +27,10 @@ export class GrpcConnection {
   }
 
   close(): void {
-    void this.client?.then(({ client }) => client.close(), () => {});
+    void this.client?.then(
+      ({ client }) => client.close(),
+      () => {},
+    );
   }
 
   private connect(): Promise<{ grpc: GrpcModule; client: Client }> {

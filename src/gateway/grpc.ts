@@ -34,16 +34,18 @@ export interface ForwardingResponse {
 type WireHeaders = Record<string, { values: string[] }>;
 
 interface ForwardingClient extends grpc.Client {
-  Send(request: unknown, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response?: { statusCode: number; headers: WireHeaders; body: Buffer }) => void): grpc.ClientUnaryCall;
+  Send(
+    request: unknown,
+    options: grpc.CallOptions,
+    callback: (err: grpc.ServiceError | null, response?: { statusCode: number; headers: WireHeaders; body: Buffer }) => void,
+  ): grpc.ClientUnaryCall;
 }
 
 let definition: grpc.GrpcObject | undefined;
 
 /** The loaded forwarding package (switchboard.forwarding.v1), for clients and for services written in Node. */
 export function forwardingPackage(): grpc.GrpcObject {
-  definition ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(forwardingProtoPath, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true }),
-  );
+  definition ??= grpc.loadPackageDefinition(protoLoader.loadSync(forwardingProtoPath, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true }));
   return ((definition.switchboard as grpc.GrpcObject).forwarding as grpc.GrpcObject).v1 as grpc.GrpcObject;
 }
 

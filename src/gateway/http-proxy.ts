@@ -34,7 +34,8 @@ export function classify(err: unknown, responded: boolean): Error {
   if (code === 'UND_ERR_ABORTED' || (err as Error).name === 'AbortError') return new ClientGone('the client went away');
   if (connectCodes.has(code)) return new UpstreamError('connect', `could not connect to the instance (${code})`, !responded);
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new UpstreamError('timeout', 'the instance did not answer in time');
-  if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return new UpstreamError('too_large', 'the instance answered with headers that are too large');
+  if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE')
+    return new UpstreamError('too_large', 'the instance answered with headers that are too large');
   if (resetCodes.has(code)) return new UpstreamError('reset', `the instance closed the connection (${code})`);
   return new UpstreamError('reset', `the request to the instance failed: ${(err as Error).message}`);
 }

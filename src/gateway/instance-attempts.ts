@@ -24,7 +24,15 @@ export class InstanceAttempts {
    * failure counts towards the instance's ejection. When no instance is left the service is
    * marked down on every node and NoInstance is thrown.
    */
-  async run<T>(service: string, route: string, balancer: Balancer, hashKey: string | undefined, retriable: boolean, retries: number, run: (up: Upstream) => Promise<T>): Promise<T> {
+  async run<T>(
+    service: string,
+    route: string,
+    balancer: Balancer,
+    hashKey: string | undefined,
+    retriable: boolean,
+    retries: number,
+    run: (up: Upstream) => Promise<T>,
+  ): Promise<T> {
     const tried = new Set<Upstream>();
     for (;;) {
       const all = this.upstreams.of(service);

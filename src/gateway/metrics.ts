@@ -38,7 +38,12 @@ export class GatewayMetrics {
       labelNames: ['route', 'service', 'instance', 'reason'],
       registers,
     });
-    this.retries = new Counter({ name: 'switchboard_gateway_retries_total', help: 'Requests tried again on another instance after a connect error', labelNames: ['route', 'service'], registers });
+    this.retries = new Counter({
+      name: 'switchboard_gateway_retries_total',
+      help: 'Requests tried again on another instance after a connect error',
+      labelNames: ['route', 'service'],
+      registers,
+    });
     this.ejections = new Counter({
       name: 'switchboard_gateway_ejections_total',
       help: 'Instances taken out of rotation after consecutive failed requests, on this node',

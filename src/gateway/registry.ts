@@ -2,16 +2,7 @@ import type { Logger } from 'pino';
 import { SwitchboardError } from '../protocol/errors.js';
 import { isMapping, show } from '../config/values.js';
 import type { Config } from '../config/schema.js';
-import {
-  idFromUrl,
-  instanceIdPattern,
-  parseHealthCheck,
-  parseInstanceUrl,
-  parseMetadata,
-  parseWeight,
-  serviceNamePattern,
-  type StaticService,
-} from '../config/gateway.js';
+import { idFromUrl, instanceIdPattern, parseHealthCheck, parseInstanceUrl, parseMetadata, parseWeight, serviceNamePattern, type StaticService } from '../config/gateway.js';
 import { instanceKey, type DownMark, type ServiceInstance } from './instances.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RegistryStore, StoreChange } from './store.js';
@@ -302,13 +293,16 @@ export class ServiceRegistry {
         const key = instanceKey(inst.service, inst.id);
         if (inst.expiresAt === 0 || inst.expiresAt > now || this.sweeping.has(key)) continue;
         this.sweeping.add(key);
-        this.store.remove(inst.service, inst.id).finally(() => this.sweeping.delete(key)).then(
-          (removed) => {
-            if (removed) this.log.info({ event: 'gateway.expired', service: inst.service, id: inst.id }, 'service instance expired without a heartbeat');
-            this.uncache(inst.service, inst.id, 'expired');
-          },
-          (err) => this.log.warn({ event: 'gateway.sweep_failed', err: (err as Error).message }, 'expired instance not removed'),
-        );
+        this.store
+          .remove(inst.service, inst.id)
+          .finally(() => this.sweeping.delete(key))
+          .then(
+            (removed) => {
+              if (removed) this.log.info({ event: 'gateway.expired', service: inst.service, id: inst.id }, 'service instance expired without a heartbeat');
+              this.uncache(inst.service, inst.id, 'expired');
+            },
+            (err) => this.log.warn({ event: 'gateway.sweep_failed', err: (err as Error).message }, 'expired instance not removed'),
+          );
       }
     }
   }

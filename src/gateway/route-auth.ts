@@ -42,7 +42,8 @@ export class RouteAuth {
         return undefined;
       case 'api_key': {
         const given = bearer ?? headers['x-api-key'];
-        if (typeof given !== 'string' || !this.validKey(given)) throw new SwitchboardError('unauthorized', 'this route needs an API key (Authorization: Bearer KEY or X-API-Key: KEY)');
+        if (typeof given !== 'string' || !this.validKey(given))
+          throw new SwitchboardError('unauthorized', 'this route needs an API key (Authorization: Bearer KEY or X-API-Key: KEY)');
         delete headers['x-api-key'];
         if (bearer !== undefined) delete headers.authorization;
         return undefined;

@@ -1,9 +1,7 @@
 import type { DownMark, ServiceInstance } from './instances.js';
 
 /** A change to the shared registry, as every node learns of it. `undefined` means removed. */
-export type StoreChange =
-  | { kind: 'instance'; service: string; id: string; instance: ServiceInstance | undefined }
-  | { kind: 'down'; service: string; mark: DownMark | undefined };
+export type StoreChange = { kind: 'instance'; service: string; id: string; instance: ServiceInstance | undefined } | { kind: 'down'; service: string; mark: DownMark | undefined };
 
 export interface RegistrySnapshot {
   instances: ServiceInstance[];

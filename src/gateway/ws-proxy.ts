@@ -37,14 +37,7 @@ function splice(a: Duplex, b: Duplex): void {
  * on to the client. Resolves with the instance's status; rejects with an UpstreamError when the
  * instance cannot be reached or does not answer within `timeout`.
  */
-export function proxyUpgrade(
-  up: Upstream,
-  path: string,
-  headers: OutgoingHttpHeaders,
-  timeout: number,
-  client: Duplex,
-  head: Buffer,
-): Promise<number> {
+export function proxyUpgrade(up: Upstream, path: string, headers: OutgoingHttpHeaders, timeout: number, client: Duplex, head: Buffer): Promise<number> {
   const url = new URL(up.instance.url);
   const secure = url.protocol === 'https:';
   return new Promise((resolve, reject) => {

@@ -98,7 +98,14 @@ export class GraphqlConnection {
     return this.subscribeChannel(id, query, `${personalNamespace}:${user}`, undefined, info);
   }
 
-  private async subscribeChannel(id: string, query: string, name: string, since: StreamPosition | undefined, info: GraphQLResolveInfo, namespace?: string): Promise<AsyncIterable<never>> {
+  private async subscribeChannel(
+    id: string,
+    query: string,
+    name: string,
+    since: StreamPosition | undefined,
+    info: GraphQLResolveInfo,
+    namespace?: string,
+  ): Promise<AsyncIterable<never>> {
     const { deps } = this.channels;
     if (this.operations.size >= deps.maxOperations) {
       deps.stats.limit('graphql_operations');
@@ -117,7 +124,9 @@ export class GraphqlConnection {
       }
     }
     const selection = this.channels.selections.acquire(info, query);
-    const op = new Operation(id, session, channel.name, selection, namespace === undefined ? undefined : this.channels.dataTypeOf(namespace), (ended) => this.ended(ended, channel));
+    const op = new Operation(id, session, channel.name, selection, namespace === undefined ? undefined : this.channels.dataTypeOf(namespace), (ended) =>
+      this.ended(ended, channel),
+    );
     if (since) op.buffer = [];
     this.operations.set(id, op);
     let ops = this.byChannel.get(channel.name);

@@ -15,7 +15,6 @@ export interface ChannelOperations extends Record<PropertyKey, unknown> {
   history(channel: string, limit: number | undefined): Promise<{ publications: Publication[]; position: StreamPosition }>;
 }
 
-
 /** The schema of /graphql, and which subscription field belongs to which typed namespace. */
 export interface ChannelSchema {
   schema: GraphQLSchema;
@@ -41,7 +40,8 @@ export function buildChannelSchema(namespaces: Record<string, Partial<NamespaceO
   };
   schema.getMutationType()!.getFields().publish!.resolve = (_root, args: { channel: string; data: unknown }, ops: ChannelOperations) => ops.publish(args.channel, args.data);
   const subscription = schema.getSubscriptionType()!.getFields();
-  subscription.channel!.subscribe = (_root, args: { name: string; since?: StreamPosition }, ops: ChannelOperations, info) => ops.subscribeChannel(args.name, args.since ?? undefined, info);
+  subscription.channel!.subscribe = (_root, args: { name: string; since?: StreamPosition }, ops: ChannelOperations, info) =>
+    ops.subscribeChannel(args.name, args.since ?? undefined, info);
   subscription.user!.subscribe = (_root, _args, ops: ChannelOperations, info) => ops.subscribeUser(info);
   const dataTypes = new Map<string, GraphQLObjectType>();
   for (const [namespace, dataType] of dataTypeNames) {

@@ -40,7 +40,8 @@ export function installErrorHandling(app: FastifyInstance, stats: Stats, log: Lo
     const known = err instanceof SwitchboardError ? err : fromFastify(err);
     const error = known ?? new SwitchboardError('internal', 'internal error');
     if (!known) log.error({ event: 'api.failed', method: req.method, url: req.url, err }, 'request failed');
-    else if (known.code === 'unavailable' && known.cause !== undefined) log.warn({ event: 'api.unavailable', method: req.method, url: req.url, err: causeOf(known) }, known.message);
+    else if (known.code === 'unavailable' && known.cause !== undefined)
+      log.warn({ event: 'api.unavailable', method: req.method, url: req.url, err: causeOf(known) }, known.message);
     // Other too_large answers (batch size) count their own limit where they are raised.
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') stats.limit('body_size');
     stats.error(error.code);

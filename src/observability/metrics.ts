@@ -104,18 +104,20 @@ export function createMetrics(gauges: Gauges): Metrics {
     name: 'switchboard_subscriptions',
     help: 'Channel subscriptions of sessions on this node',
     registers: [registry],
-    collect(this: Gauge) { this.set(gauges.subscriptions()); },
+    collect(this: Gauge) {
+      this.set(gauges.subscriptions());
+    },
   });
   new Gauge({
     name: 'switchboard_channels',
     help: 'Channels with at least one subscriber on this node',
     registers: [registry],
-    collect(this: Gauge) { this.set(gauges.channels()); },
+    collect(this: Gauge) {
+      this.set(gauges.channels());
+    },
   });
   counter('switchboard_connections_total', 'Client connections accepted, by transport', ['transport'], () => perFormat(stats.connections));
-  counter('switchboard_disconnections_total', 'Client sessions ended, by reason', ['reason'], () =>
-    [...stats.disconnects].map(([reason, n]): Sample => [{ reason }, n]),
-  );
+  counter('switchboard_disconnections_total', 'Client sessions ended, by reason', ['reason'], () => [...stats.disconnects].map(([reason, n]): Sample => [{ reason }, n]));
   counter('switchboard_publications_total', 'Publications accepted, by source', ['source'], () => [
     [{ source: 'api' }, stats.publicationsApi],
     [{ source: 'client' }, stats.publicationsClient],
@@ -125,15 +127,11 @@ export function createMetrics(gauges: Gauges): Metrics {
   counter('switchboard_sent_bytes_total', 'Publication bytes written to clients, by transport', ['transport'], () => perFormat(stats.bytesOut));
   counter('switchboard_messages_in_total', 'Frames received from clients, by transport', ['transport'], () => perFormat(stats.messagesIn));
   counter('switchboard_dropped_bytes_total', 'Outbound bytes discarded because their session was closed as a slow consumer', [], () => [[{}, stats.droppedBytes]]);
-  counter('switchboard_errors_total', 'Errors answered to clients and API callers, by code', ['code'], () =>
-    [...stats.errors].map(([code, n]): Sample => [{ code }, n]),
-  );
+  counter('switchboard_errors_total', 'Errors answered to clients and API callers, by code', ['code'], () => [...stats.errors].map(([code, n]): Sample => [{ code }, n]));
   counter('switchboard_limit_hits_total', 'Requests or sessions stopped by a configured limit, by limit', ['limit'], () =>
     [...stats.limits].map(([limit, n]): Sample => [{ limit }, n]),
   );
-  counter('switchboard_auth_failures_total', 'Client credentials refused, by reason', ['reason'], () =>
-    [...stats.authFailures].map(([reason, n]): Sample => [{ reason }, n]),
-  );
+  counter('switchboard_auth_failures_total', 'Client credentials refused, by reason', ['reason'], () => [...stats.authFailures].map(([reason, n]): Sample => [{ reason }, n]));
   counter('switchboard_hook_calls_total', 'Calls of connect, subscribe, publish and disconnect hooks, by hook and outcome', ['hook', 'outcome'], () =>
     [...stats.hookCalls].map(([key, n]): Sample => {
       const [hook, outcome] = key.split(' ');

@@ -173,7 +173,11 @@ export class PoolTransport implements BackendTransport {
 }
 
 /** What the service gateway answers for a request to one of its services (HTTP or gRPC instances). */
-export type ServiceSender = (service: string, request: { method: string; path: string; headers: Record<string, string[]>; body: Buffer }, timeout: number) => Promise<{ statusCode: number; headers: Record<string, string[]>; body: Buffer }>;
+export type ServiceSender = (
+  service: string,
+  request: { method: string; path: string; headers: Record<string, string[]>; body: Buffer },
+  timeout: number,
+) => Promise<{ statusCode: number; headers: Record<string, string[]>; body: Buffer }>;
 
 /** POSTs to a service of the gateway, which picks a healthy instance (HTTP, or gRPC through ForwardingService). */
 export class ServiceTransport implements BackendTransport {

@@ -2,7 +2,6 @@ import type { BreakerOptions } from '../config/routing.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-
 /**
  * A circuit breaker for one backend. Closed: calls go through and consecutive failures are
  * counted. Open: calls are refused at once. After `openFor`, half-open: one probe goes through;

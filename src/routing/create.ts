@@ -7,7 +7,13 @@ import { RoutingMetrics } from './metrics.js';
 import { Router, type RouterDeps } from './router.js';
 
 /** The router of client messages and the durable delivery of its durable routes, on the topic store. */
-export function createRouting(config: Config, deps: Omit<RouterDeps, 'metrics' | 'maxJsonDepth'>, store: TopicStore, registry: Registry, log: Logger): { router: Router; durable: DurableDelivery } {
+export function createRouting(
+  config: Config,
+  deps: Omit<RouterDeps, 'metrics' | 'maxJsonDepth'>,
+  store: TopicStore,
+  registry: Registry,
+  log: Logger,
+): { router: Router; durable: DurableDelivery } {
   const metrics = new RoutingMetrics(registry);
   const router = new Router(config.routing, { ...deps, metrics, maxJsonDepth: config.limits.maxJsonDepth });
   const durable = new DurableDelivery(

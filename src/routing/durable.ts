@@ -135,7 +135,11 @@ export class DurableDelivery implements DurableSink {
   }
 
   /** The route's dead letters, oldest first. */
-  async deadLetters(routeName: string, limit: number, from?: string): Promise<{ id: string; position: string; attempts: number; deadAt: number; backend: string; message: RoutedMessage }[]> {
+  async deadLetters(
+    routeName: string,
+    limit: number,
+    from?: string,
+  ): Promise<{ id: string; position: string; attempts: number; deadAt: number; backend: string; message: RoutedMessage }[]> {
     const queue = this.queue(routeName);
     const letters = await this.store.read(queue.deadTopic, { limit, ...(from !== undefined && { from: { position: from } }) });
     return letters.map((letter) => {
@@ -159,10 +163,16 @@ export class DurableDelivery implements DurableSink {
   async replay(routeName: string, ids?: string[]): Promise<{ replayed: number; duplicates: number }> {
     const queue = this.queue(routeName);
     const wanted = ids ? new Set(ids) : undefined;
-    return replayDeadLetters(this.store, queue.deadTopic, queue.topic, (letter) => !wanted || wanted.has(letter.id), (letter) => ({
-      data: letter.data,
-      attributes: { route: routeName, replayOf: letter.id },
-    }));
+    return replayDeadLetters(
+      this.store,
+      queue.deadTopic,
+      queue.topic,
+      (letter) => !wanted || wanted.has(letter.id),
+      (letter) => ({
+        data: letter.data,
+        attributes: { route: routeName, replayOf: letter.id },
+      }),
+    );
   }
 
   private queue(routeName: string): RouteQueue {
@@ -211,7 +221,10 @@ export class DurableDelivery implements DurableSink {
       if (refused || (backendFailing && !permanentCodes.has(code))) {
         // The node's own breaker refused the call, or the call was the probe of a backend known to
         // be failing: the outage is the backend's, so the message keeps its attempts.
-        this.log.debug({ event: 'routing.durable_deferred', route, message: stored.message.id, attempt: received.attempt, code }, 'backend failing; durable message kept for later');
+        this.log.debug(
+          { event: 'routing.durable_deferred', route, message: stored.message.id, attempt: received.attempt, code },
+          'backend failing; durable message kept for later',
+        );
         await this.store.nack(queue.subscription, [received.ackId], breaker?.retryAfter() ?? 0, { notAttempted: true });
         return;
       }
@@ -232,7 +245,11 @@ export class DurableDelivery implements DurableSink {
         return;
       }
       this.metrics.retry(route);
-      await this.store.nack(queue.subscription, [received.ackId], backoffDelay({ initial: this.options.initialBackoff, max: this.options.maxBackoff, jitter: 'full' }, received.attempt));
+      await this.store.nack(
+        queue.subscription,
+        [received.ackId],
+        backoffDelay({ initial: this.options.initialBackoff, max: this.options.maxBackoff, jitter: 'full' }, received.attempt),
+      );
     }
   }
 }

@@ -23,7 +23,12 @@ export class RoutingMetrics {
       labelNames: ['route', 'outcome'],
       registers,
     });
-    this.calls = new Counter({ name: 'switchboard_backend_calls_total', help: 'Calls to routing backends and rules services, by backend and outcome', labelNames: ['backend', 'outcome'], registers });
+    this.calls = new Counter({
+      name: 'switchboard_backend_calls_total',
+      help: 'Calls to routing backends and rules services, by backend and outcome',
+      labelNames: ['backend', 'outcome'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'switchboard_backend_call_duration_seconds',
       help: 'Time from sending a routed message to a backend to having its answer',
@@ -31,8 +36,18 @@ export class RoutingMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.retries = new Counter({ name: 'switchboard_durable_retries_total', help: 'Durable deliveries tried again after a failed attempt, by route', labelNames: ['route'], registers });
-    this.deadLetters = new Counter({ name: 'switchboard_durable_dead_letters_total', help: 'Durable messages moved to their route\'s dead letters after the last attempt, by route', labelNames: ['route'], registers });
+    this.retries = new Counter({
+      name: 'switchboard_durable_retries_total',
+      help: 'Durable deliveries tried again after a failed attempt, by route',
+      labelNames: ['route'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'switchboard_durable_dead_letters_total',
+      help: "Durable messages moved to their route's dead letters after the last attempt, by route",
+      labelNames: ['route'],
+      registers,
+    });
     this.breaker = new Gauge({ name: 'switchboard_backend_breaker_state', help: 'Circuit breaker per backend: 0 closed, 1 half-open, 2 open', labelNames: ['backend'], registers });
   }
 

@@ -194,7 +194,8 @@ export class Router {
     }
     const { backend, channel } = chosen as Record<string, unknown>;
     if (typeof backend === 'string') {
-      if (!this.endpoints.has(backend)) throw new UnknownDestination(`the rules service of route ${route.name} chose backend ${JSON.stringify(backend).slice(0, 80)}, which is not configured`);
+      if (!this.endpoints.has(backend))
+        throw new UnknownDestination(`the rules service of route ${route.name} chose backend ${JSON.stringify(backend).slice(0, 80)}, which is not configured`);
       return { route, backend };
     }
     if (typeof channel === 'string') {

@@ -119,7 +119,8 @@ export class ClientCommands {
   }
 
   private checkMayChange(session: Session): void {
-    if (session.consoleRole === 'read-only') throw new SwitchboardError('forbidden', 'this session signed in with the read-only console role: it may follow channels, not publish or send');
+    if (session.consoleRole === 'read-only')
+      throw new SwitchboardError('forbidden', 'this session signed in with the read-only console role: it may follow channels, not publish or send');
   }
 
   private async run(session: Session, frame: ClientFrame): Promise<void> {
@@ -155,7 +156,10 @@ export class ClientCommands {
         if (!result.later) {
           if (frame.id !== undefined) session.send({ type: 'reply', id: frame.id, data: result.data });
         } else if (session.detached) {
-          throw new SwitchboardError('bad_request', 'the backend answers later, and this request has no stream to carry the answer: send it with ?session= naming your SSE or streaming session');
+          throw new SwitchboardError(
+            'bad_request',
+            'the backend answers later, and this request has no stream to carry the answer: send it with ?session= naming your SSE or streaming session',
+          );
         }
         return;
       }

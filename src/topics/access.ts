@@ -40,4 +40,3 @@ export function authorize(principal: Principal, application: string, scopes: Key
   if (principal.application !== application) throw new SwitchboardError('forbidden', `this key belongs to application ${principal.application}, not ${application}`);
   if (!scopes.some((s) => principal.scopes.includes(s))) throw new SwitchboardError('forbidden', `this call needs a key with the ${scopes.join(' or ')} scope`);
 }
-

@@ -112,7 +112,8 @@ export class Applications {
 
   /** Creates an application with one admin key; answers the key (shown only now). */
   async create(id: string, quotas: Partial<Quotas>): Promise<{ app: Application; key: string }> {
-    if (!applicationIdPattern.test(id) || id === 'applications') throw new SwitchboardError('bad_request', `an application id matches ${applicationIdPattern.source} and is not "applications"`);
+    if (!applicationIdPattern.test(id) || id === 'applications')
+      throw new SwitchboardError('bad_request', `an application id matches ${applicationIdPattern.source} and is not "applications"`);
     const { key, record } = this.newKey(id, ['admin', 'publish', 'subscribe']);
     const app: Application = { id, keys: [record], quotas, createdAt: Date.now(), source: 'api' };
     if (!(await this.metadata.put('application', id, app, { ifAbsent: true }))) throw new SwitchboardError('limit_exceeded', `application ${id} exists`);

@@ -54,7 +54,8 @@ export class DeadLetters {
     this.metrics.onDeadLettered(label);
     const event = { event: 'topics.dead_lettered', subscription: label, message: message.id, attempts };
     if (copied || deadLetterTopic === undefined) this.log.warn(event, 'message ran out of delivery attempts');
-    else this.log.warn({ ...event, deadLetterTopic: storeNameLabel(deadLetterTopic) }, 'message ran out of delivery attempts and is dropped: its dead-letter topic no longer exists');
+    else
+      this.log.warn({ ...event, deadLetterTopic: storeNameLabel(deadLetterTopic) }, 'message ran out of delivery attempts and is dropped: its dead-letter topic no longer exists');
   }
 
   /** Appends the copy; false when the dead-letter topic no longer exists. */

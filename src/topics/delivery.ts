@@ -31,7 +31,14 @@ export class SubscriptionDelivery {
       try {
         await this.checkGrant(sub);
       } catch (err) {
-        await this.store.nack(storeName(application, name), received.map((r) => r.ackId), 0, { notAttempted: true }).catch(() => {});
+        await this.store
+          .nack(
+            storeName(application, name),
+            received.map((r) => r.ackId),
+            0,
+            { notAttempted: true },
+          )
+          .catch(() => {});
         throw err;
       }
     }
@@ -78,7 +85,8 @@ export class SubscriptionDelivery {
 
   /** Gives deliveries back, to be delivered again no earlier than delayMs from now; `sub` as for ack. */
   async nack(sub: SubscriptionRecord, ackIds: string[], delayMs = 0): Promise<AckOutcome[]> {
-    if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > this.config.maxAckDeadline) throw new SwitchboardError('bad_request', `delayMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
+    if (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > this.config.maxAckDeadline)
+      throw new SwitchboardError('bad_request', `delayMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
     this.checkAckIds(ackIds);
     await this.checkGrant(sub);
     return this.store.nack(storeName(sub.application, sub.name), ackIds, delayMs).catch(notFoundAs(sub));
@@ -86,7 +94,8 @@ export class SubscriptionDelivery {
 
   /** Sets the ack deadline of pending messages: 0 gives them back now, more extends their deadline; `sub` as for ack. */
   async modifyDeadline(sub: SubscriptionRecord, ackIds: string[], deadlineMs: number): Promise<AckOutcome[]> {
-    if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 0 || deadlineMs > this.config.maxAckDeadline) throw new SwitchboardError('bad_request', `deadlineMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
+    if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 0 || deadlineMs > this.config.maxAckDeadline)
+      throw new SwitchboardError('bad_request', `deadlineMs is between 0 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
     if (deadlineMs === 0) return this.nack(sub, ackIds, 0);
     this.checkAckIds(ackIds);
     await this.checkGrant(sub);

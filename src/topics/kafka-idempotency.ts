@@ -20,4 +20,3 @@ export async function duplicateOf(claims: KeyedLog<IdempotencyClaim>, claimKey: 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-

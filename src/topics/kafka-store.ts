@@ -109,7 +109,10 @@ export class KafkaTopicStore implements TopicStore {
     await this.producer.connect();
     const compacted = { 'cleanup.policy': 'compact' };
     await this.createKafkaTopic(`${this.settings.prefix}.metadata`, 1, compacted);
-    await this.createKafkaTopic(`${this.settings.prefix}.idempotency`, 1, { 'cleanup.policy': 'compact,delete', 'retention.ms': String(Math.max(this.options.idempotencyWindowMs, 60_000)) });
+    await this.createKafkaTopic(`${this.settings.prefix}.idempotency`, 1, {
+      'cleanup.policy': 'compact,delete',
+      'retention.ms': String(Math.max(this.options.idempotencyWindowMs, 60_000)),
+    });
     await this.records.start();
     await this.claims.start();
   }
@@ -129,7 +132,7 @@ export class KafkaTopicStore implements TopicStore {
   private async createKafkaTopic(topic: string, partitions: number, configs: Record<string, string>): Promise<void> {
     if (this.adminTopics && !(await this.partitionLog.createTopic(topic, partitions, this.settings.replicationFactor, configs))) {
       this.adminTopics = false;
-      this.log.warn({ event: 'topics.kafka.create_topics_refused', topic }, 'the kafka cluster refused CreateTopics; topics are created on first use with the brokers\' defaults');
+      this.log.warn({ event: 'topics.kafka.create_topics_refused', topic }, "the kafka cluster refused CreateTopics; topics are created on first use with the brokers' defaults");
     }
     await this.partitionLog.partitions(topic);
   }
@@ -153,7 +156,10 @@ export class KafkaTopicStore implements TopicStore {
     // again under the same name must not see the old messages.
     const kafkaTopic = `${this.settings.prefix}.${name}.${Date.now().toString(36)}`;
     await this.run(async () => {
-      const configs: Record<string, string> = { 'retention.ms': String(config.retentionMs > 0 ? config.retentionMs : -1), 'retention.bytes': String(config.retentionBytes > 0 ? config.retentionBytes : -1) };
+      const configs: Record<string, string> = {
+        'retention.ms': String(config.retentionMs > 0 ? config.retentionMs : -1),
+        'retention.bytes': String(config.retentionBytes > 0 ? config.retentionBytes : -1),
+      };
       await this.createKafkaTopic(kafkaTopic, Math.max(1, config.partitions), configs);
       const partitions = (await this.partitionLog.partitions(kafkaTopic)).length;
       await this.storeRecords.putTopic(name, { kafkaTopic, config: { ...config, partitions } });
@@ -165,7 +171,10 @@ export class KafkaTopicStore implements TopicStore {
     if (!record) return;
     await this.run(() => this.storeRecords.putTopic(name, undefined));
     if (!(await this.partitionLog.deleteTopic(record.kafkaTopic))) {
-      this.log.info({ event: 'topics.kafka.delete_topic_refused', topic: record.kafkaTopic }, 'the kafka cluster refused DeleteTopics; the forgotten topic stays until removed by hand');
+      this.log.info(
+        { event: 'topics.kafka.delete_topic_refused', topic: record.kafkaTopic },
+        'the kafka cluster refused DeleteTopics; the forgotten topic stays until removed by hand',
+      );
     }
   }
 

@@ -260,7 +260,13 @@ export class MemoryTopicStore implements TopicStore {
       if (sub.config.maxDeliveryAttempts > 0 && pending.attempts >= sub.config.maxDeliveryAttempts) {
         // Not handed out or over again while the owner dead-letters it; if that fails, after the deadline.
         pending.dueAt = now + sub.config.ackDeadlineMs;
-        await this.listener.exhausted?.({ subscription: name, topic: sub.config.topic, deadLetterTopic: sub.config.deadLetterTopic, message: stored.message, attempts: pending.attempts });
+        await this.listener.exhausted?.({
+          subscription: name,
+          topic: sub.config.topic,
+          deadLetterTopic: sub.config.deadLetterTopic,
+          message: stored.message,
+          attempts: pending.attempts,
+        });
         sub.pending.delete(seq);
         if (key !== undefined) blockedKeys.delete(key);
         continue;

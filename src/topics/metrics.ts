@@ -39,14 +39,49 @@ export class TopicMetrics {
         for (const [cache, size] of Object.entries(cacheSizes())) this.set({ cache }, size);
       },
     });
-    this.published = new Counter({ name: 'switchboard_topic_messages_published_total', help: 'Messages stored in topics, by application and topic', labelNames: ['application', 'topic'], registers });
-    this.publishRejected = new Counter({ name: 'switchboard_topic_publish_rejected_total', help: 'Messages (or whole requests) refused at publish, by reason', labelNames: ['reason'], registers });
+    this.published = new Counter({
+      name: 'switchboard_topic_messages_published_total',
+      help: 'Messages stored in topics, by application and topic',
+      labelNames: ['application', 'topic'],
+      registers,
+    });
+    this.publishRejected = new Counter({
+      name: 'switchboard_topic_publish_rejected_total',
+      help: 'Messages (or whole requests) refused at publish, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
     this.acked = new Counter({ name: 'switchboard_topic_messages_acked_total', help: 'Messages acknowledged, by subscription', labelNames: ['subscription'], registers });
-    this.redelivered = new Counter({ name: 'switchboard_topic_messages_redelivered_total', help: 'Messages delivered again (attempt 2 or later), by subscription', labelNames: ['subscription'], registers });
-    this.deadLettered = new Counter({ name: 'switchboard_topic_messages_dead_lettered_total', help: 'Messages that ran out of delivery attempts, by subscription', labelNames: ['subscription'], registers });
-    this.quotaHits = new Counter({ name: 'switchboard_topic_quota_hits_total', help: 'Requests refused by an application quota, by application and quota', labelNames: ['application', 'quota'], registers });
-    this.ackRejected = new Counter({ name: 'switchboard_topic_ack_ids_rejected_total', help: 'Ack ids given to ack, nack or modify-deadline that named no current delivery, by reason (unknown, expired)', labelNames: ['reason'], registers });
-    this.webhookAttempts = new Counter({ name: 'switchboard_topic_push_attempts_total', help: 'Webhook deliveries of push subscriptions, by subscription and outcome', labelNames: ['subscription', 'outcome'], registers });
+    this.redelivered = new Counter({
+      name: 'switchboard_topic_messages_redelivered_total',
+      help: 'Messages delivered again (attempt 2 or later), by subscription',
+      labelNames: ['subscription'],
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: 'switchboard_topic_messages_dead_lettered_total',
+      help: 'Messages that ran out of delivery attempts, by subscription',
+      labelNames: ['subscription'],
+      registers,
+    });
+    this.quotaHits = new Counter({
+      name: 'switchboard_topic_quota_hits_total',
+      help: 'Requests refused by an application quota, by application and quota',
+      labelNames: ['application', 'quota'],
+      registers,
+    });
+    this.ackRejected = new Counter({
+      name: 'switchboard_topic_ack_ids_rejected_total',
+      help: 'Ack ids given to ack, nack or modify-deadline that named no current delivery, by reason (unknown, expired)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.webhookAttempts = new Counter({
+      name: 'switchboard_topic_push_attempts_total',
+      help: 'Webhook deliveries of push subscriptions, by subscription and outcome',
+      labelNames: ['subscription', 'outcome'],
+      registers,
+    });
     this.webhookDuration = new Histogram({
       name: 'switchboard_topic_push_duration_seconds',
       help: 'Time of one webhook delivery, by subscription',

@@ -43,7 +43,15 @@ export function parseAckSubject(subject: string): AckSubject | undefined {
  * One pull request, held by the server until `batch` messages came or `expiresMs` passed (0: what
  * is ready now). Resolves with the messages and whether the consumer is missing.
  */
-export function pullRequest(nc: NatsConnection | undefined, stream: string, consumer: string, batch: number, expiresMs: number, noWait: boolean, signal?: AbortSignal): Promise<{ msgs: Msg[]; missing: boolean }> {
+export function pullRequest(
+  nc: NatsConnection | undefined,
+  stream: string,
+  consumer: string,
+  batch: number,
+  expiresMs: number,
+  noWait: boolean,
+  signal?: AbortSignal,
+): Promise<{ msgs: Msg[]; missing: boolean }> {
   if (!nc) return Promise.reject(unavailableError('nats', new Error('not connected')));
   return new Promise((resolve) => {
     const msgs: Msg[] = [];

@@ -154,7 +154,7 @@ export class NatsTopicStore implements TopicStore {
       const ack = await this.publish(this.subject(topic), JSON.stringify(body), m.idempotencyKey);
       if (!ack.duplicate) return { id: body.id, position: String(ack.seq), duplicate: false };
       const original = await this.jsm.streams.getMessage(this.streamName(topic), { seq: ack.seq });
-      return { id: original ? (original.json<StoredBody>().id) : body.id, position: String(ack.seq), duplicate: true };
+      return { id: original ? original.json<StoredBody>().id : body.id, position: String(ack.seq), duplicate: true };
     });
     try {
       return await Promise.all(publishes);
@@ -252,7 +252,8 @@ export class NatsTopicStore implements TopicStore {
         const left = deadline - Date.now();
         if (msgs.length === 0 && !missing && left > 0 && !abort.signal.aborted) {
           ({ msgs, missing } = await pullRequest(this.nc, stream, consumer, 1, left, noWait, abort.signal));
-          if (msgs.length > 0 && opts.maxMessages > 1 && noWait && !abort.signal.aborted) msgs.push(...(await pullRequest(this.nc, stream, consumer, opts.maxMessages - 1, 0, noWait, abort.signal)).msgs);
+          if (msgs.length > 0 && opts.maxMessages > 1 && noWait && !abort.signal.aborted)
+            msgs.push(...(await pullRequest(this.nc, stream, consumer, opts.maxMessages - 1, 0, noWait, abort.signal)).msgs);
         }
         if (missing) {
           await this.records.get(name, true);
@@ -391,4 +392,3 @@ export class NatsTopicStore implements TopicStore {
     return { messages: info.state.messages, bytes: info.state.bytes };
   }
 }
-

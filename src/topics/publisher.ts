@@ -47,8 +47,10 @@ export class TopicPublisher {
       const { maxAttributes, maxAttributeKeyBytes, maxAttributeValueBytes } = this.config;
       if (entries.length > maxAttributes) throw new SwitchboardError('bad_request', `a message has at most ${maxAttributes} attributes (topics.maxAttributes)`);
       for (const [k, v] of entries) {
-        if (k === '' || Buffer.byteLength(k) > maxAttributeKeyBytes) throw new SwitchboardError('bad_request', `attribute keys are 1-${maxAttributeKeyBytes} bytes (topics.maxAttributeKeyBytes)`);
-        if (Buffer.byteLength(v) > maxAttributeValueBytes) throw new SwitchboardError('bad_request', `attribute values are at most ${maxAttributeValueBytes} bytes (topics.maxAttributeValueBytes)`);
+        if (k === '' || Buffer.byteLength(k) > maxAttributeKeyBytes)
+          throw new SwitchboardError('bad_request', `attribute keys are 1-${maxAttributeKeyBytes} bytes (topics.maxAttributeKeyBytes)`);
+        if (Buffer.byteLength(v) > maxAttributeValueBytes)
+          throw new SwitchboardError('bad_request', `attribute values are at most ${maxAttributeValueBytes} bytes (topics.maxAttributeValueBytes)`);
         if (k.startsWith('sb-')) throw new SwitchboardError('bad_request', 'attribute keys starting with sb- are reserved');
       }
       message.attributes = input.attributes;
@@ -57,12 +59,13 @@ export class TopicPublisher {
       const value = input[key];
       if (value === undefined) continue;
       const { maxKeyBytes } = this.config;
-      if (value === '' || Buffer.byteLength(value) > maxKeyBytes) throw new SwitchboardError('bad_request', `${key} must be a string of 1-${maxKeyBytes} bytes (topics.maxKeyBytes)`);
+      if (value === '' || Buffer.byteLength(value) > maxKeyBytes)
+        throw new SwitchboardError('bad_request', `${key} must be a string of 1-${maxKeyBytes} bytes (topics.maxKeyBytes)`);
       message[key] = value;
     }
     const deliverAt = input.deliverAt ?? (input.delayMs !== undefined ? now + input.delayMs : undefined);
     if (deliverAt !== undefined && deliverAt > now) {
-      if (retentionMs > 0 && deliverAt - now >= retentionMs) throw new SwitchboardError('bad_request', 'the delivery time is beyond the topic\'s retention');
+      if (retentionMs > 0 && deliverAt - now >= retentionMs) throw new SwitchboardError('bad_request', "the delivery time is beyond the topic's retention");
       message.deliverAt = deliverAt;
     }
     const bytes = Buffer.byteLength(JSON.stringify([message.data, message.attributes ?? null, message.orderingKey ?? null]));
@@ -112,10 +115,15 @@ export class TopicPublisher {
         }
         throw err;
       }
-      const results = await this.store.append(storeName(application, topicName), accepted.map((a) => a.message)).catch((err: unknown) => {
-        this.metrics.onPublishRejected(err instanceof SwitchboardError && err.code === 'not_found' ? 'not_found' : 'unavailable', accepted.length);
-        throw err;
-      });
+      const results = await this.store
+        .append(
+          storeName(application, topicName),
+          accepted.map((a) => a.message),
+        )
+        .catch((err: unknown) => {
+          this.metrics.onPublishRejected(err instanceof SwitchboardError && err.code === 'not_found' ? 'not_found' : 'unavailable', accepted.length);
+          throw err;
+        });
       accepted.forEach((a, i) => (outcomes[a.index] = { ok: true, ...results[i]! }));
       this.metrics.onPublished(application, topicName, results.filter((r) => !r.duplicate).length);
     }

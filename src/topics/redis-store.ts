@@ -286,8 +286,7 @@ export class RedisTopicStore implements TopicStore {
     const group = (groups as unknown[][]).map((g) => Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [g[2 * i], g[2 * i + 1]]))).find((g) => g.name === sub);
     if (!group) throw new SwitchboardError('not_found', `no subscription ${sub}`);
     const [next] = await this.run(() => this.redis.xrange(stream, `(${group['last-delivered-id'] as string}`, '+', 'COUNT', 1));
-    const undelivered =
-      typeof group.lag === 'number' ? group.lag : next ? (await this.run(() => this.redis.xrange(stream, next[0], '+'))).length : 0;
+    const undelivered = typeof group.lag === 'number' ? group.lag : next ? (await this.run(() => this.redis.xrange(stream, next[0], '+'))).length : 0;
     const oldest = [smallest, next?.[0]].filter((id): id is string => typeof id === 'string').map((id) => Number(id.split('-')[0]));
     const unacked = Number(count) + undelivered;
     return { unacked, oldestUnackedAgeMs: unacked === 0 || oldest.length === 0 ? 0 : Math.max(0, Date.now() - Math.min(...oldest)) };

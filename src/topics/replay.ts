@@ -21,7 +21,10 @@ export async function replayDeadLetters(
     if (fresh.length === 0) break;
     const letters = fresh.filter(chosen);
     if (letters.length > 0) {
-      const results = await store.append(topic, letters.map((letter) => ({ ...messageOf(letter), idempotencyKey: `replay:${letter.id}` })));
+      const results = await store.append(
+        topic,
+        letters.map((letter) => ({ ...messageOf(letter), idempotencyKey: `replay:${letter.id}` })),
+      );
       for (const result of results) {
         if (result.duplicate) duplicates += 1;
         else replayed += 1;

@@ -24,6 +24,7 @@ export function parseDelay(value: unknown): number {
 
 /** The `ackIds` of an ack, nack or deadline change: a non-empty list of strings. */
 export function parseAckIds(value: unknown): string[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((id) => typeof id === 'string')) throw new SwitchboardError('bad_request', 'ackIds must be a non-empty list of strings');
+  if (!Array.isArray(value) || value.length === 0 || !value.every((id) => typeof id === 'string'))
+    throw new SwitchboardError('bad_request', 'ackIds must be a non-empty list of strings');
   return value;
 }

@@ -44,7 +44,11 @@ export class TopicService {
   ) {
     const quotasOf = (app: { quotas: Partial<Quotas> }) => this.quotasOf(app);
     this.applications = new Applications(store.metadata, { maxEntries: config.cacheEntries });
-    this.metrics = new TopicMetrics(registry, () => this.subscriptions.backlogs(), () => ({ applications: this.applications.cachedEntries, topics: this.cachedTopics }));
+    this.metrics = new TopicMetrics(
+      registry,
+      () => this.subscriptions.backlogs(),
+      () => ({ applications: this.applications.cachedEntries, topics: this.cachedTopics }),
+    );
     this.topics = new TopicCatalog(store, config, this.applications, this.metrics, quotasOf);
     this.subscriptions = new SubscriptionCatalog(store, config, this.applications, this.topics, this.metrics, targets, quotasOf, () => this.webhooks.refresh());
     this.publisher = new TopicPublisher(store, config, this.applications, this.topics, this.metrics, quotasOf);

@@ -66,13 +66,18 @@ export class SubscriptionCatalog {
     return this.store.metadata.list<SubscriptionRecord>('subscription');
   }
 
-  private async settings(application: string, options: Partial<SubscriptionOptions>, base?: SubscriptionRecord): Promise<Omit<SubscriptionRecord, 'application' | 'name' | 'createdAt'>> {
+  private async settings(
+    application: string,
+    options: Partial<SubscriptionOptions>,
+    base?: SubscriptionRecord,
+  ): Promise<Omit<SubscriptionRecord, 'application' | 'name' | 'createdAt'>> {
     let topic = base?.topic;
     if (!base) {
       if (options.topic === undefined) throw new SwitchboardError('bad_request', 'a subscription needs a topic (a name, or application/name)');
       const [owner, name] = options.topic.includes('/') ? (options.topic.split('/', 2) as [string, string]) : [application, options.topic];
       const record = await this.topics.get(owner, name);
-      if (owner !== application && !record.grants.includes(application)) throw new SwitchboardError('forbidden', `application ${owner} has not granted ${application} subscribe rights on topic ${name}`);
+      if (owner !== application && !record.grants.includes(application))
+        throw new SwitchboardError('forbidden', `application ${owner} has not granted ${application} subscribe rights on topic ${name}`);
       topic = { application: owner, name };
     } else if (options.topic !== undefined && options.topic !== `${base.topic.application}/${base.topic.name}` && options.topic !== base.topic.name) {
       throw new SwitchboardError('bad_request', 'a subscription cannot move to another topic; create a new one');
@@ -82,7 +87,8 @@ export class SubscriptionCatalog {
       throw new SwitchboardError('bad_request', `ackDeadlineMs is between 100 and ${this.config.maxAckDeadline} (topics.maxAckDeadline)`);
     }
     const maxDeliveryAttempts = options.maxDeliveryAttempts ?? base?.maxDeliveryAttempts ?? this.config.maxDeliveryAttempts;
-    if (!Number.isSafeInteger(maxDeliveryAttempts) || maxDeliveryAttempts < 0 || maxDeliveryAttempts > 1000) throw new SwitchboardError('bad_request', 'maxDeliveryAttempts is between 0 (unlimited) and 1000');
+    if (!Number.isSafeInteger(maxDeliveryAttempts) || maxDeliveryAttempts < 0 || maxDeliveryAttempts > 1000)
+      throw new SwitchboardError('bad_request', 'maxDeliveryAttempts is between 0 (unlimited) and 1000');
     const deadLetterTopic = options.deadLetterTopic !== undefined ? options.deadLetterTopic || undefined : base?.deadLetterTopic;
     if (deadLetterTopic !== undefined) await this.topics.get(application, checkName('topic', deadLetterTopic));
     const ordered = options.ordered ?? base?.ordered ?? false;

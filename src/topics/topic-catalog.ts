@@ -70,7 +70,8 @@ export class TopicCatalog {
     const retentionBytes = options.retentionBytes ?? base?.retentionBytes ?? this.config.retentionBytes;
     const partitions = options.partitions ?? base?.partitions ?? 1;
     for (const [key, value] of Object.entries({ retentionMs, retentionBytes, partitions })) {
-      if (!Number.isSafeInteger(value) || value < (key === 'partitions' ? 1 : 0)) throw new SwitchboardError('bad_request', `${key} must be a whole number${key === 'partitions' ? ' of at least 1' : ' (0: no limit)'}`);
+      if (!Number.isSafeInteger(value) || value < (key === 'partitions' ? 1 : 0))
+        throw new SwitchboardError('bad_request', `${key} must be a whole number${key === 'partitions' ? ' of at least 1' : ' (0: no limit)'}`);
     }
     if (retentionMs === 0 && retentionBytes === 0) throw new SwitchboardError('bad_request', 'a topic needs a retention time or size (or both)');
     return { retentionMs, retentionBytes, partitions };

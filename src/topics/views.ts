@@ -69,4 +69,3 @@ export function publicSubscription(s: SubscriptionRecord): Record<string, unknow
     createdAt: new Date(s.createdAt).toISOString(),
   };
 }
-

@@ -192,7 +192,10 @@ class WebhookWorker {
       return;
     }
     const delay = Math.min(backoffDelay({ initial: this.config.minBackoff, max: this.config.maxBackoff, jitter: 'half' }, received.attempt), this.service.config.maxAckDeadline);
-    this.log.debug({ event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay }, 'webhook did not take the message');
+    this.log.debug(
+      { event: 'topics.push_failed', subscription: this.label, message: received.message.id, attempt: received.attempt, outcome, status, retryInMs: delay },
+      'webhook did not take the message',
+    );
     await this.service.nack(this.sub, [received.ackId], delay).catch(() => {});
   }
 }

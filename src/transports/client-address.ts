@@ -21,7 +21,10 @@ export class ClientAddresses {
     const peer = req.socket.remoteAddress ?? '';
     if (!this.any || !this.isTrusted(peer)) return peer;
     const header = req.headers['x-forwarded-for'];
-    const hops = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((h) => h.trim()).filter((h) => isIP(h) !== 0);
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => isIP(h) !== 0);
     for (let i = hops.length - 1; i >= 0; i--) if (!this.isTrusted(hops[i]!)) return hops[i]!;
     return hops[0] ?? peer;
   }

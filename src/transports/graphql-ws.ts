@@ -72,7 +72,9 @@ export class GraphqlWebSocket {
       deps.refuseUpgrade(socket, err);
       return true;
     }
-    const protocol = String(req.headers['sec-websocket-protocol'] ?? '').split(',')[0]!.trim();
+    const protocol = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')[0]!
+      .trim();
     this.transport.upgrade(req, socket, head, (sink) => new GraphqlSocket(this.server, deps, sink, request, protocol));
     return true;
   }

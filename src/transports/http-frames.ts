@@ -105,11 +105,14 @@ async function streamSession(deps: FrameDeps, id: string | null, secret: string 
  * origin policy answers; other types are taken only from the node's own or listed origins.
  */
 function checkContentType(req: FastifyRequest, origins: OriginPolicy): void {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type === 'application/json') return;
   const verdict = origins.decide(req.headers);
   if (verdict === 'same' || verdict === 'listed') return;
-  throw new SwitchboardError('forbidden', 'send frames as Content-Type: application/json; other types are accepted only from the node\'s own or listed origins');
+  throw new SwitchboardError('forbidden', "send frames as Content-Type: application/json; other types are accepted only from the node's own or listed origins");
 }
 
 /** What POST /frames needs: authorization, the client commands and the cluster's streaming sessions. */

@@ -96,15 +96,18 @@ function awaitConnectFrame(
         return;
       }
       state = 'authorizing';
-      deps.sessions.authorize(request, asked, frame.token).then(({ identity, channels }) => {
-        if (state === 'closed') return;
-        clearTimeout(timer);
-        const opened = accept(identity, channels, sink);
-        handlers = opened;
-        // The session's events go to it directly from now on; this waiting state can be collected.
-        sink.handOver(opened);
-        for (const text of early.splice(0)) opened.message(text);
-      }).catch(refuse);
+      deps.sessions
+        .authorize(request, asked, frame.token)
+        .then(({ identity, channels }) => {
+          if (state === 'closed') return;
+          clearTimeout(timer);
+          const opened = accept(identity, channels, sink);
+          handlers = opened;
+          // The session's events go to it directly from now on; this waiting state can be collected.
+          sink.handOver(opened);
+          for (const text of early.splice(0)) opened.message(text);
+        })
+        .catch(refuse);
     },
     badInput: () => refuse(new SwitchboardError('unauthorized', 'the first frame must be {"type":"connect","token":"..."}')),
     tooLarge: () => handlers?.tooLarge(),

@@ -90,4 +90,3 @@ export class CertificateReloader {
     for (const file of [this.settings.cert, this.settings.key]) unwatchFile(file, this.onChange);
   }
 }
-

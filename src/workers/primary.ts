@@ -81,7 +81,10 @@ export class Primary {
         this.log.info({ event: 'workers.listening', worker: slot.id, pid: worker.process.pid, port: address.port }, `worker ${slot.id} listens`);
         if (!this.started && this.slots.every((s) => s.listening)) {
           this.started = true;
-          this.log.info({ event: 'workers.started', workers: this.slots.length, port: address.port, broker: this.config.broker.type }, `${this.slots.length} workers listen on port ${address.port}`);
+          this.log.info(
+            { event: 'workers.started', workers: this.slots.length, port: address.port, broker: this.config.broker.type },
+            `${this.slots.length} workers listen on port ${address.port}`,
+          );
           resolve(address.port);
         }
       });
@@ -104,9 +107,12 @@ export class Primary {
     const exited = live.map((slot) => new Promise<void>((resolve) => slot.worker!.once('exit', () => resolve())));
     for (const slot of live) slot.worker!.process.kill('SIGTERM');
     // A worker that hangs in its drain is killed once its drain should long be over.
-    const deadline = setTimeout(() => {
-      for (const slot of this.slots) slot.worker?.process.kill('SIGKILL');
-    }, this.config.shutdown.drainWindow + this.config.sessions.closeGracePeriod + 10_000);
+    const deadline = setTimeout(
+      () => {
+        for (const slot of this.slots) slot.worker?.process.kill('SIGKILL');
+      },
+      this.config.shutdown.drainWindow + this.config.sessions.closeGracePeriod + 10_000,
+    );
     await Promise.all(exited);
     clearTimeout(deadline);
     this.log.info({ event: 'workers.stopped' }, 'every worker stopped');

@@ -176,7 +176,10 @@ export async function startGraphqlService(name: string, bus: ReviewBus, port = 0
 }
 
 /** A graphql-ws client (the real one) over `ws`, with handshake headers, and every close it saw. */
-export function graphqlWsClient(url: string, options: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {}): { client: Client; closes: number[]; sockets: WebSocket[] } {
+export function graphqlWsClient(
+  url: string,
+  options: { headers?: Record<string, string>; connectionParams?: Record<string, unknown> } = {},
+): { client: Client; closes: number[]; sockets: WebSocket[] } {
   const closes: number[] = [];
   const sockets: WebSocket[] = [];
   class HeaderSocket extends WebSocket {

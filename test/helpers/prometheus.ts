@@ -15,9 +15,7 @@ export class Scrape {
   /** The value of the series with exactly these labels; 0 when it is absent. */
   value(name: string, labels: Record<string, string> = {}): number {
     const want = Object.entries(labels);
-    const found = this.samples.find(
-      (s) => s.name === name && Object.keys(s.labels).length === want.length && want.every(([k, v]) => s.labels[k] === v),
-    );
+    const found = this.samples.find((s) => s.name === name && Object.keys(s.labels).length === want.length && want.every(([k, v]) => s.labels[k] === v));
     return found?.value ?? 0;
   }
 

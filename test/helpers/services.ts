@@ -108,12 +108,7 @@ export function ownedProcess(command: Tool, args: (port: number) => string[], po
 /** `redis-server` on a free port, keeping nothing on disk. */
 export async function startRedis(): Promise<Service> {
   const port = await freePort();
-  const service = ownedProcess(
-    'redis-server',
-    (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    port,
-    `redis://127.0.0.1:${port}`,
-  );
+  const service = ownedProcess('redis-server', (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port, `redis://127.0.0.1:${port}`);
   await service.start();
   return service;
 }
@@ -122,8 +117,12 @@ export async function startRedis(): Promise<Service> {
 export async function startNats(): Promise<Service> {
   const port = await freePort();
   const dir = ownedTempDir('switchboard-nats-');
-  const service = ownedProcess('nats-server', (p) => ['-a', '127.0.0.1', '-p', String(p), '-js', '-sd', dir], port, `nats://127.0.0.1:${port}`, () =>
-    rmSync(dir, { recursive: true, force: true }),
+  const service = ownedProcess(
+    'nats-server',
+    (p) => ['-a', '127.0.0.1', '-p', String(p), '-js', '-sd', dir],
+    port,
+    `nats://127.0.0.1:${port}`,
+    () => rmSync(dir, { recursive: true, force: true }),
   );
   await service.start();
   return service;
@@ -167,13 +166,20 @@ export async function startRedisCluster(): Promise<RedisClusterService> {
     return ownedProcess(
       'redis-server',
       (p) => [
-        '--port', String(p),
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', join(dir, `nodes-${p}.conf`),
-        '--cluster-port', String(busPort),
-        '--bind', '127.0.0.1',
-        '--save', '',
-        '--appendonly', 'no',
+        '--port',
+        String(p),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${p}.conf`),
+        '--cluster-port',
+        String(busPort),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
       ],
       ports[i]!,
       `redis://127.0.0.1:${ports[i]}`,
@@ -183,7 +189,12 @@ export async function startRedisCluster(): Promise<RedisClusterService> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const states = await Promise.all(
-        nodes.map((node) => run('redis-cli', ['-p', String(node.port), 'cluster', 'info']).then((info) => /^cluster_state:ok\r?$/m.test(info), () => false)),
+        nodes.map((node) =>
+          run('redis-cli', ['-p', String(node.port), 'cluster', 'info']).then(
+            (info) => /^cluster_state:ok\r?$/m.test(info),
+            () => false,
+          ),
+        ),
       );
       if (states.every(Boolean)) return;
       if (Date.now() > deadline) throw new Error(`the Redis Cluster is not ok after ${timeoutMs} ms`);

@@ -20,10 +20,29 @@ export function certificateDir(): { dir: string; make(name: string): Certificate
     make(name) {
       const cert = join(dir, `${name}.crt`);
       const key = join(dir, `${name}.key`);
-      execFileSync(tool('openssl'), [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      execFileSync(
+        tool('openssl'),
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-subj',
+          `/CN=${name}`,
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
       return { cert, key };
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
@@ -43,7 +62,10 @@ export function servedName(port: number): Promise<string> {
 }
 
 /** An HTTPS request over HTTP/1.1 that trusts any certificate. */
-export function httpsRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+export function httpsRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method: options.method ?? 'GET', headers: options.headers, rejectUnauthorized: false }, (res) => {
       let body = '';

@@ -10,7 +10,16 @@ import { KafkaTopicStore } from '../../src/topics/kafka-store.js';
 import { MemoryTopicStore } from '../../src/topics/memory-store.js';
 import { NatsTopicStore } from '../../src/topics/nats-store.js';
 import { RedisTopicStore } from '../../src/topics/redis-store.js';
-import type { AppendResult, ExhaustedMessage, ReceivedMessage, SubscriptionConfig, TopicConfig, TopicStore, TopicStoreListener, TopicStoreOptions } from '../../src/topics/store.js';
+import type {
+  AppendResult,
+  ExhaustedMessage,
+  ReceivedMessage,
+  SubscriptionConfig,
+  TopicConfig,
+  TopicStore,
+  TopicStoreListener,
+  TopicStoreOptions,
+} from '../../src/topics/store.js';
 import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from './services.js';
 import { requireTool, type Tool } from './tools.js';
 import { waitUntil } from './wait.js';
@@ -179,7 +188,13 @@ export function runTopicStoreContract(name: string): void {
         ['a', 'b'],
       );
       assert.ok(got.every((r) => r.attempt === 1));
-      assert.deepEqual(await store.ack(sub, got.map((r) => r.ackId)), ['ok', 'ok']);
+      assert.deepEqual(
+        await store.ack(
+          sub,
+          got.map((r) => r.ackId),
+        ),
+        ['ok', 'ok'],
+      );
       assert.deepEqual(await store.pull(sub, { maxMessages: 10, waitMs: 300 }), []);
     });
 
@@ -297,7 +312,10 @@ export function runTopicStoreContract(name: string): void {
       assert.deepEqual(await listened.pull(sub, { maxMessages: 1, waitMs: 500 }), []);
       await waitUntil(async () => handed.length === 1, 5000, 'the hand-over');
       const [e] = handed;
-      assert.deepEqual({ subscription: e!.subscription, topic: e!.topic, deadLetterTopic: e!.deadLetterTopic, attempts: e!.attempts }, { subscription: sub, topic, deadLetterTopic: dlq, attempts: 2 });
+      assert.deepEqual(
+        { subscription: e!.subscription, topic: e!.topic, deadLetterTopic: e!.deadLetterTopic, attempts: e!.attempts },
+        { subscription: sub, topic, deadLetterTopic: dlq, attempts: 2 },
+      );
       assert.equal(e!.message.id, id);
       assert.equal(e!.message.data, 'poison');
       assert.deepEqual(e!.message.attributes, { k: 'v' });
@@ -342,12 +360,11 @@ export function runTopicStoreContract(name: string): void {
 
     it('stores a batch that repeats an idempotency key, with the repeat answered as a duplicate of the first', async () => {
       const { topic, sub } = await topicWithSub();
-      const results = await store.append(topic, [
-        { data: 'b1', idempotencyKey: 'k' },
-        { data: 'other' },
-        { data: 'b2', idempotencyKey: 'k' },
-      ]);
-      assert.deepEqual(results.map((r) => r.duplicate), [false, false, true]);
+      const results = await store.append(topic, [{ data: 'b1', idempotencyKey: 'k' }, { data: 'other' }, { data: 'b2', idempotencyKey: 'k' }]);
+      assert.deepEqual(
+        results.map((r) => r.duplicate),
+        [false, false, true],
+      );
       assert.equal(results[2]!.id, results[0]!.id);
       assert.equal(results[2]!.position, results[0]!.position);
       const got = await pullAll(store, sub, 2);
@@ -410,20 +427,32 @@ export function runTopicStoreContract(name: string): void {
       await new Promise((r) => setTimeout(r, 20));
       await store.append(topic, [{ data: 3 }]);
       const first = await pullAll(store, sub, 3);
-      await store.ack(sub, first.map((r) => r.ackId));
+      await store.ack(
+        sub,
+        first.map((r) => r.ackId),
+      );
       await store.seek(sub, { position: results[1]!.position });
       const replay = await pullAll(store, sub, 2);
       // Stores with several partitions (Kafka) keep order per partition only; the order of the log is tested above.
       assert.deepEqual(dataOf(replay), [2, 3]);
-      await store.ack(sub, replay.map((r) => r.ackId));
+      await store.ack(
+        sub,
+        replay.map((r) => r.ackId),
+      );
       await store.seek(sub, { time: between });
       const fromTime = await pullAll(store, sub, 1);
       assert.deepEqual(dataOf(fromTime), [3]);
-      await store.ack(sub, fromTime.map((r) => r.ackId));
+      await store.ack(
+        sub,
+        fromTime.map((r) => r.ackId),
+      );
       await store.seek(sub, { time: 0 });
       const everything = await pullAll(store, sub, 3);
       assert.deepEqual(dataOf(everything), [1, 2, 3]);
-      await store.ack(sub, everything.map((r) => r.ackId));
+      await store.ack(
+        sub,
+        everything.map((r) => r.ackId),
+      );
       assert.deepEqual(await store.pull(sub, { maxMessages: 5, waitMs: 300 }), []);
     });
 
@@ -438,7 +467,10 @@ export function runTopicStoreContract(name: string): void {
       const got = await pullAll(store, sub, 3);
       await store.ack(sub, [got[0]!.ackId]);
       assert.equal((await store.subscriptionStats(sub)).unacked, 2);
-      await store.ack(sub, got.slice(1).map((r) => r.ackId));
+      await store.ack(
+        sub,
+        got.slice(1).map((r) => r.ackId),
+      );
       assert.deepEqual(await store.subscriptionStats(sub), { unacked: 0, oldestUnackedAgeMs: 0 });
       const topicStats = await store.topicStats(topic);
       assert.equal(topicStats.messages, 3);
@@ -472,7 +504,10 @@ export function runTopicStoreContract(name: string): void {
           while (got.length < 40 && Date.now() < deadline) got.push(...(await consumer.pull(sub, { maxMessages: 40, waitMs: 500 })));
         }),
       );
-      assert.deepEqual(dataOf(got), Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(
+        dataOf(got),
+        Array.from({ length: 40 }, (_, i) => i),
+      );
     });
 
     it('keeps metadata records by kind and id, writing once with ifAbsent', async () => {

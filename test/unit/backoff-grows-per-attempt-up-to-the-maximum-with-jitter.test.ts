@@ -23,7 +23,10 @@ describe('retry backoff', () => {
       seen.add(Math.floor((full * 4) / 2001));
     }
     assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
-    assert.deepEqual([1, 2, 3, 4, 5].map((attempt) => backoffDelay({ initial: 100, max: 1000, jitter: 'none', factor: 3 }, attempt)), [100, 300, 900, 1000, 1000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((attempt) => backoffDelay({ initial: 100, max: 1000, jitter: 'none', factor: 3 }, attempt)),
+      [100, 300, 900, 1000, 1000],
+    );
   });
 
   it('counts attempts in a row until it is reset', () => {

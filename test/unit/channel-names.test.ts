@@ -38,19 +38,30 @@ describe('channel names', () => {
 
   it('rejects names with other characters as bad_request', () => {
     for (const name of ['has space', 'tab\t', 'semi;colon', 'star*', 'q?', 'hash#', 'ünï', 'emoji🙂', 'new\nline', 'comma,']) {
-      assert.equal(codeOf(() => r.resolve(name)), 'bad_request', JSON.stringify(name));
+      assert.equal(
+        codeOf(() => r.resolve(name)),
+        'bad_request',
+        JSON.stringify(name),
+      );
     }
   });
 
   it('rejects an empty name and names that are not strings', () => {
     for (const name of ['', undefined, null, 42, ['news'], { name: 'news' }]) {
-      assert.equal(codeOf(() => r.resolve(name)), 'bad_request', JSON.stringify(name));
+      assert.equal(
+        codeOf(() => r.resolve(name)),
+        'bad_request',
+        JSON.stringify(name),
+      );
     }
   });
 
   it('accepts names up to the configured length and rejects longer ones', () => {
     assert.equal(r.resolve('n'.repeat(255)).name.length, 255);
-    assert.equal(codeOf(() => r.resolve('n'.repeat(256))), 'bad_request');
+    assert.equal(
+      codeOf(() => r.resolve('n'.repeat(256))),
+      'bad_request',
+    );
     const short = rules({ 'channels.maxNameLength': 8 });
     assert.equal(short.resolve('12345678').name, '12345678');
     assert.throws(() => short.resolve('123456789'), /longer than 8 characters/);
@@ -68,13 +79,18 @@ describe('channel names', () => {
 
   it('takes the options a namespace leaves out from channels.default', () => {
     const rules = new ChannelRules(
-      loadConfig({ overrides: { 'api.insecure': true, 'channels.default.historySize': 7, 'channels.default.publish': 'public', 'channels.namespaces': { feed: { presence: true } } } }).channels,
+      loadConfig({
+        overrides: { 'api.insecure': true, 'channels.default.historySize': 7, 'channels.default.publish': 'public', 'channels.namespaces': { feed: { presence: true } } },
+      }).channels,
     );
     includes(rules.resolve('feed:x').options, { subscribe: 'public', publish: 'public', presence: true, historySize: 7 });
   });
 
   it('answers not_found for a namespace that is not configured', () => {
-    assert.equal(codeOf(() => r.resolve('game:1')), 'not_found');
+    assert.equal(
+      codeOf(() => r.resolve('game:1')),
+      'not_found',
+    );
     assert.throws(() => r.resolve('game:1'), /unknown namespace "game"/);
   });
 });

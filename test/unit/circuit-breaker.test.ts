@@ -5,7 +5,11 @@ import { CircuitBreaker, type BreakerState } from '../../src/routing/breaker.js'
 it('a circuit breaker opens after consecutive failures, probes once after openFor and closes on success', () => {
   let now = 0;
   const changes: BreakerState[] = [];
-  const breaker = new CircuitBreaker({ failures: 2, openFor: 100 }, (s) => changes.push(s), () => now);
+  const breaker = new CircuitBreaker(
+    { failures: 2, openFor: 100 },
+    (s) => changes.push(s),
+    () => now,
+  );
   assert.ok(breaker.allow());
   breaker.failure();
   breaker.success();

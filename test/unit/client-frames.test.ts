@@ -31,7 +31,14 @@ describe('client frame parsing', () => {
   });
 
   it('accepts a batch as a JSON array and parses each frame on its own', () => {
-    const result = parseClientMessage(JSON.stringify([{ type: 'ping', id: 1 }, { type: 'bogus', id: 2 }, { type: 'subscribe', channel: 'a' }]), 64);
+    const result = parseClientMessage(
+      JSON.stringify([
+        { type: 'ping', id: 1 },
+        { type: 'bogus', id: 2 },
+        { type: 'subscribe', channel: 'a' },
+      ]),
+      64,
+    );
     assert.equal(result.length, 3);
     assert.deepEqual(result[0], { type: 'ping', id: 1 });
     assert.ok(result[1] instanceof FrameError);
@@ -60,7 +67,10 @@ describe('client frame parsing', () => {
   it('answers JSON that is not an object with bad_request', () => {
     for (const text of ['null', '1', '"ping"', 'true', '[[]]']) {
       const frames = parseClientMessage(text, 64);
-      assert.ok(frames.every((f) => f instanceof FrameError && f.code === 'bad_request' && f.message === 'frame must be a JSON object'), text);
+      assert.ok(
+        frames.every((f) => f instanceof FrameError && f.code === 'bad_request' && f.message === 'frame must be a JSON object'),
+        text,
+      );
     }
   });
 

@@ -6,7 +6,19 @@ import { SwitchboardError } from '../../src/protocol/errors.js';
 import { decodeCursor } from '../../src/protocol/cursor.js';
 
 const good = ['', 'feed~0~e1', 'feed~4~439322b8', 'feed~4~439322b8,chat:1~12~', 'a~9007199254740991~Z'];
-const bad = ['feed', 'feed~1', 'feed~x~e1', 'feed~-1~e1', 'feed~1.5~e1', 'feed~1~e-1', 'feed~1~e1~x', '~1~e1', 'feed~1~e1,', 'feed~1~e1,chat~NaN~e2', `feed~1~${'e'.repeat(16_384)}`];
+const bad = [
+  'feed',
+  'feed~1',
+  'feed~x~e1',
+  'feed~-1~e1',
+  'feed~1.5~e1',
+  'feed~1~e-1',
+  'feed~1~e1~x',
+  '~1~e1',
+  'feed~1~e1,',
+  'feed~1~e1,chat~NaN~e2',
+  `feed~1~${'e'.repeat(16_384)}`,
+];
 
 /** What the SDK's long-poll transport makes of one poll answer carrying `cursor`. */
 async function sdkReads(cursor: string): Promise<'taken' | 'refused'> {

@@ -12,9 +12,7 @@ describe('config consistency', () => {
   });
 
   it('requires the lifetime minimum not to exceed the maximum', () => {
-    const problems = configProblems(() =>
-      loadConfig({ flags: { 'api.insecure': 'true', 'sessions.lifetime.min': '5m', 'sessions.lifetime.max': '1m' } }),
-    );
+    const problems = configProblems(() => loadConfig({ flags: { 'api.insecure': 'true', 'sessions.lifetime.min': '5m', 'sessions.lifetime.max': '1m' } }));
     assert.deepEqual(problems, ['sessions.lifetime.min must not be greater than sessions.lifetime.max']);
     const equal = loadConfig({ flags: { 'api.insecure': 'true', 'sessions.lifetime.min': '1m', 'sessions.lifetime.max': '60s' } });
     assert.equal(equal.sessions.lifetime.min, equal.sessions.lifetime.max);

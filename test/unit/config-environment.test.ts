@@ -39,9 +39,7 @@ describe('config from SWITCHBOARD_* environment variables', () => {
   });
 
   it('reports namespaces that are not JSON, naming the variable', () => {
-    const problems = configProblems(() =>
-      loadConfig({ env: { SWITCHBOARD_API_INSECURE: 'true', SWITCHBOARD_CHANNELS_NAMESPACES: '{chat: yes' } }),
-    );
+    const problems = configProblems(() => loadConfig({ env: { SWITCHBOARD_API_INSECURE: 'true', SWITCHBOARD_CHANNELS_NAMESPACES: '{chat: yes' } }));
     assert.deepEqual(problems, ['environment SWITCHBOARD_CHANNELS_NAMESPACES: expected JSON']);
   });
 
@@ -54,12 +52,7 @@ describe('config from SWITCHBOARD_* environment variables', () => {
   });
 
   it('treats an unknown SWITCHBOARD_ variable as an error', () => {
-    const problems = configProblems(() =>
-      loadConfig({ env: { SWITCHBOARD_API_INSECURE: 'true', SWITCHBOARD_HEARTBEAT: '5s', SWITCHBOARD_SERVER_PORTS: '1' } }),
-    );
-    assert.deepEqual(problems, [
-      'environment: unknown setting SWITCHBOARD_HEARTBEAT',
-      'environment: unknown setting SWITCHBOARD_SERVER_PORTS',
-    ]);
+    const problems = configProblems(() => loadConfig({ env: { SWITCHBOARD_API_INSECURE: 'true', SWITCHBOARD_HEARTBEAT: '5s', SWITCHBOARD_SERVER_PORTS: '1' } }));
+    assert.deepEqual(problems, ['environment: unknown setting SWITCHBOARD_HEARTBEAT', 'environment: unknown setting SWITCHBOARD_SERVER_PORTS']);
   });
 });

@@ -53,7 +53,10 @@ colour: blue
   });
 
   it('rejects a flag below a list setting in either order', () => {
-    for (const flags of [{ 'api.keys': 'a', 'api.keys.b': 'c' }, { 'api.keys.b': 'c', 'api.keys': 'a' }]) {
+    for (const flags of [
+      { 'api.keys': 'a', 'api.keys.b': 'c' },
+      { 'api.keys.b': 'c', 'api.keys': 'a' },
+    ]) {
       const problems = configProblems(() => loadConfig({ flags: { 'api.insecure': 'true', ...flags } }));
       assert.deepEqual(problems, ['flag: unknown setting api.keys.b']);
     }

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  parseBoolean,
-  parseBytes,
-  parseDuration,
-  parseEnum,
-  parseInteger,
-  parseString,
-  parseStringList,
-  show,
-} from '../../src/config/values.js';
+import { parseBoolean, parseBytes, parseDuration, parseEnum, parseInteger, parseString, parseStringList, show } from '../../src/config/values.js';
 
 describe('config value parsing', () => {
   it('reads durations with ms, s, m and h units, or plain milliseconds', () => {

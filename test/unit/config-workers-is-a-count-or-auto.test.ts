@@ -17,7 +17,11 @@ describe('server.workers', () => {
 
   it('refuses zero, fractions and words, naming auto in the problem', () => {
     for (const value of ['0', '1.5', 'many', '1025']) {
-      assert.throws(() => load(value), (err: Error) => err instanceof ConfigError && /server\.workers: expected auto or an integer from 1 to 1024/.test(err.message), value);
+      assert.throws(
+        () => load(value),
+        (err: Error) => err instanceof ConfigError && /server\.workers: expected auto or an integer from 1 to 1024/.test(err.message),
+        value,
+      );
     }
   });
 });

@@ -19,7 +19,10 @@ describe('the console page', () => {
     const expired = jwtWith({ exp: Math.floor(Date.now() / 1000) - 60 });
     assert.match(explainRefusal(401, 'unauthorized', 'token expired', expired), /^Your token expired at .*Sign in with a new one\.$/);
     assert.match(explainRefusal(401, 'unauthorized', 'a valid API key is required', 'wrong-key'), /^The node refused this key or token \(a valid API key is required\)/);
-    assert.match(explainRefusal(403, 'forbidden', 'POST /api/publish needs the admin role', 'key'), /read-only role, which sees everything but changes nothing.*\(POST \/api\/publish needs the admin role\)$/);
+    assert.match(
+      explainRefusal(403, 'forbidden', 'POST /api/publish needs the admin role', 'key'),
+      /read-only role, which sees everything but changes nothing.*\(POST \/api\/publish needs the admin role\)$/,
+    );
     assert.equal(explainRefusal(400, 'bad_request', 'reason is too long', 'key'), 'reason is too long (bad_request, HTTP 400)');
   });
 
@@ -41,7 +44,10 @@ describe('the console page', () => {
     const now = Date.now();
     const stats = new Map([['a', [sample(now - 20 * 60_000, 1), sample(now - 1000, 2)]]]);
     const next = addSample(stats, { node: 'a', interval: 1000, sample: sample(now, 3) }, 15);
-    assert.deepEqual(next.get('a')!.map((s) => s.connections), [2, 3]);
+    assert.deepEqual(
+      next.get('a')!.map((s) => s.connections),
+      [2, 3],
+    );
     assert.equal(addSample(next, { something: 'else' }, 15), next);
     const other = addSample(next, { node: 'b', sample: sample(now, 7) }, 15);
     assert.deepEqual([...other.keys()], ['a', 'b']);

@@ -10,14 +10,23 @@ describe('the $admin:sessions batches of a node', () => {
   it('hand over the events of one period together, at most admin.maxSessionEvents of them, counting the rest', async () => {
     const batches: SessionEvents[] = [];
     let dropped = 0;
-    const batcher = new SessionEventBatcher('n1', (events) => batches.push(events), 2, () => (dropped += 1), 50);
+    const batcher = new SessionEventBatcher(
+      'n1',
+      (events) => batches.push(events),
+      2,
+      () => (dropped += 1),
+      50,
+    );
     batcher.sessionOpened(session('a'));
     batcher.sessionOpened(session('b'));
     batcher.sessionClosed(session('a'), 'client_closed');
     assert.equal(batches.length, 0, 'nothing before the period ends');
     await new Promise((r) => setTimeout(r, 120));
     assert.equal(batches.length, 1);
-    assert.deepEqual(batches[0]!.opened.map((s) => s.id), ['a', 'b']);
+    assert.deepEqual(
+      batches[0]!.opened.map((s) => s.id),
+      ['a', 'b'],
+    );
     assert.deepEqual(batches[0]!.closed, []);
     assert.equal(batches[0]!.dropped, 1);
     assert.equal(dropped, 1);

@@ -16,7 +16,9 @@ describe('docs cover the code', () => {
     const text = doc('docs/configuration.md');
     const missing = describeSettings().filter((s) => !text.includes(`\`${s.path}\``) || !text.includes(`\`${s.env}\``));
     // The failure message carries ready-made table rows for the missing settings.
-    const rows = missing.map((s) => `| \`${s.path}\` | \`${s.env}\` | \`${typeof s.default === 'string' && s.default !== '' ? s.default : JSON.stringify(s.default)}\` | ${s.doc} |`);
+    const rows = missing.map(
+      (s) => `| \`${s.path}\` | \`${s.env}\` | \`${typeof s.default === 'string' && s.default !== '' ? s.default : JSON.stringify(s.default)}\` | ${s.doc} |`,
+    );
     assert.deepEqual(
       missing.map((s) => s.path),
       [],

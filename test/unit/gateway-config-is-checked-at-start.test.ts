@@ -24,7 +24,13 @@ describe('gateway configuration', () => {
     assert.equal(route!.retries, 1);
     assert.deepEqual(route!.rateLimit, { requests: 5, window: 1000, by: { kind: 'route' } });
     const svc = config.gateway.services.svc!;
-    assert.deepEqual(svc.instances.map((i) => [i.id, i.url, i.weight]), [['10.0.0.1:8080', 'http://10.0.0.1:8080/base', 1], ['two', 'grpc://10.0.0.2:9000', 3]]);
+    assert.deepEqual(
+      svc.instances.map((i) => [i.id, i.url, i.weight]),
+      [
+        ['10.0.0.1:8080', 'http://10.0.0.1:8080/base', 1],
+        ['two', 'grpc://10.0.0.2:9000', 3],
+      ],
+    );
     assert.equal(svc.check.type, 'tcp');
   });
 
@@ -42,7 +48,13 @@ describe('gateway configuration', () => {
       [[{ name: 'a', service: 'svc', kind: 'grpc' }], /route a\.kind/],
       [[{ name: 'a', service: 'svc', hashOn: 'query:x' }], /header:NAME or cookie:NAME/],
       [[{ name: 'a', service: 'svc', rateLimit: { requests: 0 } }], /rateLimit\.requests/],
-      [[{ name: 'a', service: 'svc' }, { name: 'a', service: 'other' }], /used twice/],
+      [
+        [
+          { name: 'a', service: 'svc' },
+          { name: 'a', service: 'other' },
+        ],
+        /used twice/,
+      ],
     ];
     for (const [routes, pattern] of cases) {
       const problems = problemsOf({ 'gateway.routes': routes });

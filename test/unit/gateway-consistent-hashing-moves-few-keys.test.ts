@@ -19,7 +19,10 @@ describe('gateway balancer', () => {
     const moved = keys.filter((_, i) => before[i] !== after[i]).length;
     // Ideally a fifth of the keys move, all to the new instance.
     assert.ok(moved < keys.length * 0.3, `${moved} of ${keys.length} keys moved`);
-    assert.ok(keys.every((_, i) => before[i] === after[i] || after[i] === 'svc\ni4'), 'keys only move to the new instance');
+    assert.ok(
+      keys.every((_, i) => before[i] === after[i] || after[i] === 'svc\ni4'),
+      'keys only move to the new instance',
+    );
     const counts = new Map<string, number>();
     for (const key of before) counts.set(key, (counts.get(key) ?? 0) + 1);
     for (const n of counts.values()) assert.ok(n > 350 && n < 650, `share ${n} of 2000 over 4 instances`);
@@ -38,7 +41,7 @@ describe('gateway balancer', () => {
     }
   });
 
-  it('gives each instance its weight\'s share with round robin, interleaved', () => {
+  it("gives each instance its weight's share with round robin, interleaved", () => {
     const balancer = new Balancer('round_robin');
     const all = upstreams(2, (i) => (i === 0 ? 2 : 1));
     const picks = Array.from({ length: 6 }, () => balancer.pick(all, all, undefined)!.key.slice(4));

@@ -6,7 +6,13 @@ import { UpstreamError } from '../../src/gateway/upstream-error.js';
 /** A graphql route passes what a GraphQL client can read and refuses the rest as a bad answer of the instance. */
 describe('GraphQL answers of a graphql route', () => {
   it('passes GraphQL responses, their streams and answers without a body', () => {
-    for (const type of ['application/graphql-response+json; charset=utf-8', 'application/json', 'Application/JSON;charset=utf-8', 'text/event-stream', 'multipart/mixed; boundary="-"']) {
+    for (const type of [
+      'application/graphql-response+json; charset=utf-8',
+      'application/json',
+      'Application/JSON;charset=utf-8',
+      'text/event-stream',
+      'multipart/mixed; boundary="-"',
+    ]) {
       assert.doesNotThrow(() => acceptGraphqlAnswer(200, ['content-type', type]), type);
       assert.doesNotThrow(() => acceptGraphqlAnswer(400, ['x-other', 'a', 'content-type', type]), type);
     }

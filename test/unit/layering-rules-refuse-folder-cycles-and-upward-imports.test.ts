@@ -33,12 +33,18 @@ describe('the layering rules of npm run lint', () => {
 
   it('fail on a cycle between two folders, however far apart the modules', async () => {
     const found = await violations({ 'src/topics/a.ts': ['../routing/b.js'], 'src/routing/b.ts': ['./c.js'], 'src/routing/c.ts': ['../topics/d.js'], 'src/topics/d.ts': [] });
-    assert.ok(found.some((v) => v.startsWith('no-folder-cycles')), found.join('\n'));
+    assert.ok(
+      found.some((v) => v.startsWith('no-folder-cycles')),
+      found.join('\n'),
+    );
   });
 
   it('fail when a lower layer imports a higher one, or a folder imports node.ts', async () => {
     const found = await violations({ 'src/hub/hub.ts': ['../sessions/session.js'], 'src/sessions/session.ts': [], 'src/api/routes.ts': ['../node.js'], 'src/node.ts': [] });
     assert.ok(found.includes('hub-knows-no-upper-layer: src/hub/hub.ts -> src/sessions/session.ts'), found.join('\n'));
-    assert.ok(found.some((v) => v.startsWith('node-is-composition-only: src/api/routes.ts')), found.join('\n'));
+    assert.ok(
+      found.some((v) => v.startsWith('node-is-composition-only: src/api/routes.ts')),
+      found.join('\n'),
+    );
   });
 });

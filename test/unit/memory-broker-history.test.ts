@@ -14,7 +14,10 @@ describe('memory broker history', () => {
     assert.equal(second!.offset, 2);
     assert.equal(first!.epoch, second!.epoch);
     const { publications, position } = await broker.history('h', {});
-    assert.deepEqual(publications.map((p) => p.data), ['a', 'b']);
+    assert.deepEqual(
+      publications.map((p) => p.data),
+      ['a', 'b'],
+    );
     assert.deepEqual(position, second);
   });
 
@@ -25,11 +28,20 @@ describe('memory broker history', () => {
     assert.equal(all.publications.length, 100);
     assert.equal(all.publications[0]!.offset, 201);
     const since = await broker.history('h', { since: { offset: 290, epoch: all.position.epoch } });
-    assert.deepEqual(since.publications.map((p) => p.data), [291, 292, 293, 294, 295, 296, 297, 298, 299, 300]);
+    assert.deepEqual(
+      since.publications.map((p) => p.data),
+      [291, 292, 293, 294, 295, 296, 297, 298, 299, 300],
+    );
     const limited = await broker.history('h', { since: { offset: 250, epoch: all.position.epoch }, limit: 3 });
-    assert.deepEqual(limited.publications.map((p) => p.offset), [251, 252, 253]);
+    assert.deepEqual(
+      limited.publications.map((p) => p.offset),
+      [251, 252, 253],
+    );
     const reversed = await broker.history('h', { reverse: true, limit: 2 });
-    assert.deepEqual(reversed.publications.map((p) => p.offset), [300, 299]);
+    assert.deepEqual(
+      reversed.publications.map((p) => p.offset),
+      [300, 299],
+    );
   });
 
   it('forgets a stream ttl after its last publication and starts a new epoch', async () => {

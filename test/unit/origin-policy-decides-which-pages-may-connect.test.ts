@@ -6,14 +6,14 @@ import { parseOrigins } from '../../src/config/origins.js';
 const at = (origin: string | undefined, host = 'rt.example.com') => (origin === undefined ? { host } : { host, origin });
 
 describe('the origin policy', () => {
-  it('lets requests without an Origin through and takes the node\'s own origin by its Host', () => {
+  it("lets requests without an Origin through and takes the node's own origin by its Host", () => {
     const policy = new OriginPolicy([], false);
     assert.equal(policy.decide(at(undefined)), 'none');
     assert.equal(policy.decide(at('http://rt.example.com')), 'same');
     assert.equal(policy.decide(at('https://rt.example.com')), 'same', 'behind a TLS-terminating proxy');
     assert.equal(policy.decide(at('http://rt.example.com:8080')), 'refused', 'another port is another origin');
     assert.equal(policy.decide({ ':authority': 'rt.example.com', origin: 'https://rt.example.com' }), 'same', 'HTTP/2 :authority');
-    assert.equal(new OriginPolicy([], true).decide(at('http://rt.example.com')), 'refused', 'a TLS node\'s own origin is https');
+    assert.equal(new OriginPolicy([], true).decide(at('http://rt.example.com')), 'refused', "a TLS node's own origin is https");
   });
 
   it('matches exact origins and *.domain patterns on scheme, host and port', () => {

@@ -20,7 +20,10 @@ it('the outbox flushes many sessions in passes of 1,024 with an event-loop turn 
     assert.ok(turns < 10, `still flushing after ${turns} turns`);
   }
   assert.equal(turns, 3);
-  assert.deepEqual(flushed.slice(0, 3000), sessions.map((_, i) => i));
+  assert.deepEqual(
+    flushed.slice(0, 3000),
+    sessions.map((_, i) => i),
+  );
   assert.equal(flushed[3000], 0);
   await nextTurn();
   assert.equal(flushed.length, 3001, 'nothing is flushed twice');

@@ -13,7 +13,7 @@ describe('route selection expressions', () => {
     assert.equal(new SelectionExpression('$.items[1].type').keyOf(data), 'second');
   });
 
-  it('accept AWS\'s $request.body prefix', () => {
+  it("accept AWS's $request.body prefix", () => {
     assert.equal(new SelectionExpression('$request.body.action').keyOf({ action: 'sendmessage' }), 'sendmessage');
   });
 

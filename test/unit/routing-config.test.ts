@@ -46,7 +46,13 @@ describe('routing configuration', () => {
     assert.match(problems([{ key: 'x', backend: 'nope' }]), /names backend "nope", which routing.backends does not define/);
     assert.match(problems([{ key: 'x', channel: 'c', durable: true }]), /durable delivery is for backends/);
     assert.match(problems([{ regex: '(', backend: 'a' }]), /invalid regex/);
-    assert.match(problems([{ name: 'same', key: 'x', backend: 'a' }, { name: 'same', key: 'y', backend: 'a' }]), /two routes have this name/);
+    assert.match(
+      problems([
+        { name: 'same', key: 'x', backend: 'a' },
+        { name: 'same', key: 'y', backend: 'a' },
+      ]),
+      /two routes have this name/,
+    );
     assert.match(problems([{ key: 'x', backend: 'a', typo: 1 }]), /unknown option "typo"/);
     assert.match(problems([], { a: 'ftp://x/' }), /only http and https/);
     assert.match(problems([], { a: 'not a url' }), /is not a URL/);
@@ -61,14 +67,22 @@ describe('routing configuration', () => {
       overrides: {
         ...base,
         'routing.backends': { auth: 'http://127.0.0.1:9/connect', bye: 'http://127.0.0.1:9/disconnect' },
-        'routing.routes': [{ key: '$connect', backend: 'auth' }, { key: '$disconnect', backend: 'bye' }],
+        'routing.routes': [
+          { key: '$connect', backend: 'auth' },
+          { key: '$disconnect', backend: 'bye' },
+        ],
       },
     });
     assert.equal(config.auth.connectHook.url, 'http://127.0.0.1:9/connect');
     assert.equal(config.auth.disconnectHook.url, 'http://127.0.0.1:9/disconnect');
     const clash = configProblems(() =>
       loadConfig({
-        overrides: { ...base, 'auth.connectHook.url': 'http://127.0.0.1:9/other', 'routing.backends': { auth: 'http://127.0.0.1:9/connect' }, 'routing.routes': [{ key: '$connect', backend: 'auth' }] },
+        overrides: {
+          ...base,
+          'auth.connectHook.url': 'http://127.0.0.1:9/other',
+          'routing.backends': { auth: 'http://127.0.0.1:9/connect' },
+          'routing.routes': [{ key: '$connect', backend: 'auth' }],
+        },
       }),
     );
     assert.match(clash.join('\n'), /name different URLs/);

@@ -23,7 +23,12 @@ function clockWithSession(answersPings = true) {
   const session = sessionOn(sink);
   session.nextHeartbeatAt = interval;
   registry.add(session);
-  const clock = new HeartbeatClock(registry, { interval, closeGracePeriod }, () => {}, () => {});
+  const clock = new HeartbeatClock(
+    registry,
+    { interval, closeGracePeriod },
+    () => {},
+    () => {},
+  );
   clock.start();
   return { clock, sink, session };
 }

@@ -65,7 +65,11 @@ describe('dead letters, the same on every store', () => {
     store.append = async () => {
       throw new SwitchboardError('unavailable', 'the store is unavailable');
     };
-    const metrics = new TopicMetrics(new Registry(), async () => new Map(), () => ({ applications: 0, topics: 0 }));
+    const metrics = new TopicMetrics(
+      new Registry(),
+      async () => new Map(),
+      () => ({ applications: 0, topics: 0 }),
+    );
     const message: TopicMessage = { id: 'm1', position: '1', data: 1, attributes: {}, publishTime: Date.now() };
     const exhausted = { subscription: 'shop-billing', topic: 'shop-orders', deadLetterTopic: 'shop-orders-dead', message, attempts: 3 };
     await assert.rejects(new DeadLetters(store, metrics, pino({ level: 'silent' })).take(exhausted), (err: SwitchboardError) => err.code === 'unavailable');

@@ -11,7 +11,7 @@ import type { MetadataKind } from '../../src/topics/store.js';
 
 const forbidden = (err: SwitchboardError) => err.code === 'forbidden';
 
-describe('grant checks on a subscription of another application\'s topic', () => {
+describe("grant checks on a subscription of another application's topic", () => {
   const store = new MemoryTopicStore({ idempotencyWindowMs: 1000 });
   const reads: [MetadataKind, string][] = [];
   let topics: TopicService;
@@ -52,7 +52,13 @@ describe('grant checks on a subscription of another application\'s topic', () =>
       ['topic', 'shop-orders'],
     ]);
     const again = await topics.pull('analytics', 'audit', { maxMessages: 10, waitMs: 1000 });
-    assert.deepEqual(await topics.ack(held, again.map((r) => r.ackId)), ['ok', 'ok']);
+    assert.deepEqual(
+      await topics.ack(
+        held,
+        again.map((r) => r.ackId),
+      ),
+      ['ok', 'ok'],
+    );
   });
 
   it('refuse acks, nacks and deadline changes of a held subscription once the grant is taken back, and accept them again after a new grant', async () => {

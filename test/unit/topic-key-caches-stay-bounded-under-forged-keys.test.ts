@@ -49,7 +49,13 @@ describe('topic key caches under forged keys', () => {
 
   it('keeps at most topics.cacheEntries topic records for publishing', async () => {
     const config = loadConfig({ overrides: { 'api.insecure': true, 'topics.cacheEntries': 20 } });
-    const topics = new TopicService(new MemoryTopicStore({ idempotencyWindowMs: 1000 }), config.topics, new Registry(), pino({ level: 'silent' }), new TargetPolicy([], new Registry()));
+    const topics = new TopicService(
+      new MemoryTopicStore({ idempotencyWindowMs: 1000 }),
+      config.topics,
+      new Registry(),
+      pino({ level: 'silent' }),
+      new TargetPolicy([], new Registry()),
+    );
     await topics.start();
     try {
       await topics.applications.create('shop', {});

@@ -17,10 +17,13 @@ describe('publish quotas', () => {
   it('refuse over the bytes-per-second quota without taking any messages', () => {
     const quotas = new PublishQuotas();
     const limits = { messagesPerSecond: 100, bytesPerSecond: 1000 };
-    assert.throws(() => {
-      quotas.take('a', limits, 1, 800);
-      quotas.take('a', limits, 1, 800);
-    }, (err: unknown) => err instanceof QuotaExceeded && err.quota === 'bytes_per_second');
+    assert.throws(
+      () => {
+        quotas.take('a', limits, 1, 800);
+        quotas.take('a', limits, 1, 800);
+      },
+      (err: unknown) => err instanceof QuotaExceeded && err.quota === 'bytes_per_second',
+    );
     quotas.take('a', limits, 99, 100);
   });
 
@@ -31,7 +34,10 @@ describe('publish quotas', () => {
       () => quotas.take('a', limits, 25, 100),
       (err: unknown) => err instanceof BatchOverQuota && err.code === 'too_large' && err.quota === 'messages_per_second' && /25 messages/.test(err.message),
     );
-    assert.throws(() => quotas.take('a', limits, 1, 1001), (err: unknown) => err instanceof BatchOverQuota && err.quota === 'bytes_per_second');
+    assert.throws(
+      () => quotas.take('a', limits, 1, 1001),
+      (err: unknown) => err instanceof BatchOverQuota && err.quota === 'bytes_per_second',
+    );
     quotas.take('a', limits, 10, 1000);
   });
 });

@@ -38,7 +38,8 @@ export function explainRefusal(status: number, code: string, serverMessage: stri
     if (expiry && expiry.getTime() <= Date.now()) return `Your token expired at ${expiry.toLocaleString()}. Sign in with a new one.`;
     return `The node refused this key or token (${serverMessage}). Check it and sign in again.`;
   }
-  if (status === 403) return `Not allowed: you are signed in with a read-only role, which sees everything but changes nothing. This needs an admin key or token. (${serverMessage})`;
+  if (status === 403)
+    return `Not allowed: you are signed in with a read-only role, which sees everything but changes nothing. This needs an admin key or token. (${serverMessage})`;
   if (status === 404) return `Not found: ${serverMessage}`;
   if (status === 503) return `The node cannot do this right now: ${serverMessage}`;
   if (code === 'network') return serverMessage;

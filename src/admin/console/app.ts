@@ -50,9 +50,17 @@ function SignIn({ onSignedIn, notice }: { onSignedIn: (credential: string, who: 
     <h1>Switchboard console</h1>
     <${Message} kind="error" text=${error ?? notice} />
     <form onSubmit=${submit}>
-      <label>Admin API key or JWT
-        <input id="credential" type="password" autocomplete="off" spellcheck=${false} value=${credential}
-          onInput=${(e: Event) => setCredential((e.target as HTMLInputElement).value)} autofocus />
+      <label
+        >Admin API key or JWT
+        <input
+          id="credential"
+          type="password"
+          autocomplete="off"
+          spellcheck=${false}
+          value=${credential}
+          onInput=${(e: Event) => setCredential((e.target as HTMLInputElement).value)}
+          autofocus
+        />
       </label>
       <button class="primary" type="submit" disabled=${busy}>Sign in</button>
       <p class="muted">Kept in this tab only (sessionStorage) and sent as an Authorization header.</p>
@@ -95,7 +103,9 @@ function Shell({ who, credential, onSignOut }: { who: WhoAmI; credential: string
         <button type="button" onClick=${() => onSignOut()}>Sign out</button>
       </header>
       <nav class="pages" aria-label="pages">
-        <ul>${pages.map((p) => html`<li><a href=${`#/${p.path}`} aria-current=${p.path === path ? 'page' : undefined}>${p.title}</a></li>`)}</ul>
+        <ul>
+          ${pages.map((p) => html`<li><a href=${`#/${p.path}`} aria-current=${p.path === path ? 'page' : undefined}>${p.title}</a></li>`)}
+        </ul>
       </nav>
       <main id="content" tabindex="-1" data-page=${path}>
         <h2>${page.title}</h2>
@@ -113,21 +123,26 @@ function App(): Markup {
   useEffect(() => {
     const stored = sessionStorage.getItem(storageKey);
     if (!stored) return setChecking(false);
-    whoAmI(stored).then(
-      (who) => setSignedIn({ credential: stored, who }),
-      (err: Error) => {
-        sessionStorage.removeItem(storageKey);
-        setNotice(err.message);
-      },
-    ).finally(() => setChecking(false));
+    whoAmI(stored)
+      .then(
+        (who) => setSignedIn({ credential: stored, who }),
+        (err: Error) => {
+          sessionStorage.removeItem(storageKey);
+          setNotice(err.message);
+        },
+      )
+      .finally(() => setChecking(false));
   }, []);
   if (checking) return html`<p class="loading">Loading the console…</p>`;
   if (!signedIn) {
-    return html`<${SignIn} notice=${notice} onSignedIn=${(credential: string, who: WhoAmI) => {
-      sessionStorage.setItem(storageKey, credential);
-      setNotice(undefined);
-      setSignedIn({ credential, who });
-    }} />`;
+    return html`<${SignIn}
+      notice=${notice}
+      onSignedIn=${(credential: string, who: WhoAmI) => {
+        sessionStorage.setItem(storageKey, credential);
+        setNotice(undefined);
+        setSignedIn({ credential, who });
+      }}
+    />`;
   }
   const signOut = (message?: string) => {
     sessionStorage.removeItem(storageKey);

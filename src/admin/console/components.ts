@@ -11,7 +11,13 @@ export function Outcome({ outcome }: { outcome: { ok: boolean; text: string } | 
 }
 
 export function Facts({ items }: { items: [string, unknown][] }): Markup {
-  return html`<dl class="facts">${items.map(([term, value]) => html`<dt>${term}</dt><dd>${value ?? '–'}</dd>`)}</dl>`;
+  return html`<dl class="facts">
+    ${items.map(
+      ([term, value]) =>
+        html`<dt>${term}</dt>
+          <dd>${value ?? '–'}</dd>`,
+    )}
+  </dl>`;
 }
 
 export function Json({ value }: { value: unknown }): Markup {
@@ -22,7 +28,19 @@ export function Json({ value }: { value: unknown }): Markup {
  * Pages through a list the API pages by `limit` and `after`: the cursors of the pages before the
  * current one are kept so that Previous goes back.
  */
-export function Pager({ shown, total, next, cursors, onPage }: { shown: number; total: number | undefined; next: string | undefined; cursors: string[]; onPage: (cursors: string[]) => void }): Markup {
+export function Pager({
+  shown,
+  total,
+  next,
+  cursors,
+  onPage,
+}: {
+  shown: number;
+  total: number | undefined;
+  next: string | undefined;
+  cursors: string[];
+  onPage: (cursors: string[]) => void;
+}): Markup {
   const page = cursors.length + 1;
   return html`<nav class="pager" aria-label="pages">
     <button type="button" disabled=${cursors.length === 0} onClick=${() => onPage(cursors.slice(0, -1))}>Previous</button>

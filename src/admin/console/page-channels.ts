@@ -57,7 +57,8 @@ function PublishForm({ channel }: { channel: string }): Markup {
     });
   };
   return html`<form onSubmit=${publish} aria-label=${`publish to ${channel}`}>
-    <label>Data (JSON)
+    <label
+      >Data (JSON)
       <textarea id="publish-data" value=${text} onInput=${(e: Event) => setText((e.target as HTMLTextAreaElement).value)}></textarea>
     </label>
     <p><button class="primary" type="submit" id="publish" disabled=${action.busy}>Publish</button></p>
@@ -74,13 +75,21 @@ function ChannelDetails({ channel }: { channel: string }): Markup {
     <h3>Channel <code>${channel}</code></h3>
     <${Message} kind="error" text=${presence.error ?? history.error} />
     <h4>Presence</h4>
-    ${typeof presence.data === 'string'
-      ? html`<p class="muted">${presence.data}</p>`
-      : html`<ul id="presence">${(presence.data?.members ?? []).map((m) => html`<li>${m.user || 'anonymous'} <span class="muted">(${m.session.slice(0, 8)} on ${m.node})</span></li>`)}</ul>`}
+    ${
+      typeof presence.data === 'string'
+        ? html`<p class="muted">${presence.data}</p>`
+        : html`<ul id="presence">
+            ${(presence.data?.members ?? []).map((m) => html`<li>${m.user || 'anonymous'} <span class="muted">(${m.session.slice(0, 8)} on ${m.node})</span></li>`)}
+          </ul>`
+    }
     <h4>Last messages</h4>
-    ${typeof history.data === 'string'
-      ? html`<p class="muted">History is ${history.data}.</p>`
-      : html`<ol class="feed" id="history">${(history.data?.publications ?? []).map((p) => html`<li><span class="muted">${p.time ? new Date(p.time).toLocaleTimeString() : ''} #${p.offset}</span> <${Json} value=${p.data} /></li>`)}</ol>`}
+    ${
+      typeof history.data === 'string'
+        ? html`<p class="muted">History is ${history.data}.</p>`
+        : html`<ol class="feed" id="history">
+            ${(history.data?.publications ?? []).map((p) => html`<li><span class="muted">${p.time ? new Date(p.time).toLocaleTimeString() : ''} #${p.offset}</span> <${Json} value=${p.data} /></li>`)}
+          </ol>`
+    }
     <h4>Publish</h4>
     <${PublishForm} channel=${channel} />
     <h4>Live</h4>
@@ -96,34 +105,50 @@ export function ChannelsPage(): Markup {
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const list = useLoad(() => api.get<ChannelPage>('/api/channels', { prefix, limit: pageSize, after: cursors.at(-1) }), [prefix, cursors]);
   const channels = list.data?.channels ?? [];
-  return html`
-    <form class="inline" aria-label="find channels" onSubmit=${(e: Event) => {
-      e.preventDefault();
-      setCursors([]);
-      setPrefix(draft);
-    }}>
+  return html` <form
+      class="inline"
+      aria-label="find channels"
+      onSubmit=${(e: Event) => {
+        e.preventDefault();
+        setCursors([]);
+        setPrefix(draft);
+      }}
+    >
       <label>Name starts with <input id="channel-prefix" value=${draft} onInput=${(e: Event) => setDraft((e.target as HTMLInputElement).value)} /></label>
       <button class="primary" type="submit">Find</button>
-      <label>Open a channel by name
-        <input id="channel-name" placeholder="news" onKeyDown=${(e: KeyboardEvent) => {
-          if (e.key !== 'Enter') return;
-          e.preventDefault();
-          const name = (e.target as HTMLInputElement).value.trim();
-          if (name) setSelected(name);
-        }} />
+      <label
+        >Open a channel by name
+        <input
+          id="channel-name"
+          placeholder="news"
+          onKeyDown=${(e: KeyboardEvent) => {
+            if (e.key !== 'Enter') return;
+            e.preventDefault();
+            const name = (e.target as HTMLInputElement).value.trim();
+            if (name) setSelected(name);
+          }}
+        />
       </label>
     </form>
     <${Message} kind="error" text=${list.error} />
     <section class="panel">
       <table id="channels">
-        <caption class="muted">Channels with subscribers on any node</caption>
-        <thead><tr><th>Channel</th><th class="num">Subscribers</th></tr></thead>
+        <caption class="muted">
+          Channels with subscribers on any node
+        </caption>
+        <thead>
+          <tr>
+            <th>Channel</th>
+            <th class="num">Subscribers</th>
+          </tr>
+        </thead>
         <tbody>
           ${channels.map(
-            (c) => html`<tr key=${c.channel} data-channel=${c.channel} aria-selected=${c.channel === selected}>
-              <td><button type="button" class="link" onClick=${() => setSelected(c.channel)}>${c.channel}</button></td>
-              <td class="num">${c.subscribers}</td>
-            </tr>`,
+            (c) =>
+              html`<tr key=${c.channel} data-channel=${c.channel} aria-selected=${c.channel === selected}>
+                <td><button type="button" class="link" onClick=${() => setSelected(c.channel)}>${c.channel}</button></td>
+                <td class="num">${c.subscribers}</td>
+              </tr>`,
           )}
         </tbody>
       </table>

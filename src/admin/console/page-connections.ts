@@ -64,32 +64,38 @@ function SessionDetails({ id, onGone }: { id: string; onGone: () => void }): Mar
   return html`<section class="panel" aria-label="session details" id="session-details">
     <h3>Session <code>${id}</code></h3>
     <${Message} kind="error" text=${session.error} />
-    ${s
-      ? html`<${Facts} items=${[
-            ['user', s.user === '' ? html`<span class="muted">anonymous</span>` : s.user],
-            ['node', s.node],
-            ['transport', s.transport],
-            ['remote address', s.remote],
-            ['connected since', new Date(s.connectedAt).toLocaleString()],
-            ['received from it', `${formatBytes(s.bytesReceived)} in ${s.messagesReceived} frames`],
-            ['sent to it', `${formatBytes(s.bytesSent)} in ${s.messagesSent} frames`],
-            ['channels', s.channels.length ? s.channels.join(', ') : html`<span class="muted">none</span>`],
-          ]} />
-          <h4>Context</h4>
-          <${Json} value=${s.context} />
-          <form class="inline" onSubmit=${disconnect} aria-label="disconnect this session">
-            <label>Close code
-              <select id="close-code" value=${code} onChange=${(e: Event) => setCode(Number((e.target as HTMLSelectElement).value))}>
-                ${closeCodes.map(([value, text]) => html`<option value=${value}>${text}</option>`)}
-              </select>
-            </label>
-            <label>Reason
-              <input id="close-reason" maxlength="120" value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLInputElement).value)} />
-            </label>
-            <button class="danger" type="submit" id="disconnect" disabled=${action.busy}>Disconnect</button>
-            ${s.user !== '' ? html`<button class="danger" type="button" id="revoke-user" disabled=${action.busy} onClick=${revoke}>Revoke user ${s.user}</button>` : null}
-          </form>`
-      : null}
+    ${
+      s
+        ? html`<${Facts}
+              items=${[
+                ['user', s.user === '' ? html`<span class="muted">anonymous</span>` : s.user],
+                ['node', s.node],
+                ['transport', s.transport],
+                ['remote address', s.remote],
+                ['connected since', new Date(s.connectedAt).toLocaleString()],
+                ['received from it', `${formatBytes(s.bytesReceived)} in ${s.messagesReceived} frames`],
+                ['sent to it', `${formatBytes(s.bytesSent)} in ${s.messagesSent} frames`],
+                ['channels', s.channels.length ? s.channels.join(', ') : html`<span class="muted">none</span>`],
+              ]}
+            />
+            <h4>Context</h4>
+            <${Json} value=${s.context} />
+            <form class="inline" onSubmit=${disconnect} aria-label="disconnect this session">
+              <label
+                >Close code
+                <select id="close-code" value=${code} onChange=${(e: Event) => setCode(Number((e.target as HTMLSelectElement).value))}>
+                  ${closeCodes.map(([value, text]) => html`<option value=${value}>${text}</option>`)}
+                </select>
+              </label>
+              <label
+                >Reason
+                <input id="close-reason" maxlength="120" value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLInputElement).value)} />
+              </label>
+              <button class="danger" type="submit" id="disconnect" disabled=${action.busy}>Disconnect</button>
+              ${s.user !== '' ? html`<button class="danger" type="button" id="revoke-user" disabled=${action.busy} onClick=${revoke}>Revoke user ${s.user}</button>` : null}
+            </form>`
+        : null
+    }
     <${Outcome} outcome=${action.outcome} />
   </section>`;
 }
@@ -104,34 +110,53 @@ export function ConnectionsPage(): Markup {
   // Sessions come and go between stats ticks: a change seen on $admin:sessions reloads the page.
   useFollow('$admin:sessions', () => list.reload());
   const sessions = list.data?.sessions ?? [];
-  return html`
-    <form class="inline" aria-label="filter sessions" onSubmit=${(e: Event) => {
-      e.preventDefault();
-      setCursors([]);
-      setFilter(draft);
-    }}>
+  return html` <form
+      class="inline"
+      aria-label="filter sessions"
+      onSubmit=${(e: Event) => {
+        e.preventDefault();
+        setCursors([]);
+        setFilter(draft);
+      }}
+    >
       ${filters.map(
-        ([key, label]) => html`<label>${label}
-          <input id=${`filter-${key}`} value=${draft[key]} onInput=${(e: Event) => setDraft({ ...draft, [key]: (e.target as HTMLInputElement).value })} />
-        </label>`,
+        ([key, label]) =>
+          html`<label
+            >${label}
+            <input id=${`filter-${key}`} value=${draft[key]} onInput=${(e: Event) => setDraft({ ...draft, [key]: (e.target as HTMLInputElement).value })} />
+          </label>`,
       )}
       <button class="primary" type="submit">Filter</button>
     </form>
     <${Message} kind="error" text=${list.error} />
     <section class="panel">
       <table id="sessions">
-        <caption class="muted">Sessions on every node of the cluster</caption>
-        <thead><tr><th>Session</th><th>User</th><th>Node</th><th>Transport</th><th>Connected</th><th class="num">Channels</th></tr></thead>
+        <caption class="muted">
+          Sessions on every node of the cluster
+        </caption>
+        <thead>
+          <tr>
+            <th>Session</th>
+            <th>User</th>
+            <th>Node</th>
+            <th>Transport</th>
+            <th>Connected</th>
+            <th class="num">Channels</th>
+          </tr>
+        </thead>
         <tbody>
           ${sessions.map(
-            (s) => html`<tr key=${s.id} data-session=${s.id} data-node=${s.node} aria-selected=${s.id === selected}>
-              <td><button type="button" class="link" onClick=${() => setSelected(s.id)} aria-label=${`details of session ${s.id}`}><code>${s.id.slice(0, 8)}</code></button></td>
-              <td>${s.user === '' ? html`<span class="muted">anonymous</span>` : s.user}</td>
-              <td>${s.node}</td>
-              <td>${s.transport}</td>
-              <td>${new Date(s.connectedAt).toLocaleTimeString()}</td>
-              <td class="num">${s.channels.length}</td>
-            </tr>`,
+            (s) =>
+              html`<tr key=${s.id} data-session=${s.id} data-node=${s.node} aria-selected=${s.id === selected}>
+                <td>
+                  <button type="button" class="link" onClick=${() => setSelected(s.id)} aria-label=${`details of session ${s.id}`}><code>${s.id.slice(0, 8)}</code></button>
+                </td>
+                <td>${s.user === '' ? html`<span class="muted">anonymous</span>` : s.user}</td>
+                <td>${s.node}</td>
+                <td>${s.transport}</td>
+                <td>${new Date(s.connectedAt).toLocaleTimeString()}</td>
+                <td class="num">${s.channels.length}</td>
+              </tr>`,
           )}
         </tbody>
       </table>

@@ -27,18 +27,20 @@ function NodeCard({ node, latest }: { node: NodeInfo; latest: StatsSample | unde
   const [broker, tone] = brokerText(node.broker);
   return html`<article class="card node" data-node=${node.id}>
     <h3>${node.id} <${Badge} tone=${node.state === 'running' ? 'ok' : 'warn'} text=${node.state} /></h3>
-    <${Facts} items=${[
-      ['address', node.url],
-      ['version', node.version],
-      ['uptime', formatDuration(node.uptimeSeconds)],
-      ['connections', html`<span class="connections">${node.sessions}</span>`],
-      ['subscriptions', node.subscriptions],
-      ['CPU', node.cpu === undefined ? '–' : `${node.cpu.toFixed(1)} % of a core`],
-      ['memory (RSS)', formatBytes(node.rss)],
-      ['broker', html`<${Badge} tone=${tone} text=${broker} />`],
-      ['publications', formatRate(latest?.publications)],
-      ['deliveries', formatRate(latest?.deliveries)],
-    ]} />
+    <${Facts}
+      items=${[
+        ['address', node.url],
+        ['version', node.version],
+        ['uptime', formatDuration(node.uptimeSeconds)],
+        ['connections', html`<span class="connections">${node.sessions}</span>`],
+        ['subscriptions', node.subscriptions],
+        ['CPU', node.cpu === undefined ? '–' : `${node.cpu.toFixed(1)} % of a core`],
+        ['memory (RSS)', formatBytes(node.rss)],
+        ['broker', html`<${Badge} tone=${tone} text=${broker} />`],
+        ['publications', formatRate(latest?.publications)],
+        ['deliveries', formatRate(latest?.deliveries)],
+      ]}
+    />
   </article>`;
 }
 
@@ -62,8 +64,7 @@ export function OverviewPage(): Markup {
   }, [api]);
   useFollow('$admin:stats', (data) => setStats((current) => addSample(current, data, 15)));
   const chartData: Record<string, ChartData> = Object.fromEntries(charts.map(({ key }) => [key, chartOf(stats, key)]));
-  return html`
-    <${Message} kind="error" text=${nodes.error ?? error} />
+  return html` <${Message} kind="error" text=${nodes.error ?? error} />
     <section aria-label="nodes" class="cards" id="nodes">
       ${(nodes.data?.nodes ?? []).map((node) => html`<${NodeCard} key=${node.id} node=${node} latest=${stats.get(node.id)?.at(-1)} />`)}
     </section>

@@ -47,14 +47,27 @@ function RouteDeadLetters({ route }: { route: string }): Markup {
     <div class="toolbar"><button type="button" disabled=${action.busy || list.length === 0} onClick=${() => replay()}>Replay all</button></div>
     <${Outcome} outcome=${action.outcome} />
     <table>
-      <thead><tr><th>Dead since</th><th>Backend</th><th class="num">Attempts</th><th>User</th><th>Data</th><th></th></tr></thead>
+      <thead>
+        <tr>
+          <th>Dead since</th>
+          <th>Backend</th>
+          <th class="num">Attempts</th>
+          <th>User</th>
+          <th>Data</th>
+          <th></th>
+        </tr>
+      </thead>
       <tbody>
         ${list.map(
-          (d) => html`<tr key=${d.id}>
-            <td>${new Date(d.deadAt).toLocaleString()}</td><td>${d.backend}</td><td class="num">${d.attempts}</td>
-            <td>${d.message.user ?? ''}</td><td><${Json} value=${d.message.data} /></td>
-            <td><button type="button" disabled=${action.busy} onClick=${() => replay([d.id])}>Replay</button></td>
-          </tr>`,
+          (d) =>
+            html`<tr key=${d.id}>
+              <td>${new Date(d.deadAt).toLocaleString()}</td>
+              <td>${d.backend}</td>
+              <td class="num">${d.attempts}</td>
+              <td>${d.message.user ?? ''}</td>
+              <td><${Json} value=${d.message.data} /></td>
+              <td><button type="button" disabled=${action.busy} onClick=${() => replay([d.id])}>Replay</button></td>
+            </tr>`,
         )}
       </tbody>
     </table>
@@ -68,20 +81,35 @@ export function RoutingPage(): Markup {
   const [open, setOpen] = useState<string | undefined>(undefined);
   const routes = answer.data?.routes ?? [];
   const backends = answer.data?.backends ?? [];
-  return html`
-    <${Message} kind="error" text=${answer.error} />
+  return html` <${Message} kind="error" text=${answer.error} />
     <section class="panel">
       <table id="routes">
-        <caption class="muted">Client message routes, in the order they are matched${answer.data ? ` (node ${answer.data.node})` : ''}</caption>
-        <thead><tr><th>Route</th><th>Match</th><th>Target</th><th>Durable</th><th class="num">Queue</th><th class="num">Dead letters</th></tr></thead>
+        <caption class="muted">
+          Client message routes, in the order they are matched${answer.data ? ` (node ${answer.data.node})` : ''}
+        </caption>
+        <thead>
+          <tr>
+            <th>Route</th>
+            <th>Match</th>
+            <th>Target</th>
+            <th>Durable</th>
+            <th class="num">Queue</th>
+            <th class="num">Dead letters</th>
+          </tr>
+        </thead>
         <tbody>
           ${routes.map(
-            (r) => html`<tr key=${r.name} data-route=${r.name}>
-              <td>${r.name}</td><td><code>${r.match}</code></td><td>${r.target}</td>
-              <td>${r.durable ? 'yes' : 'no'}</td>
-              <td class="num">${r.queue?.depth ?? ''}</td>
-              <td class="num">${r.durable ? html`<button type="button" onClick=${() => setOpen(r.name)} aria-label=${`dead letters of ${r.name}`}>${r.queue?.deadLetters ?? 'Show'}</button>` : ''}</td>
-            </tr>`,
+            (r) =>
+              html`<tr key=${r.name} data-route=${r.name}>
+                <td>${r.name}</td>
+                <td><code>${r.match}</code></td>
+                <td>${r.target}</td>
+                <td>${r.durable ? 'yes' : 'no'}</td>
+                <td class="num">${r.queue?.depth ?? ''}</td>
+                <td class="num">
+                  ${r.durable ? html`<button type="button" onClick=${() => setOpen(r.name)} aria-label=${`dead letters of ${r.name}`}>${r.queue?.deadLetters ?? 'Show'}</button>` : ''}
+                </td>
+              </tr>`,
           )}
         </tbody>
       </table>
@@ -89,15 +117,24 @@ export function RoutingPage(): Markup {
     </section>
     <section class="panel">
       <table id="backends">
-        <caption class="muted">Backends</caption>
-        <thead><tr><th>Backend</th><th>Health</th><th>Circuit breaker</th></tr></thead>
+        <caption class="muted">
+          Backends
+        </caption>
+        <thead>
+          <tr>
+            <th>Backend</th>
+            <th>Health</th>
+            <th>Circuit breaker</th>
+          </tr>
+        </thead>
         <tbody>
           ${backends.map(
-            (b) => html`<tr key=${b.name} data-backend=${b.name}>
-              <td>${b.name}</td>
-              <td><${Badge} tone=${healthTone[b.health]} text=${b.health} /></td>
-              <td><${Badge} tone=${breakerTone[b.breaker]} text=${b.breaker.replace('_', '-')} /></td>
-            </tr>`,
+            (b) =>
+              html`<tr key=${b.name} data-backend=${b.name}>
+                <td>${b.name}</td>
+                <td><${Badge} tone=${healthTone[b.health]} text=${b.health} /></td>
+                <td><${Badge} tone=${breakerTone[b.breaker]} text=${b.breaker.replace('_', '-')} /></td>
+              </tr>`,
           )}
         </tbody>
       </table>

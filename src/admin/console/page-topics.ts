@@ -58,15 +58,25 @@ function DeadLetters({ app, sub }: { app: string; sub: string }): Markup {
     </div>
     <${Outcome} outcome=${action.outcome} />
     <table>
-      <thead><tr><th>Replay</th><th>Message</th><th>Attributes</th><th>Data</th></tr></thead>
+      <thead>
+        <tr>
+          <th>Replay</th>
+          <th>Message</th>
+          <th>Attributes</th>
+          <th>Data</th>
+        </tr>
+      </thead>
       <tbody>
         ${messages.map(
-          (m) => html`<tr key=${m.id} data-dead-letter=${m.id}>
-            <td><label class="check"><input type="checkbox" checked=${chosen.has(m.id)} onChange=${() => toggle(m.id)} aria-label=${`replay ${m.id}`} /></label></td>
-            <td><code>${m.id.slice(0, 8)}</code><br /><span class="muted">${m.publishTime ? new Date(m.publishTime).toLocaleString() : ''}</span></td>
-            <td>${Object.entries(m.attributes ?? {}).map(([k, v]) => html`<div><code>${k}</code>: ${v}</div>`)}</td>
-            <td><code>${JSON.stringify(m.data)}</code></td>
-          </tr>`,
+          (m) =>
+            html`<tr key=${m.id} data-dead-letter=${m.id}>
+              <td>
+                <label class="check"><input type="checkbox" checked=${chosen.has(m.id)} onChange=${() => toggle(m.id)} aria-label=${`replay ${m.id}`} /></label>
+              </td>
+              <td><code>${m.id.slice(0, 8)}</code><br /><span class="muted">${m.publishTime ? new Date(m.publishTime).toLocaleString() : ''}</span></td>
+              <td>${Object.entries(m.attributes ?? {}).map(([k, v]) => html`<div><code>${k}</code>: ${v}</div>`)}</td>
+              <td><code>${JSON.stringify(m.data)}</code></td>
+            </tr>`,
         )}
       </tbody>
     </table>
@@ -88,7 +98,8 @@ function Seek({ app, sub }: { app: string; sub: string }): Markup {
     });
   };
   return html`<form class="inline" onSubmit=${seek} aria-label=${`seek ${sub}`}>
-    <label>Seek to a time (e.g. 2026-12-04T08:00) or a position
+    <label
+      >Seek to a time (e.g. 2026-12-04T08:00) or a position
       <input id="seek-target" value=${target} onInput=${(e: Event) => setTarget((e.target as HTMLInputElement).value)} />
     </label>
     <button type="submit" id="seek" disabled=${action.busy}>Seek</button>
@@ -96,17 +107,28 @@ function Seek({ app, sub }: { app: string; sub: string }): Markup {
   </form>`;
 }
 
-function SubscriptionRows({ topic, selected, onOpen }: { topic: TopicRow; selected: { app: string; sub: string } | undefined; onOpen: (app: string, sub: string) => void }): Markup[] {
+function SubscriptionRows({
+  topic,
+  selected,
+  onOpen,
+}: {
+  topic: TopicRow;
+  selected: { app: string; sub: string } | undefined;
+  onOpen: (app: string, sub: string) => void;
+}): Markup[] {
   return topic.subscriptions.map(
-    (s) => html`<tr key=${`${s.application}/${s.name}`} data-subscription=${`${s.application}/${s.name}`} aria-selected=${selected?.app === s.application && selected.sub === s.name}>
-      <td>${topic.name}</td>
-      <td>${s.application}/${s.name}</td>
-      <td class="num">${s.backlog}</td>
-      <td class="num">${s.backlog === 0 ? '–' : formatDuration(s.oldestUnackedAgeMs / 1000)}</td>
-      <td class="num">${formatRate(s.ackedPerSecond)}</td>
-      <td class="num">${s.deadLetterTopic ? html`<${Badge} tone=${s.deadLetters > 0 ? 'bad' : ''} text=${String(s.deadLetters)} />` : html`<span class="muted">none kept</span>`}</td>
-      <td><button type="button" onClick=${() => onOpen(s.application, s.name)} aria-label=${`dead letters and seek of ${s.application}/${s.name}`}>Open</button></td>
-    </tr>`,
+    (s) =>
+      html`<tr key=${`${s.application}/${s.name}`} data-subscription=${`${s.application}/${s.name}`} aria-selected=${selected?.app === s.application && selected.sub === s.name}>
+        <td>${topic.name}</td>
+        <td>${s.application}/${s.name}</td>
+        <td class="num">${s.backlog}</td>
+        <td class="num">${s.backlog === 0 ? '–' : formatDuration(s.oldestUnackedAgeMs / 1000)}</td>
+        <td class="num">${formatRate(s.ackedPerSecond)}</td>
+        <td class="num">
+          ${s.deadLetterTopic ? html`<${Badge} tone=${s.deadLetters > 0 ? 'bad' : ''} text=${String(s.deadLetters)} />` : html`<span class="muted">none kept</span>`}
+        </td>
+        <td><button type="button" onClick=${() => onOpen(s.application, s.name)} aria-label=${`dead letters and seek of ${s.application}/${s.name}`}>Open</button></td>
+      </tr>`,
   );
 }
 
@@ -116,29 +138,62 @@ export function TopicsPage(): Markup {
   const [selected, setSelected] = useState<{ app: string; sub: string } | undefined>(undefined);
   const applications = answer.data?.applications ?? [];
   const open = (app: string, sub: string) => setSelected({ app, sub });
-  return html`
-    <${Message} kind="error" text=${answer.error} />
+  return html` <${Message} kind="error" text=${answer.error} />
     ${answer.data && applications.length === 0 ? html`<p class="muted">No application has topics yet (docs/topics.md).</p>` : null}
     ${applications.map(
-      (app) => html`<section class="panel" key=${app.id} data-application=${app.id}>
-        <h3>Application ${app.id}</h3>
-        <table>
-          <caption class="muted">Topics</caption>
-          <thead><tr><th>Topic</th><th class="num">Messages kept</th><th class="num">Subscriptions</th></tr></thead>
-          <tbody>${app.topics.map((t) => html`<tr data-topic=${t.name}><td>${t.name}</td><td class="num">${t.messages}</td><td class="num">${t.subscriptions.length}</td></tr>`)}</tbody>
-        </table>
-        <table>
-          <caption class="muted">Subscriptions on its topics</caption>
-          <thead><tr><th>Topic</th><th>Subscription</th><th class="num">Backlog</th><th class="num">Oldest unacked</th><th class="num">Delivery rate</th><th class="num">Dead letters</th><th></th></tr></thead>
-          <tbody>${app.topics.flatMap((topic) => SubscriptionRows({ topic, selected, onOpen: open }))}</tbody>
-        </table>
-      </section>`,
+      (app) =>
+        html`<section class="panel" key=${app.id} data-application=${app.id}>
+          <h3>Application ${app.id}</h3>
+          <table>
+            <caption class="muted">
+              Topics
+            </caption>
+            <thead>
+              <tr>
+                <th>Topic</th>
+                <th class="num">Messages kept</th>
+                <th class="num">Subscriptions</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${app.topics.map(
+                (t) =>
+                  html`<tr data-topic=${t.name}>
+                    <td>${t.name}</td>
+                    <td class="num">${t.messages}</td>
+                    <td class="num">${t.subscriptions.length}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+          <table>
+            <caption class="muted">
+              Subscriptions on its topics
+            </caption>
+            <thead>
+              <tr>
+                <th>Topic</th>
+                <th>Subscription</th>
+                <th class="num">Backlog</th>
+                <th class="num">Oldest unacked</th>
+                <th class="num">Delivery rate</th>
+                <th class="num">Dead letters</th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              ${app.topics.flatMap((topic) => SubscriptionRows({ topic, selected, onOpen: open }))}
+            </tbody>
+          </table>
+        </section>`,
     )}
-    ${selected
-      ? html`<section class="panel" key=${`${selected.app}/${selected.sub}`} aria-label=${`subscription ${selected.app}/${selected.sub}`}>
-          <h3>Subscription ${selected.app}/${selected.sub}</h3>
-          <${Seek} app=${selected.app} sub=${selected.sub} />
-          <${DeadLetters} app=${selected.app} sub=${selected.sub} />
-        </section>`
-      : null}`;
+    ${
+      selected
+        ? html`<section class="panel" key=${`${selected.app}/${selected.sub}`} aria-label=${`subscription ${selected.app}/${selected.sub}`}>
+            <h3>Subscription ${selected.app}/${selected.sub}</h3>
+            <${Seek} app=${selected.app} sub=${selected.sub} />
+            <${DeadLetters} app=${selected.app} sub=${selected.sub} />
+          </section>`
+        : null
+    }`;
 }

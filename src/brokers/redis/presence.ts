@@ -36,7 +36,9 @@ export class RedisPresence implements PresenceStore {
   }
 
   async list(channel: string): Promise<PresenceMember[]> {
-    const values = await brokerCall(() => this.connection.commands.sbPresenceList(channelKey(this.prefix, channel, 'presence'), channelKey(this.prefix, channel, 'members'), Date.now()));
+    const values = await brokerCall(() =>
+      this.connection.commands.sbPresenceList(channelKey(this.prefix, channel, 'presence'), channelKey(this.prefix, channel, 'members'), Date.now()),
+    );
     return values.map((v) => JSON.parse(v) as PresenceMember);
   }
 }

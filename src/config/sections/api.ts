@@ -12,7 +12,7 @@ export const api = {
   allowedOrigins: {
     parse: parseOrigins,
     default: [],
-    doc: 'browser origins (besides the node\'s own) allowed to call the server API with CORS; empty: none (API keys do not belong in pages)',
+    doc: "browser origins (besides the node's own) allowed to call the server API with CORS; empty: none (API keys do not belong in pages)",
   },
 } satisfies SchemaNode;
 
@@ -21,10 +21,27 @@ export const demo = {
 } satisfies SchemaNode;
 
 export const admin = {
-  enabled: { parse: parseBoolean, default: false, doc: 'serve the admin console at /admin/ and the /api/admin routes, and accept read-only keys and admin JWTs on the server API and the console\'s live feed; off: none of it exists' },
-  readOnlyKeys: { parse: parseStringList, default: [], secret: true, doc: 'API keys of the read-only console role: every GET of the server API and the live feed, nothing that changes state (403 forbidden)' },
-  roleClaim: { parse: parseString, default: 'switchboard_role', doc: 'JWT claim naming a console role, admin or read-only; a JWT carrying it signs in to the console and the server API with that role' },
-  sampleInterval: { parse: parseDuration, default: '5s', doc: 'how often each node samples its own counters (connections, rates, CPU, memory) for the console\'s charts and the $admin:stats channel' },
+  enabled: {
+    parse: parseBoolean,
+    default: false,
+    doc: "serve the admin console at /admin/ and the /api/admin routes, and accept read-only keys and admin JWTs on the server API and the console's live feed; off: none of it exists",
+  },
+  readOnlyKeys: {
+    parse: parseStringList,
+    default: [],
+    secret: true,
+    doc: 'API keys of the read-only console role: every GET of the server API and the live feed, nothing that changes state (403 forbidden)',
+  },
+  roleClaim: {
+    parse: parseString,
+    default: 'switchboard_role',
+    doc: 'JWT claim naming a console role, admin or read-only; a JWT carrying it signs in to the console and the server API with that role',
+  },
+  sampleInterval: {
+    parse: parseDuration,
+    default: '5s',
+    doc: "how often each node samples its own counters (connections, rates, CPU, memory) for the console's charts and the $admin:stats channel",
+  },
   historyMinutes: { parse: (v) => parseInteger(v, 1, 1440), default: 15, doc: 'minutes of samples each node keeps in memory for GET /api/admin/stats' },
   maxSessionEvents: {
     parse: (v) => parseInteger(v, 1, 1_000_000),

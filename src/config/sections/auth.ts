@@ -3,7 +3,11 @@ import type { SchemaNode } from '../field.js';
 
 /** How clients authenticate: JWTs, connect and disconnect hooks, privileged users. */
 export const auth = {
-  anonymous: { parse: parseBoolean, default: false, doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set' },
+  anonymous: {
+    parse: parseBoolean,
+    default: false,
+    doc: 'accept connections without a token or connect hook answer, as the anonymous user; --demo makes it true unless it is set',
+  },
   jwt: {
     secrets: { parse: parseStringList, default: [], secret: true, doc: 'HMAC secrets for HS256/HS384/HS512 client tokens; list several to rotate' },
     publicKeys: { parse: parsePublicKeys, default: [], doc: 'PEM public keys (SPKI) for RS256/ES256/EdDSA client tokens' },
@@ -24,7 +28,7 @@ export const auth = {
   },
   firstFrameTimeout: { parse: parseDuration, default: '5s', doc: 'how long a WebSocket may take to send its token in a first connect frame' },
   refreshGrace: { parse: parseDuration, default: '10s', doc: 'after a token expires, how long the client has to send a new one before the session is closed' },
-  privilegedClaim: { parse: parseString, default: 'role', doc: 'claim that marks privileged users (they may subscribe to other users\' personal channels)' },
+  privilegedClaim: { parse: parseString, default: 'role', doc: "claim that marks privileged users (they may subscribe to other users' personal channels)" },
   privilegedValue: { parse: parseString, default: 'admin', doc: 'value of privilegedClaim (or an element of it) that makes a user privileged' },
   personalNamespace: { parse: parseString, default: 'user', doc: 'namespace of personal channels: every session of user U is subscribed to NAMESPACE:U' },
   hookTimeout: { parse: parseDuration, default: '2s', doc: 'timeout of subscribe and publish hook calls (they deny on timeout)' },

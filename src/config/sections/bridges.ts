@@ -14,10 +14,14 @@ export const bridges = {
   startAt: {
     parse: (v) => parseEnum(v, ['latest', 'earliest'] as const),
     default: 'latest',
-    doc: 'where a bridge\'s new consumer group starts: latest (records published from now on) or earliest (everything the source still holds)',
+    doc: "where a bridge's new consumer group starts: latest (records published from now on) or earliest (everything the source still holds)",
   },
   maxRecordBytes: { parse: parseBytes, default: '1MiB', doc: 'largest record a bridge delivers; larger ones are skipped and counted as malformed' },
-  retryBackoffMax: { parse: parseDuration, default: '5s', doc: 'longest wait between two attempts to deliver a bridged record while delivery fails (it is not committed meanwhile)' },
+  retryBackoffMax: {
+    parse: parseDuration,
+    default: '5s',
+    doc: 'longest wait between two attempts to deliver a bridged record while delivery fails (it is not committed meanwhile)',
+  },
   kafka: {
     brokers: { parse: parseStringList, default: [], doc: 'Kafka bootstrap servers (host:port, comma-separated) the kafka bridges read from' },
     clientId: { parse: parseString, default: 'switchboard', doc: 'client id the kafka bridges give the Kafka brokers' },
@@ -28,10 +32,18 @@ export const bridges = {
     },
   },
   nats: {
-    servers: { parse: (v) => parseUrlList(v, natsSchemes, { optional: true, bare: true }), default: '', doc: 'comma-separated NATS server URLs of the nats and jetstream bridges; empty: the broker\'s (broker.nats.*, with its credentials)' },
+    servers: {
+      parse: (v) => parseUrlList(v, natsSchemes, { optional: true, bare: true }),
+      default: '',
+      doc: "comma-separated NATS server URLs of the nats and jetstream bridges; empty: the broker's (broker.nats.*, with its credentials)",
+    },
   },
   redis: {
     url: { parse: (v) => parseUrlList(v, ['redis', 'rediss'], { optional: true }), default: '', doc: 'Redis URL of the redis bridges; empty: broker.redis.url' },
-    claimIdle: { parse: parseDuration, default: '30s', doc: 'a stream entry another node read but left unacknowledged this long (it died) is claimed and delivered by a live node' },
+    claimIdle: {
+      parse: parseDuration,
+      default: '30s',
+      doc: 'a stream entry another node read but left unacknowledged this long (it died) is claimed and delivered by a live node',
+    },
   },
 } satisfies SchemaNode;

@@ -12,7 +12,11 @@ export const broker = {
     doc: 'the broker that carries publications, history, presence and control between nodes: memory (one process), redis or nats',
   },
   redis: {
-    url: { parse: (v) => parseUrlList(v, ['redis', 'rediss']), default: 'redis://127.0.0.1:6379', doc: 'Redis URL; rediss:// for TLS, redis://user:password@host:port/db for credentials' },
+    url: {
+      parse: (v) => parseUrlList(v, ['redis', 'rediss']),
+      default: 'redis://127.0.0.1:6379',
+      doc: 'Redis URL; rediss:// for TLS, redis://user:password@host:port/db for credentials',
+    },
     prefix: { parse: parseString, default: 'switchboard:', doc: 'prefix of every Redis key and pub/sub channel, so several deployments can share one Redis' },
     cluster: {
       parse: parseBoolean,
@@ -34,5 +38,9 @@ export const cluster = {
   nodeTimeout: { parse: parseDuration, default: '6s', doc: 'a node that has not reported for this long is dropped from the cluster view' },
   presenceTtl: { parse: parseDuration, default: '30s', doc: 'presence entries expire unless their node refreshes them within this time (it does every third of it)' },
   queryTimeout: { parse: parseDuration, default: '1s', doc: 'how long a cluster-wide API answer waits for the other nodes' },
-  advertiseUrl: { parse: (v) => parseUrl(v, httpSchemes), default: '', doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT, where a HOST of 0.0.0.0 or :: is replaced by the first non-loopback IPv4 address of the machine (or its host name)' },
+  advertiseUrl: {
+    parse: (v) => parseUrl(v, httpSchemes),
+    default: '',
+    doc: 'the URL other nodes and operators see for this node; empty: http://HOST:PORT, where a HOST of 0.0.0.0 or :: is replaced by the first non-loopback IPv4 address of the machine (or its host name)',
+  },
 } satisfies SchemaNode;

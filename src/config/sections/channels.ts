@@ -35,7 +35,7 @@ const namespaceFields = {
   historyTtl: {
     parse: parseDuration,
     default: 300_000,
-    doc: 'how long a channel\'s history lives after its last publication; 0: for ever',
+    doc: "how long a channel's history lives after its last publication; 0: for ever",
   },
 } satisfies Record<string, Field>;
 
@@ -44,7 +44,7 @@ const namespaceOnlyFields = {
   graphqlType: {
     parse: parseGraphqlTypeDefinition,
     default: '',
-    doc: 'GraphQL SDL of the data published on the namespace\'s channels: its first type is the data\'s type, further types and enums may follow (docs/graphql.md)',
+    doc: "GraphQL SDL of the data published on the namespace's channels: its first type is the data's type, further types and enums may follow (docs/graphql.md)",
   },
 } satisfies Record<string, Field>;
 

@@ -21,7 +21,11 @@ export const gateway = {
   trustForwarded: { parse: parseBoolean, default: false, doc: 'keep the X-Forwarded-* and Forwarded headers clients send and append to them (only behind a proxy that sets them)' },
   registry: {
     maxInstances: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 10_000, doc: 'most registered instances, over all services (409 limit_exceeded above it)' },
-    registrationsPerSecond: { parse: (v) => parseInteger(v, 1, 1_000_000), default: 100, doc: 'registrations and heartbeats one node accepts per second, in bursts of as many (429 rate_limited above it)' },
+    registrationsPerSecond: {
+      parse: (v) => parseInteger(v, 1, 1_000_000),
+      default: 100,
+      doc: 'registrations and heartbeats one node accepts per second, in bursts of as many (429 rate_limited above it)',
+    },
     resyncInterval: { parse: parseDuration, default: '10s', doc: 'how often a node reads the whole registry from the broker, in case it missed a change notification' },
   },
   health: {
@@ -45,13 +49,37 @@ export const gateway = {
     keepAliveTimeout: { parse: parseDuration, default: '30s', doc: 'how long an idle upstream connection is kept open' },
   },
   grpc: {
-    maxMessageBytes: { parse: parseBytes, default: '4MiB', doc: 'largest request or response body forwarded to or from a gRPC ForwardingService (413 too_large / 502 backend_error above it)' },
+    maxMessageBytes: {
+      parse: parseBytes,
+      default: '4MiB',
+      doc: 'largest request or response body forwarded to or from a gRPC ForwardingService (413 too_large / 502 backend_error above it)',
+    },
   },
   graphql: {
-    maxMessageBytes: { parse: parseBytes, default: '1MiB', doc: 'largest graphql-transport-ws message a client or a service instance may send on a graphql route (the socket is closed with 1009 above it)' },
-    maxOperations: { parse: (v) => parseInteger(v, 1, 100_000), default: 100, doc: 'most operations in flight on one client WebSocket of a graphql route (a further one gets a GraphQL error with code limit_exceeded)' },
-    maxBufferedBytes: { parse: parseBytes, default: '4MiB', doc: 'outbound bytes a client WebSocket of a graphql route may have waiting; above it the socket is cut (counted in switchboard_limit_hits_total{limit="buffer"})' },
-    connectionInitTimeout: { parse: parseDuration, default: '3s', doc: 'how long a client WebSocket of a graphql route may take to send connection_init before it is closed with 4408' },
-    keepAlive: { parse: parseDuration, default: '15s', doc: 'interval of the WebSocket pings on both sides of a graphql route; a socket that does not answer one within another interval is closed; 0: no pings' },
+    maxMessageBytes: {
+      parse: parseBytes,
+      default: '1MiB',
+      doc: 'largest graphql-transport-ws message a client or a service instance may send on a graphql route (the socket is closed with 1009 above it)',
+    },
+    maxOperations: {
+      parse: (v) => parseInteger(v, 1, 100_000),
+      default: 100,
+      doc: 'most operations in flight on one client WebSocket of a graphql route (a further one gets a GraphQL error with code limit_exceeded)',
+    },
+    maxBufferedBytes: {
+      parse: parseBytes,
+      default: '4MiB',
+      doc: 'outbound bytes a client WebSocket of a graphql route may have waiting; above it the socket is cut (counted in switchboard_limit_hits_total{limit="buffer"})',
+    },
+    connectionInitTimeout: {
+      parse: parseDuration,
+      default: '3s',
+      doc: 'how long a client WebSocket of a graphql route may take to send connection_init before it is closed with 4408',
+    },
+    keepAlive: {
+      parse: parseDuration,
+      default: '15s',
+      doc: 'interval of the WebSocket pings on both sides of a graphql route; a socket that does not answer one within another interval is closed; 0: no pings',
+    },
   },
 } satisfies SchemaNode;

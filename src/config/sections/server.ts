@@ -22,13 +22,17 @@ export const server = {
   allowedOrigins: {
     parse: parseOrigins,
     default: [],
-    doc: 'browser origins (besides the node\'s own) whose pages may use the client endpoints and send cookies: https://app.example.com, https://*.example.com; * allows every origin without credentials',
+    doc: "browser origins (besides the node's own) whose pages may use the client endpoints and send cookies: https://app.example.com, https://*.example.com; * allows every origin without credentials",
   },
   tls: {
     cert: { parse: parseString, default: '', doc: 'PEM certificate file (with its CA chain) to serve https and wss on server.port; empty: plain http' },
     key: { parse: parseString, default: '', doc: 'PEM private key file of server.tls.cert' },
     handshakeTimeout: { parse: parseDuration, default: '10s', doc: 'a TLS connection that has not completed its handshake this long after connecting is dropped' },
-    watchInterval: { parse: parseDuration, default: '10s', doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP' },
+    watchInterval: {
+      parse: parseDuration,
+      default: '10s',
+      doc: 'how often the certificate and key files are checked for changes and reloaded (SIGHUP reloads at once); 0: only on SIGHUP',
+    },
   },
   http2: { parse: parseBoolean, default: true, doc: 'offer HTTP/2 (ALPN h2) beside HTTP/1.1 when TLS is on' },
   workers: {
@@ -44,7 +48,7 @@ export const server = {
 } satisfies SchemaNode;
 
 export const node = {
-  id: { parse: parseString, default: '', doc: 'this node\'s id; empty means a random one at start' },
+  id: { parse: parseString, default: '', doc: "this node's id; empty means a random one at start" },
 } satisfies SchemaNode;
 
 export const log = {

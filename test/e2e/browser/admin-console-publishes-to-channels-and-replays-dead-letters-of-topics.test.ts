@@ -78,7 +78,11 @@ describe('channels and topics in the admin console', { skip }, () => {
     assert.deepEqual(first.message.data, { order: 7 });
     await api('POST', '/api/topics/shop/subscriptions/billing/nack', { ackIds: [first.ackId] });
     // The next pull finds the message out of attempts and moves it to the dead-letter topic.
-    await waitUntil(async () => (await pull()).body.messages.length === 0 && (await api('GET', '/api/topics/shop/subscriptions/billing/dead-letters')).body.messages.length === 1, 5_000, 'the message to be dead-lettered');
+    await waitUntil(
+      async () => (await pull()).body.messages.length === 0 && (await api('GET', '/api/topics/shop/subscriptions/billing/dead-letters')).body.messages.length === 1,
+      5_000,
+      'the message to be dead-lettered',
+    );
 
     await showPage(page, 'Topics');
     const row = page.locator('tr[data-subscription="shop/billing"]');

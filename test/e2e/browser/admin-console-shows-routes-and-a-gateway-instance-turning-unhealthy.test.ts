@@ -55,11 +55,17 @@ describe('routing and the gateway in the admin console', { skip }, () => {
   it('shows a gateway instance turn unhealthy, without a reload, after it stops', async () => {
     await showPage(page, 'Gateway');
     const state = (id: string) => page.locator(`[data-service="catalog"] tr[data-instance="${id}"] .instance-state`);
-    await state('catalog-a').filter({ hasText: /^healthy$/ }).waitFor({ timeout: 10_000 });
-    await state('catalog-b').filter({ hasText: /^healthy$/ }).waitFor({ timeout: 10_000 });
+    await state('catalog-a')
+      .filter({ hasText: /^healthy$/ })
+      .waitFor({ timeout: 10_000 });
+    await state('catalog-b')
+      .filter({ hasText: /^healthy$/ })
+      .waitFor({ timeout: 10_000 });
     await page.locator('#gateway-routes tr[data-gateway-route="catalog"]').waitFor();
     await upstreams[1]!.kill();
-    await state('catalog-b').filter({ hasText: /unhealthy|ejected/ }).waitFor({ timeout: 10_000 });
+    await state('catalog-b')
+      .filter({ hasText: /unhealthy|ejected/ })
+      .waitFor({ timeout: 10_000 });
     assert.equal((await state('catalog-a').textContent())?.trim(), 'healthy');
     await saveScreenshot(page, 'gateway');
   });

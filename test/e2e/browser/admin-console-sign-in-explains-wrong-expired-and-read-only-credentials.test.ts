@@ -90,7 +90,10 @@ describe('signing in to the admin console', { skip }, () => {
     await page.locator('#credential').waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('switchboard.console.credential')), null);
     assert.ok(urls.length > 0);
-    assert.deepEqual(urls.filter((url) => url.includes(token) || url.includes(token.split('.')[2]!)), []);
+    assert.deepEqual(
+      urls.filter((url) => url.includes(token) || url.includes(token.split('.')[2]!)),
+      [],
+    );
     await page.close();
   });
 });

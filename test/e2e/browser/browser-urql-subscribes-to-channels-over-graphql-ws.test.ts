@@ -30,49 +30,53 @@ window.subscribe = (wsUrl, query) => {
 
 /** Bundled once for both pages. */
 let bundled: Promise<string> | undefined;
-const bundle = () => (bundled ??= build({ stdin: { contents: app, resolveDir: root }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' }).then((b) => b.outputFiles[0]!.text));
+const bundle = () =>
+  (bundled ??= build({ stdin: { contents: app, resolveDir: root }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' }).then(
+    (b) => b.outputFiles[0]!.text,
+  ));
 
 interface PageWindow {
   subscribe(wsUrl: string, query: string): unknown[];
   results: Record<string, unknown[]>;
 }
 
-for (const pageOrigin of ['own', 'other'] as const) describe(`urql in Chromium on a page of ${pageOrigin === 'own' ? "the node's own origin" : 'another origin'}`, { skip }, () => {
-  let t: TestNode;
-  let pages: { origin: string; close: () => Promise<void> } | undefined;
-  let browser: Browser;
-  let page: Page;
+for (const pageOrigin of ['own', 'other'] as const)
+  describe(`urql in Chromium on a page of ${pageOrigin === 'own' ? "the node's own origin" : 'another origin'}`, { skip }, () => {
+    let t: TestNode;
+    let pages: { origin: string; close: () => Promise<void> } | undefined;
+    let browser: Browser;
+    let page: Page;
 
-  before(async () => {
-    if (pageOrigin === 'other') pages = await startPageServer();
-    t = await startNode({ 'graphql.enabled': true, 'server.allowedOrigins': pages ? [pages.origin] : [], 'channels.namespaces': { news: {}, secret: { subscribe: 'server' } } });
-    browser = await launchChromium();
-    page = await browser.newPage();
-  });
-  after(async () => {
-    await browser?.close();
-    await t?.stop();
-    await pages?.close();
-  });
+    before(async () => {
+      if (pageOrigin === 'other') pages = await startPageServer();
+      t = await startNode({ 'graphql.enabled': true, 'server.allowedOrigins': pages ? [pages.origin] : [], 'channels.namespaces': { news: {}, secret: { subscribe: 'server' } } });
+      browser = await launchChromium();
+      page = await browser.newPage();
+    });
+    after(async () => {
+      await browser?.close();
+      await t?.stop();
+      await pages?.close();
+    });
 
-  const operations = async () => parseExposition((await get(`${t.url}/metrics`)).text).value('switchboard_graphql_operations');
-  const results = (name: string) => page.evaluate((n) => (window as unknown as PageWindow).results[n]!, name);
+    const operations = async () => parseExposition((await get(`${t.url}/metrics`)).text).value('switchboard_graphql_operations');
+    const results = (name: string) => page.evaluate((n) => (window as unknown as PageWindow).results[n]!, name);
 
-  it('subscribes to a channel and receives what the API publishes; a forbidden channel is a GraphQL error', async () => {
-    await page.goto(pages ? `${pages.origin}/` : `${t.url}/healthz`);
-    await page.addScriptTag({ content: await bundle() });
-    await page.evaluate((wsUrl) => {
-      const w = window as unknown as PageWindow;
-      w.results = {
-        news: w.subscribe(wsUrl, 'subscription { channel(name: "news:browser") { channel data } }'),
-        secret: w.subscribe(wsUrl, 'subscription { channel(name: "secret:x") { data } }'),
-      };
-    }, `${t.wsUrl}/graphql`);
-    await waitUntil(async () => (await results('secret')).length > 0, 10_000, 'the refusal');
-    assert.deepEqual((await results('secret'))[0], { error: ['forbidden'] });
-    await waitUntil(async () => (await operations()) === 1, 10_000, 'the subscription');
-    assert.equal((await post(`${t.url}/api/publish`, { channel: 'news:browser', data: { seen: 'in the browser' } })).status, 200);
-    await waitUntil(async () => (await results('news')).length === 1, 10_000, 'the publication');
-    assert.deepEqual(await results('news'), [{ channel: { channel: 'news:browser', data: { seen: 'in the browser' } } }]);
+    it('subscribes to a channel and receives what the API publishes; a forbidden channel is a GraphQL error', async () => {
+      await page.goto(pages ? `${pages.origin}/` : `${t.url}/healthz`);
+      await page.addScriptTag({ content: await bundle() });
+      await page.evaluate((wsUrl) => {
+        const w = window as unknown as PageWindow;
+        w.results = {
+          news: w.subscribe(wsUrl, 'subscription { channel(name: "news:browser") { channel data } }'),
+          secret: w.subscribe(wsUrl, 'subscription { channel(name: "secret:x") { data } }'),
+        };
+      }, `${t.wsUrl}/graphql`);
+      await waitUntil(async () => (await results('secret')).length > 0, 10_000, 'the refusal');
+      assert.deepEqual((await results('secret'))[0], { error: ['forbidden'] });
+      await waitUntil(async () => (await operations()) === 1, 10_000, 'the subscription');
+      assert.equal((await post(`${t.url}/api/publish`, { channel: 'news:browser', data: { seen: 'in the browser' } })).status, 200);
+      await waitUntil(async () => (await results('news')).length === 1, 10_000, 'the publication');
+      assert.deepEqual(await results('news'), [{ channel: { channel: 'news:browser', data: { seen: 'in the browser' } } }]);
+    });
   });
-});

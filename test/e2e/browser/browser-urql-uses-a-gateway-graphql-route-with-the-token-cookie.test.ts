@@ -32,7 +32,10 @@ window.run = (wsUrl, query) => {
 `;
 
 let bundled: Promise<string> | undefined;
-const bundle = () => (bundled ??= build({ stdin: { contents: app, resolveDir: root }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' }).then((b) => b.outputFiles[0]!.text));
+const bundle = () =>
+  (bundled ??= build({ stdin: { contents: app, resolveDir: root }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' }).then(
+    (b) => b.outputFiles[0]!.text,
+  ));
 
 interface PageWindow {
   run(wsUrl: string, query: string): unknown[];

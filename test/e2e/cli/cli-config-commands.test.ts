@@ -37,14 +37,24 @@ describe('switchboard config print and config describe', () => {
 
   it('masks every secret: keys, token secrets, broker credentials and passwords inside URLs', async () => {
     const res = await runCli([
-      'config', 'print', '--api.insecure', 'true',
-      '--broker.redis.url', 'redis://app:hunter2@10.0.0.5:6379/0',
-      '--broker.nats.servers', 'nats://n:pw-one@a:4222,nats://n:pw-two@b:4222',
-      '--broker.nats.user', 'n',
-      '--broker.nats.pass', 'nats-password',
-      '--broker.nats.token', 'nats-token',
-      '--api.publishKeys', 'publish-only-key',
-      '--auth.jwt.secrets', 'jwt-hmac-secret',
+      'config',
+      'print',
+      '--api.insecure',
+      'true',
+      '--broker.redis.url',
+      'redis://app:hunter2@10.0.0.5:6379/0',
+      '--broker.nats.servers',
+      'nats://n:pw-one@a:4222,nats://n:pw-two@b:4222',
+      '--broker.nats.user',
+      'n',
+      '--broker.nats.pass',
+      'nats-password',
+      '--broker.nats.token',
+      'nats-token',
+      '--api.publishKeys',
+      'publish-only-key',
+      '--auth.jwt.secrets',
+      'jwt-hmac-secret',
     ]);
     assert.equal(res.code, 0, res.stderr);
     for (const secret of ['hunter2', 'pw-one', 'pw-two', 'nats-password', 'nats-token', 'publish-only-key', 'jwt-hmac-secret']) {

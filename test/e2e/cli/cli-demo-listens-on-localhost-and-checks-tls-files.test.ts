@@ -19,7 +19,10 @@ describe('switchboard serve --demo listens on this machine only, unless told oth
   });
 
   it('says in its banner that the API is open and how to expose the demo', async () => {
-    const child = spawnOwned(process.execPath, [cliPath, 'serve', '--demo', '--port', '0'], { env: cleanEnv({ SWITCHBOARD_LOG_LEVEL: 'silent' }), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnOwned(process.execPath, [cliPath, 'serve', '--demo', '--port', '0'], {
+      env: cleanEnv({ SWITCHBOARD_LOG_LEVEL: 'silent' }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     try {

@@ -12,10 +12,9 @@ describe('switchboard serve with a bad configuration', () => {
   it('exits with code 2 and names every bad key from flags, environment and file at once', async () => {
     const file = tempYaml('sessions:\n  heartbeatInterval: soon\n  colour: blue\n');
     files.push(file);
-    const res = await runCli(
-      ['serve', '--config', file.path, '--api.keys', 'k', '--server.port', 'eighty', '--log.level', 'loud', '--no.such', 'x'],
-      { SWITCHBOARD_API_MAX_BODY_BYTES: 'lots' },
-    );
+    const res = await runCli(['serve', '--config', file.path, '--api.keys', 'k', '--server.port', 'eighty', '--log.level', 'loud', '--no.such', 'x'], {
+      SWITCHBOARD_API_MAX_BODY_BYTES: 'lots',
+    });
     assert.equal(res.code, 2, res.stderr);
     assert.equal(res.stdout, '');
     assert.match(res.stderr, /^invalid configuration:\n/);

@@ -23,7 +23,11 @@ describe('switchboard version, help and boolean flags', () => {
       assert.match(res.stdout, /^Usage:\n/, args.join(' '));
       assert.match(res.stdout, /switchboard serve/);
     }
-    for (const args of [['serve', '--help'], ['serve', '-h'], ['help', 'serve']]) {
+    for (const args of [
+      ['serve', '--help'],
+      ['serve', '-h'],
+      ['help', 'serve'],
+    ]) {
       const res = await runCli(args);
       assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stdout, /^Usage: switchboard serve \[options\]\n/, args.join(' '));

@@ -11,11 +11,7 @@ const graceMs = 1000;
 describe('graceful drain on SIGTERM', () => {
   let proc: NodeProcess;
   before(async () => {
-    proc = await startProcess([
-      '--api.insecure', 'true',
-      '--shutdown.drainWindow', `${drainWindowMs}ms`,
-      '--sessions.closeGracePeriod', `${graceMs}ms`,
-    ]);
+    proc = await startProcess(['--api.insecure', 'true', '--shutdown.drainWindow', `${drainWindowMs}ms`, '--sessions.closeGracePeriod', `${graceMs}ms`]);
   });
   after(() => proc?.kill());
 

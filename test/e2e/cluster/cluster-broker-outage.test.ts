@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectSse, connectWs, type SseEvent, type StreamClient, type WsClient } from '../../helpers/clients.js';
-import { fastCluster, killAll, listedNodes, startCluster, startPersistentRedis, startSharedBroker, startTcpProxy, waitForNodes, wsUrl, type SharedBroker } from '../../helpers/cluster.js';
+import {
+  fastCluster,
+  killAll,
+  listedNodes,
+  startCluster,
+  startPersistentRedis,
+  startSharedBroker,
+  startTcpProxy,
+  waitForNodes,
+  wsUrl,
+  type SharedBroker,
+} from '../../helpers/cluster.js';
 import { assertErrorBody } from '../../helpers/http.js';
 import { get, post, startProcess, type NodeProcess } from '../../helpers/node.js';
 import { requireTool, type Tool } from '../../helpers/tools.js';
@@ -216,7 +227,10 @@ for (const kind of kinds) {
       // Every client connected through the outage has everything accepted, in order, without gaps
       // or duplicates. A broker that kept its data continues the stream; one that came back empty
       // began a new stream (a new epoch, from offset 1), which the clients simply go on with.
-      for (const [client, who] of [[onA, 'ws on A'], [onB, 'ws on B']] as const) {
+      for (const [client, who] of [
+        [onA, 'ws on A'],
+        [onB, 'ws on B'],
+      ] as const) {
         await waitUntil(() => client.inbox.all.some((f) => f.type === 'message' && f.data?.i === last.i), 5000, `${who} to receive the last publication`);
         assertGapFree(received(client.inbox.all), pub.accepted, pub.refused, who);
       }
@@ -241,49 +255,53 @@ for (const kind of kinds) {
       }
     });
 
-    it('fills the gap from history when one node loses the broker while the others go on publishing', { skip: kind.viaProxy ? false : 'shown on the Redis with persistence and on NATS; persistence plays no part in it' }, async () => {
-      const [a] = nodes as [NodeProcess];
-      const proxy = await startTcpProxy(broker!.service.port);
-      let d: NodeProcess | undefined;
-      try {
-        d = await startProcess([...kind.viaProxy!(proxy.port), '--api.insecure', 'true', ...fastCluster, '--channels.namespaces', namespaces]);
-        const onD = await ws(d, ['feed:gap']);
-        const sseOnD = await sse(d, ['feed:gap']);
-        const closed: string[] = [];
-        void onD.closed.then(() => closed.push('ws'));
-        void sseOnD.ended.then(() => closed.push('sse'));
-        const pub = publisher(a.url, 'feed:gap');
+    it(
+      'fills the gap from history when one node loses the broker while the others go on publishing',
+      { skip: kind.viaProxy ? false : 'shown on the Redis with persistence and on NATS; persistence plays no part in it' },
+      async () => {
+        const [a] = nodes as [NodeProcess];
+        const proxy = await startTcpProxy(broker!.service.port);
+        let d: NodeProcess | undefined;
         try {
-          await waitUntil(() => pub.accepted.length >= 5, 5000, 'publications before the partition');
-          await proxy.cut();
-          await waitUntil(async () => (await readyStatus(d!)) === 503, 5000, 'the cut-off node to turn unready');
-          const refused = await post(`${d.url}/api/publish`, { channel: 'feed:gap', data: { i: -1 } });
-          assert.equal(refused.status, 503);
-          assertErrorBody(refused.body, 'unavailable');
-          // The rest of the cluster goes on: these publications reach the cut-off node's clients only through history.
-          const during = pub.accepted.length;
-          await waitUntil(() => pub.accepted.length >= during + 10, 5000, 'publications during the partition');
-          await proxy.restore();
-          await waitUntil(async () => (await readyStatus(d!)) === 200, 15_000, 'the node to be ready again');
-          const after = pub.accepted.length;
-          await waitUntil(() => pub.accepted.length >= after + 5, 5000, 'publications after the partition');
+          d = await startProcess([...kind.viaProxy!(proxy.port), '--api.insecure', 'true', ...fastCluster, '--channels.namespaces', namespaces]);
+          const onD = await ws(d, ['feed:gap']);
+          const sseOnD = await sse(d, ['feed:gap']);
+          const closed: string[] = [];
+          void onD.closed.then(() => closed.push('ws'));
+          void sseOnD.ended.then(() => closed.push('sse'));
+          const pub = publisher(a.url, 'feed:gap');
+          try {
+            await waitUntil(() => pub.accepted.length >= 5, 5000, 'publications before the partition');
+            await proxy.cut();
+            await waitUntil(async () => (await readyStatus(d!)) === 503, 5000, 'the cut-off node to turn unready');
+            const refused = await post(`${d.url}/api/publish`, { channel: 'feed:gap', data: { i: -1 } });
+            assert.equal(refused.status, 503);
+            assertErrorBody(refused.body, 'unavailable');
+            // The rest of the cluster goes on: these publications reach the cut-off node's clients only through history.
+            const during = pub.accepted.length;
+            await waitUntil(() => pub.accepted.length >= during + 10, 5000, 'publications during the partition');
+            await proxy.restore();
+            await waitUntil(async () => (await readyStatus(d!)) === 200, 15_000, 'the node to be ready again');
+            const after = pub.accepted.length;
+            await waitUntil(() => pub.accepted.length >= after + 5, 5000, 'publications after the partition');
+          } finally {
+            await pub.stop();
+          }
+          assert.deepEqual(pub.problems, []);
+          assert.deepEqual(pub.refused, [], 'the node that kept the broker accepted everything');
+          const last = pub.accepted[pub.accepted.length - 1]!;
+          await waitUntil(() => received(onD.inbox.all, 'feed:gap').some((g) => g.i === last.i), 5000, 'the last publication on the WebSocket');
+          await waitUntil(() => receivedSse(sseOnD.inbox.all).some((g) => g.i === last.i), 5000, 'the last publication on SSE');
+          // Exactly what was accepted, in order: the gap came from history, before what arrived live.
+          assert.deepEqual(received(onD.inbox.all, 'feed:gap'), pub.accepted);
+          assert.deepEqual(receivedSse(sseOnD.inbox.all), pub.accepted);
+          assert.deepEqual(closed, []);
         } finally {
-          await pub.stop();
+          d?.kill();
+          await proxy.close();
         }
-        assert.deepEqual(pub.problems, []);
-        assert.deepEqual(pub.refused, [], 'the node that kept the broker accepted everything');
-        const last = pub.accepted[pub.accepted.length - 1]!;
-        await waitUntil(() => received(onD.inbox.all, 'feed:gap').some((g) => g.i === last.i), 5000, 'the last publication on the WebSocket');
-        await waitUntil(() => receivedSse(sseOnD.inbox.all).some((g) => g.i === last.i), 5000, 'the last publication on SSE');
-        // Exactly what was accepted, in order: the gap came from history, before what arrived live.
-        assert.deepEqual(received(onD.inbox.all, 'feed:gap'), pub.accepted);
-        assert.deepEqual(receivedSse(sseOnD.inbox.all), pub.accepted);
-        assert.deepEqual(closed, []);
-      } finally {
-        d?.kill();
-        await proxy.close();
-      }
-    });
+      },
+    );
 
     it('drops a killed node from the cluster view after nodeTimeout, and its presence after the presence ttl', async () => {
       const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];

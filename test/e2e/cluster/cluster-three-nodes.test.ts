@@ -94,11 +94,17 @@ for (const kind of sharedBrokerKinds) {
       for (const client of [onB, onC]) {
         const got = [];
         for (let n = 0; n < 20; n++) got.push(await client.next((f) => f.type === 'message'));
-        assert.deepEqual(got, expected.map((data) => ({ type: 'message', channel: 'news', data })));
+        assert.deepEqual(
+          got,
+          expected.map((data) => ({ type: 'message', channel: 'news', data })),
+        );
       }
       const events = [];
       for (let n = 0; n < 20; n++) events.push(await sseOnC.next(isPublication));
-      assert.deepEqual(events.map((e) => JSON.parse(e.data)), expected.map((data) => ({ channel: 'news', data })));
+      assert.deepEqual(
+        events.map((e) => JSON.parse(e.data)),
+        expected.map((data) => ({ channel: 'news', data })),
+      );
       for (const client of [onB, onC, sseOnC]) client.close();
     });
 
@@ -108,7 +114,10 @@ for (const kind of sharedBrokerKinds) {
       const all = await sessionIds(c);
       assert.ok(all.includes(onA.session) && all.includes(onB.session), JSON.stringify(all));
       assert.deepEqual(await sessionIds(c, '?channel=listed'), [onA.session, onB.session].sort());
-      for (const [client, node] of [[onA, a], [onB, b]] as const) {
+      for (const [client, node] of [
+        [onA, a],
+        [onB, b],
+      ] as const) {
         const found = await get(`${c.url}/api/sessions/${client.session}`);
         assert.equal(found.status, 200);
         assert.equal(found.body.id, client.session);
@@ -190,7 +199,10 @@ for (const kind of sharedBrokerKinds) {
         const presence = await get(`${node.url}/api/channels/${channel}/presence`);
         assert.equal(presence.status, 200, presence.text);
         assert.equal(presence.body.channel, channel);
-        assert.deepEqual([...presence.body.members].sort((x: { session: string }, y: { session: string }) => (x.session < y.session ? -1 : 1)), expected);
+        assert.deepEqual(
+          [...presence.body.members].sort((x: { session: string }, y: { session: string }) => (x.session < y.session ? -1 : 1)),
+          expected,
+        );
         const stats = await get(`${node.url}/api/channels/${channel}/presence-stats`);
         assert.deepEqual(stats.body, { channel, sessions: 3, users: 1 });
       }
@@ -202,7 +214,7 @@ for (const kind of sharedBrokerKinds) {
       sseOnC.close();
       assert.deepEqual(await onA.next((f) => f.type === 'leave'), { type: 'leave', channel, user: '', session: sseOnC.session });
       const members = async () => ((await get(`${b.url}/api/channels/${channel}/presence`)).body.members as { session: string }[]).map((m) => m.session);
-      await waitUntil(async () => (await members()).length === 1, 5000, 'the member list to shrink to A\'s session');
+      await waitUntil(async () => (await members()).length === 1, 5000, "the member list to shrink to A's session");
       assert.deepEqual(await members(), [onA.session]);
       // Nobody is told about itself.
       assert.equal(onB.inbox.all.filter((f) => (f.type === 'join' || f.type === 'leave') && f.session === onB.session).length, 0);
@@ -246,7 +258,10 @@ for (const kind of sharedBrokerKinds) {
       for (let i = 0; i < 3; i++) await publish(c, { goal: i });
       const seen = [];
       for (let i = 0; i < 3; i++) seen.push(await onA.next((f) => f.type === 'message'));
-      assert.deepEqual(seen, published.map((p) => ({ type: 'message', channel, ...p })));
+      assert.deepEqual(
+        seen,
+        published.map((p) => ({ type: 'message', channel, ...p })),
+      );
       assert.equal(seen[0].offset, joined.offset + 1);
       const last = { offset: seen[2].offset as number, epoch: seen[2].epoch as string };
       onA.close();
@@ -263,7 +278,10 @@ for (const kind of sharedBrokerKinds) {
       await publish(a, { goal: 'live' });
       const after = [];
       for (let i = 0; i < 5; i++) after.push(await onB.next((f) => f.type === 'message'));
-      assert.deepEqual(after, [...missed, published[7]].map((p) => ({ type: 'message', channel, ...p })));
+      assert.deepEqual(
+        after,
+        [...missed, published[7]].map((p) => ({ type: 'message', channel, ...p })),
+      );
 
       // The same with SSE: the Last-Event-ID a stream on A ended with resumes it on C.
       const sseOnA = await sse(a, [channel]);
@@ -276,7 +294,10 @@ for (const kind of sharedBrokerKinds) {
       const sseOnC = await sse(c, [channel], { 'last-event-id': cursor.id! });
       const replayed = [];
       for (let i = 0; i < 2; i++) replayed.push(JSON.parse((await sseOnC.next(isPublication)).data));
-      assert.deepEqual(replayed, published.slice(9).map((p) => ({ channel, ...p })));
+      assert.deepEqual(
+        replayed,
+        published.slice(9).map((p) => ({ channel, ...p })),
+      );
       onB.close();
       sseOnC.close();
     });

@@ -26,13 +26,20 @@ for (const kind of sharedBrokerKinds) {
       });
       const args = [
         ...broker.args,
-        '--api.insecure', 'true',
-        '--routing.backends', JSON.stringify({ orders: backend.url }),
-        '--routing.routes', JSON.stringify([{ name: 'orders', key: '$default', backend: 'orders', durable: true, maxAttempts: 50 }]),
-        '--routing.timeout', '300ms',
-        '--routing.retry.initialBackoff', '20ms',
-        '--routing.retry.maxBackoff', '100ms',
-        '--routing.breaker.failures', '1000',
+        '--api.insecure',
+        'true',
+        '--routing.backends',
+        JSON.stringify({ orders: backend.url }),
+        '--routing.routes',
+        JSON.stringify([{ name: 'orders', key: '$default', backend: 'orders', durable: true, maxAttempts: 50 }]),
+        '--routing.timeout',
+        '300ms',
+        '--routing.retry.initialBackoff',
+        '20ms',
+        '--routing.retry.maxBackoff',
+        '100ms',
+        '--routing.breaker.failures',
+        '1000',
       ];
       const first = await startProcess(args);
       nodes.push(first);

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bearer, hmacToken, wsAccepts } from '../../helpers/auth.js';
 import { connectSse, connectWs } from '../../helpers/clients.js';
-import { brokerTools, fastCluster, killAll, sharedBrokerKinds, startSharedBroker, startTcpProxy, waitForNodes, wsUrl, type SharedBroker, type TcpProxy } from '../../helpers/cluster.js';
+import {
+  brokerTools,
+  fastCluster,
+  killAll,
+  sharedBrokerKinds,
+  startSharedBroker,
+  startTcpProxy,
+  waitForNodes,
+  wsUrl,
+  type SharedBroker,
+  type TcpProxy,
+} from '../../helpers/cluster.js';
 import { requireTool } from '../../helpers/tools.js';
 import { get, post, startProcess, type NodeProcess } from '../../helpers/node.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -26,7 +37,10 @@ for (const kind of sharedBrokerKinds) {
     before(async () => {
       broker = await startSharedBroker(kind);
       proxy = await startTcpProxy(broker.service.port);
-      const viaProxy = kind === 'redis' ? ['--broker.type', 'redis', '--broker.redis.url', `redis://127.0.0.1:${proxy.port}`] : ['--broker.type', 'nats', '--broker.nats.servers', `nats://127.0.0.1:${proxy.port}`];
+      const viaProxy =
+        kind === 'redis'
+          ? ['--broker.type', 'redis', '--broker.redis.url', `redis://127.0.0.1:${proxy.port}`]
+          : ['--broker.type', 'nats', '--broker.nats.servers', `nats://127.0.0.1:${proxy.port}`];
       const env = { SWITCHBOARD_AUTH_JWT_SECRETS: secret };
       nodes = await Promise.all([startProcess(flags(broker.args), env), startProcess(flags(viaProxy), env)]);
       await waitForNodes(nodes, 2);

@@ -71,7 +71,10 @@ describe('two workers on one port, sharing the memory broker of their primary', 
     assert.deepEqual(nodes, [worker(1), worker(2)]);
     const ready = await get(`${proc.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body.workers, [{ node: worker(1), status: 'ready' }, { node: worker(2), status: 'ready' }]);
+    assert.deepEqual(ready.body.workers, [
+      { node: worker(1), status: 'ready' },
+      { node: worker(2), status: 'ready' },
+    ]);
     const metrics = (await get(`${proc.url}/metrics`)).text;
     for (const n of [1, 2]) assert.match(metrics, new RegExp(`switchboard_sessions\\{transport="ws",worker="${worker(n)}"\\}`));
     assert.match(metrics, /^switchboard_workers 2$/m);
@@ -83,10 +86,14 @@ describe('two workers on one port, sharing the memory broker of their primary', 
     await one.next((f) => f.type === 'subscribed');
     const two = await wsOn(2, `?channels=${channel}`);
     assert.deepEqual(await one.next((f) => f.type === 'join' && f.session === two.session), { type: 'join', channel, user: '', session: two.session });
-    const members = ((await get(`${proc.url}/api/channels/${channel}/presence`)).body.members as { session: string; node: string }[])
-      .map((m) => [m.session, m.node])
-      .sort();
-    assert.deepEqual(members, [[one.session, worker(1)], [two.session, worker(2)]].sort());
+    const members = ((await get(`${proc.url}/api/channels/${channel}/presence`)).body.members as { session: string; node: string }[]).map((m) => [m.session, m.node]).sort();
+    assert.deepEqual(
+      members,
+      [
+        [one.session, worker(1)],
+        [two.session, worker(2)],
+      ].sort(),
+    );
     two.close();
     assert.deepEqual(await one.next((f) => f.type === 'leave'), { type: 'leave', channel, user: '', session: two.session });
     one.close();
@@ -95,10 +102,14 @@ describe('two workers on one port, sharing the memory broker of their primary', 
   it('serves the session API over both workers: lists every session and disconnects one held by either', async () => {
     const one = await wsOn(1);
     const two = await wsOn(2);
-    await waitUntil(async () => {
-      const listed = ((await get(`${proc.url}/api/sessions`)).body.sessions as { id: string }[]).map((s) => s.id);
-      return listed.includes(one.session) && listed.includes(two.session);
-    }, 5000, 'both sessions listed');
+    await waitUntil(
+      async () => {
+        const listed = ((await get(`${proc.url}/api/sessions`)).body.sessions as { id: string }[]).map((s) => s.id);
+        return listed.includes(one.session) && listed.includes(two.session);
+      },
+      5000,
+      'both sessions listed',
+    );
     for (const client of [one, two]) {
       // Several requests: they land on both workers in turn, and each reaches the session wherever it is.
       const res = await request('DELETE', `${proc.url}/api/sessions/${client.session}`);

@@ -65,7 +65,10 @@ const last = (name: string) => dockerfile().get(name)?.at(-1) ?? '';
 describe('deploy/compose.yaml: two nodes, Redis and HAProxy', () => {
   it('builds two nodes from deploy/Dockerfile, beside Redis and HAProxy', () => {
     assert.deepEqual(Object.keys(compose.services).sort(), ['haproxy', 'node1', 'node2', 'redis']);
-    assert.deepEqual(nodeServices.map(([name]) => name), ['node1', 'node2']);
+    assert.deepEqual(
+      nodeServices.map(([name]) => name),
+      ['node1', 'node2'],
+    );
     for (const [, service] of nodeServices) assert.deepEqual(service.build, { context: '..', dockerfile: 'deploy/Dockerfile' });
   });
 
@@ -78,10 +81,14 @@ describe('deploy/compose.yaml: two nodes, Redis and HAProxy', () => {
     for (const [, service] of nodeServices) assert.deepEqual(service.command, ['serve']);
     assert.match(last('HEALTHCHECK'), /\/readyz/);
     // Only production dependencies in the final stage.
-    assert.ok(dockerfile().get('RUN')!.some((run) => run.includes('npm ci --omit=dev')));
+    assert.ok(
+      dockerfile()
+        .get('RUN')!
+        .some((run) => run.includes('npm ci --omit=dev')),
+    );
   });
 
-  it("gives each node settings that `switchboard config print` accepts: Redis as the broker, as in the HAProxy e2e test", async () => {
+  it('gives each node settings that `switchboard config print` accepts: Redis as the broker, as in the HAProxy e2e test', async () => {
     for (const [name, service] of nodeServices) {
       const result = await runCli(['config', 'print'], service.environment!);
       assert.equal(result.code, 0, `${name}: ${result.stderr}`);
@@ -103,7 +110,10 @@ describe('deploy/compose.yaml: two nodes, Redis and HAProxy', () => {
       assert.ok(servers.includes(`${address}:${service.environment!.SWITCHBOARD_SERVER_PORT}`), `${name} at ${address} is not among ${servers.join(', ')}`);
     }
     const bindPort = /^\s*bind\s+\S*:(\d+)/m.exec(cfg)![1];
-    assert.ok(haproxy.ports?.some((p) => p.endsWith(`:${bindPort}`)), `ports ${haproxy.ports} publish ${bindPort}`);
+    assert.ok(
+      haproxy.ports?.some((p) => p.endsWith(`:${bindPort}`)),
+      `ports ${haproxy.ports} publish ${bindPort}`,
+    );
   });
 
   describe('its nodes, run here with the compose environment against a test Redis', { skip: requireTool('redis-server') }, () => {

@@ -25,12 +25,18 @@ describe('HAProxy example config: long-polling and the gateway', { skip: require
   before(async () => {
     broker = await startSharedBroker('redis');
     nodes = await startCluster(2, broker, [
-      '--channels.namespaces', JSON.stringify({ h: { historySize: 10 } }),
-      '--longPoll.timeout', '3s',
-      '--gateway.enabled', 'true',
-      '--gateway.trustForwarded', 'true',
-      '--security.allowedPrivateTargets', '127.0.0.1',
-      '--gateway.routes', JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc', stripPrefix: true }]),
+      '--channels.namespaces',
+      JSON.stringify({ h: { historySize: 10 } }),
+      '--longPoll.timeout',
+      '3s',
+      '--gateway.enabled',
+      'true',
+      '--gateway.trustForwarded',
+      'true',
+      '--security.allowedPrivateTargets',
+      '127.0.0.1',
+      '--gateway.routes',
+      JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc', stripPrefix: true }]),
     ]);
     haproxy = await startHaproxy(nodes);
     upstream = await startHttpUpstream('svc', (req, res, self) => {
@@ -62,19 +68,26 @@ describe('HAProxy example config: long-polling and the gateway', { skip: require
     assert.equal((await post(`${haproxy!.url}/api/publish`, { channel: 'h:lb', data: 'late' })).status, 200);
     const res = await waiting;
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.messages.map((m: { data: unknown }) => m.data), ['late']);
+    assert.deepEqual(
+      res.body.messages.map((m: { data: unknown }) => m.data),
+      ['late'],
+    );
   });
 
   it('serves a registered service, its SSE stream and a 20 MB upload through the load balancer', async () => {
     const registered = await request('POST', `${nodes[0]!.url}/api/services/svc/instances`, { body: { url: upstream!.url } });
     assert.equal(registered.status, 201);
     // HAProxy spreads requests over both nodes: every one serves the instance registered on node 1.
-    await waitUntil(async () => {
-      const answers = await Promise.all(Array.from({ length: 4 }, () => request('GET', `${haproxy!.url}/svc/x`)));
-      return answers.every((a) => a.body?.instance === 'svc');
-    }, 2000, 'both nodes to serve the instance');
+    await waitUntil(
+      async () => {
+        const answers = await Promise.all(Array.from({ length: 4 }, () => request('GET', `${haproxy!.url}/svc/x`)));
+        return answers.every((a) => a.body?.instance === 'svc');
+      },
+      2000,
+      'both nodes to serve the instance',
+    );
     const res = await request('GET', `${haproxy!.url}/svc/x`);
-    assert.match(res.body.forwardedFor, /^127\.0\.0\.1, 127\.0\.0\.1$/, 'HAProxy\'s X-Forwarded-For is kept and appended to');
+    assert.match(res.body.forwardedFor, /^127\.0\.0\.1, 127\.0\.0\.1$/, "HAProxy's X-Forwarded-For is kept and appended to");
 
     const stream = await connectSse(`${haproxy!.url}/svc/events`);
     assert.equal(stream.status, 200);

@@ -110,7 +110,8 @@ describe('two nodes behind HAProxy with the example config', { skip: requireTool
     const everyStream = [...streams.filter((s) => s.node === staying), ...movedStreams];
     await waitUntil(async () => (await post(`${lb}/api/publish`, { channel: 'lb', data: 'after the drain' })).status === 200, 5000, 'a publish through the load balancer');
     for (const client of everyone) assert.deepEqual(await client.next((f) => f.type === 'message'), { type: 'message', channel: 'lb', data: 'after the drain' });
-    for (const stream of everyStream) assert.deepEqual(JSON.parse((await stream.next((e) => e.event === 'message' && e.data !== '')).data), { channel: 'lb', data: 'after the drain' });
+    for (const stream of everyStream)
+      assert.deepEqual(JSON.parse((await stream.next((e) => e.event === 'message' && e.data !== '')).data), { channel: 'lb', data: 'after the drain' });
     for (const client of [...everyone, ...everyStream]) client.close();
   });
 });

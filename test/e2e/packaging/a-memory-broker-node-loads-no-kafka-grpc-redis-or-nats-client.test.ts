@@ -28,7 +28,10 @@ describe('A node on the memory broker', () => {
       const report = proc.lines.map((line) => JSON.parse(line) as { loadedPackages?: string[] }).find((entry) => entry.loadedPackages);
       assert.ok(report?.loadedPackages, 'the process reported the packages it loaded');
       assert.ok(report.loadedPackages.includes('fastify'), `the report lists what the node does load: ${report.loadedPackages.join(' ')}`);
-      assert.deepEqual(report.loadedPackages.filter((name) => unused.includes(name)), []);
+      assert.deepEqual(
+        report.loadedPackages.filter((name) => unused.includes(name)),
+        [],
+      );
     } finally {
       proc.kill();
     }

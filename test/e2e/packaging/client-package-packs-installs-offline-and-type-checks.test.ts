@@ -45,8 +45,14 @@ describe('the @switchboard/client package', () => {
     assert.deepEqual(manifest.exports['.'], { types: `./${entryTypes}`, default: `./${entry}` });
     assert.ok(files.includes(entry), files.join(' '));
     assert.ok(files.includes(entryTypes), files.join(' '));
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), []);
-    assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md'), []);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      [],
+    );
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith('dist/') && f !== 'package.json' && f !== 'README.md'),
+      [],
+    );
   });
 
   it('installs offline into a fresh folder, and a consumer type-checks against it', async () => {
@@ -55,7 +61,10 @@ describe('the @switchboard/client package', () => {
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     const installed = await run(npm, ['install', '--offline', '--no-package-lock', tarball], app);
     assert.equal(installed.code, 0, installed.stderr);
-    await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, lib: ['ES2022', 'DOM'], types: [] } }));
+    await writeFile(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, lib: ['ES2022', 'DOM'], types: [] } }),
+    );
     const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     await writeFile(join(app, 'consumer.ts'), consumer);
     const good = await run(process.execPath, [tsc, '--noEmit', '-p', '.'], app);

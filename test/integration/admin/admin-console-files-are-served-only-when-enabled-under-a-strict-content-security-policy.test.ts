@@ -38,7 +38,10 @@ describe('the admin console with admin.enabled', () => {
     const page = (await request('GET', `${t.url}/admin/`)).text;
     const { importMap, paths } = referencedPaths(page);
     assert.deepEqual(Object.keys(JSON.parse(importMap).imports).sort(), ['htm', 'htm/preact', 'preact', 'preact/hooks', 'uplot']);
-    assert.ok(paths.some((p) => /\/app\/[0-9a-f]{12}\/app\.js$/.test(p)), paths.join(' '));
+    assert.ok(
+      paths.some((p) => /\/app\/[0-9a-f]{12}\/app\.js$/.test(p)),
+      paths.join(' '),
+    );
     for (const path of paths) {
       const res = await request('GET', `${t.url}${path}`);
       assert.equal(res.status, 200, path);

@@ -12,7 +12,14 @@ describe('with admin.enabled and client tokens configured, a JWT naming a consol
   const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
   before(async () => {
-    node = await startNode({ 'api.insecure': false, 'api.keys': ['some-admin-key'], 'admin.enabled': true, 'admin.roleClaim': 'ops_role', 'auth.jwt.secrets': [secret], 'auth.anonymous': false });
+    node = await startNode({
+      'api.insecure': false,
+      'api.keys': ['some-admin-key'],
+      'admin.enabled': true,
+      'admin.roleClaim': 'ops_role',
+      'auth.jwt.secrets': [secret],
+      'auth.anonymous': false,
+    });
   });
   after(() => node?.stop());
 

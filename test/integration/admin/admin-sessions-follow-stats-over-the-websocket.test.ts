@@ -21,7 +21,7 @@ describe('an admin session on the live feed', () => {
     return { ws, welcome };
   };
 
-  it('receives every node\'s latest sample on $admin:stats and sessions opened and closed on $admin:sessions', async () => {
+  it("receives every node's latest sample on $admin:stats and sessions opened and closed on $admin:sessions", async () => {
     const { ws, welcome } = await signIn();
     assert.equal(welcome.user, 'admin');
     ws.send([

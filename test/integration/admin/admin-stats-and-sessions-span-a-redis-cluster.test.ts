@@ -36,10 +36,14 @@ describe('the console API of a two-node Redis cluster', { skip: requireTool('red
   });
 
   it('GET /api/admin/stats on one node lists the samples of both', async () => {
-    await waitUntil(async () => {
-      const { nodes: listed } = (await request('GET', `${nodes[0]!.url}/api/admin/stats?minutes=1`, { headers: as })).body;
-      return listed.length === 2 && listed.every((n: { samples: unknown[] }) => n.samples.length > 0);
-    }, 5000, 'samples of both nodes');
+    await waitUntil(
+      async () => {
+        const { nodes: listed } = (await request('GET', `${nodes[0]!.url}/api/admin/stats?minutes=1`, { headers: as })).body;
+        return listed.length === 2 && listed.every((n: { samples: unknown[] }) => n.samples.length > 0);
+      },
+      5000,
+      'samples of both nodes',
+    );
     const { nodes: listed } = (await request('GET', `${nodes[0]!.url}/api/admin/stats`, { headers: as })).body;
     assert.deepEqual(listed.map((n: { node: string }) => n.node).sort(), ['node-a', 'node-b']);
   });

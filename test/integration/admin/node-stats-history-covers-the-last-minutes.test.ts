@@ -30,10 +30,14 @@ describe('node stats', () => {
   it('GET /api/admin/stats lists the node with its interval and samples of its own counters', async () => {
     for (let i = 0; i < 20; i++) await request('POST', `${node.url}/api/publish`, { body: { channel: 'news', data: i } });
     let answer = await request('GET', `${node.url}/api/admin/stats?minutes=1`);
-    await waitUntil(async () => {
-      answer = await request('GET', `${node.url}/api/admin/stats?minutes=1`);
-      return answer.body.nodes[0].samples.some((s: { publications: number }) => s.publications > 0);
-    }, 5000, 'a sample that saw the publications');
+    await waitUntil(
+      async () => {
+        answer = await request('GET', `${node.url}/api/admin/stats?minutes=1`);
+        return answer.body.nodes[0].samples.some((s: { publications: number }) => s.publications > 0);
+      },
+      5000,
+      'a sample that saw the publications',
+    );
     const [stats] = answer.body.nodes;
     assert.equal(stats.node, node.node.id);
     assert.equal(stats.interval, 100);

@@ -28,7 +28,13 @@ describe('broadcasting one publication to many channels with POST /api/broadcast
       });
       await both.next((f) => f.type === 'message' && f.channel === 'green');
       const received = both.inbox.all.filter((f) => f.type === 'message');
-      assert.deepEqual(received.map((f) => [f.channel, f.data]), [['red', { alert: 'all' }], ['green', { alert: 'all' }]]);
+      assert.deepEqual(
+        received.map((f) => [f.channel, f.data]),
+        [
+          ['red', { alert: 'all' }],
+          ['green', { alert: 'all' }],
+        ],
+      );
       const event = await red.next((e) => e.event === 'message');
       assert.deepEqual(JSON.parse(event.data), { channel: 'red', data: { alert: 'all' } });
     } finally {

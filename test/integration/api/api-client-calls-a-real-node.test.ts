@@ -35,13 +35,19 @@ describe('the typed API client against a real node', () => {
     const frame = await ws.next((f) => f.type === 'message');
     assert.deepEqual(frame.data, { text: 'hello' });
 
-    const batch = await api.publishBatch([{ channel: 'chat:room', data: 1 }, { channel: 'bad channel!', data: 2 }]);
+    const batch = await api.publishBatch([
+      { channel: 'chat:room', data: 1 },
+      { channel: 'bad channel!', data: 2 },
+    ]);
     assert.equal(batch.length, 2);
     assert.ok('subscribers' in batch[0]!);
     assert.ok('error' in batch[1]! && batch[1].error.code === 'bad_request');
 
     const broadcast = await api.broadcast(['chat:room', 'chat:other'], 3);
-    assert.deepEqual(broadcast.map((r) => r.channel), ['chat:room', 'chat:other']);
+    assert.deepEqual(
+      broadcast.map((r) => r.channel),
+      ['chat:room', 'chat:other'],
+    );
   });
 
   it('reads sessions, presence and history', async () => {
@@ -52,7 +58,10 @@ describe('the typed API client against a real node', () => {
     assert.equal((await api.sendToSession(session.id, { note: 'hi' })).sessions, 1);
 
     const members = await api.presence('chat:room');
-    assert.deepEqual(members.map((m) => m.session), [session.id]);
+    assert.deepEqual(
+      members.map((m) => m.session),
+      [session.id],
+    );
     assert.equal((await api.presenceStats('chat:room')).sessions, 1);
 
     const history = await api.history('chat:room', { limit: 2 });
@@ -62,7 +71,7 @@ describe('the typed API client against a real node', () => {
     assert.equal(since.publications.length, 1);
   });
 
-  it('revokes a user\'s tokens', async () => {
+  it("revokes a user's tokens", async () => {
     const revoked = await api.revoke({ user: 'mallory', expiresIn: 60 });
     assert.equal(revoked.user, 'mallory');
     assert.ok(Date.parse(revoked.expiresAt) > Date.now());
@@ -82,8 +91,15 @@ describe('the typed API client against a real node', () => {
     assert.ok(generated.every((r) => 'duplicate' in r && !r.duplicate));
 
     const received = await api.topics.pull('shop', 'billing', { maxMessages: 10, waitMs: 1000 });
-    assert.deepEqual(received.map((r) => r.message.data), [{ order: 42 }, 1, 2]);
-    const acked = await api.topics.ack('shop', 'billing', received.map((r) => r.ackId));
+    assert.deepEqual(
+      received.map((r) => r.message.data),
+      [{ order: 42 }, 1, 2],
+    );
+    const acked = await api.topics.ack(
+      'shop',
+      'billing',
+      received.map((r) => r.ackId),
+    );
     assert.ok(acked.every((r) => r.ok === true));
     assert.deepEqual(await api.topics.pull('shop', 'billing', { waitMs: 0 }), []);
   });

@@ -48,12 +48,7 @@ describe('the server API requires an API key', () => {
   });
 
   it('accepts every configured key as Authorization: Bearer or X-API-Key', async () => {
-    const accepted: Record<string, string>[] = [
-      { authorization: 'Bearer key-one' },
-      { authorization: 'Bearer key-two' },
-      { 'x-api-key': 'key-one' },
-      { 'x-api-key': 'key-two' },
-    ];
+    const accepted: Record<string, string>[] = [{ authorization: 'Bearer key-one' }, { authorization: 'Bearer key-two' }, { 'x-api-key': 'key-one' }, { 'x-api-key': 'key-two' }];
     for (const headers of accepted) {
       const res = await request('POST', `${t.url}/api/publish`, { body: { channel: 'news', data: 1 }, headers });
       assert.equal(res.status, 200, JSON.stringify(headers));

@@ -23,7 +23,15 @@ describe('the OpenAPI document at /api/openapi.json', () => {
 
   before(async () => {
     const config = loadConfig({
-      overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.keys': ['admin-key-for-openapi'], 'log.level': 'silent', 'gateway.enabled': true, 'compat.push.enabled': true, 'admin.enabled': true },
+      overrides: {
+        'server.host': '127.0.0.1',
+        'server.port': 0,
+        'api.keys': ['admin-key-for-openapi'],
+        'log.level': 'silent',
+        'gateway.enabled': true,
+        'compat.push.enabled': true,
+        'admin.enabled': true,
+      },
     });
     node = await SwitchboardNode.create(config);
     // Route modules register inside plugins, which load at start: this hook sees every one of them.
@@ -51,8 +59,16 @@ describe('the OpenAPI document at /api/openapi.json', () => {
       for (const method of Object.keys(methods)) documented.add(`${method.toUpperCase()} ${path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`);
     }
     assert.ok(registered.size > 50, `only ${registered.size} routes seen`);
-    assert.deepEqual([...registered].filter((r) => !documented.has(r)), [], 'routes missing from the document');
-    assert.deepEqual([...documented].filter((r) => !registered.has(r)), [], 'documented routes the node does not serve');
+    assert.deepEqual(
+      [...registered].filter((r) => !documented.has(r)),
+      [],
+      'routes missing from the document',
+    );
+    assert.deepEqual(
+      [...documented].filter((r) => !registered.has(r)),
+      [],
+      'documented routes the node does not serve',
+    );
   });
 
   it('says a publish key may call exactly the routes the key check lets it call', () => {

@@ -38,7 +38,10 @@ describe('publishing a batch with an array body', () => {
 
       await ws.next((f) => f.type === 'message' && f.data === 2);
       const received = ws.inbox.all.filter((f) => f.type === 'message').map((f) => [f.channel, f.data]);
-      assert.deepEqual(received, [['batch', 1], ['chat:b', 2]]);
+      assert.deepEqual(received, [
+        ['batch', 1],
+        ['chat:b', 2],
+      ]);
     } finally {
       ws.close();
     }

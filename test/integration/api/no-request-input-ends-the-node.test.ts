@@ -23,20 +23,84 @@ function generator(seed: number): () => number {
 
 /** Values that have broken parsers before: bad percent-encoding, prototype names, odd numbers, long and deep text. */
 const nasty = [
-  '%', '%zz', '%E0%A4%A', '%00', '%%%', '%2e%2e%2f', '../../etc/passwd', '__proto__', 'constructor', 'toString',
-  'hasOwnProperty', '__proto__:x', 'constructor:prototype', '=', ';', ',,,', '"', "'", '\\', '{', '[', 'null', 'true',
-  '-1', '1e999', 'NaN', '0x10', '9007199254740993', ' ', '\t', 'caf\xe9', '\xff\xfe', 'a'.repeat(3000), '['.repeat(2000),
-  '{"a":'.repeat(500), 'Bearer', 'Bearer %', 'Basic Zm9vOmJhcg==', 'eyJhbGciOiJub25lIn0.e30.', 'a.b.c', '*', '?', '#',
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%00',
+  '%%%',
+  '%2e%2e%2f',
+  '../../etc/passwd',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '__proto__:x',
+  'constructor:prototype',
+  '=',
+  ';',
+  ',,,',
+  '"',
+  "'",
+  '\\',
+  '{',
+  '[',
+  'null',
+  'true',
+  '-1',
+  '1e999',
+  'NaN',
+  '0x10',
+  '9007199254740993',
+  ' ',
+  '\t',
+  'caf\xe9',
+  '\xff\xfe',
+  'a'.repeat(3000),
+  '['.repeat(2000),
+  '{"a":'.repeat(500),
+  'Bearer',
+  'Bearer %',
+  'Basic Zm9vOmJhcg==',
+  'eyJhbGciOiJub25lIn0.e30.',
+  'a.b.c',
+  '*',
+  '?',
+  '#',
 ];
 
 const queryNames = ['token', 'channels', 'channel', 'cursor', 'session', 'since', 'timeout', 'limit', 'user'];
-const headerNames = ['Cookie', 'Authorization', 'Last-Event-ID', 'Origin', 'X-Forwarded-For', 'Content-Type', 'Accept', 'Sec-WebSocket-Protocol', 'X-Api-Key', 'Sec-WebSocket-Version'];
+const headerNames = [
+  'Cookie',
+  'Authorization',
+  'Last-Event-ID',
+  'Origin',
+  'X-Forwarded-For',
+  'Content-Type',
+  'Accept',
+  'Sec-WebSocket-Protocol',
+  'X-Api-Key',
+  'Sec-WebSocket-Version',
+];
 
 const bodies = [
-  '', '{', '[]', '[{}]', 'null', '"x"', '{"type":"ping"}', '[{"type":"ping"},{"type":"bogus"}]', '{"channel":"news","data":1}',
-  '{"channel":"__proto__:x","data":1}', '{"__proto__":{"polluted":true},"channel":"news","data":{}}', '{"channels":["news","__proto__"],"data":1}',
-  `${'['.repeat(20_000)}${']'.repeat(20_000)}`, `{"type":"publish","channel":"news","data":${'['.repeat(5000)}${']'.repeat(5000)}}`,
-  '{"messages":[{"data":"x"}]}', '{"type":"send","data":{"x":1}}', '\xff\xfe\x00', 'a'.repeat(5000),
+  '',
+  '{',
+  '[]',
+  '[{}]',
+  'null',
+  '"x"',
+  '{"type":"ping"}',
+  '[{"type":"ping"},{"type":"bogus"}]',
+  '{"channel":"news","data":1}',
+  '{"channel":"__proto__:x","data":1}',
+  '{"__proto__":{"polluted":true},"channel":"news","data":{}}',
+  '{"channels":["news","__proto__"],"data":1}',
+  `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+  `{"type":"publish","channel":"news","data":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+  '{"messages":[{"data":"x"}]}',
+  '{"type":"send","data":{"x":1}}',
+  '\xff\xfe\x00',
+  'a'.repeat(5000),
 ];
 
 interface Endpoint {
@@ -119,18 +183,29 @@ describe('fuzzed headers, cookies, query strings, bodies and frames on every end
     upstream = await startHttpUpstream('svc');
     token = await hmacToken(secret, { sub: 'fuzzer' });
     node = await startProcess([
-      '--auth.anonymous', 'false',
-      '--auth.jwt.secrets', secret,
-      '--api.insecure', 'true',
-      '--compat.push.enabled', 'true',
-      '--channels.default.historySize', '10',
-      '--channels.default.publish', 'public',
+      '--auth.anonymous',
+      'false',
+      '--auth.jwt.secrets',
+      secret,
+      '--api.insecure',
+      'true',
+      '--compat.push.enabled',
+      'true',
+      '--channels.default.historySize',
+      '10',
+      '--channels.default.publish',
+      'public',
       // The fuzzed frames of one connection must reach the commands, not end at the bad-input and rate limits.
-      '--limits.maxBadFrames', '1000000',
-      '--limits.clientMessagesBurst', '1000000',
-      '--gateway.enabled', 'true',
-      '--gateway.services', JSON.stringify({ svc: { instances: [upstream.url] } }),
-      '--gateway.routes', JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc' }]),
+      '--limits.maxBadFrames',
+      '1000000',
+      '--limits.clientMessagesBurst',
+      '1000000',
+      '--gateway.enabled',
+      'true',
+      '--gateway.services',
+      JSON.stringify({ svc: { instances: [upstream.url] } }),
+      '--gateway.routes',
+      JSON.stringify([{ name: 'svc', service: 'svc', path: '/svc' }]),
     ]);
   });
   after(async () => {
@@ -163,7 +238,11 @@ describe('fuzzed headers, cookies, query strings, bodies and frames on every end
       }
       socket.send({ type: 'ping', id: 'last' });
       if (path.startsWith('/ws?')) await socket.next((f) => f.type === 'pong' && f.id === 'last', 10_000);
-      assert.deepEqual(socket.inbox.all.filter((f) => f.error?.code === 'internal'), [], `no fuzzed frame on ${path} is answered internal`);
+      assert.deepEqual(
+        socket.inbox.all.filter((f) => f.error?.code === 'internal'),
+        [],
+        `no fuzzed frame on ${path} is answered internal`,
+      );
       socket.close();
       assert.equal(node.child.exitCode, null, `the node exited after fuzzed frames on ${path}`);
     }

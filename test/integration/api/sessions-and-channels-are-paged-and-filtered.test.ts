@@ -59,10 +59,16 @@ describe('GET /api/sessions and /api/channels with limit', () => {
 
   it('pages channels by name', async () => {
     const first = await request('GET', `${node.url}/api/channels?limit=2`);
-    assert.deepEqual(first.body.channels.map((c: { channel: string }) => c.channel), ['lobby', 'room-0']);
+    assert.deepEqual(
+      first.body.channels.map((c: { channel: string }) => c.channel),
+      ['lobby', 'room-0'],
+    );
     assert.equal(first.body.total, 4);
     const second = await request('GET', `${node.url}/api/channels?limit=2&after=${first.body.next}`);
-    assert.deepEqual(second.body.channels, [{ channel: 'room-1', subscribers: 2 }, { channel: 'room-2', subscribers: 2 }]);
+    assert.deepEqual(second.body.channels, [
+      { channel: 'room-1', subscribers: 2 },
+      { channel: 'room-2', subscribers: 2 },
+    ]);
     assert.equal(second.body.next, null);
   });
 

@@ -11,7 +11,7 @@ const secret = 'cookie-origin-secret';
  * Cross-site WebSocket hijacking and request forgery: a browser sends the visitor's cookies with
  * a WebSocket from any page, and with a text/plain POST from any page without a preflight.
  */
-describe('a cookie token only counts on requests from the node\'s own origin or a listed one', () => {
+describe("a cookie token only counts on requests from the node's own origin or a listed one", () => {
   let t: TestNode;
   let cookie: string;
   before(async () => {
@@ -33,7 +33,7 @@ describe('a cookie token only counts on requests from the node\'s own origin or 
     assertErrorBody(JSON.parse(refused!.body!), 'forbidden');
   });
 
-  it('accepts the same WebSocket from the node\'s own origin and without an Origin header', async () => {
+  it("accepts the same WebSocket from the node's own origin and without an Origin header", async () => {
     const own = await connectWs(`${t.wsUrl}/ws?channels=private:inbox`, { headers: { cookie, origin: t.url } });
     assert.equal((await own.next((f) => f.type === 'welcome')).user, 'victim');
     own.close();

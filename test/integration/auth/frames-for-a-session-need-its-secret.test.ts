@@ -60,13 +60,21 @@ for (const setup of setups) {
       const bare = await post(`${other.url}/frames?session=${welcome.session}`, { type: 'rpc', id: 1, method: 'report.build' });
       assert.equal(bare.status, 403, JSON.stringify(bare.body));
       assert.equal(bare.body.error.code, 'forbidden');
-      const wrong = await post(`${other.url}/frames?session=${welcome.session}`, { type: 'rpc', id: 2, method: 'report.build' }, { [secretHeader]: 'A'.repeat(welcome.sessionSecret.length) });
+      const wrong = await post(
+        `${other.url}/frames?session=${welcome.session}`,
+        { type: 'rpc', id: 2, method: 'report.build' },
+        { [secretHeader]: 'A'.repeat(welcome.sessionSecret.length) },
+      );
       assert.equal(wrong.status, 403, JSON.stringify(wrong.body));
       // A second session's own secret does not open the first.
       const second = await connectSse(`${home.url}/sse?channels=news`);
       const secondWelcome = JSON.parse((await second.next((e) => e.event === 'welcome')).data);
       second.close();
-      const borrowed = await post(`${other.url}/frames?session=${welcome.session}`, { type: 'rpc', id: 3, method: 'report.build' }, { [secretHeader]: secondWelcome.sessionSecret });
+      const borrowed = await post(
+        `${other.url}/frames?session=${welcome.session}`,
+        { type: 'rpc', id: 3, method: 'report.build' },
+        { [secretHeader]: secondWelcome.sessionSecret },
+      );
       assert.equal(borrowed.status, 403, JSON.stringify(borrowed.body));
       assert.equal(backend.calls.length, calls, 'no backend call was made for the session');
     });

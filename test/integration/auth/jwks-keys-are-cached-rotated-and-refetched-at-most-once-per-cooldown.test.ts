@@ -23,9 +23,7 @@ describe('JWKS keys are cached, rotated and refetched at most once per jwksCoold
     await jwks.stop();
   });
 
-  const connects = async (key: SigningKey, kid: string, sub = 'lena'): Promise<boolean> =>
-    wsAccepts(t.wsUrl, await keyToken(key, { sub }, { expiresIn: 600, kid }));
-
+  const connects = async (key: SigningKey, kid: string, sub = 'lena'): Promise<boolean> => wsAccepts(t.wsUrl, await keyToken(key, { sub }, { expiresIn: 600, kid }));
 
   it('fetches the key set once and verifies later tokens from the cache', async () => {
     assert.equal(await connects(first, 'key-2024'), true);

@@ -33,7 +33,10 @@ describe('During a broker outage the node answers stable messages, reports one s
       assert.equal(res.body.error.code, 'unavailable', path);
       assert.equal(res.body.error.message, 'the broker is unavailable', path);
     }
-    assert.ok(node.lines.some((l) => l.includes('api.unavailable')), 'the driver text goes to the log');
+    assert.ok(
+      node.lines.some((l) => l.includes('api.unavailable')),
+      'the driver text goes to the log',
+    );
   });
 
   it('reports the same state in /api/info as in /api/nodes, and readiness apart', async () => {

@@ -236,7 +236,10 @@ for (const kind of kinds) {
       await b.subscribe('orders');
       for (let i = 0; i < 100; i++) await a.publish(pub('orders', { i }));
       await waitUntil(() => received.filter((p) => p.channel === 'orders').length === 100, 5000, '100 publications');
-      assert.deepEqual(received.filter((p) => p.channel === 'orders').map((p) => (p.data as { i: number }).i), Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual(
+        received.filter((p) => p.channel === 'orders').map((p) => (p.data as { i: number }).i),
+        Array.from({ length: 100 }, (_, i) => i),
+      );
     });
 
     it('stops delivering a channel after unsubscribe', async () => {
@@ -247,7 +250,10 @@ for (const kind of kinds) {
       await a.publish(pub('brief', 2));
       await a.publish(pub('orders', 'marker'));
       await waitUntil(() => received.some((p) => p.data === 'marker'), 5000, 'marker');
-      assert.deepEqual(received.filter((p) => p.channel === 'brief').map((p) => p.data), [1]);
+      assert.deepEqual(
+        received.filter((p) => p.channel === 'brief').map((p) => p.data),
+        [1],
+      );
     });
 
     it('numbers publications of a channel with history and delivers their positions live', async () => {
@@ -258,20 +264,38 @@ for (const kind of kinds) {
       assert.equal(second!.epoch, first!.epoch);
       await waitUntil(() => received.filter((p) => p.channel === 'hist').length === 2, 5000, 'two live');
       const live = received.filter((p) => p.channel === 'hist');
-      assert.deepEqual(live.map((p) => [p.offset, p.epoch]), [[first!.offset, first!.epoch], [second!.offset, second!.epoch]]);
+      assert.deepEqual(
+        live.map((p) => [p.offset, p.epoch]),
+        [
+          [first!.offset, first!.epoch],
+          [second!.offset, second!.epoch],
+        ],
+      );
     });
 
     it('keeps historySize publications and answers after a position, limited, newest first', async () => {
       for (let i = 1; i <= 25; i++) await a.publish(pub('window', i), { history });
       const all = await b.history('window', {});
-      assert.deepEqual(all.publications.map((p) => p.data), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+      assert.deepEqual(
+        all.publications.map((p) => p.data),
+        [16, 17, 18, 19, 20, 21, 22, 23, 24, 25],
+      );
       assert.equal(all.position.offset, 25);
       const after20 = await b.history('window', { since: { offset: 20, epoch: all.position.epoch } });
-      assert.deepEqual(after20.publications.map((p) => p.offset), [21, 22, 23, 24, 25]);
+      assert.deepEqual(
+        after20.publications.map((p) => p.offset),
+        [21, 22, 23, 24, 25],
+      );
       const limited = await b.history('window', { since: { offset: 20, epoch: all.position.epoch }, limit: 2 });
-      assert.deepEqual(limited.publications.map((p) => p.offset), [21, 22]);
+      assert.deepEqual(
+        limited.publications.map((p) => p.offset),
+        [21, 22],
+      );
       const newest = await b.history('window', { reverse: true, limit: 3 });
-      assert.deepEqual(newest.publications.map((p) => p.offset), [25, 24, 23]);
+      assert.deepEqual(
+        newest.publications.map((p) => p.offset),
+        [25, 24, 23],
+      );
       const none = await b.history('window', { limit: 0 });
       assert.deepEqual(none, { publications: [], position: all.position });
       const otherEpoch = await b.history('window', { since: { offset: 20, epoch: 'other' } });
@@ -307,7 +331,10 @@ for (const kind of kinds) {
       await waitUntil(() => received.filter((p) => p.channel === 'lobby').length === 2, 5000, 'both presence events');
       assert.deepEqual(
         received.filter((p) => p.channel === 'lobby').map((p) => p.presence),
-        [{ type: 'join', user: 'u1', session: 's1' }, { type: 'leave', user: 'u1', session: 's1' }],
+        [
+          { type: 'join', user: 'u1', session: 's1' },
+          { type: 'leave', user: 'u1', session: 's1' },
+        ],
       );
     });
 
@@ -325,7 +352,10 @@ for (const kind of kinds) {
       await a.publish(pub(channel, 'live'));
       const position = await a.publish(pub(channel, 'kept'), { history });
       await waitUntil(() => received.filter((p) => p.channel === channel).length === 2, 5000, 'both publications');
-      assert.deepEqual(received.filter((p) => p.channel === channel).map((p) => p.data), ['live', 'kept']);
+      assert.deepEqual(
+        received.filter((p) => p.channel === channel).map((p) => p.data),
+        ['live', 'kept'],
+      );
       const stored = await b.history(channel, {});
       assert.deepEqual(stored, { publications: [{ channel, data: 'kept', time: stored.publications[0]!.time, offset: 1, epoch: position!.epoch }], position });
       await a.presence.add(channel, [{ session: 'sess/1+x=', user: 'user@example.org', node: 'a' }], 60_000);
@@ -341,21 +371,39 @@ for (const kind of kinds) {
       c.onPublication((p) => seen.push(p));
       await c.subscribe('race');
       const options = { history: { size: 200, ttl: 0 } };
-      const positions = await Promise.all(
-        [a, b].flatMap((broker, node) => Array.from({ length: 40 }, (_, i) => broker.publish(pub('race', { node, i }), options))),
-      );
+      const positions = await Promise.all([a, b].flatMap((broker, node) => Array.from({ length: 40 }, (_, i) => broker.publish(pub('race', { node, i }), options))));
       const offsets = positions.map((p) => p!.offset).sort((x, y) => x - y);
-      assert.deepEqual(offsets, Array.from({ length: 80 }, (_, i) => i + 1));
+      assert.deepEqual(
+        offsets,
+        Array.from({ length: 80 }, (_, i) => i + 1),
+      );
       await waitUntil(() => seen.length === 80, 5000, '80 live publications on the third node');
-      assert.deepEqual(seen.map((p) => p.offset), offsets, 'live publications in strictly increasing offset order, none missing');
+      assert.deepEqual(
+        seen.map((p) => p.offset),
+        offsets,
+        'live publications in strictly increasing offset order, none missing',
+      );
       assert.equal(new Set(seen.map((p) => p.epoch)).size, 1);
       for (const node of [0, 1]) {
-        const mine = seen.map((p) => p.data as { node: number; i: number }).filter((d) => d.node === node).map((d) => d.i);
-        assert.deepEqual(mine, Array.from({ length: 40 }, (_, i) => i), `node ${node}'s publications in the order it made them`);
+        const mine = seen
+          .map((p) => p.data as { node: number; i: number })
+          .filter((d) => d.node === node)
+          .map((d) => d.i);
+        assert.deepEqual(
+          mine,
+          Array.from({ length: 40 }, (_, i) => i),
+          `node ${node}'s publications in the order it made them`,
+        );
       }
       const stored = await c.history('race', {});
-      assert.deepEqual(stored.publications.map((p) => p.offset), offsets);
-      assert.deepEqual(stored.publications.map((p) => p.data), seen.map((p) => p.data));
+      assert.deepEqual(
+        stored.publications.map((p) => p.offset),
+        offsets,
+      );
+      assert.deepEqual(
+        stored.publications.map((p) => p.data),
+        seen.map((p) => p.data),
+      );
     });
 
     it('fails to connect with unavailable when the server cannot be reached', { skip: !kind.connectUnreachable }, async () => {
@@ -373,9 +421,17 @@ for (const kind of kinds) {
       }
       await waitUntil(() => channels.every((c) => received.filter((p) => p.channel === c).length === 2), 5000, 'both publications of every shard');
       for (const [shard, channel] of channels.entries()) {
-        assert.deepEqual(received.filter((p) => p.channel === channel).map((p) => p.data), ['live', 'kept'], channel);
+        assert.deepEqual(
+          received.filter((p) => p.channel === channel).map((p) => p.data),
+          ['live', 'kept'],
+          channel,
+        );
         const stored = await b.history(channel, {});
-        assert.deepEqual(stored.publications.map((p) => p.data), ['kept'], channel);
+        assert.deepEqual(
+          stored.publications.map((p) => p.data),
+          ['kept'],
+          channel,
+        );
         assert.deepEqual(stored.position, positions[shard], channel);
       }
       // On the servers: each channel is a shard channel of its own shard only (sharded pub/sub, so its
@@ -411,7 +467,10 @@ for (const kind of kinds) {
       // The other shards go on: the node stays ready, and their channels publish, deliver and keep history.
       await a.publish(pub(kept!, 'during'), { history });
       await waitUntil(() => received.some((p) => p.channel === kept && p.data === 'during'), 5000, 'a publication on a shard that is up');
-      assert.deepEqual((await b.history(kept!, { reverse: true, limit: 1 })).publications.map((p) => p.data), ['during']);
+      assert.deepEqual(
+        (await b.history(kept!, { reverse: true, limit: 1 })).publications.map((p) => p.data),
+        ['during'],
+      );
       assert.ok(a.healthy && b.healthy);
 
       await cluster.nodes[0]!.start();
@@ -419,7 +478,10 @@ for (const kind of kinds) {
       await a.publish(pub(lost!, 'back'));
       const after = await a.publish(pub(lost!, 'back, with history'), { history });
       await waitUntil(() => received.some((p) => p.channel === lost && p.data === 'back, with history'), 5000, 'publications on the shard that came back');
-      assert.deepEqual(received.filter((p) => p.channel === lost).map((p) => p.data), ['before the outage', 'back', 'back, with history']);
+      assert.deepEqual(
+        received.filter((p) => p.channel === lost).map((p) => p.data),
+        ['before the outage', 'back', 'back, with history'],
+      );
       // The shard came back empty (no persistence here): a new epoch, so recovering clients learn they missed history.
       assert.notEqual(after!.epoch, before!.epoch);
     });
@@ -457,7 +519,10 @@ for (const kind of kinds) {
         // The stream survived: the history continues where it was, so clients can recover across the crash.
         assert.deepEqual(after, { offset: before!.offset + 1, epoch: before!.epoch });
         const recovered = await b.history('comeback', { since: before! });
-        assert.deepEqual(recovered.publications.map((p) => p.data), ['after, with history']);
+        assert.deepEqual(
+          recovered.publications.map((p) => p.data),
+          ['after, with history'],
+        );
         assert.ok(continuesFrom(before!, recovered));
       }
     });

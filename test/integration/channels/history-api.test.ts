@@ -10,17 +10,29 @@ describe('history API', () => {
   after(() => t.stop());
 
   it('lists kept publications with positions, after a position, limited and newest first', async () => {
-    const published = await post(`${t.url}/api/publish`, Array.from({ length: 7 }, (_, i) => ({ channel: 'h:log', data: i + 1 })));
+    const published = await post(
+      `${t.url}/api/publish`,
+      Array.from({ length: 7 }, (_, i) => ({ channel: 'h:log', data: i + 1 })),
+    );
     const epoch = published.body.results[0].epoch;
     const all = await get(`${t.url}/api/channels/h:log/history`);
     assert.equal(all.status, 200);
     assert.equal(all.body.offset, 7);
     assert.equal(all.body.epoch, epoch);
-    assert.deepEqual(all.body.publications.map((p: any) => p.data), [3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      all.body.publications.map((p: any) => p.data),
+      [3, 4, 5, 6, 7],
+    );
     const since = await get(`${t.url}/api/channels/h:log/history?since=5:${epoch}&limit=1`);
-    assert.deepEqual(since.body.publications.map((p: any) => p.offset), [6]);
+    assert.deepEqual(
+      since.body.publications.map((p: any) => p.offset),
+      [6],
+    );
     const reversed = await get(`${t.url}/api/channels/h:log/history?reverse=true&limit=2`);
-    assert.deepEqual(reversed.body.publications.map((p: any) => p.data), [7, 6]);
+    assert.deepEqual(
+      reversed.body.publications.map((p: any) => p.data),
+      [7, 6],
+    );
   });
 
   it('answers not_found for a channel without history and bad_request for a malformed since', async () => {

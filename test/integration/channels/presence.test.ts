@@ -53,10 +53,7 @@ describe('Presence in a namespace with presence: true', () => {
     await bob.c.next((f) => f.type === 'subscribed');
     const listed = await members('chat:three');
     assert.equal(listed.channel, 'chat:three');
-    assert.deepEqual(
-      listed.members.map((m: { session: string }) => m.session).sort(),
-      [alice.session, bob.session].sort(),
-    );
+    assert.deepEqual(listed.members.map((m: { session: string }) => m.session).sort(), [alice.session, bob.session].sort());
     for (const m of listed.members) assert.equal(m.user, '');
     bob.c.close();
     await waitUntil(async () => (await members('chat:three')).members.length === 1, 2000, 'bob to leave the member list');

@@ -3,8 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectSse, type SseEvent, type StreamClient } from '../../helpers/clients.js';
 import { post, startNode, type TestNode } from '../../helpers/node.js';
 
-const messages = (client: StreamClient<SseEvent>) =>
-  client.inbox.all.filter((e) => e.event === 'message' && e.data !== '').map((e) => JSON.parse(e.data));
+const messages = (client: StreamClient<SseEvent>) => client.inbox.all.filter((e) => e.event === 'message' && e.data !== '').map((e) => JSON.parse(e.data));
 const lastId = (client: StreamClient<SseEvent>) => client.inbox.all.filter((e) => e.id !== undefined).at(-1)?.id;
 
 describe('recovery over SSE with Last-Event-ID', () => {
@@ -36,8 +35,14 @@ describe('recovery over SSE with Last-Event-ID', () => {
     await post(`${t.url}/api/publish`, { channel: 'h:one', data: 'one-3' });
     await second.next((e) => e.event === 'message' && e.data.includes('one-3'));
     const received = messages(second);
-    assert.deepEqual(received.filter((m) => m.channel === 'h:one').map((m) => m.data), ['one-2', 'one-3']);
-    assert.deepEqual(received.filter((m) => m.channel === 'h:two').map((m) => m.data), ['two-2', 'two-3']);
+    assert.deepEqual(
+      received.filter((m) => m.channel === 'h:one').map((m) => m.data),
+      ['one-2', 'one-3'],
+    );
+    assert.deepEqual(
+      received.filter((m) => m.channel === 'h:two').map((m) => m.data),
+      ['two-2', 'two-3'],
+    );
     const subscribedEvents = second.inbox.all.filter((e) => e.event === 'subscribed').map((e) => JSON.parse(e.data));
     assert.ok(subscribedEvents.every((s) => s.recovered === true));
     second.close();
@@ -55,7 +60,10 @@ describe('recovery over SSE with Last-Event-ID', () => {
 
   it('tells the client recovered: false when its id is older than the window', async () => {
     const seed = await post(`${t.url}/api/publish`, { channel: 'h:old', data: 0 });
-    await post(`${t.url}/api/publish`, Array.from({ length: 120 }, (_, i) => ({ channel: 'h:old', data: i })));
+    await post(
+      `${t.url}/api/publish`,
+      Array.from({ length: 120 }, (_, i) => ({ channel: 'h:old', data: i })),
+    );
     const client = await connectSse(`${t.url}/sse?channels=h:old`, { 'last-event-id': `h:old~${seed.body.offset}~${seed.body.epoch}` });
     const subscribed = JSON.parse((await client.next((e) => e.event === 'subscribed')).data);
     assert.equal(subscribed.recovered, false);

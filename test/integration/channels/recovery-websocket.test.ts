@@ -47,8 +47,14 @@ describe('recovery over WebSocket', () => {
     assert.equal(reply.offset, 8);
     await post(`${t.url}/api/publish`, { channel: 'h:resume', data: 9 });
     await second.next((f) => f.type === 'message' && f.data === 9);
-    assert.deepEqual(messagesOf(second, 'h:resume').map((m) => m.data), [4, 5, 6, 7, 8, 9]);
-    assert.deepEqual(messagesOf(second, 'h:resume').map((m) => m.offset), [4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      messagesOf(second, 'h:resume').map((m) => m.data),
+      [4, 5, 6, 7, 8, 9],
+    );
+    assert.deepEqual(
+      messagesOf(second, 'h:resume').map((m) => m.offset),
+      [4, 5, 6, 7, 8, 9],
+    );
     second.close();
   });
 
@@ -67,15 +73,24 @@ describe('recovery over WebSocket', () => {
     await publishing;
     await client.next((f) => f.type === 'message' && f.data === 40);
     const offsets = messagesOf(client, channel).map((m) => m.offset);
-    assert.deepEqual(offsets, Array.from({ length: offsets.length }, (_, i) => since.offset + 1 + i));
-    assert.deepEqual(messagesOf(client, channel).map((m) => m.data), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: offsets.length }, (_, i) => since.offset + 1 + i),
+    );
+    assert.deepEqual(
+      messagesOf(client, channel).map((m) => m.data),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
     client.close();
   });
 
   it('says recovered: false with the current position when the history window was exceeded', async () => {
     const channel = 'h:window';
     const seed = await post(`${t.url}/api/publish`, { channel, data: 0 });
-    await post(`${t.url}/api/publish`, Array.from({ length: 60 }, (_, i) => ({ channel, data: i + 1 })));
+    await post(
+      `${t.url}/api/publish`,
+      Array.from({ length: 60 }, (_, i) => ({ channel, data: i + 1 })),
+    );
     const client = await connectWs(`${t.wsUrl}/ws`);
     const reply = await subscribed(client, channel, { offset: seed.body.offset, epoch: seed.body.epoch });
     assert.equal(reply.recovered, false);
@@ -107,7 +122,10 @@ describe('recovery over WebSocket', () => {
     const again = await connectWs(`${t.wsUrl}/ws`);
     const reply = await subscribed(again, channel, { offset: 0, epoch: '' });
     assert.equal(reply.recovered, true);
-    assert.deepEqual(messagesOf(again, channel).map((m) => m.data), ['a']);
+    assert.deepEqual(
+      messagesOf(again, channel).map((m) => m.data),
+      ['a'],
+    );
     again.close();
   });
 

@@ -46,6 +46,10 @@ it('the client SDK reconnects when the server asks it to (reconnect frame, close
   }
   assert.deepEqual({ code: disconnects[0]!.code, reason: disconnects[0]!.reason, reconnect: disconnects[0]!.reconnect }, { code: 4000, reason: 'lifetime', reconnect: true });
   await waitUntil(() => received.length === n, 5000, 'every publication');
-  assert.deepEqual(received, Array.from({ length: n }, (_, i) => i + 1), 'each publication once, in order, across the reconnect');
+  assert.deepEqual(
+    received,
+    Array.from({ length: n }, (_, i) => i + 1),
+    'each publication once, in order, across the reconnect',
+  );
   assert.equal(subscribed.at(-1)!.recovered, true);
 });

@@ -21,7 +21,8 @@ describe('the client SDK across a node restart', { skip: requireTool('redis-serv
     await redis?.stop();
   });
 
-  const start = (port: number) => startProcess(['--port', String(port), '--api.insecure', 'true', '--broker.type', 'redis', '--broker.redis.url', redis.url, '--channels.namespaces', namespaces]);
+  const start = (port: number) =>
+    startProcess(['--port', String(port), '--api.insecure', 'true', '--broker.type', 'redis', '--broker.redis.url', redis.url, '--channels.namespaces', namespaces]);
 
   it('reconnects after the node is killed and restarted on the same port, resubscribes and gets every missed publication once, in order', async () => {
     redis = await startRedis();

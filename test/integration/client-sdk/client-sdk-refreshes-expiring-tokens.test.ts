@@ -36,7 +36,7 @@ describe('the client SDK refreshes expiring tokens with getToken', () => {
     };
   }
 
-  it('answers the server\'s refresh frame on a WebSocket with a new token, and the session stays open past the grace time', async () => {
+  it("answers the server's refresh frame on a WebSocket with a new token, and the session stays open past the grace time", async () => {
     const source = tokens('ulla');
     const client = new SwitchboardClient(node.url, { getToken: source.getToken, WebSocket: WebSocket as unknown as WebSocketConstructor, tokenRefreshMargin: 0 });
     clients.push(client);

@@ -36,7 +36,14 @@ describe('gateway balancing, retries and ejection', () => {
     upstreams.push(a!, b!);
     node = await startNode({
       'gateway.enabled': true,
-      'gateway.services': { svc: { instances: [{ url: a!.url, weight: 3 }, { url: b!.url, weight: 1 }] } },
+      'gateway.services': {
+        svc: {
+          instances: [
+            { url: a!.url, weight: 3 },
+            { url: b!.url, weight: 1 },
+          ],
+        },
+      },
       'gateway.routes': [{ name: 'r', service: 'svc' }],
     });
     const seen: string[] = [];
@@ -53,7 +60,7 @@ describe('gateway balancing, retries and ejection', () => {
     assert.ok(new Set(home.values()).size > 1, 'users are spread over the instances');
   });
 
-  it('keeps a cookie\'s requests on one instance, and moves only the keys of an instance that died', async () => {
+  it("keeps a cookie's requests on one instance, and moves only the keys of an instance that died", async () => {
     const started = await start(3, { balance: 'hash', hashOn: 'cookie:session' }, { 'gateway.ejection.consecutiveFailures': 1 });
     const home = new Map<string, string>();
     for (let s = 0; s < 12; s++) home.set(`s${s}`, await instanceOf('/', { cookie: `theme=dark; session=s${s}` }));
@@ -77,7 +84,10 @@ describe('gateway balancing, retries and ejection', () => {
     const fast: string[] = [];
     for (let i = 0; i < 6; i++) fast.push(await instanceOf('/fast'));
     const held = await slow;
-    assert.ok(fast.every((f) => f !== held), `while ${held} holds a request the others go elsewhere: ${fast}`);
+    assert.ok(
+      fast.every((f) => f !== held),
+      `while ${held} holds a request the others go elsewhere: ${fast}`,
+    );
   });
 
   it('retries an idempotent request on another instance after a connect error, never a POST', async () => {
@@ -189,7 +199,7 @@ describe('gateway balancing, retries and ejection', () => {
     assert.equal(scraped.value('switchboard_errors_total', { code: 'timeout' }), 1);
   });
 
-  it('cuts the client\'s response when an instance resets the connection mid-body', async () => {
+  it("cuts the client's response when an instance resets the connection mid-body", async () => {
     const resetting: Handler = (req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000000' });

@@ -105,7 +105,10 @@ describe('gateway graphql routes', () => {
     assert.equal((event.data!.reviewAdded as any).stars, 5);
     const countdown = operate(client, { query: 'subscription { countdown(from: 2) }' });
     assert.equal(await countdown.ended, undefined, 'a finite subscription completes');
-    assert.deepEqual(countdown.results.map((r) => r.data!.countdown), [2, 1, 0]);
+    assert.deepEqual(
+      countdown.results.map((r) => r.data!.countdown),
+      [2, 1, 0],
+    );
     added.stop();
     await waitUntil(() => a.activeOperations() + b.activeOperations() === 0, 5000, 'the completed subscription ended on its instance');
   });
@@ -201,7 +204,9 @@ describe('gateway graphql routes', () => {
     assert.equal(op![0]!.extensions?.code, 'backend_error', 'an instance that does not speak graphql-transport-ws');
     assert.deepEqual(closes, []);
     const scraped = await scrape(node.url);
-    assert.ok(scraped.value('switchboard_gateway_upstream_errors_total', { route: 'broken', service: 'broken', instance: `127.0.0.1:${broken.port}`, reason: 'bad_response' }) >= 2);
+    assert.ok(
+      scraped.value('switchboard_gateway_upstream_errors_total', { route: 'broken', service: 'broken', instance: `127.0.0.1:${broken.port}`, reason: 'bad_response' }) >= 2,
+    );
     assert.ok(scraped.value('switchboard_gateway_refused_total', { route: 'broken', reason: 'bad_gateway' }) >= 2);
   });
 

@@ -51,7 +51,10 @@ describe('the GraphQL services example of docs/gateway.md', () => {
       if (output.includes('added')) bus.add((stars++ % 5) + 1);
     }, 50);
     let timer: NodeJS.Timeout | undefined;
-    const [code] = await Promise.race([exited, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the client did not finish: ${output}`)), 20_000)))]).finally(() => {
+    const [code] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the client did not finish: ${output}`)), 20_000))),
+    ]).finally(() => {
       clearTimeout(timer);
       clearInterval(adder);
     });

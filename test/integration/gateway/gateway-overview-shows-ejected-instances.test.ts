@@ -38,11 +38,15 @@ describe('GET /api/admin/gateway', () => {
     await upstreams[2]!.kill();
     for (let i = 0; i < 6; i++) await request('GET', `${node.url}/orders/${i}`);
     let overview: any;
-    await waitUntil(async () => {
-      overview = (await request('GET', `${node.url}/api/admin/gateway`)).body;
-      const states = Object.fromEntries(overview.services[0].instances.map((i: { id: string; state: string }) => [i.id, i.state]));
-      return states.broken === 'ejected' && states.stopped === 'unhealthy' && overview.routes[0].requestsPerSecond > 0 && overview.routes[0].errorsPerSecond > 0;
-    }, 5000, 'ejected and unhealthy instances and route rates');
+    await waitUntil(
+      async () => {
+        overview = (await request('GET', `${node.url}/api/admin/gateway`)).body;
+        const states = Object.fromEntries(overview.services[0].instances.map((i: { id: string; state: string }) => [i.id, i.state]));
+        return states.broken === 'ejected' && states.stopped === 'unhealthy' && overview.routes[0].requestsPerSecond > 0 && overview.routes[0].errorsPerSecond > 0;
+      },
+      5000,
+      'ejected and unhealthy instances and route rates',
+    );
     const [service] = overview.services;
     assert.equal(service.name, 'svc');
     const byId = Object.fromEntries(service.instances.map((i: { id: string }) => [i.id, i]));
@@ -51,7 +55,10 @@ describe('GET /api/admin/gateway', () => {
     assert.match(byId.broken.reason, /ejected/);
     assert.ok(byId.broken.ejectedUntil > Date.now());
     assert.match(byId.stopped.reason, /health checks/);
-    assert.deepEqual({ ...overview.routes[0], requestsPerSecond: 0, errorsPerSecond: 0 }, { name: 'orders', service: 'svc', host: '', path: '/orders', methods: [], requestsPerSecond: 0, errorsPerSecond: 0 });
+    assert.deepEqual(
+      { ...overview.routes[0], requestsPerSecond: 0, errorsPerSecond: 0 },
+      { name: 'orders', service: 'svc', host: '', path: '/orders', methods: [], requestsPerSecond: 0, errorsPerSecond: 0 },
+    );
   });
 
   it('is 404 not_found on a node without the gateway', async () => {

@@ -49,10 +49,12 @@ describe('gateway WebSocket and SSE proxying', () => {
     assert.equal(hello.headers['x-forwarded-for'], '127.0.0.1');
     for (const text of ['one', 'two', 'three']) {
       client.ws.send(text);
-      await new Promise<void>((resolve) => client.ws.once('message', (data) => {
-        assert.equal(data.toString(), `live:${text}`);
-        resolve();
-      }));
+      await new Promise<void>((resolve) =>
+        client.ws.once('message', (data) => {
+          assert.equal(data.toString(), `live:${text}`);
+          resolve();
+        }),
+      );
     }
     client.ws.close(4321, 'bye');
     assert.deepEqual(await client.closed, { code: 4321, reason: 'bye' }, 'the close handshake goes through');
@@ -60,7 +62,7 @@ describe('gateway WebSocket and SSE proxying', () => {
     assert.equal(scraped.value('switchboard_gateway_requests_total', { route: 'live', service: 'live', instance: `127.0.0.1:${upstream.port}`, status: '101' }), 1);
   });
 
-  it('still serves the node\'s own WebSocket endpoint', async () => {
+  it("still serves the node's own WebSocket endpoint", async () => {
     const client = await connectWs(`${node.wsUrl}/ws`);
     assert.equal((await client.next((f) => f.type === 'welcome')).type, 'welcome');
     client.close();

@@ -9,16 +9,20 @@ import { waitUntil } from '../../helpers/wait.js';
 import { requireTool } from '../../helpers/tools.js';
 
 const gatewayArgs = [
-  '--gateway.enabled', 'true',
+  '--gateway.enabled',
+  'true',
   // The instances this test registers listen on loopback.
-  '--security.allowedPrivateTargets', '127.0.0.1',
+  '--security.allowedPrivateTargets',
+  '127.0.0.1',
   '--gateway.routes',
   JSON.stringify([
     { name: 'shop', service: 'shop', path: '/shop', stripPrefix: true, retries: 1 },
     { name: 'limited', service: 'shop', path: '/limited', rateLimit: { requests: 4, window: '1m' } },
   ]),
-  '--gateway.ejection.consecutiveFailures', '1',
-  '--gateway.ejection.baseTime', '500ms',
+  '--gateway.ejection.consecutiveFailures',
+  '1',
+  '--gateway.ejection.baseTime',
+  '500ms',
 ];
 
 for (const kind of sharedBrokerKinds) {

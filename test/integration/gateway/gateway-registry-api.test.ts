@@ -57,7 +57,14 @@ describe('gateway registry API', () => {
   });
 
   it('refuses a registration with a bad URL or an unknown check type with bad_request', async () => {
-    for (const body of [{ url: 'not a url' }, { url: 'ftp://host:1' }, { url: upstream.url, check: { type: 'icmp' } }, { url: upstream.url, ttl: -1 }, { url: upstream.url, color: 'red' }, 'text']) {
+    for (const body of [
+      { url: 'not a url' },
+      { url: 'ftp://host:1' },
+      { url: upstream.url, check: { type: 'icmp' } },
+      { url: upstream.url, ttl: -1 },
+      { url: upstream.url, color: 'red' },
+      'text',
+    ]) {
       const res = await register('api', body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assertErrorBody(res.body, 'bad_request');
@@ -98,7 +105,10 @@ describe('gateway registry API', () => {
     const expired = await nextEvent('expired');
     assert.equal(expired.id, 'one');
     const view = (await request('GET', `${node.url}/api/services/short`, { headers: key })).body;
-    assert.deepEqual(view.instances.map((i: { id: string }) => i.id), ['two']);
+    assert.deepEqual(
+      view.instances.map((i: { id: string }) => i.id),
+      ['two'],
+    );
     const gone = await request('PUT', `${node.url}/api/services/short/instances/one/heartbeat`, { headers: key });
     assert.equal(gone.status, 404);
     assert.equal((await request('DELETE', `${node.url}/api/services/short/instances/two`, { headers: key })).status, 200);

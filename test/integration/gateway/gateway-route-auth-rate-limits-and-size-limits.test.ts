@@ -59,7 +59,7 @@ describe('gateway route authentication and limits', () => {
     assert.equal((await request('GET', `${node.url}/jwt/me`)).status, 401);
   });
 
-  it('limits a route\'s requests per window and key, with Retry-After', async () => {
+  it("limits a route's requests per window and key, with Retry-After", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request('GET', `${node.url}/limited`, { headers: { 'x-tenant': 't1' } })).status);
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);

@@ -87,7 +87,7 @@ describe('gateway routes', () => {
     assert.match(seen['x-request-id'], /^[0-9a-f-]{36}$/);
   });
 
-  it('leaves the node\'s own endpoints alone', async () => {
+  it("leaves the node's own endpoints alone", async () => {
     const health = await request('GET', `${node.url}/healthz`);
     assert.equal(health.body.status, 'ok');
     const info = await request('GET', `${node.url}/api/info`);

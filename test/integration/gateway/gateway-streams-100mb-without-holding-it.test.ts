@@ -84,11 +84,16 @@ describe('gateway streaming of large bodies', () => {
       pump(res);
     });
     node = await startProcess([
-      '--api.insecure', 'true',
-      '--gateway.enabled', 'true',
-      '--gateway.limits.maxBodyBytes', '0',
-      '--gateway.services', JSON.stringify({ bulk: { instances: [upstream.url] } }),
-      '--gateway.routes', JSON.stringify([{ name: 'bulk', service: 'bulk', path: '/bulk' }]),
+      '--api.insecure',
+      'true',
+      '--gateway.enabled',
+      'true',
+      '--gateway.limits.maxBodyBytes',
+      '0',
+      '--gateway.services',
+      JSON.stringify({ bulk: { instances: [upstream.url] } }),
+      '--gateway.routes',
+      JSON.stringify([{ name: 'bulk', service: 'bulk', path: '/bulk' }]),
     ]);
     // Warm up: the process's heap and allocator settle at their working size over the first
     // transfers (growth the next ones do not repeat); the measurement is of a transfer after that.

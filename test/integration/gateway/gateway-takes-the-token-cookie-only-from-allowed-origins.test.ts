@@ -64,7 +64,7 @@ describe('gateway routes with auth: jwt and the token cookie', () => {
     sockets?.close();
   });
 
-  it('opens a WebSocket with the cookie from the node\'s own origin, a listed origin, or a client that sends no Origin', async () => {
+  it("opens a WebSocket with the cookie from the node's own origin, a listed origin, or a client that sends no Origin", async () => {
     const own = `http://127.0.0.1:${new URL(node.url).port}`;
     for (const origin of [own, listed, undefined]) {
       assert.equal(await handshake(`${node.wsUrl}/live`, { cookie, ...(origin ? { origin } : {}) }), 101, `origin ${origin}`);

@@ -39,7 +39,9 @@ describe('the examples of docs/graphql.md', () => {
   before(async () => {
     const file = tempYaml(blocks('yaml')[0]!);
     try {
-      node = await SwitchboardNode.create(loadConfig({ file: file.path, overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.insecure': true, 'log.level': 'silent' } }));
+      node = await SwitchboardNode.create(
+        loadConfig({ file: file.path, overrides: { 'server.host': '127.0.0.1', 'server.port': 0, 'api.insecure': true, 'log.level': 'silent' } }),
+      );
     } finally {
       file.remove();
     }

@@ -72,7 +72,7 @@ describe('GraphQL operations the node refuses', () => {
     }
   });
 
-  it('a subscription on a connection over the node\'s connection limit fails, and the others go on', async () => {
+  it("a subscription on a connection over the node's connection limit fails, and the others go on", async () => {
     const clients = [graphqlWsClient(t.wsUrl), graphqlWsClient(t.wsUrl), graphqlWsClient(t.wsUrl)];
     try {
       const admitted = clients.slice(0, 2).map((client) => run(client, 'subscription { channel(name: "news:full") { data } }'));

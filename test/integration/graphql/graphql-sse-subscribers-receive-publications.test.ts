@@ -30,7 +30,10 @@ describe('graphql-sse subscribers of a channel', () => {
       await post(`${t.url}/api/publish`, { channel: 'news:sse', data: { n: 1 } });
       await post(`${t.url}/api/publish`, { channel: 'news:sse', data: { n: 2 } });
       await waitUntil(() => received.length === 2, 5000, 'two results');
-      assert.deepEqual(received, [{ data: { channel: { channel: 'news:sse', offset: 1, data: { n: 1 } } } }, { data: { channel: { channel: 'news:sse', offset: 2, data: { n: 2 } } } }]);
+      assert.deepEqual(received, [
+        { data: { channel: { channel: 'news:sse', offset: 1, data: { n: 1 } } } },
+        { data: { channel: { channel: 'news:sse', offset: 2, data: { n: 2 } } } },
+      ]);
       assert.equal(ended, 'running');
     } finally {
       stop();
@@ -40,7 +43,11 @@ describe('graphql-sse subscribers of a channel', () => {
   });
 
   it('refuse a request without a token with 401, and answer a query as one event', async () => {
-    const refused = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query: '{ history(channel: "news:sse") { offset } }' }) });
+    const refused = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: '{ history(channel: "news:sse") { offset } }' }),
+    });
     assert.equal(refused.status, 401);
     const token = await hmacToken(secret, { sub: 'ada' });
     const answered = await fetch(`${t.url}/graphql`, {

@@ -26,7 +26,11 @@ describe('two nodes on Redis', { skip: requireTool('redis-server') }, () => {
     const client = graphqlWsClient(b.wsUrl);
     try {
       const op = run(client, 'subscription { channel(name: "news:cluster") { offset data } }');
-      await waitUntil(async () => (await get(`${a.url}/api/sessions`)).body.sessions?.some((s: any) => s.transport === 'graphql-ws' && s.channels.includes('news:cluster')), 5000, 'the session on B');
+      await waitUntil(
+        async () => (await get(`${a.url}/api/sessions`)).body.sessions?.some((s: any) => s.transport === 'graphql-ws' && s.channels.includes('news:cluster')),
+        5000,
+        'the session on B',
+      );
       for (const data of ['first', 'second']) assert.equal((await post(`${a.url}/api/publish`, { channel: 'news:cluster', data })).status, 200);
       assert.deepEqual([await op.next(), await op.next()], [{ data: { channel: { offset: 1, data: 'first' } } }, { data: { channel: { offset: 2, data: 'second' } } }]);
     } finally {

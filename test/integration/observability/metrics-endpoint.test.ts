@@ -33,7 +33,10 @@ describe('Prometheus metrics at /metrics', () => {
       ['switchboard_publish_duration_seconds', 'histogram'],
     ];
     for (const [name, type] of families) assert.ok(m.declares(name, type), `${name} is a ${type}`);
-    assert.ok(m.samples.some((s) => s.name === 'process_resident_memory_bytes'), 'process metrics are exported');
+    assert.ok(
+      m.samples.some((s) => s.name === 'process_resident_memory_bytes'),
+      'process metrics are exported',
+    );
   });
 
   it('counts sessions by transport as clients come and go', async () => {
@@ -59,10 +62,14 @@ describe('Prometheus metrics at /metrics', () => {
       for (const c of [ws, sse, stream, pushWs, pushSse]) c.close();
     }
     await waitUntil(async () => (await scrape(t.url)).value('switchboard_sessions', { transport: 'ws' }) === 0, 5000, 'ws sessions to end');
-    await waitUntil(async () => {
-      const m = await scrape(t.url);
-      return ['sse', 'http-stream', 'push-ws', 'push-sse'].every((transport) => m.value('switchboard_sessions', { transport }) === 0);
-    }, 5000, 'all sessions to end');
+    await waitUntil(
+      async () => {
+        const m = await scrape(t.url);
+        return ['sse', 'http-stream', 'push-ws', 'push-sse'].every((transport) => m.value('switchboard_sessions', { transport }) === 0);
+      },
+      5000,
+      'all sessions to end',
+    );
     const m = await scrape(t.url);
     assert.equal(m.value('switchboard_subscriptions'), 0);
     assert.equal(m.value('switchboard_channels'), 0);
@@ -104,10 +111,7 @@ describe('Prometheus metrics at /metrics', () => {
       assert.equal(delta('switchboard_publish_duration_seconds_count', { source: 'api' }), 4);
       assert.equal(delta('switchboard_publish_duration_seconds_bucket', { source: 'api', le: '+Inf' }), 4);
       assert.ok(delta('switchboard_publish_duration_seconds_sum', { source: 'api' }) > 0);
-      assert.ok(
-        delta('switchboard_publish_duration_seconds_bucket', { source: 'api', le: '1' }) === 4,
-        'an in-memory publish takes well under a second',
-      );
+      assert.ok(delta('switchboard_publish_duration_seconds_bucket', { source: 'api', le: '1' }) === 4, 'an in-memory publish takes well under a second');
     } finally {
       for (const c of [a, b, sse]) c.close();
     }

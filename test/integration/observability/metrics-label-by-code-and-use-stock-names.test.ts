@@ -32,8 +32,14 @@ describe('Metrics are labelled by stable codes and use the names stock dashboard
     const m = await scrape(t.url);
     assert.ok(m.declares('switchboard_sent_bytes_total', 'counter'));
     assert.ok(!m.declares('switchboard_bytes_out_total', 'counter'));
-    assert.ok(m.samples.some((s) => s.name === 'process_resident_memory_bytes'), 'process_resident_memory_bytes');
-    assert.ok(m.samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds'), 'nodejs_eventloop_lag_seconds');
+    assert.ok(
+      m.samples.some((s) => s.name === 'process_resident_memory_bytes'),
+      'process_resident_memory_bytes',
+    );
+    assert.ok(
+      m.samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds'),
+      'nodejs_eventloop_lag_seconds',
+    );
     assert.ok(!m.samples.some((s) => s.name.startsWith('switchboard_process_') || s.name.startsWith('switchboard_nodejs_')));
   });
 });

@@ -42,7 +42,12 @@ describe('The Grafana dashboard in deploy/ queries only metrics a node exports',
     const queries = queriesOf(dashboard.panels);
     assert.ok(queries.length > 0, 'the dashboard has queries');
     const m = await scrape(t.url);
-    const declared = new Set(m.text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!));
+    const declared = new Set(
+      m.text
+        .split('\n')
+        .filter((l) => l.startsWith('# TYPE '))
+        .map((l) => l.split(' ')[2]!),
+    );
     const exported = (name: string) => declared.has(name) || declared.has(name.replace(/_(bucket|sum|count)$/, ''));
     for (const { title, expr } of queries) {
       const names = metricsIn(expr);

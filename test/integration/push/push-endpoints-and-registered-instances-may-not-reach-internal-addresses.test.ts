@@ -102,14 +102,12 @@ describe('push endpoints and registered instances may not reach internal address
   });
 
   it('does not deliver to a name that resolved to a public address when checked and to loopback when connecting', async () => {
-    const created = await request('POST', api('/tenant/subscriptions'), { body: { name: 'rebound', topic: 'events', push: { endpoint: `http://${rebinding.push}:${target.port}/hook`, secret } } });
+    const created = await request('POST', api('/tenant/subscriptions'), {
+      body: { name: 'rebound', topic: 'events', push: { endpoint: `http://${rebinding.push}:${target.port}/hook`, secret } },
+    });
     assert.equal(created.status, 201, created.text);
     await request('POST', api('/tenant/topics/events/publish'), { body: { data: { secret: 'for the tenant only' } } });
-    await waitUntil(
-      async () => (await scrape(node.url)).value('switchboard_forbidden_targets_total', { feature: 'push', when: 'connect' }) >= 2,
-      5000,
-      'refused deliveries',
-    );
+    await waitUntil(async () => (await scrape(node.url)).value('switchboard_forbidden_targets_total', { feature: 'push', when: 'connect' }) >= 2, 5000, 'refused deliveries');
     assert.equal(target.requests.length, 0, 'nothing reached the internal server');
     const metrics = await scrape(node.url);
     assert.ok(metrics.value('switchboard_topic_push_attempts_total', { subscription: 'tenant/rebound', outcome: 'forbidden' }) >= 2);
@@ -190,7 +188,9 @@ describe('security.allowedPrivateTargets lets listed internal addresses through'
       const res = await request('POST', `${node.url}/api/topics/tenant/subscriptions`, { body: { name, topic: 'events', push: { endpoint, secret } } });
       assert.equal(res.status, 201, res.text);
     }
-    const refused = await request('POST', `${node.url}/api/topics/tenant/subscriptions`, { body: { name: 'metadata', topic: 'events', push: { endpoint: 'http://169.254.169.254/', secret } } });
+    const refused = await request('POST', `${node.url}/api/topics/tenant/subscriptions`, {
+      body: { name: 'metadata', topic: 'events', push: { endpoint: 'http://169.254.169.254/', secret } },
+    });
     assert.equal(refused.status, 403);
     await request('POST', `${node.url}/api/topics/tenant/topics/events/publish`, { body: { data: 1 } });
     await waitUntil(() => ['/a', '/b'].every((path) => target.requests.some((r) => r.url === path)), 5000, 'both deliveries');

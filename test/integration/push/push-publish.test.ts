@@ -56,9 +56,18 @@ describe('Push-compatible publishing with POST /messages', () => {
     await sse.next((e) => e.event === 'message' && JSON.parse(e.data).message === null);
     await ws.next((f) => f.event === 'message' && f.data.message === null);
     await native.next((f) => f.type === 'message' && f.data === null);
-    assert.deepEqual(sse.inbox.all.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data)), messages.map((message) => ({ channel: 'typed', message })));
-    assert.deepEqual(ws.inbox.all.filter((f) => f.event === 'message').map((f) => f.data), messages.map((message) => ({ channel: 'typed', message })));
-    assert.deepEqual(native.inbox.all.filter((f) => f.type === 'message').map((f) => f.data), messages);
+    assert.deepEqual(
+      sse.inbox.all.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data)),
+      messages.map((message) => ({ channel: 'typed', message })),
+    );
+    assert.deepEqual(
+      ws.inbox.all.filter((f) => f.event === 'message').map((f) => f.data),
+      messages.map((message) => ({ channel: 'typed', message })),
+    );
+    assert.deepEqual(
+      native.inbox.all.filter((f) => f.type === 'message').map((f) => f.data),
+      messages,
+    );
     assert.equal(ws.texts.at(-1), '{"event":"message","data":{"channel":"typed","message":null}}');
     assert.ok(ws.texts.includes('{"event":"message","data":{"channel":"typed","message":{"text":"hi","tags":["a"],"nested":{"n":1.5,"ok":true}}}}'));
     sse.close();

@@ -30,10 +30,7 @@ describe('Push-compatible Server-Sent Events at /sse/messages', () => {
     assert.equal(await res.text(), '{"subscribers":1}');
     const message = await client.next();
     assert.deepEqual(message, { event: 'message', data: '{"channel":"qwerty","message":"a message to channel qwerty"}' });
-    assert.equal(
-      client.raw,
-      'event:heartbeat\ndata:{}\n\nevent:message\ndata:{"channel":"qwerty","message":"a message to channel qwerty"}\n\n',
-    );
+    assert.equal(client.raw, 'event:heartbeat\ndata:{}\n\nevent:message\ndata:{"channel":"qwerty","message":"a message to channel qwerty"}\n\n');
     client.close();
   });
 

@@ -25,10 +25,7 @@ describe('Push-compatible WebSocket at /ws/messages', () => {
     const res = await publishSeed(t.url, JSON.stringify({ channel: 'qwerty', message: "a message to channel 'qwerty'" }));
     assert.equal(await res.text(), '{"subscribers":1}');
     await client.next((f) => f.event === 'message');
-    assert.deepEqual(client.texts, [
-      '{"event":"ping","data":{}}',
-      '{"event":"message","data":{"channel":"qwerty","message":"a message to channel \'qwerty\'"}}',
-    ]);
+    assert.deepEqual(client.texts, ['{"event":"ping","data":{}}', '{"event":"message","data":{"channel":"qwerty","message":"a message to channel \'qwerty\'"}}']);
     client.close();
   });
 
@@ -48,7 +45,10 @@ describe('Push-compatible WebSocket at /ws/messages', () => {
     const sent = Array.from({ length: 20 }, (_, i) => ({ channel: i % 3 === 0 ? 'xyz' : 'qwerty', message: i }));
     for (const item of sent) await publishSeed(t.url, JSON.stringify(item));
     await client.next((f) => f.event === 'message' && f.data.message === 19);
-    assert.deepEqual(client.inbox.all.filter((f) => f.event === 'message').map((f) => f.data), sent);
+    assert.deepEqual(
+      client.inbox.all.filter((f) => f.event === 'message').map((f) => f.data),
+      sent,
+    );
     client.close();
   });
 
@@ -81,6 +81,9 @@ describe('Push-compatible WebSocket at /ws/messages', () => {
     const closed = await client.closed;
     assert.equal(closed.code, 4004);
     assert.equal(closed.reason, 'idle_timeout');
-    assert.ok(client.texts.every((text) => text === '{"event":"ping","data":{}}'), JSON.stringify(client.texts));
+    assert.ok(
+      client.texts.every((text) => text === '{"event":"ping","data":{}}'),
+      JSON.stringify(client.texts),
+    );
   });
 });

@@ -61,13 +61,16 @@ describe('backends receive the envelope and answer the client', () => {
   });
 
   it('gives each message its own id', async () => {
-    client.send([{ type: 'send', id: 'b1', data: 1 }, { type: 'send', id: 'b2', data: 2 }]);
+    client.send([
+      { type: 'send', id: 'b1', data: 1 },
+      { type: 'send', id: 'b2', data: 2 },
+    ]);
     await client.next((f) => f.type === 'reply' && f.id === 'b2');
     const [first, second] = backend.calls.slice(-2);
     assert.notEqual(first!.body.id, second!.body.id);
   });
 
-  it('returns the backend\'s JSON answer to the client as the reply to the frame id', async () => {
+  it("returns the backend's JSON answer to the client as the reply to the frame id", async () => {
     client.send({ type: 'send', id: 7, data: { action: 'echo' } });
     const reply = await client.next((f) => f.type === 'reply' && f.id === 7);
     assert.deepEqual(reply.data, { echoed: { action: 'echo' }, attempt: 1 });

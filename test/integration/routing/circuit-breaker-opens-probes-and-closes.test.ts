@@ -5,7 +5,7 @@ import { connectWs } from '../../helpers/clients.js';
 import { get, startNode } from '../../helpers/node.js';
 import { scrape } from '../../helpers/prometheus.js';
 
-it('a failing backend\'s breaker opens, refuses at once, lets one probe through and closes when it succeeds', async (t) => {
+it("a failing backend's breaker opens, refuses at once, lets one probe through and closes when it succeeds", async (t) => {
   let healthy = false;
   const backend = await startHookServer(() => (healthy ? { body: { ok: true } } : { status: 500, body: { error: 'down for maintenance' } }));
   const node = await startNode({

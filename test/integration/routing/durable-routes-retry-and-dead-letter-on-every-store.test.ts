@@ -47,7 +47,10 @@ for (const store of stores) {
       assert.equal(reply.data.durable, true);
       assert.match(reply.data.messageId, /^[0-9a-f-]{36}$/);
       await waitUntil(() => backend.calls.length === 3, 5000);
-      assert.deepEqual(backend.calls.map((c) => c.body.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        backend.calls.map((c) => c.body.attempt),
+        [1, 2, 3],
+      );
       assert.deepEqual(new Set(backend.calls.map((c) => c.body.id)), new Set([reply.data.messageId]), 'one message id on every attempt');
       assert.deepEqual(backend.calls[0]!.body.data, { order: 42 });
       assert.equal(backend.calls[2]!.headers['x-switchboard-attempt'], '3');

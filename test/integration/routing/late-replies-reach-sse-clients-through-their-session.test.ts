@@ -4,7 +4,7 @@ import { hmacToken, startHookServer, bearer, type HookServer } from '../../helpe
 import { connectSse, type SseEvent, type StreamClient } from '../../helpers/clients.js';
 import { post, startNode, type TestNode } from '../../helpers/node.js';
 
-describe('frames over HTTP that name the client\'s SSE session', () => {
+describe("frames over HTTP that name the client's SSE session", () => {
   const secret = 'late-replies-secret';
   let backend: HookServer;
   let node: TestNode;
@@ -31,8 +31,12 @@ describe('frames over HTTP that name the client\'s SSE session', () => {
     await backend?.stop();
   });
 
-  it('act for that session, so a backend\'s late reply arrives on the stream', async () => {
-    const answer = await post(`${node.url}/frames?session=${session}`, { type: 'rpc', id: 4, method: 'report.build' }, { ...bearer(aliceToken), 'x-switchboard-session-secret': sessionSecret });
+  it("act for that session, so a backend's late reply arrives on the stream", async () => {
+    const answer = await post(
+      `${node.url}/frames?session=${session}`,
+      { type: 'rpc', id: 4, method: 'report.build' },
+      { ...bearer(aliceToken), 'x-switchboard-session-secret': sessionSecret },
+    );
     assert.equal(answer.status, 200);
     assert.deepEqual(answer.body, []);
     assert.equal(backend.calls.at(-1)!.body.session, session);
@@ -48,11 +52,15 @@ describe('frames over HTTP that name the client\'s SSE session', () => {
     assert.match(answer.body[0].error.message, /\?session=/);
   });
 
-  it('refuse another user\'s session and a session that does not exist', async () => {
+  it("refuse another user's session and a session that does not exist", async () => {
     const bob = await hmacToken(secret, { sub: 'bob' });
     const foreign = await post(`${node.url}/frames?session=${session}`, { type: 'ping', id: 1 }, { ...bearer(bob), 'x-switchboard-session-secret': sessionSecret });
     assert.equal(foreign.status, 403);
-    const gone = await post(`${node.url}/frames?session=00000000-0000-0000-0000-000000000000`, { type: 'ping', id: 1 }, { ...bearer(aliceToken), 'x-switchboard-session-secret': sessionSecret });
+    const gone = await post(
+      `${node.url}/frames?session=00000000-0000-0000-0000-000000000000`,
+      { type: 'ping', id: 1 },
+      { ...bearer(aliceToken), 'x-switchboard-session-secret': sessionSecret },
+    );
     assert.equal(gone.status, 404);
   });
 });

@@ -20,7 +20,10 @@ describe('the client rate limit counts frames, also inside a batch', () => {
       const hitsBefore = (await scrape(t.url)).value('switchboard_limit_hits_total', { limit: 'rate' });
       c.send(pings(1, 8));
       for (const id of [6, 7, 8]) assert.equal((await c.next((f) => f.type === 'reply' && f.id === id)).error.code, 'rate_limited');
-      assert.deepEqual(c.inbox.all.filter((f) => f.type === 'pong').map((f) => f.id), [1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        c.inbox.all.filter((f) => f.type === 'pong').map((f) => f.id),
+        [1, 2, 3, 4, 5],
+      );
       assert.equal((await scrape(t.url)).value('switchboard_limit_hits_total', { limit: 'rate' }) - hitsBefore, 3);
     } finally {
       c.close();
@@ -30,7 +33,10 @@ describe('the client rate limit counts frames, also inside a batch', () => {
   it('answers the frames of a /frames request beyond the burst with rate_limited', async () => {
     const res = await post(`${t.url}/frames`, pings(1, 8));
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.filter((f: { type: string }) => f.type === 'pong').map((f: { id: number }) => f.id), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      res.body.filter((f: { type: string }) => f.type === 'pong').map((f: { id: number }) => f.id),
+      [1, 2, 3, 4, 5],
+    );
     assert.deepEqual(
       res.body.filter((f: { error?: { code: string } }) => f.error?.code === 'rate_limited').map((f: { id: number }) => f.id),
       [6, 7, 8],

@@ -30,7 +30,10 @@ describe('WebSocket heartbeats and idle timeout', () => {
     const res = await post(`${t.url}/api/publish`, { channel: 'alive', data: 'after six pings' });
     assert.equal(res.body.subscribers, 1);
     assert.equal((await client.next((f) => f.type === 'message')).data, 'after six pings');
-    assert.equal(client.inbox.all.some((f) => f.type === 'disconnect'), false);
+    assert.equal(
+      client.inbox.all.some((f) => f.type === 'disconnect'),
+      false,
+    );
     client.close();
   });
 
@@ -50,11 +53,7 @@ describe('WebSocket heartbeats and idle timeout', () => {
     // The first heartbeat is spread over half an interval to one interval after connecting.
     assert.ok(elapsed >= interval / 2 + grace, `closed after ${elapsed} ms`);
     assert.ok(elapsed < interval + grace + 600, `closed after ${elapsed} ms`);
-    await waitUntil(
-      async () => (await idleClosings()) === before + 1,
-      2000,
-      'the idle timeout to be counted',
-    );
+    await waitUntil(async () => (await idleClosings()) === before + 1, 2000, 'the idle timeout to be counted');
   });
 
   it('counts any frame from the client as a sign of life', async () => {

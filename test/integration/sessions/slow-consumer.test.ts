@@ -51,7 +51,10 @@ describe('A slow consumer', () => {
     assert.equal(last.body.subscribers, 1);
     await reader.next((f) => f.type === 'message' && f.data.seq === sent, 10_000);
     const seqs = reader.inbox.all.filter((f) => f.type === 'message').map((f) => f.data.seq);
-    assert.deepEqual(seqs, Array.from({ length: sent + 1 }, (_, i) => i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: sent + 1 }, (_, i) => i),
+    );
     assert.equal(reader.ws.readyState, reader.ws.OPEN);
     reader.close();
   });
@@ -68,8 +71,14 @@ describe('A slow consumer', () => {
     await sse.next((e) => e.event === 'message' && JSON.parse(e.data).data.seq === sent, 10_000);
     await ndjson.next((f) => f.type === 'message' && f.data.seq === sent, 10_000);
     const expected = Array.from({ length: sent + 1 }, (_, i) => i);
-    assert.deepEqual(sse.inbox.all.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data).data.seq), expected);
-    assert.deepEqual(ndjson.inbox.all.filter((f) => f.type === 'message').map((f) => f.data.seq), expected);
+    assert.deepEqual(
+      sse.inbox.all.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data).data.seq),
+      expected,
+    );
+    assert.deepEqual(
+      ndjson.inbox.all.filter((f) => f.type === 'message').map((f) => f.data.seq),
+      expected,
+    );
     sse.close();
     ndjson.close();
   });

@@ -81,7 +81,10 @@ for (const store of stores) {
     it('refuses pull, ack, nack, modify-deadline and seek with forbidden, then serves them again after a new grant', async () => {
       await publish('before');
       const first = await pull('puller', 2000);
-      assert.deepEqual(first.body.messages.map((m: any) => m.message.data), ['before']);
+      assert.deepEqual(
+        first.body.messages.map((m: any) => m.message.data),
+        ['before'],
+      );
       const ackIds = first.body.messages.map((m: any) => m.ackId);
       await waitUntil(() => webhook.bodies.some((b) => b.message.data === 'before'), 5000, 'the push delivery before the grant is taken back');
 
@@ -100,13 +103,22 @@ for (const store of stores) {
       }
       // The owner's own subscription is not affected.
       const own = await request('POST', at(reader, '/shop/subscriptions/billing/pull'), { body: { maxMessages: 10, waitMs: 2000 } });
-      assert.deepEqual(own.body.messages.map((m: any) => m.message.data), ['before', 'after']);
+      assert.deepEqual(
+        own.body.messages.map((m: any) => m.message.data),
+        ['before', 'after'],
+      );
 
       assert.equal((await grant(true)).status, 200);
       const again = await pull('puller', 2000);
-      assert.deepEqual(again.body.messages.map((m: any) => m.message.data), ['after']);
+      assert.deepEqual(
+        again.body.messages.map((m: any) => m.message.data),
+        ['after'],
+      );
       const acked = await request('POST', at(reader, '/analytics/subscriptions/puller/ack'), { body: { ackIds: [...ackIds, again.body.messages[0].ackId] } });
-      assert.deepEqual(acked.body.results.map((r: any) => r.ok), [true, true]);
+      assert.deepEqual(
+        acked.body.results.map((r: any) => r.ok),
+        [true, true],
+      );
     });
 
     it('ends a streaming pull with a forbidden error when the grant is taken back, before it hands out anything new', async () => {
@@ -150,7 +162,10 @@ for (const store of stores) {
       assert.equal((await grant(true)).status, 200);
       await waitUntil(() => webhook.bodies.some((b) => b.message.data === 'held'), 8000, 'the held message after the new grant');
       // A pull that was waiting when the grant went gave the message back without counting an attempt.
-      assert.deepEqual(webhook.bodies.filter((b) => b.message.data === 'held').map((b) => b.attempt), [1]);
+      assert.deepEqual(
+        webhook.bodies.filter((b) => b.message.data === 'held').map((b) => b.attempt),
+        [1],
+      );
     });
   });
 }

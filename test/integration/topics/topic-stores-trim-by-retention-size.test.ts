@@ -47,7 +47,10 @@ describe('topic stores drop their oldest messages to stay within the retention s
       await store.start();
       await store.ensureTopic('sized', { retentionMs: 0, retentionBytes: 40_000, partitions: 1 });
       for (let batch = 0; batch < 10; batch++) {
-        await store.append('sized', Array.from({ length: 20 }, (_, i) => ({ data: { n: batch * 20 + i, pad: 'x'.repeat(1000) } })));
+        await store.append(
+          'sized',
+          Array.from({ length: 20 }, (_, i) => ({ data: { n: batch * 20 + i, pad: 'x'.repeat(1000) } })),
+        );
       }
       await waitUntil(async () => ((await store.read('sized', { limit: 1 }))[0]?.data as { n: number } | undefined)?.n !== 0, 5000, 'the oldest to go');
       const kept = await store.read('sized', { limit: 1000 });

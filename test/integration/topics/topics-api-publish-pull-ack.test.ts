@@ -36,7 +36,12 @@ describe('the topics API: applications, topics, subscriptions, publish, pull, ac
     assert.equal(sub.status, 201, sub.text);
     assert.equal(sub.body.type, 'pull');
     const published = await request('POST', api('/shop/topics/orders/publish'), {
-      body: { messages: [{ data: { n: 1 }, attributes: { kind: 'new' } }, { data: { n: 2 }, orderingKey: 'c-7' }] },
+      body: {
+        messages: [
+          { data: { n: 1 }, attributes: { kind: 'new' } },
+          { data: { n: 2 }, orderingKey: 'c-7' },
+        ],
+      },
       headers: as(appKey),
     });
     assert.equal(published.status, 200, published.text);
@@ -53,7 +58,10 @@ describe('the topics API: applications, topics, subscriptions, publish, pull, ac
     assert.deepEqual(first.message.attributes, { kind: 'new' });
     assert.equal(first.message.id, published.body.results[0].id);
     assert.ok(!Number.isNaN(Date.parse(first.message.publishTime)));
-    const acked = await request('POST', api('/shop/subscriptions/billing/ack'), { body: { ackIds: pulled.body.messages.map((m: { ackId: string }) => m.ackId) }, headers: as(appKey) });
+    const acked = await request('POST', api('/shop/subscriptions/billing/ack'), {
+      body: { ackIds: pulled.body.messages.map((m: { ackId: string }) => m.ackId) },
+      headers: as(appKey),
+    });
     assert.deepEqual(
       acked.body.results.map((r: { ok: boolean }) => r.ok),
       [true, true],
@@ -158,7 +166,7 @@ describe('the topics API: applications, topics, subscriptions, publish, pull, ac
     assert.equal((await request('DELETE', api('/shop/subscriptions/audit'), { headers: as(appKey) })).status, 204);
     assert.equal((await request('GET', api('/shop/subscriptions/audit'), { headers: as(appKey) })).status, 404);
     assert.equal((await request('DELETE', api('/shop/topics/events'), { headers: as(appKey) })).status, 204);
-    assert.equal((await request('GET', api('/shop/subscriptions/replayer'), { headers: as(appKey) })).status, 404, 'the topic\'s subscriptions went with it');
+    assert.equal((await request('GET', api('/shop/subscriptions/replayer'), { headers: as(appKey) })).status, 404, "the topic's subscriptions went with it");
     assert.equal((await request('DELETE', api('/applications/analytics'), { headers: as(adminKey) })).status, 204);
     assert.equal((await request('GET', api('/applications/analytics'), { headers: as(adminKey) })).status, 404);
   });

@@ -46,7 +46,10 @@ for (const kind of kinds) {
         pulled.body.messages.map((m: { message: { data: number } }) => m.message.data),
         [1, 2],
       );
-      const acked = await request('POST', `${a.url}/api/topics/shared/subscriptions/reader/ack`, { body: { ackIds: pulled.body.messages.map((m: { ackId: string }) => m.ackId) }, headers: as(key) });
+      const acked = await request('POST', `${a.url}/api/topics/shared/subscriptions/reader/ack`, {
+        body: { ackIds: pulled.body.messages.map((m: { ackId: string }) => m.ackId) },
+        headers: as(key),
+      });
       assert.deepEqual(
         acked.body.results.map((r: { ok?: boolean }) => r.ok),
         [true, true],
@@ -63,7 +66,11 @@ for (const kind of kinds) {
       const extra = await request('POST', `${a.url}/api/topics/applications/shared/keys`, { body: { scopes: ['subscribe'] }, headers: as(key) });
       assert.equal((await request('GET', `${b.url}/api/topics/shared/subscriptions`, { headers: as(extra.body.key) })).status, 200);
       await request('DELETE', `${a.url}/api/topics/applications/shared/keys/${extra.body.id}`, { headers: as(key) });
-      await waitUntil(async () => (await request('GET', `${b.url}/api/topics/shared/subscriptions`, { headers: as(extra.body.key) })).status === 401, 5000, 'the revocation on the other node');
+      await waitUntil(
+        async () => (await request('GET', `${b.url}/api/topics/shared/subscriptions`, { headers: as(extra.body.key) })).status === 401,
+        5000,
+        'the revocation on the other node',
+      );
     });
   });
 }

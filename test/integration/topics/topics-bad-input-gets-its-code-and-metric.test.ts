@@ -48,7 +48,20 @@ describe('bad input to the topics API gets a defined answer, a stable code and a
   });
 
   it('refuses a publish body over topics.maxRequestBytes with 413 too_large', async () => {
-    const res = await request('POST', api('/app/topics/t/publish'), { body: { messages: [{ data: 'y'.repeat(150) }, { data: 'z'.repeat(150) }, { data: 'w'.repeat(150) }, { data: 'v'.repeat(150) }, { data: 'u'.repeat(150) }, { data: 't'.repeat(150) }, { data: 's'.repeat(150) }] }, headers: as(key) });
+    const res = await request('POST', api('/app/topics/t/publish'), {
+      body: {
+        messages: [
+          { data: 'y'.repeat(150) },
+          { data: 'z'.repeat(150) },
+          { data: 'w'.repeat(150) },
+          { data: 'v'.repeat(150) },
+          { data: 'u'.repeat(150) },
+          { data: 't'.repeat(150) },
+          { data: 's'.repeat(150) },
+        ],
+      },
+      headers: as(key),
+    });
     assert.equal(res.status, 413);
     assertErrorBody(res.body, 'too_large');
     assert.equal((await scrape(node.url)).value('switchboard_limit_hits_total', { limit: 'body_size' }), 1);
@@ -158,11 +171,15 @@ describe('bad input to the topics API gets a defined answer, a stable code and a
     const first = await request('POST', api('/app/subscriptions/s/pull'), { body: { maxMessages: 1, waitMs: 1000 }, headers: as(key) });
     const stale = first.body.messages[0].ackId;
     let fresh: string | undefined;
-    await waitUntil(async () => {
-      const again = await request('POST', api('/app/subscriptions/s/pull'), { body: { maxMessages: 1, waitMs: 500 }, headers: as(key) });
-      fresh = again.body.messages[0]?.ackId;
-      return fresh !== undefined;
-    }, 5000, 'the redelivery after the deadline');
+    await waitUntil(
+      async () => {
+        const again = await request('POST', api('/app/subscriptions/s/pull'), { body: { maxMessages: 1, waitMs: 500 }, headers: as(key) });
+        fresh = again.body.messages[0]?.ackId;
+        return fresh !== undefined;
+      },
+      5000,
+      'the redelivery after the deadline',
+    );
     const res = await request('POST', api('/app/subscriptions/s/ack'), { body: { ackIds: ['made-up', stale, fresh] }, headers: as(key) });
     assert.equal(res.status, 200);
     assert.deepEqual(

@@ -13,7 +13,14 @@ describe('GET /api/admin/topics', () => {
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
 
   before(async () => {
-    node = await startNode({ 'api.insecure': false, 'api.keys': [adminKey], 'admin.enabled': true, 'admin.readOnlyKeys': [readOnlyKey], 'admin.sampleInterval': '100ms', 'topics.store': 'memory' });
+    node = await startNode({
+      'api.insecure': false,
+      'api.keys': [adminKey],
+      'admin.enabled': true,
+      'admin.readOnlyKeys': [readOnlyKey],
+      'admin.sampleInterval': '100ms',
+      'topics.store': 'memory',
+    });
     const post = (path: string, body: unknown) => request('POST', api(path), { body, headers: as(adminKey) });
     await post('/applications', { id: 'shop' });
     await post('/shop/topics', { name: 'jobs' });
@@ -32,13 +39,20 @@ describe('GET /api/admin/topics', () => {
 
   it('lists applications, topics and the subscriptions reading each with backlog, age, ack rate and dead letters', async () => {
     let overview: any;
-    await waitUntil(async () => {
-      overview = (await request('GET', `${node.url}/api/admin/topics`, { headers: as(readOnlyKey) })).body;
-      return overview.applications[0].topics[0].subscriptions.find((s: { name: string }) => s.name === 'worker').ackedPerSecond > 0;
-    }, 5000, 'the ack rate of the worker');
+    await waitUntil(
+      async () => {
+        overview = (await request('GET', `${node.url}/api/admin/topics`, { headers: as(readOnlyKey) })).body;
+        return overview.applications[0].topics[0].subscriptions.find((s: { name: string }) => s.name === 'worker').ackedPerSecond > 0;
+      },
+      5000,
+      'the ack rate of the worker',
+    );
     const [shop] = overview.applications;
     assert.equal(shop.id, 'shop');
-    assert.deepEqual(shop.topics.map((t: { name: string }) => t.name), ['jobs', 'jobs-dead']);
+    assert.deepEqual(
+      shop.topics.map((t: { name: string }) => t.name),
+      ['jobs', 'jobs-dead'],
+    );
     const [jobs] = shop.topics;
     assert.equal(jobs.messages, 3);
     const subs = Object.fromEntries(jobs.subscriptions.map((s: { name: string }) => [s.name, s]));

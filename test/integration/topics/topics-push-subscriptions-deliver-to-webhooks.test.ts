@@ -70,11 +70,15 @@ describe('push subscriptions deliver to webhooks, retry with backoff and end in 
 
   async function deadLetterOf(subscription: string): Promise<Record<string, string>> {
     let found: Record<string, string> | undefined;
-    await waitUntil(async () => {
-      const dead = await request('GET', api('/hooks/topics/dead/messages?limit=100'));
-      found = dead.body.messages.find((m: { attributes: Record<string, string> }) => m.attributes['sb-subscription'] === `hooks/${subscription}`)?.attributes;
-      return found !== undefined;
-    }, 8000, `the dead letter of ${subscription}`);
+    await waitUntil(
+      async () => {
+        const dead = await request('GET', api('/hooks/topics/dead/messages?limit=100'));
+        found = dead.body.messages.find((m: { attributes: Record<string, string> }) => m.attributes['sb-subscription'] === `hooks/${subscription}`)?.attributes;
+        return found !== undefined;
+      },
+      8000,
+      `the dead letter of ${subscription}`,
+    );
     return found!;
   }
 

@@ -55,7 +55,14 @@ describe('a WebSocket streaming pull keeps to its window of outstanding messages
       messages(frames).map((f) => f.message!.data),
       [1, 2, 3, 4, 5],
     );
-    ws.send(JSON.stringify({ type: 'ack', ackIds: messages(frames).slice(1).map((f) => f.ackId) }));
+    ws.send(
+      JSON.stringify({
+        type: 'ack',
+        ackIds: messages(frames)
+          .slice(1)
+          .map((f) => f.ackId),
+      }),
+    );
     await waitUntil(async () => (await request('GET', api('/live/subscriptions/screen'))).body.stats.unacked === 0, 3000, 'every ack');
   });
 

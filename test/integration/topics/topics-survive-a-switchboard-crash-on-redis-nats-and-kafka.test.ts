@@ -38,7 +38,17 @@ for (const kind of stores) {
     async function restart(): Promise<void> {
       node?.kill();
       await node?.exited;
-      node = await startProcess(['--api.insecure', 'true', '--topics.push.minBackoff', '20ms', '--topics.push.maxBackoff', '50ms', '--security.allowedPrivateTargets', '127.0.0.1', ...kind.args(service.url)]);
+      node = await startProcess([
+        '--api.insecure',
+        'true',
+        '--topics.push.minBackoff',
+        '20ms',
+        '--topics.push.maxBackoff',
+        '50ms',
+        '--security.allowedPrivateTargets',
+        '127.0.0.1',
+        ...kind.args(service.url),
+      ]);
     }
 
     async function pull(sub: string, max = 10, waitMs = 1000) {
@@ -72,10 +82,14 @@ for (const kind of stores) {
       assert.equal(published.status, 200);
       await restart();
       const got: Awaited<ReturnType<typeof pull>> = [];
-      await waitUntil(async () => {
-        got.push(...(await pull('workers', 1, 500)));
-        return got.length > 0;
-      }, 5000 + kind.settleMs, 'the message');
+      await waitUntil(
+        async () => {
+          got.push(...(await pull('workers', 1, 500)));
+          return got.length > 0;
+        },
+        5000 + kind.settleMs,
+        'the message',
+      );
       assert.equal(got[0]!.message.data, 'survivor');
       await request('POST', api('/crash/subscriptions/workers/ack'), { body: { ackIds: [got[0]!.ackId] } });
     });
@@ -88,14 +102,15 @@ for (const kind of stores) {
       // The consumer dies with two messages unacknowledged; so does the Switchboard process.
       await restart();
       const again: typeof batch = [];
-      await waitUntil(async () => {
-        again.push(...(await pull('workers', 3, 500)));
-        return again.length >= 2;
-      }, 6000 + kind.settleMs, 'the redelivery');
-      assert.deepEqual(
-        again.map((m) => m.message.data).sort(),
-        [2, 3],
+      await waitUntil(
+        async () => {
+          again.push(...(await pull('workers', 3, 500)));
+          return again.length >= 2;
+        },
+        6000 + kind.settleMs,
+        'the redelivery',
       );
+      assert.deepEqual(again.map((m) => m.message.data).sort(), [2, 3]);
       if (kind.attemptsSurvive) assert.ok(again.every((m) => m.attempt === 2));
       await request('POST', api('/crash/subscriptions/workers/ack'), { body: { ackIds: again.map((m) => m.ackId) } });
     });
@@ -123,12 +138,16 @@ for (const kind of stores) {
       assert.deepEqual(await pull('delayed', 10, 300), []);
       await restart();
       const got: Awaited<ReturnType<typeof pull>> = [];
-      await waitUntil(async () => {
-        const batch = await pull('delayed', 10, 500);
-        if (batch.length > 0) assert.ok(Date.now() >= due, 'not delivered before its time');
-        got.push(...batch);
-        return got.length > 0;
-      }, 8000 + kind.settleMs, 'the delayed message');
+      await waitUntil(
+        async () => {
+          const batch = await pull('delayed', 10, 500);
+          if (batch.length > 0) assert.ok(Date.now() >= due, 'not delivered before its time');
+          got.push(...batch);
+          return got.length > 0;
+        },
+        8000 + kind.settleMs,
+        'the delayed message',
+      );
       assert.equal(got[0]!.message.data, 'at-time');
     });
   });

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { connectWs } from '../../helpers/clients.js';
 import { get, startNode } from '../../helpers/node.js';
 
-const ipsOf = async (url: string): Promise<string[]> => (await get(`${url}/api/sessions`)).body.sessions.map((s: { remote: string }) => s.remote.slice(0, s.remote.lastIndexOf(':'))).sort();
+const ipsOf = async (url: string): Promise<string[]> =>
+  (await get(`${url}/api/sessions`)).body.sessions.map((s: { remote: string }) => s.remote.slice(0, s.remote.lastIndexOf(':'))).sort();
 
 describe('Behind a trusted proxy the forwarded address is the client address', () => {
   it('uses the right-most untrusted X-Forwarded-For address for sessions and the per-IP limit', async () => {

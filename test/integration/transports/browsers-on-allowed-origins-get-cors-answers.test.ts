@@ -57,7 +57,14 @@ describe('browsers on other origins: CORS for listed origins, 403 for the rest',
   });
 
   it('refuses every client endpoint and the WebSocket upgrades from an origin not listed, with 403 forbidden', async () => {
-    for (const [method, path] of [['GET', '/sse?channels=feed:a'], ['GET', '/stream'], ['GET', '/poll?channels=feed:a'], ['GET', '/client/index.js'], ['POST', '/frames'], ['OPTIONS', '/frames']] as const) {
+    for (const [method, path] of [
+      ['GET', '/sse?channels=feed:a'],
+      ['GET', '/stream'],
+      ['GET', '/poll?channels=feed:a'],
+      ['GET', '/client/index.js'],
+      ['POST', '/frames'],
+      ['OPTIONS', '/frames'],
+    ] as const) {
       const res = await request(method, `${t.url}${path}`, { headers: { origin: 'https://example.com.evil.net' }, ...(method === 'POST' ? { body: { type: 'ping' } } : {}) });
       assert.equal(res.status, 403, `${method} ${path}`);
       assertErrorBody(res.body, 'forbidden');
@@ -82,7 +89,9 @@ describe('browsers on other origins: CORS for listed origins, 403 for the rest',
     assert.equal(ok.headers.get('access-control-allow-credentials'), 'true');
     assert.equal(ok.headers.get('access-control-allow-methods'), 'POST');
     assert.equal(ok.headers.get('access-control-allow-headers'), 'content-type, authorization, x-switchboard-anything');
-    const sse = await request('OPTIONS', `${t.url}/sse`, { headers: { origin: app, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id' } });
+    const sse = await request('OPTIONS', `${t.url}/sse`, {
+      headers: { origin: app, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization,last-event-id' },
+    });
     assert.equal(sse.status, 204);
     assert.equal(sse.headers.get('access-control-allow-origin'), app);
     assert.match(sse.headers.get('access-control-allow-headers') ?? '', /last-event-id/i);
@@ -90,7 +99,9 @@ describe('browsers on other origins: CORS for listed origins, 403 for the rest',
     assert.equal(method.status, 403);
     assertErrorBody(method.body, 'forbidden');
     assert.match(method.body.error.message, /DELETE/);
-    const header = await request('OPTIONS', `${t.url}/frames`, { headers: { origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key' } });
+    const header = await request('OPTIONS', `${t.url}/frames`, {
+      headers: { origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key' },
+    });
     assert.equal(header.status, 403);
     assert.match(header.body.error.message, /x-api-key/);
   });
@@ -145,7 +156,7 @@ describe('allowedOrigins * lets every page in, without credentials', () => {
     assert.equal(res.headers.get('access-control-allow-credentials'), null);
   });
 
-  it('ignores a cookie token from such a page on a WebSocket and over HTTP, and takes it from the node\'s own origin', async () => {
+  it("ignores a cookie token from such a page on a WebSocket and over HTTP, and takes it from the node's own origin", async () => {
     const ws = await connectWs(`${t.wsUrl}/ws`, { headers: { cookie, origin: 'https://anyone.test' } });
     assert.equal((await ws.next((f) => f.type === 'welcome')).user, '');
     ws.close();

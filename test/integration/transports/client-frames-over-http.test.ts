@@ -60,7 +60,10 @@ describe('POST /frames carries client frames for one-way transports', () => {
     const anonymous = await post(`${t.url}/frames`, { type: 'presence', id: 1, channel: 'team:a' });
     assert.equal(anonymous.body[0].error.code, 'forbidden');
     const member = await post(`${t.url}/frames`, { type: 'presence', id: 1, channel: 'team:a' }, bearer(await hmacToken(secret, { sub: 'cy' })));
-    assert.deepEqual(member.body[0].data.members.map((m: { user: string }) => m.user), ['bo']);
+    assert.deepEqual(
+      member.body[0].data.members.map((m: { user: string }) => m.user),
+      ['bo'],
+    );
     const refused = await post(`${t.url}/frames`, { type: 'ping' }, bearer('not-a-token'));
     assert.equal(refused.status, 401);
     assert.equal(refused.body.error.code, 'unauthorized');

@@ -46,7 +46,10 @@ describe('HTTP streaming of newline-delimited JSON at /stream', () => {
     await post(`${t.url}/api/publish`, items);
     await client.next((f) => f.type === 'message' && f.data === 'm299');
     const received = client.inbox.all.filter((f) => f.type === 'message').map((f) => f.data);
-    assert.deepEqual(received, items.map((i) => i.data));
+    assert.deepEqual(
+      received,
+      items.map((i) => i.data),
+    );
     client.close();
   });
 

@@ -56,7 +56,10 @@ describe('limits.maxJsonDepth', () => {
     }
     const history = await request('GET', `${t.url}/api/channels/feed/history`);
     assert.equal(history.status, 200, history.text);
-    assert.deepEqual(history.body.publications.map((p: { data: unknown }) => p.data), [{ fine: true }]);
+    assert.deepEqual(
+      history.body.publications.map((p: { data: unknown }) => p.data),
+      [{ fine: true }],
+    );
     const poll = await request('GET', `${t.url}/poll?channels=feed`);
     assert.equal(poll.status, 200, poll.text);
     assert.equal((await depthHits(t.url)) - before, 1);

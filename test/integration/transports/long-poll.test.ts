@@ -35,7 +35,10 @@ describe('long-polling', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await post(`${a.url}/api/publish`, { channel: 'h:hold', data: 'woke' });
     const res = await waiting;
-    assert.deepEqual(res.body.messages.map((m: any) => m.data), ['woke']);
+    assert.deepEqual(
+      res.body.messages.map((m: any) => m.data),
+      ['woke'],
+    );
     assert.notEqual(res.body.cursor, start.cursor);
   });
 
@@ -47,10 +50,20 @@ describe('long-polling', () => {
       { channel: 'h:any', data: 2 },
     ]);
     const onB = await poll(b, 'h:any,h:other', start.cursor);
-    assert.deepEqual(onB.body.messages.map((m: any) => [m.channel, m.data]), [['h:any', 1], ['h:any', 2], ['h:other', 'x']]);
+    assert.deepEqual(
+      onB.body.messages.map((m: any) => [m.channel, m.data]),
+      [
+        ['h:any', 1],
+        ['h:any', 2],
+        ['h:other', 'x'],
+      ],
+    );
     await post(`${b.url}/api/publish`, { channel: 'h:any', data: 3 });
     const onA = await poll(a, 'h:any,h:other', onB.body.cursor);
-    assert.deepEqual(onA.body.messages.map((m: any) => m.data), [3]);
+    assert.deepEqual(
+      onA.body.messages.map((m: any) => m.data),
+      [3],
+    );
   });
 
   it('answers an empty list with the same cursor when nothing arrives within the timeout', async () => {
@@ -62,7 +75,10 @@ describe('long-polling', () => {
 
   it('lists channels whose cursor fell out of the window as reset', async () => {
     const { body: start } = await poll(a, 'h:burst');
-    await post(`${a.url}/api/publish`, Array.from({ length: 30 }, (_, i) => ({ channel: 'h:burst', data: i })));
+    await post(
+      `${a.url}/api/publish`,
+      Array.from({ length: 30 }, (_, i) => ({ channel: 'h:burst', data: i })),
+    );
     const res = await poll(a, 'h:burst', start.cursor);
     assert.deepEqual(res.body.reset, ['h:burst']);
     assert.deepEqual(res.body.messages, []);
@@ -79,10 +95,16 @@ describe('long-polling', () => {
         { channel: 'h:b', data: 'b1' },
       ]);
       const first = await poll(small, 'h:a,h:b', start.cursor);
-      assert.deepEqual(first.body.messages.map((m: any) => m.data), ['a1', 'a2']);
+      assert.deepEqual(
+        first.body.messages.map((m: any) => m.data),
+        ['a1', 'a2'],
+      );
       assert.equal(first.body.reset, undefined);
       const second = await poll(small, 'h:a,h:b', first.body.cursor);
-      assert.deepEqual(second.body.messages.map((m: any) => m.data), ['b1']);
+      assert.deepEqual(
+        second.body.messages.map((m: any) => m.data),
+        ['b1'],
+      );
     } finally {
       await small.stop();
     }

@@ -90,7 +90,10 @@ describe('names of Object.prototype members', () => {
       assert.ok(published.status < 300, `publish to ${name}: ${published.text}`);
       const read = await request('GET', `${t.url}/api/topics/${name}/topics/${name}/messages`);
       assert.equal(read.status, 200, read.text);
-      assert.deepEqual(read.body.messages.map((m: { data: unknown }) => m.data), [{ in: name }]);
+      assert.deepEqual(
+        read.body.messages.map((m: { data: unknown }) => m.data),
+        [{ in: name }],
+      );
       const other = await request('GET', `${t.url}/api/topics/${name}x/topics`);
       assert.equal(other.status, 404, `an unknown application next to ${name}: ${other.text}`);
     }

@@ -50,7 +50,10 @@ describe('Server-Sent Events at /sse', () => {
     await post(`${t.url}/api/publish`, items);
     await client.next((e) => e.event === 'message' && JSON.parse(e.data).data === 299);
     const received = client.inbox.all.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data).data);
-    assert.deepEqual(received, items.map((i) => i.data));
+    assert.deepEqual(
+      received,
+      items.map((i) => i.data),
+    );
     client.close();
   });
 

@@ -68,7 +68,11 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
   it('serves the API and the SDK over https (HTTP/1.1) and a WebSocket over wss', async () => {
     const ws = await connectWs(`wss://127.0.0.1:${t.node.port}/ws?channels=news`, { rejectUnauthorized: false });
     await ws.next((f) => f.type === 'subscribed');
-    const published = await httpsRequest(`${base}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'news', data: 'secure' }) });
+    const published = await httpsRequest(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'news', data: 'secure' }),
+    });
     assert.equal(published.status, 200);
     assert.equal((await ws.next((f) => f.type === 'message')).data, 'secure');
     const sdk = await httpsRequest(`${base}/client/index.js`);
@@ -108,13 +112,27 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
       return s;
     });
     await waitUntil(() => streams.every((s) => s.text().includes('event: subscribed')), 10_000, 'twelve streams subscribed');
-    await httpsRequest(`${base}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'twelve', data: 'to all twelve' }) });
+    await httpsRequest(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'twelve', data: 'to all twelve' }),
+    });
     await waitUntil(() => streams.every((s) => s.text().includes('to all twelve')), 10_000, 'twelve streams received');
     session.close();
   });
 
   it('answers curl --http2 over h2', { skip: requireTool('curl') }, async () => {
-    const { stdout } = await promisify(execFile)(tool('curl'), ['-sk', '--max-time', '10', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', `${base}/client/index.js`]);
+    const { stdout } = await promisify(execFile)(tool('curl'), [
+      '-sk',
+      '--max-time',
+      '10',
+      '--http2',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_version} %{http_code}',
+      `${base}/client/index.js`,
+    ]);
     assert.equal(stdout, '2 200');
   });
 
@@ -125,7 +143,11 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
     copyFileSync(second.cert, live.cert);
     copyFileSync(second.key, live.key);
     await waitUntil(async () => (await servedName(t.node.port)) === 'second', 10_000, 'the new certificate is served');
-    await httpsRequest(`${base}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'rotation', data: 'after rotation' }) });
+    await httpsRequest(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'rotation', data: 'after rotation' }),
+    });
     assert.equal((await ws.next((f) => f.type === 'message')).data, 'after rotation');
     ws.close();
   });
@@ -149,7 +171,11 @@ describe('TLS: https and wss on one port, HTTP/2 by ALPN, certificates reloaded 
     await waitUntil(() => t.node.hub.subscriberCount('noisy') === 2, 5000, 'the stalled stream opened');
     const data = 'x'.repeat(16 * 1024);
     for (let i = 0; i < 40; i++) {
-      await httpsRequest(`${base}/api/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'noisy', data: `${i}:${data}` }) });
+      await httpsRequest(`${base}/api/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'noisy', data: `${i}:${data}` }),
+      });
     }
     // The stalled stream is asked to close, and dropped after sessions.closeGracePeriod.
     await waitUntil(() => t.node.hub.subscriberCount('noisy') === 1, 10_000, 'the stalled h2 stream is dropped as a slow consumer');

@@ -115,11 +115,19 @@ describe('Bad input on a WebSocket', () => {
 
   it('answers each frame of a batch on its own, and a batch of more than 100 frames with too_large', async () => {
     const c = await client();
-    c.send([{ type: 'ping', id: 1 }, { type: 'bogus', id: 2 }, { type: 'ping', id: 3 }]);
+    c.send([
+      { type: 'ping', id: 1 },
+      { type: 'bogus', id: 2 },
+      { type: 'ping', id: 3 },
+    ]);
     await c.next((f) => f.type === 'pong' && f.id === 3);
     assert.deepEqual(
       c.inbox.all.filter((f) => f.type !== 'welcome').map((f) => [f.type, f.id, f.error?.code]),
-      [['pong', 1, undefined], ['reply', 2, 'bad_request'], ['pong', 3, undefined]],
+      [
+        ['pong', 1, undefined],
+        ['reply', 2, 'bad_request'],
+        ['pong', 3, undefined],
+      ],
     );
     const reply = await expectError(c, () => c.send(Array.from({ length: 101 }, () => ({}))), 'too_large');
     assert.match(reply.error.message, /at most 100 frames/);
@@ -249,7 +257,10 @@ describe('Client frame rate limit on a WebSocket', () => {
     const first = await c.next((f) => f.type === 'reply' && f.error?.code === 'rate_limited');
     await c.next((f) => f.type === 'reply' && f.error?.code === 'rate_limited');
     assert.match(first.error.message, /slow down/);
-    assert.deepEqual(c.inbox.all.filter((f) => f.type === 'pong').map((f) => f.id), [1, 2, 3]);
+    assert.deepEqual(
+      c.inbox.all.filter((f) => f.type === 'pong').map((f) => f.id),
+      [1, 2, 3],
+    );
     assert.equal((await scrape(t.url)).value('switchboard_errors_total', { code: 'rate_limited' }), errorsBefore + 2);
     assert.equal((await scrape(t.url)).value('switchboard_limit_hits_total', { limit: 'rate' }), hitsBefore + 2);
     c.close();

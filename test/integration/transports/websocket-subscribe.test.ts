@@ -44,7 +44,10 @@ describe('WebSocket subscriptions', () => {
     await post(`${t.url}/api/publish`, items);
     await client.next((f) => f.type === 'message' && f.data === 499);
     const received = client.inbox.all.filter((f) => f.type === 'message').map((f) => f.data);
-    assert.deepEqual(received, items.map((i) => i.data));
+    assert.deepEqual(
+      received,
+      items.map((i) => i.data),
+    );
     client.close();
   });
 });
