@@ -1,8 +1,8 @@
 import { loadConsolePage } from './admin/page-assets.js';
-import { registerConsolePageRoutes } from './admin/page-routes.js';
+import { consolePageRoutes } from './admin/page-routes.js';
 import { registerApiRoutes, type ApiDeps } from './api/routes.js';
-import { registerDemoRoutes } from './demo/routes.js';
-import { registerOpsRoutes, type OpsDeps } from './api/ops-routes.js';
+import { demoRoutes } from './demo/routes.js';
+import { opsRoutes, type OpsDeps } from './api/ops-routes.js';
 import { registerBrowserAccess } from './transports/browser-access.js';
 import type { registerGraphql } from './transports/graphql.js';
 import { registerClientRoutes, type ClientRouteDeps } from './transports/routes.js';
@@ -14,10 +14,10 @@ export type NodeRouteDeps = OpsDeps & ApiDeps & ClientRouteDeps;
 export function mountRoutes(deps: NodeRouteDeps, graphqlEndpoint: typeof registerGraphql | undefined): void {
   const { app, config } = deps;
   const origins = registerBrowserAccess(app, config);
-  registerOpsRoutes(deps);
+  app.register(opsRoutes, deps);
   registerApiRoutes(deps);
   registerClientRoutes(deps, origins, graphqlEndpoint);
   deps.gateway?.mount(app);
-  if (config.demo.enabled) registerDemoRoutes(app);
-  if (config.admin.enabled) registerConsolePageRoutes(app, loadConsolePage());
+  if (config.demo.enabled) app.register(demoRoutes);
+  if (config.admin.enabled) app.register(consolePageRoutes, { page: loadConsolePage() });
 }

@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ConsolePage } from './page-assets.js';
 
 /**
  * Serves the admin console at /admin/ (admin.enabled). The page talks to the node through the
  * documented /api routes and /ws only, so it needs nothing from the node but its files.
  */
-export function registerConsolePageRoutes(app: FastifyInstance, page: ConsolePage): void {
+export const consolePageRoutes: FastifyPluginAsync<{ page: ConsolePage }> = async (app, { page }) => {
   app.get('/admin', async (_req, reply) => reply.redirect('/admin/', 308));
   app.get<{ Params: { '*': string } }>('/admin/*', async (req, reply) => {
     const file = page.files.get(req.params['*']);
@@ -19,4 +19,4 @@ export function registerConsolePageRoutes(app: FastifyInstance, page: ConsolePag
     reply.header('content-type', file.contentType);
     return file.body;
   });
-}
+};

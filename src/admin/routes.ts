@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { apiKeyOf, type OtherCredentials } from '../auth/api-keys.js';
 import { SwitchboardError } from '../protocol/errors.js';
 import type { NodeStats } from './console.js';
@@ -40,7 +40,7 @@ export interface ConsoleRouteDeps {
 }
 
 /** GET /api/admin/...: the views only the console needs; behind the server API's key check. */
-export function registerConsoleRoutes(api: FastifyInstance, deps: ConsoleRouteDeps): void {
+export const consoleRoutes: FastifyPluginAsync<ConsoleRouteDeps> = async (api, deps) => {
   const principalOf = async (req: FastifyRequest): Promise<ConsolePrincipal> => {
     const given = apiKeyOf(req);
     const principal = given === undefined ? undefined : await deps.credentials.identify(given);
@@ -64,4 +64,4 @@ export function registerConsoleRoutes(api: FastifyInstance, deps: ConsoleRouteDe
     if (!deps.gateway) throw new SwitchboardError('not_found', 'the gateway is off on this node (gateway.enabled)');
     return deps.gateway();
   });
-}
+};

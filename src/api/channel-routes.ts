@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { StreamPosition } from '../brokers/broker.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channels.js';
 import { SwitchboardError } from '../protocol/errors.js';
@@ -34,7 +34,7 @@ export interface ChannelDeps {
 }
 
 /** Channels across the cluster: subscriber counts, presence, history. */
-export function registerChannelRoutes(api: FastifyInstance, deps: ChannelDeps): void {
+export const channelRoutes: FastifyPluginAsync<ChannelDeps> = async (api, deps) => {
   const channelOf = (params: unknown) => deps.rules.resolve((params as { channel: string }).channel);
 
   const withPresence = (params: unknown): ResolvedChannel => {
@@ -84,4 +84,4 @@ export function registerChannelRoutes(api: FastifyInstance, deps: ChannelDeps): 
       publications: result.publications.map((p) => ({ data: p.data, offset: p.offset, epoch: p.epoch, time: new Date(p.time).toISOString() })),
     };
   });
-}
+};

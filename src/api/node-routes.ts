@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Broker } from '../brokers/broker.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Hub } from '../hub/hub.js';
@@ -18,7 +18,7 @@ export interface NodeInfoDeps {
 }
 
 /** This node and the cluster as this node sees it. */
-export function registerNodeRoutes(api: FastifyInstance, deps: NodeInfoDeps): void {
+export const nodeRoutes: FastifyPluginAsync<NodeInfoDeps> = async (api, deps) => {
   api.get('/api/info', async () => ({
     node: deps.id,
     version,
@@ -33,4 +33,4 @@ export function registerNodeRoutes(api: FastifyInstance, deps: NodeInfoDeps): vo
   }));
 
   api.get('/api/nodes', async () => ({ nodes: deps.cluster.liveNodes() }));
-}
+};

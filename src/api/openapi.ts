@@ -3,7 +3,7 @@
  * the route table in openapi-operations.ts, kept beside the route modules: a test compares it with
  * the routes the node registers and validates every example against its schema.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { errorCodes, SwitchboardError, type ErrorCode } from '../protocol/errors.js';
 import { components, schemas } from './openapi-schemas.js';
 import { apiOperations, type Access, type ApiOperation, type Features } from './openapi-operations.js';
@@ -115,7 +115,7 @@ export function openApiDocument(version: string, features: Features): Record<str
 }
 
 /** GET /api/openapi.json, without an API key: the description of the API holds no secret. */
-export function registerOpenApiRoute(app: FastifyInstance, version: string, features: Features): void {
+export const openApiRoute: FastifyPluginAsync<{ version: string; features: Features }> = async (app, { version, features }) => {
   const document = JSON.stringify(openApiDocument(version, features));
   app.get('/api/openapi.json', async (_req, reply) => reply.type('application/json').send(document));
-}
+};

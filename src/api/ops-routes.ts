@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { MachineView } from '../workers/ops-channel.js';
 import type { MetricsSource } from '../observability/metrics-server.js';
@@ -6,7 +6,6 @@ import type { Metrics } from '../observability/metrics.js';
 
 /** What the health, readiness and metrics routes need of the node. */
 export interface OpsDeps {
-  app: FastifyInstance;
   id: string;
   config: Pick<Config, 'metrics'>;
   metrics: Pick<Metrics, 'registry'>;
@@ -16,8 +15,8 @@ export interface OpsDeps {
 }
 
 /** Health, readiness and Prometheus metrics: open without an API key so probes and scrapers can reach them. */
-export function registerOpsRoutes(node: OpsDeps): void {
-  const { app, metrics, machine } = node;
+export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, node) => {
+  const { metrics, machine } = node;
 
   app.get('/healthz', async () => ({ status: 'ok', node: node.id }));
 
@@ -39,7 +38,7 @@ export function registerOpsRoutes(node: OpsDeps): void {
     reply.header('content-type', metrics.registry.contentType);
     return metricsSource(node).render();
   });
-}
+};
 
 /** This node's metrics, or with workers every worker's. */
 export function metricsSource(node: Pick<OpsDeps, 'metrics' | 'machine'>): MetricsSource {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import type { ChannelRules } from '../channels/channels.js';
 import type { Config } from '../config/schema.js';
@@ -21,7 +21,7 @@ export interface PublishDeps {
 }
 
 /** POST /api/publish (one or a batch), POST /api/broadcast and the Push-compatible POST /messages. */
-export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): void {
+export const publishRoutes: FastifyPluginAsync<PublishDeps> = async (api, deps) => {
   const { config, metrics } = deps;
 
   const publishOne = async (item: unknown): Promise<PublishItem> => {
@@ -76,4 +76,4 @@ export function registerPublishRoutes(api: FastifyInstance, deps: PublishDeps): 
       return { subscribers };
     });
   }
-}
+};

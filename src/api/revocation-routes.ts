@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Revocation } from '../auth/revocations.js';
 import { SwitchboardError } from '../protocol/errors.js';
 import type { RevocationList } from '../auth/revocations.js';
@@ -13,7 +13,7 @@ export interface RevocationDeps {
 }
 
 /** POST /api/revocations: refuse a token (jti) or a user's tokens on every node, and close matching sessions. */
-export function registerRevocationRoutes(api: FastifyInstance, deps: RevocationDeps): void {
+export const revocationRoutes: FastifyPluginAsync<RevocationDeps> = async (api, deps) => {
   api.post('/api/revocations', async (req) => {
     const body = req.body;
     if (!isMapping(body)) throw new SwitchboardError('bad_request', 'expected {"jti"?: "...", "user"?: "...", "expiresIn": seconds}');
@@ -36,4 +36,4 @@ export function registerRevocationRoutes(api: FastifyInstance, deps: RevocationD
       revoked: { ...revocation, expiresAt: new Date(revocation.expiresAt).toISOString(), issuedBefore: revocation.issuedBefore && new Date(revocation.issuedBefore).toISOString() },
     };
   });
-}
+};

@@ -5,19 +5,19 @@ import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { TopicService } from '../topics/service.js';
 import { apiKeyCheck } from '../auth/api-keys.js';
-import { registerChannelRoutes, type ChannelDeps } from './channel-routes.js';
+import { channelRoutes, type ChannelDeps } from './channel-routes.js';
 import { installErrorHandling } from '../http/errors.js';
-import { registerNodeRoutes, type NodeInfoDeps } from './node-routes.js';
-import { registerOpenApiRoute } from './openapi.js';
-import { registerPublishRoutes, type PublishDeps } from './publish-routes.js';
-import { registerRevocationRoutes, type RevocationDeps } from './revocation-routes.js';
-import { registerRoutingRoutes, type RoutingDeps } from './routing-routes.js';
-import { registerSessionRoutes, type SessionRouteDeps } from './session-routes.js';
-import { registerServiceRoutes } from '../gateway/service-routes.js';
-import { registerTopicRoutes } from './topic-routes.js';
+import { nodeRoutes, type NodeInfoDeps } from './node-routes.js';
+import { openApiRoute } from './openapi.js';
+import { publishRoutes, type PublishDeps } from './publish-routes.js';
+import { revocationRoutes, type RevocationDeps } from './revocation-routes.js';
+import { routingRoutes, type RoutingDeps } from './routing-routes.js';
+import { sessionRoutes, type SessionRouteDeps } from './session-routes.js';
+import { serviceRoutes } from '../gateway/service-routes.js';
+import { topicRoutes } from './topic-routes.js';
 import { version } from '../observability/version.js';
 import type { NodeStats } from '../admin/console.js';
-import { consoleApiAccess, registerConsoleRoutes } from '../admin/routes.js';
+import { consoleApiAccess, consoleRoutes } from '../admin/routes.js';
 
 /** What the server HTTP API needs: each route group's parts, and the console, gateway and topics when configured. */
 export type ApiDeps = PublishDeps &
@@ -42,15 +42,15 @@ export function registerApiRoutes(deps: ApiDeps): void {
   const consoleAccess = console && consoleApiAccess(console.credentials);
   deps.app.register(async (api) => {
     api.addHook('onRequest', apiKeyCheck(deps.config.api, consoleAccess));
-    registerPublishRoutes(api, deps);
-    registerChannelRoutes(api, deps);
-    registerSessionRoutes(api, deps);
-    registerNodeRoutes(api, deps);
-    registerRevocationRoutes(api, deps);
-    if (deps.gateway) registerServiceRoutes(api, deps.gateway);
-    registerRoutingRoutes(api, deps);
+    api.register(publishRoutes, deps);
+    api.register(channelRoutes, deps);
+    api.register(sessionRoutes, deps);
+    api.register(nodeRoutes, deps);
+    api.register(revocationRoutes, deps);
+    if (deps.gateway) api.register(serviceRoutes, { gateway: deps.gateway });
+    api.register(routingRoutes, deps);
     if (console) {
-      registerConsoleRoutes(api, {
+      api.register(consoleRoutes, {
         credentials: console.credentials,
         insecure: deps.config.api.insecure,
         historyMinutes: deps.config.admin.historyMinutes,
@@ -63,6 +63,6 @@ export function registerApiRoutes(deps: ApiDeps): void {
     }
   });
   // Topic routes take application keys as well as admin keys, so they check keys themselves.
-  deps.app.register(async (api) => registerTopicRoutes(api, deps.topics, deps.config.api, consoleAccess));
-  deps.app.register(async (app) => registerOpenApiRoute(app, version, { gateway: Boolean(deps.gateway), push: deps.config.compat.push.enabled, admin: deps.config.admin.enabled }));
+  deps.app.register(topicRoutes, { topics: deps.topics, apiConfig: deps.config.api, consoleAccess });
+  deps.app.register(openApiRoute, { version, features: { gateway: Boolean(deps.gateway), push: deps.config.compat.push.enabled, admin: deps.config.admin.enabled } });
 }

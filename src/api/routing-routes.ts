@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { SwitchboardError } from '../protocol/errors.js';
 import type { DurableDelivery } from '../routing/durable.js';
 import type { Router } from '../routing/router.js';
@@ -18,7 +18,7 @@ export interface RoutingDeps {
 }
 
 /** The client message routes, their backends' breakers, and the dead letters of durable routes. */
-export function registerRoutingRoutes(api: FastifyInstance, deps: RoutingDeps): void {
+export const routingRoutes: FastifyPluginAsync<RoutingDeps> = async (api, deps) => {
   const routeName = (req: FastifyRequest) => (req.params as { name: string }).name;
 
   api.get('/api/routes', async () => {
@@ -40,4 +40,4 @@ export function registerRoutingRoutes(api: FastifyInstance, deps: RoutingDeps): 
   api.post('/api/routes/:name/dead-letters/replay', async (req) => {
     return { route: routeName(req), ...(await deps.durable.replay(routeName(req), replayIdsOf(req.body))) };
   });
-}
+};

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ControlTarget } from '../brokers/broker.js';
 import { CloseCodes, SwitchboardError, errorCodes, type ErrorCode } from '../protocol/errors.js';
 import type { ChannelRules } from '../channels/channels.js';
@@ -68,7 +68,7 @@ export interface SessionRouteDeps {
 }
 
 /** Sessions and users on every node: list, look up, disconnect, send, subscribe server-side. */
-export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDeps): void {
+export const sessionRoutes: FastifyPluginAsync<SessionRouteDeps> = async (api, deps) => {
   const sessionId = (req: FastifyRequest) => (req.params as { id: string }).id;
   const userId = (req: FastifyRequest) => (req.params as { id: string }).id;
 
@@ -153,4 +153,4 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
       return { sessions: await command({ user }, sessions, (target) => ({ kind, target, channel })) };
     });
   }
-}
+};

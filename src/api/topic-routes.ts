@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
 import { authorize, keyOf, principalResolver } from '../topics/access.js';
@@ -53,7 +53,14 @@ type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string |
  * admin keys), topics, grants, publish, subscriptions, pull, ack, nack, deadline changes, seek and
  * dead letters (application keys with the right scope, or a server admin key).
  */
-export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, apiConfig: Config['api'], consoleAccess?: OtherCredentials): void {
+export interface TopicRouteOptions {
+  topics: TopicService;
+  apiConfig: Config['api'];
+  /** Console keys and JWTs, admitted as well (admin.enabled). */
+  consoleAccess: OtherCredentials | undefined;
+}
+
+export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { topics, apiConfig, consoleAccess }) => {
   const resolve = principalResolver(apiConfig, topics.applications);
   const principals = new WeakMap<FastifyRequest, Principal>();
   api.addHook('onRequest', async (req) => {
@@ -269,7 +276,7 @@ export function registerTopicRoutes(api: FastifyInstance, topics: TopicService, 
     authorize(who(req), req.params.app, ['admin']);
     return topics.replayDeadLetters(req.params.app, req.params.sub, replayIdsOf(req.body));
   });
-}
+};
 
 function parseQuotasOrBadRequest(value: unknown) {
   try {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { SwitchboardError } from '../protocol/errors.js';
 import type { Gateway } from './gateway.js';
 import type { ServiceInstance } from './instances.js';
@@ -17,7 +17,7 @@ function present(gateway: Gateway, view: ServiceView): object {
 }
 
 /** The registry API under /api/services (docs/gateway.md); behind the API key check of the server API. */
-export function registerServiceRoutes(api: FastifyInstance, gateway: Gateway): void {
+export const serviceRoutes: FastifyPluginAsync<{ gateway: Gateway }> = async (api, { gateway }) => {
   const { registry } = gateway;
 
   api.get('/api/services', async () => ({ services: registry.list().map((view) => present(gateway, view)) }));
@@ -52,4 +52,4 @@ export function registerServiceRoutes(api: FastifyInstance, gateway: Gateway): v
     await registry.deregister(req.params.name, req.params.id);
     return { removed: true };
   });
-}
+};

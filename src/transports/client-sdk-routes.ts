@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { SwitchboardError } from '../protocol/errors.js';
 
 /** The compiled client SDK: the ES modules next to this module's compiled output (src/client/*.ts). */
@@ -12,7 +12,7 @@ const protocolTypes = new URL('../protocol/types.js', import.meta.url);
  * /protocol/types.js), so a page can `import { SwitchboardClient } from '/client/index.js'`
  * without a bundler. Always on: the files are public code, read once at start.
  */
-export function registerClientSdkRoutes(app: FastifyInstance): void {
+export const clientSdkRoutes: FastifyPluginAsync = async (app) => {
   const files = new Map<string, Buffer>();
   for (const name of readdirSync(sdkDir)) {
     if (name.endsWith('.js')) files.set(`client/${name}`, readFileSync(new URL(name, sdkDir)));
@@ -29,4 +29,4 @@ export function registerClientSdkRoutes(app: FastifyInstance): void {
     });
   serve('client');
   serve('protocol');
-}
+};

@@ -1,5 +1,5 @@
 import { createHandler, type Request } from 'graphql-sse';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { GraphqlConnection, type ResultFraming } from '../graphql/connection.js';
 import type { ChannelOperations } from '../graphql/schema.js';
@@ -58,7 +58,7 @@ class PendingStreamSink implements Sink {
  * writes its protocol events; a subscription's results come from the shared fan-out. Everything
  * goes out through the session's queue, in order.
  */
-export function registerGraphqlSse(app: FastifyInstance, deps: GraphqlTransportDeps): void {
+export const graphqlSseRoutes: FastifyPluginAsync<GraphqlTransportDeps> = async (app, deps) => {
   const { channels, config } = deps;
   deps.deliverWith(WireFormat.graphqlSse, nextEvent);
   const handler = createHandler<unknown, GraphqlConnection, ChannelOperations>({
@@ -116,4 +116,4 @@ export function registerGraphqlSse(app: FastifyInstance, deps: GraphqlTransportD
   };
   app.get('/graphql', serve);
   app.post('/graphql', serve);
-}
+};

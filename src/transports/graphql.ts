@@ -22,7 +22,7 @@ import type { OpenSessionInit, SessionService } from '../sessions/service.js';
 import type { Session } from '../sessions/session.js';
 import { errorBody, refuseUpgrade } from '../http/errors.js';
 import type { ClientAddresses } from './client-address.js';
-import { registerGraphqlSse } from './graphql-sse.js';
+import { graphqlSseRoutes } from './graphql-sse.js';
 import { GraphqlWebSocket } from './graphql-ws.js';
 import { connectRequest } from './routes.js';
 
@@ -148,6 +148,6 @@ export function registerGraphql(node: GraphqlEndpointDeps, origins: OriginPolicy
       refuseUpgrade(socket, error.httpStatus, errorBody(error.code, error.message));
     },
   };
-  registerGraphqlSse(node.app, deps);
+  node.app.register(graphqlSseRoutes, deps);
   return new GraphqlWebSocket(deps);
 }

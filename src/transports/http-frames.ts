@@ -1,5 +1,5 @@
 import type { ClientAddresses } from './client-address.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { credentialHeaders, type OriginPolicy } from '../auth/origins.js';
 import type { ClusterActions } from '../cluster/actions.js';
 import type { Config } from '../config/schema.js';
@@ -117,7 +117,6 @@ function checkContentType(req: FastifyRequest, origins: OriginPolicy): void {
 
 /** What POST /frames needs: authorization, the client commands and the cluster's streaming sessions. */
 export interface FrameDeps {
-  app: FastifyInstance;
   config: Config;
   metrics: Pick<Metrics, 'stats'>;
   sessions: Pick<SessionService, 'authorize'>;
@@ -131,7 +130,7 @@ export interface FrameDeps {
  * ClientCommands with the same permission checks, and the replies come back as a JSON array.
  * Nothing is kept between requests, so any node can answer.
  */
-export function registerFrameRoutes(deps: FrameDeps, origins: OriginPolicy, addresses: ClientAddresses): void {
+export const frameRoutes: FastifyPluginAsync<{ deps: FrameDeps; origins: OriginPolicy; addresses: ClientAddresses }> = async (scope, { deps, origins, addresses }) => {
   const { config } = deps;
   const { stats } = deps.metrics;
   const limits: SessionLimits = {
@@ -142,38 +141,36 @@ export function registerFrameRoutes(deps: FrameDeps, origins: OriginPolicy, addr
   };
   const rate = new CallerRateLimit(config.limits.clientMessagesPerSecond, config.limits.clientMessagesBurst);
 
-  deps.app.register(async (scope: FastifyInstance) => {
-    // The body is read as text whatever its type, so it gets the protocol's own frame errors.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // The body is read as text whatever its type, so it gets the protocol's own frame errors.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-    scope.post('/frames', async (req) => {
-      checkContentType(req, origins);
-      const url = new URL(req.url, 'http://switchboard');
-      const remote = addresses.ipOf(req.raw);
-      const { identity } = await deps.sessions.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
-      const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
-      if (rate.take(caller, Date.now(), 1) === 0) {
-        stats.limit('rate');
-        throw new SwitchboardError('rate_limited', 'too many requests; slow down');
-      }
-      const text = typeof req.body === 'string' ? req.body : '';
-      if (text.trim() === '') throw new SwitchboardError('bad_request', 'send a frame or a JSON array of frames as the request body');
-      const stream = await streamSession(deps, url.searchParams.get('session'), req.headers[sessionSecretHeader], identity.user);
-      const sink = new ReplyCollector();
-      const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
-      const done: Promise<void>[] = [];
-      const frames = parseClientMessage(text, config.limits.maxJsonDepth);
-      const allowed = 1 + rate.take(caller, Date.now(), frames.length - 1);
-      for (const frame of frames.slice(0, allowed)) {
-        if (frame instanceof FrameError) deps.commands.reject(session, frame);
-        else if (streamingOnly[frame.type]) deps.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
-        else done.push(deps.commands.execute(session, frame));
-      }
-      deps.commands.refuseOverRate(session, frames.slice(allowed));
-      await Promise.all(done);
-      session.flush();
-      return sink.frames();
-    });
+  scope.post('/frames', async (req) => {
+    checkContentType(req, origins);
+    const url = new URL(req.url, 'http://switchboard');
+    const remote = addresses.ipOf(req.raw);
+    const { identity } = await deps.sessions.authorize({ headers: credentialHeaders(req.headers, origins), query: url.searchParams, remote, transport: 'http' }, []);
+    const caller = identity.user !== '' ? `user:${identity.user}` : `remote:${remote}`;
+    if (rate.take(caller, Date.now(), 1) === 0) {
+      stats.limit('rate');
+      throw new SwitchboardError('rate_limited', 'too many requests; slow down');
+    }
+    const text = typeof req.body === 'string' ? req.body : '';
+    if (text.trim() === '') throw new SwitchboardError('bad_request', 'send a frame or a JSON array of frames as the request body');
+    const stream = await streamSession(deps, url.searchParams.get('session'), req.headers[sessionSecretHeader], identity.user);
+    const sink = new ReplyCollector();
+    const session = new Session({ format: WireFormat.ndjson, sink, identity, remote, limits, id: stream, detached: stream === undefined, onEnd: () => {} });
+    const done: Promise<void>[] = [];
+    const frames = parseClientMessage(text, config.limits.maxJsonDepth);
+    const allowed = 1 + rate.take(caller, Date.now(), frames.length - 1);
+    for (const frame of frames.slice(0, allowed)) {
+      if (frame instanceof FrameError) deps.commands.reject(session, frame);
+      else if (streamingOnly[frame.type]) deps.commands.reject(session, new FrameError('bad_request', streamingOnly[frame.type]!, frame.id));
+      else done.push(deps.commands.execute(session, frame));
+    }
+    deps.commands.refuseOverRate(session, frames.slice(allowed));
+    await Promise.all(done);
+    session.flush();
+    return sink.frames();
   });
-}
+};

@@ -1,3 +1,4 @@
+import type { FastifyPluginAsync } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { SwitchboardError, asSwitchboardError } from '../protocol/errors.js';
@@ -19,8 +20,8 @@ import { WireFormat, heartbeatBytes, wireFormatNames } from '../protocol/wire.js
 import type { Session } from '../sessions/session.js';
 import { HttpStreamSink, startStream, streamContentTypes } from './http-stream.js';
 import { longPoll, type LongPollDeps } from './long-poll.js';
-import { registerFrameRoutes, type FrameDeps } from './http-frames.js';
-import { registerClientSdkRoutes } from './client-sdk-routes.js';
+import { frameRoutes, type FrameDeps } from './http-frames.js';
+import { clientSdkRoutes } from './client-sdk-routes.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { errorBody, refuseUpgrade } from '../http/errors.js';
 import { ClientAddresses } from './client-address.js';
@@ -205,12 +206,20 @@ export function registerClientRoutes(deps: ClientRouteDeps, origins: OriginPolic
     }
   }
 
+  app.register(streamRoutes, { deps, origin: origins.client, addresses });
+  app.register(frameRoutes, { deps, origins: origins.client, addresses });
+  app.register(clientSdkRoutes);
+}
+
+/** SSE, HTTP streaming and long-poll: the one-way client transports (docs/protocol.md). */
+const streamRoutes: FastifyPluginAsync<{ deps: ClientRouteDeps; origin: OriginPolicy; addresses: ClientAddresses }> = async (app, { deps, origin, addresses }) => {
+  const { config } = deps;
   const streamRoute = (path: string, format: WireFormat, contentType: string, prelude?: Buffer) => {
     app.get(path, async (req, reply) => {
       const url = new URL(req.url, 'http://switchboard');
       const remote = addresses.remoteOf(req.raw);
       const asked = deps.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
-      const { identity, channels } = await deps.sessions.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origins.client), asked);
+      const { identity, channels } = await deps.sessions.authorize(connectRequest(req.raw, remote, url, wireFormatNames[format], origin), asked);
       const lastEventId = req.headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' ? lastEventId : url.searchParams.get('cursor');
       const cursor = resumeFrom ? decodeCursor(resumeFrom) : undefined;
@@ -227,7 +236,7 @@ export function registerClientRoutes(deps: ClientRouteDeps, origins: OriginPolic
     const url = new URL(req.url, 'http://switchboard');
     const remote = addresses.remoteOf(req.raw);
     const asked = deps.sessions.admit(channelsFromQuery(url), addresses.ipOf(req.raw));
-    const { identity, channels } = await deps.sessions.authorize(connectRequest(req.raw, remote, url, 'long-poll', origins.client), asked);
+    const { identity, channels } = await deps.sessions.authorize(connectRequest(req.raw, remote, url, 'long-poll', origin), asked);
     return longPoll(deps, remote, reply.raw, url, channels, identity);
   });
   streamRoute('/sse', WireFormat.sse, streamContentTypes.sse, Buffer.from(`retry: ${config.sessions.closeGracePeriod}\n\n`));
@@ -235,9 +244,7 @@ export function registerClientRoutes(deps: ClientRouteDeps, origins: OriginPolic
   if (config.compat.push.enabled) {
     streamRoute('/sse/messages', WireFormat.pushSse, streamContentTypes.sse, heartbeatBytes[WireFormat.pushSse]);
   }
-  registerFrameRoutes(deps, origins.client, addresses);
-  registerClientSdkRoutes(app);
-}
+};
 
 /** A session's WebSocket events: one small object per connection, no closures. */
 class SessionConnection implements WebSocketSessionHandlers {
