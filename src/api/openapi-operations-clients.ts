@@ -25,7 +25,7 @@ export const clientOperations: ApiOperation[] = [
     tag: 'publish',
     access: 'publish',
     summary: 'Publish the same data to several channels',
-    body: object({ channels: { ...list(str()), minItems: 1 }, data: anyJson }, ['channels', 'data']),
+    body: ref('Broadcast'),
     requestExample: { channels: ['news', 'sport'], data: 1 },
     response: ref('Results'),
     example: {
@@ -43,7 +43,7 @@ export const clientOperations: ApiOperation[] = [
     access: 'publish',
     when: 'push',
     summary: 'The Push-compatible publish endpoint',
-    body: object({ channel: str(), message: anyJson }, ['channel', 'message']),
+    body: ref('PushMessage'),
     requestExample: { channel: 'news', message: 'hello' },
     response: object({ subscribers: int() }, ['subscribers']),
     example: { subscribers: 1 },

@@ -99,10 +99,7 @@ export const nodeOperations: ApiOperation[] = [
     tag: 'auth',
     access: 'admin',
     summary: "Refuse a token (jti) or a user's tokens on every node",
-    body: {
-      ...object({ jti: { type: 'string', minLength: 1 }, user: { type: 'string', minLength: 1 }, expiresIn: { type: 'integer', minimum: 1, maximum: 31536000 } }, ['expiresIn']),
-      anyOf: [{ required: ['jti'] }, { required: ['user'] }],
-    },
+    body: ref('RevocationRequest'),
     requestExample: { user: 'mallory', expiresIn: 3600 },
     response: object({ revoked: ref('Revocation') }, ['revoked']),
     example: { revoked: { user: 'mallory', expiresAt: '2026-12-04T07:00:00.000Z', issuedBefore: '2026-12-04T06:00:00.000Z' } },

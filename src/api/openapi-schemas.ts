@@ -65,6 +65,19 @@ export const components: Record<string, Schema> = {
   }),
   Data: object({ data: anyJson }, ['data']),
   Channel: object({ channel: str() }, ['channel']),
+  Broadcast: object({ channels: { ...list(str()), minItems: 1 }, data: anyJson }, ['channels', 'data']),
+  PushMessage: object({ channel: str(), message: anyJson }, ['channel', 'message']),
+  RevocationRequest: {
+    ...object(
+      {
+        jti: { type: 'string', minLength: 1, description: 'the token to refuse' },
+        user: { type: 'string', minLength: 1, description: 'refuse every token of this user issued until now' },
+        expiresIn: { type: 'integer', minimum: 1, maximum: 31536000, description: 'seconds to keep the revocation: as long as the tokens it refuses stay valid' },
+      },
+      ['expiresIn'],
+    ),
+    anyOf: [{ required: ['jti'] }, { required: ['user'] }],
+  },
   Revocation: object({ jti: str(), user: str(), expiresAt: time, issuedBefore: time }, ['expiresAt']),
   TopicMessage: object(
     {

@@ -5,12 +5,18 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PublishResult, SessionService } from '../sessions/service.js';
 import { isMapping } from '../config/values.js';
+import { bodySchema } from './body-schema.js';
+import { components } from './openapi-schemas.js';
 
 interface PublishItem extends PublishResult {
   channel: string;
 }
 
 type ItemResult = PublishItem | { channel?: unknown; error: { code: string; message: string } };
+
+/** Bodies checked before the handler runs. */
+const broadcastBody = bodySchema(components.Broadcast!, 'broadcast needs {channels: [names...], data}');
+const pushMessageBody = bodySchema(components.PushMessage!, 'expected {"channel": "...", "message": ...}');
 
 /** What the publish routes need: the channel rules and publishing. */
 export interface PublishDeps {
@@ -57,22 +63,15 @@ export const publishRoutes: FastifyPluginAsync<PublishDeps> = async (api, deps) 
     return publishOne(req.body);
   });
 
-  api.post('/api/broadcast', async (req) => {
-    const body = req.body;
-    if (!isMapping(body) || !Array.isArray(body.channels) || body.channels.length === 0) {
-      throw new SwitchboardError('bad_request', 'broadcast needs {channels: [names...], data}');
-    }
-    return { results: await publishEach(body.channels.map((channel) => ({ channel, data: body.data }))) };
+  api.post<{ Body: { channels: string[]; data: unknown } }>('/api/broadcast', broadcastBody, async (req) => {
+    const { channels, data } = req.body;
+    return { results: await publishEach(channels.map((channel) => ({ channel, data }))) };
   });
 
   if (config.compat.push.enabled) {
     // The Push-compatible publish endpoint: {"channel","message"} -> {"subscribers":N}.
-    api.post('/messages', async (req) => {
-      const body = req.body;
-      if (!isMapping(body) || body.message === undefined) {
-        throw new SwitchboardError('bad_request', 'expected {"channel": "...", "message": ...}');
-      }
-      const { subscribers } = await publishOne({ channel: body.channel, data: body.message });
+    api.post<{ Body: { channel: string; message: unknown } }>('/messages', pushMessageBody, async (req) => {
+      const { subscribers } = await publishOne({ channel: req.body.channel, data: req.body.message });
       return { subscribers };
     });
   }

@@ -1,11 +1,20 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Revocation } from '../auth/revocations.js';
-import { SwitchboardError } from '../protocol/errors.js';
 import type { RevocationList } from '../auth/revocations.js';
-import { isMapping } from '../config/values.js';
+import { bodySchema } from './body-schema.js';
+import { components } from './openapi-schemas.js';
 
-/** Longest a revocation may be kept: a year. */
-const maxRevocationSeconds = 365 * 24 * 3600;
+interface RevocationRequest {
+  jti?: string;
+  user?: string;
+  expiresIn: number;
+}
+
+/** A jti or a user, and for how long (1 s to a year), checked before the handler runs. */
+const revocationBody = bodySchema(
+  components.RevocationRequest!,
+  'a revocation is {"jti"?: "...", "user"?: "...", "expiresIn": seconds}: a non-empty jti or user, or both, and an integer number of seconds from 1 to 31536000 (as long as the tokens it refuses stay valid)',
+);
 
 /** What the revocation route needs: the cluster's revocation list. */
 export interface RevocationDeps {
@@ -14,16 +23,8 @@ export interface RevocationDeps {
 
 /** POST /api/revocations: refuse a token (jti) or a user's tokens on every node, and close matching sessions. */
 export const revocationRoutes: FastifyPluginAsync<RevocationDeps> = async (api, deps) => {
-  api.post('/api/revocations', async (req) => {
-    const body = req.body;
-    if (!isMapping(body)) throw new SwitchboardError('bad_request', 'expected {"jti"?: "...", "user"?: "...", "expiresIn": seconds}');
-    const { jti, user, expiresIn } = body;
-    if (jti !== undefined && (typeof jti !== 'string' || jti === '')) throw new SwitchboardError('bad_request', 'jti must be a non-empty string');
-    if (user !== undefined && (typeof user !== 'string' || user === '')) throw new SwitchboardError('bad_request', 'user must be a non-empty string');
-    if (jti === undefined && user === undefined) throw new SwitchboardError('bad_request', 'a revocation names a jti or a user');
-    if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > maxRevocationSeconds) {
-      throw new SwitchboardError('bad_request', `expiresIn must be an integer number of seconds from 1 to ${maxRevocationSeconds} (as long as the tokens it refuses stay valid)`);
-    }
+  api.post<{ Body: RevocationRequest }>('/api/revocations', revocationBody, async (req) => {
+    const { jti, user, expiresIn } = req.body;
     const now = Date.now();
     const revocation: Revocation = { expiresAt: now + expiresIn * 1000 };
     if (jti !== undefined) revocation.jti = jti;
