@@ -1,6 +1,7 @@
 import type { RouteShorthandOptions } from 'fastify';
 import { SwitchboardError } from '../protocol/errors.js';
-import type { Schema } from './openapi-schemas.js';
+import { apiOperations, type ApiOperation } from './openapi-operations.js';
+import { components, type Schema } from './openapi-schemas.js';
 
 /**
  * Route options that check a JSON body against `schema` (one of the OpenAPI components, so the
@@ -9,4 +10,29 @@ import type { Schema } from './openapi-schemas.js';
  */
 export function bodySchema(schema: Schema, message: string): RouteShorthandOptions {
   return { schema: { body: schema }, schemaErrorFormatter: () => new SwitchboardError('bad_request', message) };
+}
+
+/**
+ * Route options that check the body against the schema the API description gives the route
+ * (`openapi-operations-*.ts`), its component references resolved; a body the route may go without
+ * may be absent.
+ */
+export function describedBody(method: ApiOperation['method'], path: string, message: string): RouteShorthandOptions {
+  const op = apiOperations.find((o) => o.method === method && o.path === path);
+  if (!op?.body) throw new Error(`the API description gives ${method} ${path} no body`);
+  const schema = resolveRefs(op.body);
+  return bodySchema(op.bodyOptional ? { anyOf: [{ type: 'null' }, schema] } : schema, message);
+}
+
+const componentPrefix = '#/components/schemas/';
+
+/** The schema with each `$ref` to a component replaced by the component (keywords beside a `$ref` are kept). */
+function resolveRefs(schema: unknown): Schema {
+  if (Array.isArray(schema)) return schema.map(resolveRefs) as unknown as Schema;
+  if (schema === null || typeof schema !== 'object') return schema as Schema;
+  const { $ref, ...rest } = schema as Schema;
+  const resolved: Schema = {};
+  if (typeof $ref === 'string' && $ref.startsWith(componentPrefix)) Object.assign(resolved, resolveRefs(components[$ref.slice(componentPrefix.length)]));
+  for (const [key, value] of Object.entries(rest)) resolved[key] = resolveRefs(value);
+  return resolved;
 }

@@ -135,7 +135,7 @@ export const components: Record<string, Schema> = {
     maxDeliveryAttempts: { type: 'number' },
     deadLetterTopic: str('a topic name; "" removes it'),
     ordered: bool,
-    push: object({ endpoint: str(), secret: str() }),
+    push: { anyOf: [{ type: 'null' }, object({ endpoint: str('https://...'), secret: str() }, ['endpoint', 'secret'], false)], description: 'null removes it' },
   }),
   AckIds: object({ ackIds: list(str()) }, ['ackIds']),
   AckResults: object({ results: list(object({ ackId: str(), ok: { const: true }, error: ref('ItemError') }, ['ackId'])) }, ['results']),

@@ -9,25 +9,20 @@ import { checkName } from '../topics/names.js';
 import type { PublishInput } from '../topics/publisher.js';
 import { parseAckIds, parseDelay, parseTime } from '../topics/request-input.js';
 import type { SubscriptionOptions, SubscriptionRecord, TopicRecord, TopicService } from '../topics/service.js';
-import type { AckOutcome, SeekTarget, WebhookTarget } from '../topics/store.js';
+import type { AckOutcome, SeekTarget } from '../topics/store.js';
 import { ackResults, publicMessage, publicReceived, publicSubscription, publicTopic } from '../topics/views.js';
-import { replayIdsOf, type OtherCredentials } from '../auth/api-keys.js';
+import type { OtherCredentials } from '../auth/api-keys.js';
+import { describedBody } from './body-schema.js';
 import { isMapping } from '../config/values.js';
 
 function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw new SwitchboardError('forbidden', 'this call needs a server admin key (api.keys)');
 }
 
-function body(req: FastifyRequest): Record<string, unknown> {
+function jsonObject(req: FastifyRequest): Record<string, unknown> {
   if (req.body === undefined || req.body === null) return {};
   if (!isMapping(req.body)) throw new SwitchboardError('bad_request', 'the body must be a JSON object');
   return req.body;
-}
-
-function optionalNumber(value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new SwitchboardError('bad_request', `${name} must be a number`);
-  return value;
 }
 
 /** `?time=` (ISO 8601 or ms) or `?position=` as where to read from, and `?limit=` (default 100). */
@@ -39,13 +34,10 @@ function fromQuery(query: Record<string, string | undefined>): { from?: SeekTarg
   return { limit };
 }
 
-function seekTarget(b: Record<string, unknown>): SeekTarget {
-  if (b.time !== undefined && b.position === undefined) return { time: parseTime(b.time, 'time') };
-  if (typeof b.position === 'string' && b.time === undefined) return { position: b.position };
-  throw new SwitchboardError('bad_request', 'seek takes {"time": ISO 8601 or ms} or {"position": "..."}');
-}
-
 type Params = { app: string; topic: string; sub: string; key: string; grantee: string };
+type NewTopic = { name: string; retentionMs?: number; retentionBytes?: number; partitions?: number };
+type NewSubscription = { name: string } & SubscriptionOptions;
+type Settlement = { ackIds: unknown; delayMs?: number; deadlineMs?: number };
 type Req = FastifyRequest<{ Params: Params; Querystring: Record<string, string | undefined> }>;
 
 /**
@@ -71,18 +63,23 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
   });
   const who = (req: FastifyRequest) => principals.get(req)!;
   const base = '/api/topics';
+  // Access is decided before the body is checked: a key without the right scope is told so (403), whatever it sent.
+  const server = { preValidation: async (req: FastifyRequest) => requireServer(who(req)) };
+  const scoped = (scopes: KeyScope[]) => ({ preValidation: async (req: FastifyRequest) => authorize(who(req), (req.params as Params).app, scopes) });
+  const body = (method: 'POST' | 'PATCH', path: string, message: string) => describedBody(method, `${base}${path}`, message);
   const quotas = (app: Parameters<typeof topics.quotasOf>[0]) => topics.quotasOf(app);
 
   // Applications
 
-  api.post(`${base}/applications`, async (req: Req, reply) => {
-    requireServer(who(req));
-    const b = body(req);
-    if (typeof b.id !== 'string') throw new SwitchboardError('bad_request', 'an application needs an id');
-    const { app, key } = await topics.applications.create(b.id, parseQuotasOrBadRequest(b.quotas));
-    reply.code(201);
-    return { application: publicApplication(app, quotas(app)), key };
-  });
+  api.post<{ Body: { id: string; quotas?: unknown } }>(
+    `${base}/applications`,
+    { ...server, ...body('POST', '/applications', 'an application is {"id": "...", "quotas"?: {...}}') },
+    async (req, reply) => {
+      const { app, key } = await topics.applications.create(req.body.id, parseQuotasOrBadRequest(req.body.quotas));
+      reply.code(201);
+      return { application: publicApplication(app, quotas(app)), key };
+    },
+  );
   api.get(`${base}/applications`, async (req: Req) => {
     requireServer(who(req));
     return { applications: (await topics.applications.list()).map((a) => publicApplication(a, quotas(a))) };
@@ -92,24 +89,23 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
     const app = await topics.applications.require(req.params.app);
     return publicApplication(app, quotas(app));
   });
-  api.patch(`${base}/applications/:app`, async (req: Req) => {
-    requireServer(who(req));
-    const q = parseQuotasOrBadRequest(body(req).quotas);
-    const app = await topics.applications.update(req.params.app, (a) => (a.quotas = { ...a.quotas, ...q }));
-    return publicApplication(app, quotas(app));
-  });
+  api.patch<{ Params: Params; Body: { quotas?: unknown } | null }>(
+    `${base}/applications/:app`,
+    { ...server, ...body('PATCH', '/applications/:app', 'expected {"quotas": {...}}') },
+    async (req) => {
+      const q = parseQuotasOrBadRequest(req.body?.quotas);
+      const app = await topics.applications.update(req.params.app, (a) => (a.quotas = { ...a.quotas, ...q }));
+      return publicApplication(app, quotas(app));
+    },
+  );
   api.delete(`${base}/applications/:app`, async (req: Req, reply) => {
     requireServer(who(req));
     await topics.deleteApplication(req.params.app);
     reply.code(204);
   });
-  api.post(`${base}/applications/:app/keys`, async (req: Req, reply) => {
-    authorize(who(req), req.params.app, ['admin']);
-    const scopes = body(req).scopes;
-    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => keyScopes.includes(s as KeyScope))) {
-      throw new SwitchboardError('bad_request', `scopes lists some of ${keyScopes.join(', ')}`);
-    }
-    const { key, record } = await topics.applications.addKey(req.params.app, scopes as KeyScope[]);
+  const keysBody = body('POST', '/applications/:app/keys', `expected {"scopes": [some of ${keyScopes.join(', ')}]}`);
+  api.post<{ Params: Params; Body: { scopes: KeyScope[] } }>(`${base}/applications/:app/keys`, { ...scoped(['admin']), ...keysBody }, async (req, reply) => {
+    const { key, record } = await topics.applications.addKey(req.params.app, req.body.scopes);
     reply.code(201);
     return { id: record.id, key, scopes: record.scopes, createdAt: new Date(record.createdAt).toISOString() };
   });
@@ -131,14 +127,10 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
     await topics.applications.require(req.params.app);
     return { topics: (await topics.listTopics(req.params.app)).map(publicTopic) };
   });
-  api.post(`${base}/:app/topics`, async (req: Req, reply) => {
-    authorize(who(req), req.params.app, ['admin']);
-    const b = body(req);
-    const topic = await topics.createTopic(req.params.app, checkName('topic', b.name), {
-      retentionMs: optionalNumber(b.retentionMs, 'retentionMs'),
-      retentionBytes: optionalNumber(b.retentionBytes, 'retentionBytes'),
-      partitions: optionalNumber(b.partitions, 'partitions'),
-    });
+  const newTopicBody = body('POST', '/:app/topics', 'a topic is {"name": "...", "retentionMs"?: number, "retentionBytes"?: number, "partitions"?: number}');
+  api.post<{ Params: Params; Body: NewTopic }>(`${base}/:app/topics`, { ...scoped(['admin']), ...newTopicBody }, async (req, reply) => {
+    const { name, retentionMs, retentionBytes, partitions } = req.body;
+    const topic = await topics.createTopic(req.params.app, checkName('topic', name), { retentionMs, retentionBytes, partitions });
     reply.code(201);
     return publicTopic(topic);
   });
@@ -146,15 +138,10 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
     authorize(who(req), req.params.app, ['admin', 'publish']);
     return topicView(await topics.getTopic(req.params.app, req.params.topic));
   });
-  api.patch(`${base}/:app/topics/:topic`, async (req: Req) => {
-    authorize(who(req), req.params.app, ['admin']);
-    const b = body(req);
-    return publicTopic(
-      await topics.updateTopic(req.params.app, req.params.topic, {
-        retentionMs: optionalNumber(b.retentionMs, 'retentionMs'),
-        retentionBytes: optionalNumber(b.retentionBytes, 'retentionBytes'),
-      }),
-    );
+  const topicChangeBody = body('PATCH', '/:app/topics/:topic', 'expected {"retentionMs"?: number, "retentionBytes"?: number}');
+  api.patch<{ Params: Params; Body: Partial<NewTopic> | null }>(`${base}/:app/topics/:topic`, { ...scoped(['admin']), ...topicChangeBody }, async (req) => {
+    const { retentionMs, retentionBytes } = req.body ?? {};
+    return publicTopic(await topics.updateTopic(req.params.app, req.params.topic, { retentionMs, retentionBytes }));
   });
   api.delete(`${base}/:app/topics/:topic`, async (req: Req, reply) => {
     authorize(who(req), req.params.app, ['admin']);
@@ -175,7 +162,7 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
   });
   api.post(`${base}/:app/topics/:topic/publish`, { bodyLimit: topics.config.maxRequestBytes }, async (req: Req, reply: FastifyReply) => {
     authorize(who(req), req.params.app, ['publish']);
-    const b = body(req);
+    const b = jsonObject(req);
     const batch = b.messages !== undefined;
     if (batch && !Array.isArray(b.messages)) throw new SwitchboardError('bad_request', 'messages must be a list');
     const items = batch ? (b.messages as unknown[]) : [b];
@@ -205,10 +192,12 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
     await topics.applications.require(req.params.app);
     return { subscriptions: (await topics.listSubscriptions(req.params.app)).map(publicSubscription) };
   });
-  api.post(`${base}/:app/subscriptions`, async (req: Req, reply) => {
-    authorize(who(req), req.params.app, ['admin']);
-    const b = body(req);
-    const sub = await topics.createSubscription(req.params.app, checkName('subscription', b.name), { ...subscriptionOptions(b), topic: subscriptionTopic(b.topic) });
+  const subscriptionMessage =
+    'a subscription is {"name": "...", "topic": "...", "ackDeadlineMs"?: number, "maxDeliveryAttempts"?: number, "deadLetterTopic"?: "...", "ordered"?: true|false, "push"?: {"endpoint": "https://...", "secret": "..."} | null}';
+  const newSubscriptionBody = body('POST', '/:app/subscriptions', subscriptionMessage);
+  api.post<{ Params: Params; Body: NewSubscription }>(`${base}/:app/subscriptions`, { ...scoped(['admin']), ...newSubscriptionBody }, async (req, reply) => {
+    const { name, ...options } = req.body;
+    const sub = await topics.createSubscription(req.params.app, checkName('subscription', name), options);
     reply.code(201);
     return publicSubscription(sub);
   });
@@ -221,61 +210,70 @@ export const topicRoutes: FastifyPluginAsync<TopicRouteOptions> = async (api, { 
       counts: topics.metrics.countsOf(`${sub.application}/${sub.name}`),
     };
   });
-  api.patch(`${base}/:app/subscriptions/:sub`, async (req: Req) => {
-    authorize(who(req), req.params.app, ['admin']);
-    return publicSubscription(await topics.updateSubscription(req.params.app, req.params.sub, subscriptionOptions(body(req))));
+  const subscriptionChangeBody = body('PATCH', '/:app/subscriptions/:sub', subscriptionMessage);
+  api.patch<{ Params: Params; Body: Partial<NewSubscription> | null }>(`${base}/:app/subscriptions/:sub`, { ...scoped(['admin']), ...subscriptionChangeBody }, async (req) => {
+    const { name, ...options } = req.body ?? {};
+    return publicSubscription(await topics.updateSubscription(req.params.app, req.params.sub, options));
   });
   api.delete(`${base}/:app/subscriptions/:sub`, async (req: Req, reply) => {
     authorize(who(req), req.params.app, ['admin']);
     await topics.deleteSubscription(req.params.app, req.params.sub);
     reply.code(204);
   });
-  api.post(`${base}/:app/subscriptions/:sub/pull`, async (req: Req) => {
-    authorize(who(req), req.params.app, ['subscribe']);
-    const b = body(req);
-    const abort = new AbortController();
-    const onClose = () => abort.abort();
-    req.raw.socket.once('close', onClose);
-    try {
-      const received = await topics.pull(req.params.app, req.params.sub, {
-        maxMessages: optionalNumber(b.maxMessages, 'maxMessages') ?? 100,
-        waitMs: optionalNumber(b.waitMs, 'waitMs') ?? 0,
-        signal: abort.signal,
-      });
-      return { messages: received.map(publicReceived) };
-    } finally {
-      req.raw.socket.off('close', onClose);
-    }
-  });
-  const settle = (path: string, act: (sub: SubscriptionRecord, b: Record<string, unknown>, ackIds: string[]) => Promise<AckOutcome[]>) =>
-    api.post(`${base}/:app/subscriptions/:sub/${path}`, async (req: Req) => {
-      authorize(who(req), req.params.app, ['subscribe']);
-      const b = body(req);
-      const ackIds = parseAckIds(b.ackIds);
-      const outcomes = await act(await topics.getSubscription(req.params.app, req.params.sub), b, ackIds);
-      for (const o of outcomes) if (o !== 'ok') topics.metrics.onAckRejected(o);
-      return { results: ackResults(ackIds, outcomes) };
-    });
-  settle('ack', (sub, _b, ackIds) => topics.ack(sub, ackIds));
-  settle('nack', (sub, b, ackIds) => topics.nack(sub, ackIds, optionalNumber(b.delayMs, 'delayMs') ?? 0));
-  settle('modify-deadline', (sub, b, ackIds) => {
-    const deadlineMs = optionalNumber(b.deadlineMs, 'deadlineMs');
-    if (deadlineMs === undefined) throw new SwitchboardError('bad_request', 'modify-deadline needs deadlineMs (0 gives the messages back now)');
-    return topics.modifyDeadline(sub, ackIds, deadlineMs);
-  });
-  api.post(`${base}/:app/subscriptions/:sub/seek`, async (req: Req) => {
-    authorize(who(req), req.params.app, ['subscribe', 'admin']);
-    await topics.seek(req.params.app, req.params.sub, seekTarget(body(req)));
-    return { ok: true };
-  });
+  const pullBody = body('POST', '/:app/subscriptions/:sub/pull', 'expected {"maxMessages"?: number, "waitMs"?: number}');
+  api.post<{ Params: Params; Body: { maxMessages?: number; waitMs?: number } | null }>(
+    `${base}/:app/subscriptions/:sub/pull`,
+    { ...scoped(['subscribe']), ...pullBody },
+    async (req) => {
+      const { maxMessages = 100, waitMs = 0 } = req.body ?? {};
+      const abort = new AbortController();
+      const onClose = () => abort.abort();
+      req.raw.socket.once('close', onClose);
+      try {
+        const received = await topics.pull(req.params.app, req.params.sub, {
+          maxMessages,
+          waitMs,
+          signal: abort.signal,
+        });
+        return { messages: received.map(publicReceived) };
+      } finally {
+        req.raw.socket.off('close', onClose);
+      }
+    },
+  );
+  const settle = (path: string, message: string, act: (sub: SubscriptionRecord, b: Settlement, ackIds: string[]) => Promise<AckOutcome[]>) =>
+    api.post<{ Params: Params; Body: Settlement }>(
+      `${base}/:app/subscriptions/:sub/${path}`,
+      { ...scoped(['subscribe']), ...body('POST', `/:app/subscriptions/:sub/${path}`, message) },
+      async (req) => {
+        const ackIds = parseAckIds(req.body.ackIds);
+        const outcomes = await act(await topics.getSubscription(req.params.app, req.params.sub), req.body, ackIds);
+        for (const o of outcomes) if (o !== 'ok') topics.metrics.onAckRejected(o);
+        return { results: ackResults(ackIds, outcomes) };
+      },
+    );
+  settle('ack', 'expected {"ackIds": [...]}', (sub, _b, ackIds) => topics.ack(sub, ackIds));
+  settle('nack', 'expected {"ackIds": [...], "delayMs"?: number}', (sub, b, ackIds) => topics.nack(sub, ackIds, b.delayMs ?? 0));
+  settle('modify-deadline', 'modify-deadline needs {"ackIds": [...], "deadlineMs": number} (0 gives the messages back now)', (sub, b, ackIds) =>
+    topics.modifyDeadline(sub, ackIds, b.deadlineMs!),
+  );
+  const seekBody = body('POST', '/:app/subscriptions/:sub/seek', 'seek takes {"time": ISO 8601 or ms} or {"position": "..."}');
+  api.post<{ Params: Params; Body: { time: string | number } | { position: string } }>(
+    `${base}/:app/subscriptions/:sub/seek`,
+    { ...scoped(['subscribe', 'admin']), ...seekBody },
+    async (req) => {
+      await topics.seek(req.params.app, req.params.sub, 'position' in req.body ? { position: req.body.position } : { time: parseTime(req.body.time, 'time') });
+      return { ok: true };
+    },
+  );
   api.get(`${base}/:app/subscriptions/:sub/dead-letters`, async (req: Req) => {
     authorize(who(req), req.params.app, ['admin', 'subscribe']);
     return { messages: (await topics.deadLetters(req.params.app, req.params.sub, fromQuery(req.query))).map(publicMessage) };
   });
-  api.post(`${base}/:app/subscriptions/:sub/dead-letters/replay`, async (req: Req) => {
-    authorize(who(req), req.params.app, ['admin']);
-    return topics.replayDeadLetters(req.params.app, req.params.sub, replayIdsOf(req.body));
-  });
+  const replayBody = body('POST', '/:app/subscriptions/:sub/dead-letters/replay', 'expected {} or {"ids": [dead letter ids]}');
+  api.post<{ Params: Params; Body: { ids?: string[] } | null }>(`${base}/:app/subscriptions/:sub/dead-letters/replay`, { ...scoped(['admin']), ...replayBody }, async (req) =>
+    topics.replayDeadLetters(req.params.app, req.params.sub, req.body?.ids),
+  );
 };
 
 function parseQuotasOrBadRequest(value: unknown) {
@@ -284,33 +282,6 @@ function parseQuotasOrBadRequest(value: unknown) {
   } catch (err) {
     throw new SwitchboardError('bad_request', (err as Error).message);
   }
-}
-
-function subscriptionTopic(value: unknown): string {
-  if (typeof value !== 'string') throw new SwitchboardError('bad_request', 'a subscription needs a topic (a name, or application/name)');
-  return value;
-}
-
-function subscriptionOptions(b: Record<string, unknown>): Partial<SubscriptionOptions> {
-  const out: Partial<SubscriptionOptions> = {};
-  if (b.topic !== undefined) out.topic = subscriptionTopic(b.topic);
-  for (const key of ['ackDeadlineMs', 'maxDeliveryAttempts'] as const) if (b[key] !== undefined) out[key] = optionalNumber(b[key], key);
-  if (b.deadLetterTopic !== undefined) {
-    if (typeof b.deadLetterTopic !== 'string') throw new SwitchboardError('bad_request', 'deadLetterTopic is a topic name ("" removes it)');
-    out.deadLetterTopic = b.deadLetterTopic;
-  }
-  if (b.ordered !== undefined) {
-    if (typeof b.ordered !== 'boolean') throw new SwitchboardError('bad_request', 'ordered is true or false');
-    out.ordered = b.ordered;
-  }
-  if (b.push !== undefined) out.push = b.push === null ? null : webhookTarget(b.push);
-  return out;
-}
-
-function webhookTarget(value: unknown): WebhookTarget {
-  if (!isMapping(value) || typeof value.endpoint !== 'string' || typeof value.secret !== 'string')
-    throw new SwitchboardError('bad_request', 'push is {endpoint: "https://...", secret: "..."}');
-  return { endpoint: value.endpoint, secret: value.secret };
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
