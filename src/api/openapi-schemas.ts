@@ -1,8 +1,8 @@
 /**
  * JSON Schemas (2020-12, as OpenAPI 3.1 uses them) of the server API's bodies and answers. They
- * describe what the handlers accept and answer; routes whose body one component describes fully
- * check it with that component (body-schema.ts), the others in their handlers. Error messages are
- * part of the API (docs/api.md).
+ * describe what the handlers accept and answer, and the routes check their bodies against them
+ * before the handler runs (body-schema.ts), but for publish batches, answered item by item. Error
+ * messages are part of the API (docs/api.md).
  */
 import { errorCodes } from '../protocol/errors.js';
 
