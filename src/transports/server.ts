@@ -21,8 +21,9 @@ export function createServer(config: Config, stats: Stats, log: Logger): { app: 
     logger: false,
     bodyLimit: config.api.maxBodyBytes,
     forceCloseConnections: true,
-    // Body schemas check JSON as sent: a number is not a string, "4000" is not a close code.
-    ajv: { customOptions: { coerceTypes: false } },
+    // Body schemas check JSON as sent: a number is not a string, "4000" is not a close code. They
+    // are the API description's, which uses `type: [...]` (JSON Schema 2020-12) where a value may be either.
+    ajv: { customOptions: { coerceTypes: false, allowUnionTypes: true } },
     ...serverOptions(config.server),
   });
   limitJsonBodies(app, config.limits.maxJsonDepth, stats);

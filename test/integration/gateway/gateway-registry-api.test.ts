@@ -124,7 +124,7 @@ describe('gateway registry API', () => {
   });
 
   it('bounds a flood of registrations by count and by rate, and counts it', async () => {
-    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => register('flood', { id: `f${i}`, url: `http://127.0.0.1:${2000 + i}` })));
+    const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => register('flood', { id: `f${i}`, url: `http://127.0.0.1:${2000 + i}` })));
     const codes = answers.map((a) => (a.status === 201 ? 'created' : a.body.error.code));
     assert.ok(codes.includes('limit_exceeded'), codes.join(','));
     assert.ok(codes.includes('rate_limited'), codes.join(','));
