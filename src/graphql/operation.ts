@@ -1,7 +1,15 @@
 import type { GraphQLObjectType } from 'graphql';
 import type { Publication } from '../brokers/broker.js';
-import type { Session } from '../sessions/session.js';
+import type { DeferredBytes, Session } from '../sessions/session.js';
 import type { Selection } from './selection.js';
+
+/** The batch a transport keeps per operation to queue its messages of a turn on the session (graphql-ws). */
+export interface OperationMessages extends DeferredBytes {
+  /** The operation's own end of each message. */
+  readonly tail: Buffer;
+  /** Adds a message's shared part; true when it is the batch's first, which the session must queue. */
+  add(head: Buffer): boolean;
+}
 
 /**
  * One running subscription operation: the async iterable graphql-ws and graphql-sse wait on. It
@@ -14,8 +22,8 @@ export class Operation implements AsyncIterableIterator<never> {
   slot = -1;
   /** The id as JSON text, ready for the messages' framing. */
   readonly idJson: string;
-  /** The operation's own end of its messages, built once by the transport. */
-  messageTail: Buffer | undefined;
+  /** The transport's batch of this operation's messages of the turn (graphql-ws), made once. */
+  messages: OperationMessages | undefined;
   /** Set while the operation recovers from `since`: live publications wait here until the replay is queued. */
   buffer: Publication[] | undefined;
   /** The position of the last publication queued for it (channels with history), in two fields to allocate nothing per publication: older ones are not sent again. */

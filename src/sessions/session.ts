@@ -30,6 +30,18 @@ export interface SessionInit {
 type State = 'open' | 'closing' | 'closed';
 
 /**
+ * A batch of messages one source queued on a session in a turn, made into bytes only when the
+ * session flushes: the source appends to it while it is queued, so a session gets one entry per
+ * source and turn instead of one per message.
+ */
+export interface DeferredBytes {
+  /** The batch's bytes; the source starts a new batch. */
+  take(): Buffer;
+  /** The session dropped its queue: the source starts a new batch. */
+  drop(): void;
+}
+
+/**
  * One client connection, whatever its transport. Outbound bytes are queued and written once per
  * event-loop turn; the queue plus the socket's own buffer is bounded by maxBufferedBytes.
  */
@@ -85,8 +97,10 @@ export class Session {
   private readonly sink: Sink;
   private readonly limits: SessionLimits;
   private readonly onEnd: SessionInit['onEnd'];
-  private queue: Buffer[] = [];
+  /** This turn's bytes, in order; deferred entries are made into bytes when the session flushes. */
+  private queue: (Buffer | DeferredBytes)[] = [];
   private queuedBytes = 0;
+  private deferred = false;
   private dirty = false;
   private tokens: number;
   private tokensAt = Date.now();
@@ -124,11 +138,20 @@ export class Session {
     this.queued(bytes.length);
   }
 
-  /** One message queued in two parts (bytes shared with other sessions, and this session's own), joined only at flush. */
-  enqueueParts(shared: Buffer, own: Buffer): void {
+  /**
+   * Queues a source's batch of messages, made into bytes at flush (see DeferredBytes), with its
+   * first message of `length` bytes; later messages of the batch are counted with queuedMore.
+   */
+  enqueueDeferred(batch: DeferredBytes, length: number): void {
     if (this.state !== 'open') return;
-    this.queue.push(shared, own);
-    this.queued(shared.length + own.length);
+    this.queue.push(batch);
+    this.deferred = true;
+    this.queued(length);
+  }
+
+  /** Counts one more message of `length` bytes added to a batch already queued. */
+  queuedMore(length: number): void {
+    if (this.state === 'open') this.queued(length);
   }
 
   /** Counts one message of `length` bytes just queued and schedules the flush. */
@@ -158,14 +181,32 @@ export class Session {
     this.dirty = false;
     if (this.queue.length === 0) return;
     if (this.state === 'closed') {
-      this.queue.length = 0;
-      this.queuedBytes = 0;
+      this.discardQueue();
       return;
     }
-    this.sink.write(this.queue.length === 1 ? this.queue[0]! : joinParts(this.queue, this.queuedBytes));
+    if (this.deferred) this.makeDeferredBytes();
+    // Every entry is bytes now.
+    const queue = this.queue as Buffer[];
+    this.sink.write(queue.length === 1 ? queue[0]! : joinParts(queue, this.queuedBytes));
     this.queue.length = 0;
     this.queuedBytes = 0;
     if (this.state === 'open' && this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.closeSlowConsumer();
+  }
+
+  private makeDeferredBytes(): void {
+    const { queue } = this;
+    for (let i = 0; i < queue.length; i++) {
+      const entry = queue[i]!;
+      if (!Buffer.isBuffer(entry)) queue[i] = entry.take();
+    }
+    this.deferred = false;
+  }
+
+  private discardQueue(): void {
+    if (this.deferred) for (const entry of this.queue) if (!Buffer.isBuffer(entry)) entry.drop();
+    this.deferred = false;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
   }
 
   /** Token bucket over client frames: takes up to `wanted` tokens and answers how many it took; the other frames must be refused as rate_limited. */
@@ -214,8 +255,7 @@ export class Session {
     this.endReason = reason;
     this.endCause = reason;
     this.state = 'closing';
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.discardQueue();
     this.sink.destroy();
   }
 
@@ -229,8 +269,7 @@ export class Session {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.discardQueue();
     this.onEnd(this, this.endReason, this.endCause);
   }
 
@@ -244,8 +283,7 @@ export class Session {
    */
   private closeSlowConsumer(): void {
     this.droppedBytes = this.queuedBytes + this.sink.bufferedBytes();
-    this.queue.length = 0;
-    this.queuedBytes = 0;
+    this.discardQueue();
     this.close(closeCodeOf('slow_consumer'), 'slow_consumer');
   }
 

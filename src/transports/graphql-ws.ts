@@ -6,6 +6,8 @@ import { asSwitchboardError, closeCodeOf } from '../protocol/errors.js';
 import { GraphqlConnection, type ResultFraming } from '../graphql/connection.js';
 import { WireFormat } from '../protocol/wire.js';
 import { wsTextFrame, wsTextFrameHeader } from '../protocol/ws-frame.js';
+import { slabBuffer } from '../sessions/byte-slab.js';
+import type { DeferredBytes } from '../sessions/session.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { prepareOperation, sourceStream, type GraphqlTransportDeps } from './graphql.js';
 
@@ -14,22 +16,69 @@ interface Extra extends Record<string, unknown> {
 }
 
 /**
- * A graphql-ws `next` message in two parts: `{"type":"next","payload":<result>,"id":` behind its
- * frame header, and the operation's own `<id>}`. The id goes last (key order is free in JSON), so
- * the long part is built once per result and id length and shared by every subscriber; nothing is
- * allocated per subscriber until the session's flush joins what it queued in the turn.
+ * A graphql-ws `next` message is `{"type":"next","payload":<result>,"id":` behind its frame header,
+ * then the operation's own `<id>}`. The id goes last (key order is free in JSON), so the long part
+ * is built once per result and id length and shared by every subscriber. Each operation gathers
+ * its messages of a turn in one batch, queued once on its session and made into bytes when the
+ * session flushes: per subscriber and publication the fan-out only appends the shared part.
  */
 const nextMessage: ResultFraming = (session, op, result) => {
-  const tail = (op.messageTail ??= Buffer.from(`${op.idJson}}`));
+  const batch = (op.messages ??= new NextMessages(Buffer.from(`${op.idJson}}`)));
   const heads = (result.wsHeads ??= []);
-  let head = heads[tail.length];
+  let head = heads[batch.tail.length];
   if (!head) {
     const text = Buffer.from(`{"type":"next","payload":${result.json},"id":`);
-    head = heads[tail.length] = Buffer.concat([wsTextFrameHeader(text.length + tail.length), text]);
+    head = heads[batch.tail.length] = Buffer.concat([wsTextFrameHeader(text.length + batch.tail.length), text]);
   }
-  session.enqueueParts(head, tail);
-  return head.length + tail.length;
+  const length = head.length + batch.tail.length;
+  if (batch.add(head)) session.enqueueDeferred(batch, length);
+  else session.queuedMore(length);
+  return length;
 };
+
+/**
+ * One operation's next messages of a turn: the shared parts, each followed by the operation's tail
+ * when made into bytes. The array of parts is kept from turn to turn (emptying it would free it,
+ * and the next turn would grow it again); the parts it still points to are shared by every
+ * operation, a few per publication.
+ */
+class NextMessages implements DeferredBytes {
+  private heads: Buffer[] = [];
+  private count = 0;
+  private size = 0;
+
+  constructor(readonly tail: Buffer) {}
+
+  /** Adds a message; true when it is the batch's first, which the session must queue. */
+  add(head: Buffer): boolean {
+    this.heads[this.count++] = head;
+    this.size += head.length + this.tail.length;
+    return this.count === 1;
+  }
+
+  take(): Buffer {
+    const bytes = slabBuffer(this.size);
+    const { heads, tail } = this;
+    let at = 0;
+    for (let i = 0; i < this.count; i++) {
+      const head = heads[i]!;
+      bytes.set(head, at);
+      bytes.set(tail, at + head.length);
+      at += head.length + tail.length;
+    }
+    this.drop();
+    return bytes;
+  }
+
+  drop(): void {
+    if (this.count > maxKeptParts) this.heads = [];
+    this.count = 0;
+    this.size = 0;
+  }
+}
+
+/** Parts a batch keeps room for between turns; one that grew past this is let go. */
+const maxKeptParts = 256;
 
 /** The token of a connection_init payload: `{token}` or `{Authorization: "Bearer ..."}`. */
 function tokenOf(params: Record<string, unknown> | undefined): string | undefined {
