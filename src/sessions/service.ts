@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Authenticator, ConnectRequest } from '../auth/authenticator.js';
 import type { DisconnectHook } from '../auth/disconnect-hook.js';
 import type { Identity } from '../auth/identity.js';
@@ -366,7 +367,7 @@ export class SessionService {
       return setTimeout(() => this.askToReconnect(session, 'shutdown', Math.random() * 1000), at);
     });
     const deadline = Date.now() + window + this.deps.config.sessions.closeGracePeriod;
-    while (this.registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while (this.registry.size > 0 && Date.now() < deadline) await sleep(25);
     for (const timer of timers) clearTimeout(timer);
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyedLog } from '../kafka/keyed-log.js';
 import type { AppendResult } from './store.js';
 
@@ -17,6 +18,6 @@ export async function duplicateOf(claims: KeyedLog<IdempotencyClaim>, claimKey: 
     const claim = claims.get(claimKey)?.value;
     if (claim?.position) return { id: claim.id, position: claim.position, duplicate: true };
     if (Date.now() >= deadline) throw new Error(`the first publisher of idempotency key ${claimKey} did not finish storing its message`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
