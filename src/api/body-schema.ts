@@ -4,24 +4,16 @@ import { apiOperations, type ApiOperation } from './openapi-operations.js';
 import { components, type Schema } from './openapi-schemas.js';
 
 /**
- * Route options that check a JSON body against `schema` (one of the OpenAPI components, so the
- * document and the check agree) before the handler runs; a body that does not fit is refused as
- * bad_request with `message`, which says what the route expects.
- */
-export function bodySchema(schema: Schema, message: string): RouteShorthandOptions {
-  return { schema: { body: schema }, schemaErrorFormatter: () => new SwitchboardError('bad_request', message) };
-}
-
-/**
- * Route options that check the body against the schema the API description gives the route
- * (`openapi-operations-*.ts`), its component references resolved; a body the route may go without
- * may be absent.
+ * Route options that check the body, before the handler runs, against the schema the API
+ * description gives the route (`openapi-operations-*.ts`, served at /api/openapi.json), its
+ * component references resolved; a body the route may go without may be absent. A body that does
+ * not fit is refused as bad_request with `message`, which says what the route expects.
  */
 export function describedBody(method: ApiOperation['method'], path: string, message: string): RouteShorthandOptions {
   const op = apiOperations.find((o) => o.method === method && o.path === path);
   if (!op?.body) throw new Error(`the API description gives ${method} ${path} no body`);
   const schema = resolveRefs(op.body);
-  return bodySchema(op.bodyOptional ? { anyOf: [{ type: 'null' }, schema] } : schema, message);
+  return { schema: { body: op.bodyOptional ? { anyOf: [{ type: 'null' }, schema] } : schema }, schemaErrorFormatter: () => new SwitchboardError('bad_request', message) };
 }
 
 const componentPrefix = '#/components/schemas/';

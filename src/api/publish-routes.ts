@@ -5,8 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PublishResult, SessionService } from '../sessions/service.js';
 import { isMapping } from '../config/values.js';
-import { bodySchema } from './body-schema.js';
-import { components } from './openapi-schemas.js';
+import { describedBody } from './body-schema.js';
 
 interface PublishItem extends PublishResult {
   channel: string;
@@ -15,8 +14,8 @@ interface PublishItem extends PublishResult {
 type ItemResult = PublishItem | { channel?: unknown; error: { code: string; message: string } };
 
 /** Bodies checked before the handler runs. */
-const broadcastBody = bodySchema(components.Broadcast!, 'broadcast needs {channels: [names...], data}');
-const pushMessageBody = bodySchema(components.PushMessage!, 'expected {"channel": "...", "message": ...}');
+const broadcastBody = describedBody('POST', '/api/broadcast', 'broadcast needs {channels: [names...], data}');
+const pushMessageBody = describedBody('POST', '/messages', 'expected {"channel": "...", "message": ...}');
 
 /** What the publish routes need: the channel rules and publishing. */
 export interface PublishDeps {

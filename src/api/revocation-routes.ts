@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Revocation } from '../auth/revocations.js';
 import type { RevocationList } from '../auth/revocations.js';
-import { bodySchema } from './body-schema.js';
-import { components } from './openapi-schemas.js';
+import { describedBody } from './body-schema.js';
 
 interface RevocationRequest {
   jti?: string;
@@ -11,8 +10,9 @@ interface RevocationRequest {
 }
 
 /** A jti or a user, and for how long (1 s to a year), checked before the handler runs. */
-const revocationBody = bodySchema(
-  components.RevocationRequest!,
+const revocationBody = describedBody(
+  'POST',
+  '/api/revocations',
   'a revocation is {"jti"?: "...", "user"?: "...", "expiresIn": seconds}: a non-empty jti or user, or both, and an integer number of seconds from 1 to 31536000 (as long as the tokens it refuses stay valid)',
 );
 

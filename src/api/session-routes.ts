@@ -7,8 +7,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { SessionListing } from '../sessions/listing.js';
 import type { FrameId } from '../protocol/frames.js';
 import { isMapping } from '../config/values.js';
-import { bodySchema } from './body-schema.js';
-import { components } from './openapi-schemas.js';
+import { describedBody } from './body-schema.js';
 import { pageRequestOf } from '../sessions/listing.js';
 import { wireFormatNames } from '../protocol/wire.js';
 
@@ -35,30 +34,12 @@ function requestedCloseCode(req: FastifyRequest): number {
   return code;
 }
 
-/** A backend's late answer: `{"id", "data"}` or `{"id", "error": {"code", "message"}}`. */
-function replyOf(req: FastifyRequest): { id: FrameId; data?: unknown; error?: { code: ErrorCode; message: string } } {
-  const body = req.body;
-  const id = isMapping(body) ? body.id : undefined;
-  if (!isMapping(body) || !(typeof id === 'string' || typeof id === 'number'))
-    throw new SwitchboardError('bad_request', 'expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code", "message"}}');
-  if (body.error === undefined) {
-    if (body.data === undefined) throw new SwitchboardError('bad_request', 'a reply needs data or error');
-    return { id, data: body.data };
-  }
-  const error = body.error;
-  if (!isMapping(error) || typeof error.code !== 'string' || !errorCodes.includes(error.code as ErrorCode) || typeof error.message !== 'string') {
-    throw new SwitchboardError('bad_request', `error must be {"code": one of ${errorCodes.join(', ')}, "message": string}`);
-  }
-  return { id, error: { code: error.code as ErrorCode, message: error.message.slice(0, 200) } };
+/** A backend's late answer, as its schema admits it; the error message is cut to 200 characters. */
+type Reply = { id: FrameId } & ({ data: unknown } | { error: { code: ErrorCode; message: string } });
+
+function replyOf(body: Reply): Reply {
+  return 'error' in body ? { id: body.id, error: { code: body.error.code, message: body.error.message.slice(0, 200) } } : { id: body.id, data: body.data };
 }
-
-/** `{"data": ...}`, checked before the handler runs. */
-const dataBody = bodySchema(components.Data!, 'expected {"data": ...}');
-const dataOf = (req: FastifyRequest): unknown => (req.body as { data: unknown }).data;
-
-/** `{"channel": "..."}`, checked before the handler runs. */
-const channelBody = bodySchema(components.Channel!, 'expected {"channel": "..."}');
-const channelOf = (req: FastifyRequest): string => (req.body as { channel: string }).channel;
 
 /** What the session routes need: the rules, cluster commands and the cluster's session listings. */
 export interface SessionRouteDeps {
@@ -113,17 +94,18 @@ export const sessionRoutes: FastifyPluginAsync<SessionRouteDeps> = async (api, d
   api.delete('/api/sessions/:id', disconnectSession);
   api.post('/api/sessions/:id/disconnect', disconnectSession);
 
-  api.post('/api/sessions/:id/messages', dataBody, async (req) => {
+  api.post<{ Body: { data: unknown } }>('/api/sessions/:id/messages', describedBody('POST', '/api/sessions/:id/messages', 'expected {"data": ...}'), async (req) => {
     const id = sessionId(req);
-    const data = dataOf(req);
+    const { data } = req.body;
     await findSession(id);
     await deps.cluster.command({ kind: 'send', target: { session: id }, data });
     return { sessions: 1 };
   });
 
-  api.post('/api/sessions/:id/replies', async (req) => {
+  const replyMessage = `expected {"id": frame id, "data": ...} or {"id": frame id, "error": {"code": one of ${errorCodes.join(', ')}, "message": string}}`;
+  api.post<{ Body: Reply }>('/api/sessions/:id/replies', describedBody('POST', '/api/sessions/:id/replies', replyMessage), async (req) => {
     const id = sessionId(req);
-    const reply = replyOf(req);
+    const reply = replyOf(req.body);
     await findSession(id);
     await deps.cluster.command({ kind: 'reply', target: { session: id }, ...reply });
     return { sessions: 1 };
@@ -138,17 +120,17 @@ export const sessionRoutes: FastifyPluginAsync<SessionRouteDeps> = async (api, d
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'disconnect', target, code: CloseCodes.reconnect, reason })) };
   });
 
-  api.post('/api/users/:id/messages', dataBody, async (req) => {
+  api.post<{ Body: { data: unknown } }>('/api/users/:id/messages', describedBody('POST', '/api/users/:id/messages', 'expected {"data": ...}'), async (req) => {
     const user = userId(req);
-    const data = dataOf(req);
+    const { data } = req.body;
     const sessions = await deps.clusterActions.clusterSessions({ user });
     return { sessions: await command({ user }, sessions, (target) => ({ kind: 'send', target, data })) };
   });
 
   for (const kind of ['subscribe', 'unsubscribe'] as const) {
-    api.post(`/api/users/:id/${kind}`, channelBody, async (req) => {
+    api.post<{ Body: { channel: string } }>(`/api/users/:id/${kind}`, describedBody('POST', `/api/users/:id/${kind}`, 'expected {"channel": "..."}'), async (req) => {
       const user = userId(req);
-      const channel = deps.rules.resolve(channelOf(req)).name;
+      const channel = deps.rules.resolve(req.body.channel).name;
       const sessions = await deps.clusterActions.clusterSessions({ user });
       return { sessions: await command({ user }, sessions, (target) => ({ kind, target, channel })) };
     });

@@ -106,6 +106,7 @@ describe('backends receive the envelope and answer the client', () => {
   it('refuses a late reply without an id, with an unknown error code, or to a session that does not exist', async () => {
     assert.equal((await post(`${node.url}/api/sessions/${sessionId}/replies`, { data: 1 })).status, 400);
     assert.equal((await post(`${node.url}/api/sessions/${sessionId}/replies`, { id: 1, error: { code: 'nope', message: 'x' } })).status, 400);
+    assert.equal((await post(`${node.url}/api/sessions/${sessionId}/replies`, { id: 1, data: 1, error: { code: 'forbidden', message: 'x' } })).status, 400);
     const missing = await post(`${node.url}/api/sessions/00000000-0000-0000-0000-000000000000/replies`, { id: 1, data: 1 });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'not_found');
