@@ -52,7 +52,6 @@ export class GraphqlChannels {
    * takes the last one): the fan-out walks this list instead of looking up each session's connection.
    */
   private readonly byFormat = new Map<WireFormat, Map<string, Operation[]>>();
-  private operations = 0;
 
   constructor(
     readonly deps: GraphqlDeps,
@@ -76,7 +75,11 @@ export class GraphqlChannels {
         this.inc(results.executions);
       },
     });
-    const running = () => this.operations;
+    const running = () => {
+      let count = 0;
+      for (const byChannel of this.byFormat.values()) for (const ops of byChannel.values()) count += ops.length;
+      return count;
+    };
     new Gauge({
       name: 'switchboard_graphql_operations',
       help: 'GraphQL subscription operations running on this node',
@@ -104,7 +107,6 @@ export class GraphqlChannels {
   }
 
   operationStarted(op: Operation): void {
-    this.operations += 1;
     const byChannel = this.operationsOf(op.session.format);
     let ops = byChannel.get(op.channel);
     if (!ops) byChannel.set(op.channel, (ops = []));
@@ -113,7 +115,6 @@ export class GraphqlChannels {
   }
 
   operationEnded(op: Operation): void {
-    this.operations -= 1;
     this.selections.release(op.selection);
     const byChannel = this.operationsOf(op.session.format);
     const ops = byChannel.get(op.channel)!;
@@ -194,14 +195,16 @@ export class GraphqlChannels {
         counted(messages, bytes);
       },
       toSession: (session, pub) => {
-        const ops = this.connections.get(session)?.operationsOn(pub.channel);
-        if (!ops) return;
+        const connection = this.connections.get(session);
+        if (!connection) return;
         let messages = 0;
         let bytes = 0;
-        for (const op of ops) {
-          if (!this.admits(op, pub)) continue;
-          messages += 1;
-          bytes += frame(session, op, this.results.of(pub, op.selection));
+        for (const op of connection.operationsOn(pub.channel) ?? []) {
+          const queued = connection.deliver(op, pub);
+          if (queued > 0) {
+            messages += 1;
+            bytes += queued;
+          }
         }
         counted(messages, bytes);
       },
