@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { tool } from './tools.js';
 
@@ -22,4 +24,12 @@ export async function startPageServer(): Promise<{ origin: string; close: () => 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   // localhost vs 127.0.0.1: another host, so another origin (and site) than the node's.
   return { origin: `http://localhost:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** A web app's script bundled as a page would load it, with the project's own packages (urql, graphql-ws). */
+export async function bundleForBrowser(source: string): Promise<string> {
+  const bundled = await build({ stdin: { contents: source, resolveDir: repoRoot }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' });
+  return bundled.outputFiles[0]!.text;
 }

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { build } from 'esbuild';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, startPageServer } from '../../helpers/browser.js';
+import { bundleForBrowser, launchChromium, startPageServer } from '../../helpers/browser.js';
 import { get, post, startNode, type TestNode } from '../../helpers/node.js';
 import { parseExposition } from '../../helpers/prometheus.js';
 import { requireTool } from '../../helpers/tools.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireTool('chromium');
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** urql with graphql-ws as its subscription transport, as a web app bundles them; `subscribe` is what the page calls. */
 const app = `
@@ -30,10 +27,7 @@ window.subscribe = (wsUrl, query) => {
 
 /** Bundled once for both pages. */
 let bundled: Promise<string> | undefined;
-const bundle = () =>
-  (bundled ??= build({ stdin: { contents: app, resolveDir: root }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' }).then(
-    (b) => b.outputFiles[0]!.text,
-  ));
+const bundle = () => (bundled ??= bundleForBrowser(app));
 
 interface PageWindow {
   subscribe(wsUrl: string, query: string): unknown[];

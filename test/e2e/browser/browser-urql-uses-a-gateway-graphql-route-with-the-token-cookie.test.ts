@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { build } from 'esbuild';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { hmacToken } from '../../helpers/auth.js';
-import { launchChromium, startPageServer } from '../../helpers/browser.js';
+import { bundleForBrowser, launchChromium, startPageServer } from '../../helpers/browser.js';
 import { ReviewBus, startGraphqlService, type GraphqlService } from '../../helpers/graphql-service.js';
 import { startNode, type TestNode } from '../../helpers/node.js';
 import { requireTool } from '../../helpers/tools.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireTool('chromium');
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const secret = 'gateway-browser-test-secret-of-some-length';
 
 /** urql sending every operation over graphql-ws, as a web app with only a WebSocket link does; `run` is what the page calls. */
@@ -32,10 +29,7 @@ window.run = (wsUrl, query) => {
 `;
 
 let bundled: Promise<string> | undefined;
-const bundle = () =>
-  (bundled ??= build({ stdin: { contents: app, resolveDir: root }, bundle: true, write: false, format: 'iife', platform: 'browser', logLevel: 'silent' }).then(
-    (b) => b.outputFiles[0]!.text,
-  ));
+const bundle = () => (bundled ??= bundleForBrowser(app));
 
 interface PageWindow {
   run(wsUrl: string, query: string): unknown[];
