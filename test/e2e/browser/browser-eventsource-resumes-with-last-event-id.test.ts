@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, startPageServer } from '../../helpers/browser.js';
-import { get, post, startNode, type TestNode } from '../../helpers/node.js';
+import { nodeAndPage, originName, type NodeAndPage } from '../../helpers/browser.js';
+import { get, post } from '../../helpers/node.js';
 import { requireTool } from '../../helpers/tools.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireTool('chromium');
 
@@ -15,40 +15,26 @@ interface PageState {
 
 // The same resume from a page of the node's own origin, and from a web app on another origin.
 for (const pageOrigin of ['own', 'other'] as const)
-  describe(`a browser's EventSource on a page of ${pageOrigin === 'own' ? "the node's own origin" : 'another origin'}`, { skip }, () => {
-    let t: TestNode;
-    let pages: { origin: string; close: () => Promise<void> } | undefined;
-    let browser: Browser;
-    let page: Page;
+  describe(`a browser's EventSource on a page of ${originName(pageOrigin)}`, { skip }, () => {
+    let fixture: NodeAndPage;
 
     before(async () => {
-      if (pageOrigin === 'other') pages = await startPageServer();
       // The SSE retry hint follows closeGracePeriod: a short one makes the browser come back quickly.
-      t = await startNode({ 'channels.namespaces': { h: { historySize: 100 } }, 'sessions.closeGracePeriod': '300ms', 'server.allowedOrigins': pages ? [pages.origin] : [] });
-      browser = await launchChromium();
-      page = await browser.newPage();
+      fixture = await nodeAndPage(pageOrigin, { 'channels.namespaces': { h: { historySize: 100 } }, 'sessions.closeGracePeriod': '300ms' });
     });
+    after(() => fixture?.close());
 
-    after(async () => {
-      await browser?.close();
-      await t?.stop();
-      await pages?.close();
-    });
-
-    const state = () => page.evaluate(() => (window as unknown as { sb: PageState }).sb);
+    const state = () => fixture.page.evaluate(() => (window as unknown as { sb: PageState }).sb);
 
     async function waitFor(check: (s: PageState) => boolean, what: string): Promise<PageState> {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const s = await state();
-        if (check(s)) return s;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      let last: PageState | undefined;
+      await waitUntil(async () => check((last = await state())), 10_000, what);
+      return last!;
     }
 
     it('reconnects by itself with Last-Event-ID and receives exactly what it missed, in order', async () => {
-      await page.goto(pages ? `${pages.origin}/` : `${t.url}/healthz`);
+      const { node: t, page } = fixture;
+      await fixture.open();
       await page.evaluate((node) => {
         const sb: PageState = { received: [], opens: 0, subscribed: [] };
         (window as unknown as { sb: PageState }).sb = sb;

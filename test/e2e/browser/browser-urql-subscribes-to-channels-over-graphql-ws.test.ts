@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page } from 'playwright-core';
-import { bundleForBrowser, launchChromium, startPageServer } from '../../helpers/browser.js';
-import { get, post, startNode, type TestNode } from '../../helpers/node.js';
+import type { Page } from 'playwright-core';
+import { bundleForBrowser, nodeAndPage, originName, type NodeAndPage } from '../../helpers/browser.js';
+import { get, post, type TestNode } from '../../helpers/node.js';
 import { parseExposition } from '../../helpers/prometheus.js';
 import { requireTool } from '../../helpers/tools.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -35,29 +35,22 @@ interface PageWindow {
 }
 
 for (const pageOrigin of ['own', 'other'] as const)
-  describe(`urql in Chromium on a page of ${pageOrigin === 'own' ? "the node's own origin" : 'another origin'}`, { skip }, () => {
+  describe(`urql in Chromium on a page of ${originName(pageOrigin)}`, { skip }, () => {
+    let fixture: NodeAndPage;
     let t: TestNode;
-    let pages: { origin: string; close: () => Promise<void> } | undefined;
-    let browser: Browser;
     let page: Page;
 
     before(async () => {
-      if (pageOrigin === 'other') pages = await startPageServer();
-      t = await startNode({ 'graphql.enabled': true, 'server.allowedOrigins': pages ? [pages.origin] : [], 'channels.namespaces': { news: {}, secret: { subscribe: 'server' } } });
-      browser = await launchChromium();
-      page = await browser.newPage();
+      fixture = await nodeAndPage(pageOrigin, { 'graphql.enabled': true, 'channels.namespaces': { news: {}, secret: { subscribe: 'server' } } });
+      ({ node: t, page } = fixture);
     });
-    after(async () => {
-      await browser?.close();
-      await t?.stop();
-      await pages?.close();
-    });
+    after(() => fixture?.close());
 
     const operations = async () => parseExposition((await get(`${t.url}/metrics`)).text).value('switchboard_graphql_operations');
     const results = (name: string) => page.evaluate((n) => (window as unknown as PageWindow).results[n]!, name);
 
     it('subscribes to a channel and receives what the API publishes; a forbidden channel is a GraphQL error', async () => {
-      await page.goto(pages ? `${pages.origin}/` : `${t.url}/healthz`);
+      await fixture.open();
       await page.addScriptTag({ content: await bundle() });
       await page.evaluate((wsUrl) => {
         const w = window as unknown as PageWindow;
