@@ -4,6 +4,7 @@ import { closeCodeOf } from '../protocol/errors.js';
 import type { ServerFrame } from '../protocol/frames.js';
 import { encodeControl, heartbeatBytes, type WireFormat } from '../protocol/wire.js';
 import { joinParts, scheduleFlush } from './outbox.js';
+import { scratchBytes, scratchKept } from './scratch-bytes.js';
 import type { Sink } from './sink.js';
 
 export interface SessionLimits {
@@ -35,9 +36,9 @@ type State = 'open' | 'closing' | 'closed';
  * source and turn instead of one per message.
  */
 export interface DeferredBytes {
-  /** The batch's bytes; the source starts a new batch. */
-  take(): Buffer;
-  /** The session dropped its queue: the source starts a new batch. */
+  /** Writes the batch's bytes into `target` from `at` and answers where they end; the source starts a new batch. */
+  copyTo(target: Buffer, at: number): number;
+  /** The session dropped its queue, or could not queue the batch: the source starts a new batch. */
   drop(): void;
 }
 
@@ -143,7 +144,10 @@ export class Session {
    * first message of `length` bytes; later messages of the batch are counted with queuedMore.
    */
   enqueueDeferred(batch: DeferredBytes, length: number): void {
-    if (this.state !== 'open') return;
+    if (this.state !== 'open') {
+      batch.drop();
+      return;
+    }
     this.queue.push(batch);
     this.deferred = true;
     this.queued(length);
@@ -184,22 +188,35 @@ export class Session {
       this.discardQueue();
       return;
     }
-    if (this.deferred) this.makeDeferredBytes();
-    // Every entry is bytes now.
-    const queue = this.queue as Buffer[];
-    this.sink.write(queue.length === 1 ? queue[0]! : joinParts(queue, this.queuedBytes));
+    if (this.deferred) this.writeDeferred();
+    else {
+      const queue = this.queue as Buffer[];
+      this.sink.write(queue.length === 1 ? queue[0]! : joinParts(queue, this.queuedBytes));
+    }
     this.queue.length = 0;
     this.queuedBytes = 0;
     if (this.state === 'open' && this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.closeSlowConsumer();
   }
 
-  private makeDeferredBytes(): void {
-    const { queue } = this;
-    for (let i = 0; i < queue.length; i++) {
-      const entry = queue[i]!;
-      if (!Buffer.isBuffer(entry)) queue[i] = entry.take();
+  /**
+   * Makes the turn's queue, deferred batches included, into one write. The bytes are this
+   * session's own, so they are built in the scratch buffer the next session reuses, unless the
+   * sink keeps what it is given (or already holds bytes the kernel has not taken).
+   */
+  private writeDeferred(): void {
+    const { sink, queue } = this;
+    const transient = sink.writeTransient !== undefined && sink.bufferedBytes() === 0;
+    const bytes = transient ? scratchBytes(this.queuedBytes) : Buffer.allocUnsafe(this.queuedBytes);
+    let at = 0;
+    for (const entry of queue) {
+      if (Buffer.isBuffer(entry)) {
+        bytes.set(entry, at);
+        at += entry.length;
+      } else at = entry.copyTo(bytes, at);
     }
     this.deferred = false;
+    if (!transient) sink.write(bytes);
+    else if (!sink.writeTransient!(bytes)) scratchKept(bytes);
   }
 
   private discardQueue(): void {

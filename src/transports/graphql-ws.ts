@@ -6,7 +6,6 @@ import { asSwitchboardError, closeCodeOf } from '../protocol/errors.js';
 import { GraphqlConnection, type ResultFraming } from '../graphql/connection.js';
 import { WireFormat } from '../protocol/wire.js';
 import { wsTextFrame, wsTextFrameHeader } from '../protocol/ws-frame.js';
-import { slabBuffer } from '../sessions/byte-slab.js';
 import type { DeferredBytes } from '../sessions/session.js';
 import { WebSocketTransport, type WebSocketSessionHandlers, type WebSocketSink } from './websocket.js';
 import { prepareOperation, sourceStream, type GraphqlTransportDeps } from './graphql.js';
@@ -45,35 +44,30 @@ const nextMessage: ResultFraming = (session, op, result) => {
 class NextMessages implements DeferredBytes {
   private heads: Buffer[] = [];
   private count = 0;
-  private size = 0;
 
   constructor(readonly tail: Buffer) {}
 
   /** Adds a message; true when it is the batch's first, which the session must queue. */
   add(head: Buffer): boolean {
     this.heads[this.count++] = head;
-    this.size += head.length + this.tail.length;
     return this.count === 1;
   }
 
-  take(): Buffer {
-    const bytes = slabBuffer(this.size);
+  copyTo(target: Buffer, at: number): number {
     const { heads, tail } = this;
-    let at = 0;
     for (let i = 0; i < this.count; i++) {
       const head = heads[i]!;
-      bytes.set(head, at);
-      bytes.set(tail, at + head.length);
+      target.set(head, at);
+      target.set(tail, at + head.length);
       at += head.length + tail.length;
     }
     this.drop();
-    return bytes;
+    return at;
   }
 
   drop(): void {
     if (this.count > maxKeptParts) this.heads = [];
     this.count = 0;
-    this.size = 0;
   }
 }
 

@@ -24,6 +24,12 @@ export class WebSocketSink implements Sink {
     if (this.socket.writable) this.socket.write(bytes);
   }
 
+  /** A write whose callback has run (the stream's length is back to 0) no longer needs its buffer. */
+  writeTransient(bytes: Buffer): boolean {
+    this.write(bytes);
+    return this.socket.writableLength === 0;
+  }
+
   bufferedBytes(): number {
     return this.socket.writableLength;
   }

@@ -14,11 +14,11 @@ class Batch implements DeferredBytes {
     return this.parts.length === 1;
   }
 
-  take(): Buffer {
+  copyTo(target: Buffer, at: number): number {
     this.taken += 1;
-    const bytes = Buffer.from(this.parts.join(''));
+    const written = target.write(this.parts.join(''), at);
     this.parts = [];
-    return bytes;
+    return at + written;
   }
 
   drop(): void {
