@@ -16,11 +16,11 @@ function queueText(session: Session, text: string): void {
 }
 
 /** A sink that passes transient writes on, or keeps them when `keeps` says so; it records each write's text and memory. */
-function transientSink(keeps: boolean): RecordingSink & { texts: string[]; memory: ArrayBufferLike[] } {
-  const sink = Object.assign(recordingSink(), { texts: [] as string[], memory: [] as ArrayBufferLike[] });
+function transientSink(keeps: boolean): RecordingSink & { texts: string[]; memory: [ArrayBufferLike, number][] } {
+  const sink = Object.assign(recordingSink(), { texts: [] as string[], memory: [] as [ArrayBufferLike, number][] });
   sink.writeTransient = (bytes: Buffer) => {
     sink.texts.push(bytes.toString());
-    sink.memory.push(bytes.buffer);
+    sink.memory.push([bytes.buffer, bytes.byteOffset]);
     if (keeps) sink.written.push(bytes);
     return !keeps;
   };
@@ -37,7 +37,7 @@ it('sessions whose sink passes the bytes on build them one after the other in th
     sinks.map((s) => s.texts),
     [['first'], ['second']],
   );
-  assert.equal(sinks[0]!.memory[0], sinks[1]!.memory[0]);
+  assert.deepEqual(sinks[0]!.memory[0], sinks[1]!.memory[0]);
 });
 
 it('bytes a sink had to keep are never written over by the next session', async () => {
@@ -47,7 +47,7 @@ it('bytes a sink had to keep are never written over by the next session', async 
   queueText(sessionOn(next), 'other text');
   await nextTurn();
   assert.equal(keeping.written[0]!.toString(), 'kept bytes');
-  assert.notEqual(keeping.memory[0], next.memory[0]);
+  assert.notDeepEqual(keeping.memory[0], next.memory[0]);
 });
 
 it('a sink that keeps whatever it is given, or already holds bytes, gets bytes of its own', async () => {
