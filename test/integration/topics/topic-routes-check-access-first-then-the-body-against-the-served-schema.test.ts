@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assertErrorBody, request } from '../../helpers/http.js';
-import { startNode, type TestNode } from '../../helpers/node.js';
+import type { TestNode } from '../../helpers/node.js';
+import { adminKey, bearer, keyedTopicsNode } from '../../helpers/topics-api.js';
 
-const adminKey = 'server-admin-key-0123456789';
 const publisherKey = 'shop-publisher-key-000001';
 
 describe('topic routes check access first, then the body against the schema /api/openapi.json serves', () => {
   let node: TestNode;
   let key: string;
-  const api = (path: string) => `${node.url}/api/topics${path}`;
-  const as = (k: string) => ({ authorization: `Bearer ${k}` });
+  let api: (path: string) => string;
 
   before(async () => {
-    node = await startNode({
-      'api.insecure': false,
-      'api.keys': [adminKey],
-      'topics.applications': [{ id: 'shop', keys: [{ key: publisherKey, scopes: ['publish'] }] }],
-    });
-    const created = await request('POST', api('/applications'), { body: { id: 'app' }, headers: as(adminKey) });
-    assert.equal(created.status, 201, created.text);
-    key = created.body.key;
-    assert.equal((await request('POST', api('/app/topics'), { body: { name: 't' }, headers: as(key) })).status, 201);
+    ({ node, key, api } = await keyedTopicsNode({ id: 'app' }, { 'topics.applications': [{ id: 'shop', keys: [{ key: publisherKey, scopes: ['publish'] }] }] }));
+    assert.equal((await request('POST', api('/app/topics'), { body: { name: 't' }, headers: bearer(key) })).status, 201);
   });
   after(() => node?.stop());
 
@@ -36,7 +28,7 @@ describe('topic routes check access first, then the body against the schema /api
       ['POST', '/app/subscriptions/s/modify-deadline', { ackIds: ['a'] }, /deadlineMs/],
     ];
     for (const [method, path, body, message] of cases) {
-      const res = await request(method, api(path), { body, headers: as(path.startsWith('/applications') ? adminKey : key) });
+      const res = await request(method, api(path), { body, headers: bearer(path.startsWith('/applications') ? adminKey : key) });
       assert.equal(res.status, 400, `${method} ${path} ${JSON.stringify(body)}: ${res.text}`);
       assertErrorBody(res.body, 'bad_request');
       assert.match(res.body.error.message, message);
@@ -45,7 +37,7 @@ describe('topic routes check access first, then the body against the schema /api
 
   it('answers 403 forbidden to a key without the scope, whatever body it sent', async () => {
     for (const body of [{ name: 't3' }, { name: 't3', retentionMs: 'not a number' }]) {
-      const res = await request('POST', api('/shop/topics'), { body, headers: as(publisherKey) });
+      const res = await request('POST', api('/shop/topics'), { body, headers: bearer(publisherKey) });
       assert.equal(res.status, 403, res.text);
       assertErrorBody(res.body, 'forbidden');
     }
@@ -54,17 +46,17 @@ describe('topic routes check access first, then the body against the schema /api
   it('accepts the bodies the documented examples show, and optional bodies left out', async () => {
     const created = await request('POST', api('/app/subscriptions'), {
       body: { name: 'sub', topic: 't', ackDeadlineMs: 30000, ordered: false, push: null },
-      headers: as(key),
+      headers: bearer(key),
     });
     assert.equal(created.status, 201, created.text);
-    const changed = await request('PATCH', api('/app/subscriptions/sub'), { body: { ackDeadlineMs: 60000 }, headers: as(key) });
+    const changed = await request('PATCH', api('/app/subscriptions/sub'), { body: { ackDeadlineMs: 60000 }, headers: bearer(key) });
     assert.equal(changed.status, 200, changed.text);
     assert.equal(changed.body.name, 'sub');
     assert.equal(changed.body.ackDeadlineMs, 60000);
-    const pulled = await request('POST', api('/app/subscriptions/sub/pull'), { headers: as(key) });
+    const pulled = await request('POST', api('/app/subscriptions/sub/pull'), { headers: bearer(key) });
     assert.equal(pulled.status, 200, pulled.text);
     assert.deepEqual(pulled.body.messages, []);
-    const sought = await request('POST', api('/app/subscriptions/sub/seek'), { body: { time: Date.now() }, headers: as(key) });
+    const sought = await request('POST', api('/app/subscriptions/sub/seek'), { body: { time: Date.now() }, headers: bearer(key) });
     assert.equal(sought.status, 200, sought.text);
   });
 });
