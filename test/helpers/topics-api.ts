@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
+import { bearer } from './auth.js';
 import { request } from './http.js';
 import { startNode, type TestNode } from './node.js';
 
 /** The server API key of the nodes keyedTopicsNode starts. */
 export const adminKey = 'server-admin-key-0123456789';
-
-/** The Authorization header that presents a key. */
-export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 export interface KeyedTopicsNode {
   node: TestNode;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { bearer } from '../../helpers/auth.js';
 import { assertErrorBody, request } from '../../helpers/http.js';
 import type { TestNode } from '../../helpers/node.js';
-import { adminKey, bearer, keyedTopicsNode } from '../../helpers/topics-api.js';
+import { adminKey, keyedTopicsNode } from '../../helpers/topics-api.js';
 
 const publisherKey = 'shop-publisher-key-000001';
 

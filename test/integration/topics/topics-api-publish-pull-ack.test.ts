@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { bearer } from '../../helpers/auth.js';
 import { request } from '../../helpers/http.js';
 import type { TestNode } from '../../helpers/node.js';
 import { scrape } from '../../helpers/prometheus.js';
-import { adminKey, bearer, keyedTopicsNode } from '../../helpers/topics-api.js';
+import { adminKey, keyedTopicsNode } from '../../helpers/topics-api.js';
 
 describe('the topics API: applications, topics, subscriptions, publish, pull, ack', () => {
   let node: TestNode;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { bearer } from '../../helpers/auth.js';
 import { request } from '../../helpers/http.js';
 import { startNode, type TestNode } from '../../helpers/node.js';
 import { startNats, startRedis, type Service } from '../../helpers/services.js';
-import { adminKey, bearer } from '../../helpers/topics-api.js';
+import { adminKey } from '../../helpers/topics-api.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { requireTool } from '../../helpers/tools.js';
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { bearer } from '../../helpers/auth.js';
 import { assertErrorBody, request } from '../../helpers/http.js';
 import type { TestNode } from '../../helpers/node.js';
 import { scrape } from '../../helpers/prometheus.js';
-import { adminKey, bearer, keyedTopicsNode } from '../../helpers/topics-api.js';
+import { adminKey, keyedTopicsNode } from '../../helpers/topics-api.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 describe('bad input to the topics API gets a defined answer, a stable code and a metric', () => {
