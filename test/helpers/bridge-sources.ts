@@ -2,6 +2,7 @@ import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/t
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { startKafkaMock, startNats, startRedis } from './services.js';
 
 /** Writes records the way an application next to Switchboard would: to Kafka, NATS, JetStream and Redis streams. */
 export interface RecordWriters {
@@ -61,6 +62,35 @@ export async function recordWriters(targets: WriterTargets): Promise<RecordWrite
       await producer?.disconnect();
       await nc?.close();
       redis?.disconnect();
+    },
+  };
+}
+
+export interface BridgeSources {
+  writers: RecordWriters;
+  /** The node settings that point its bridges at the three sources. */
+  settings: Record<string, unknown>;
+  /** Closes the writers and stops the servers. */
+  stop(): Promise<void>;
+}
+
+/** A Kafka mock cluster, NATS with JetStream and Redis on free loopback ports, with a writer for each. */
+export async function startBridgeSources(): Promise<BridgeSources> {
+  const [kafka, nats, redis] = await Promise.all([startKafkaMock(), startNats(), startRedis()]);
+  const stopServers = async () => void (await Promise.all([kafka.stop(), nats.stop(), redis.stop()]));
+  let writers: RecordWriters;
+  try {
+    writers = await recordWriters({ kafka: kafka.brokers, nats: nats.url, redis: redis.url });
+  } catch (err) {
+    await stopServers();
+    throw err;
+  }
+  return {
+    writers,
+    settings: { 'bridges.kafka.brokers': kafka.brokers, 'bridges.nats.servers': nats.url, 'bridges.redis.url': redis.url },
+    async stop() {
+      await writers.close();
+      await stopServers();
     },
   };
 }

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MemoryBus } from '../../../src/brokers/memory.js';
 import { bearer, hmacToken } from '../../helpers/auth.js';
-import { recordWriters, type RecordWriters } from '../../helpers/bridge-sources.js';
+import { startBridgeSources, type BridgeSources, type RecordWriters } from '../../helpers/bridge-sources.js';
 import { connectWs, type WsClient } from '../../helpers/clients.js';
 import { startNode, type TestNode } from '../../helpers/node.js';
-import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from '../../helpers/services.js';
 import { requireTool } from '../../helpers/tools.js';
 
 const secret = 'bridge-users-secret';
@@ -14,26 +13,22 @@ describe(
   'a bridged record addressed to a user reaches every session of that user once, with two nodes in one consumer group',
   { skip: requireTool('kcat', 'nats-server', 'redis-server') },
   () => {
-    let kafka: KafkaMockService;
-    let nats: Service;
-    let redis: Service;
+    let sources: BridgeSources;
     let writers: RecordWriters;
     let a: TestNode;
     let b: TestNode;
     let sessions: WsClient[];
 
     before(async () => {
-      [kafka, nats, redis] = await Promise.all([startKafkaMock(), startNats(), startRedis()]);
-      writers = await recordWriters({ kafka: kafka.brokers, nats: nats.url, redis: redis.url });
+      sources = await startBridgeSources();
+      ({ writers } = sources);
       await writers.createStream('NOTIFY', ['notify.>']);
       const bus = new MemoryBus();
       const settings = {
         'auth.jwt.secrets': [secret],
         'bridges.startAt': 'earliest',
-        'bridges.kafka.brokers': kafka.brokers,
+        ...sources.settings,
         'bridges.kafka.sessionTimeout': '6s',
-        'bridges.nats.servers': nats.url,
-        'bridges.redis.url': redis.url,
         'bridges.definitions': [
           { name: 'kafka-users', source: 'kafka', topic: 'notifications', target: { type: 'user', field: 'user' } },
           { name: 'nats-users', source: 'nats', subject: 'pings', target: { type: 'user', header: 'user' } },
@@ -55,8 +50,7 @@ describe(
     after(async () => {
       for (const session of sessions ?? []) session.close();
       await Promise.all([a?.stop(), b?.stop()]);
-      await writers?.close();
-      await Promise.all([kafka?.stop(), nats?.stop(), redis?.stop()]);
+      await sources?.stop();
     });
 
     /** Every session of uma receives the data, and after a moment still only once. */

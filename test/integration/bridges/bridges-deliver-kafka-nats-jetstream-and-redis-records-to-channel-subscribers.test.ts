@@ -1,31 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { recordWriters, type RecordWriters } from '../../helpers/bridge-sources.js';
+import { startBridgeSources, type BridgeSources, type RecordWriters } from '../../helpers/bridge-sources.js';
 import { connectWs } from '../../helpers/clients.js';
 import { startNode, type TestNode } from '../../helpers/node.js';
-import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from '../../helpers/services.js';
 import { requireTool } from '../../helpers/tools.js';
 
 describe(
   'bridges deliver records from Kafka, NATS, JetStream and Redis streams to the subscribers of a channel',
   { skip: requireTool('kcat', 'nats-server', 'redis-server') },
   () => {
-    let kafka: KafkaMockService;
-    let nats: Service;
-    let redis: Service;
+    let sources: BridgeSources;
     let writers: RecordWriters;
     let t: TestNode;
 
     before(async () => {
-      [kafka, nats, redis] = await Promise.all([startKafkaMock(), startNats(), startRedis()]);
-      writers = await recordWriters({ kafka: kafka.brokers, nats: nats.url, redis: redis.url });
+      sources = await startBridgeSources();
+      ({ writers } = sources);
       await writers.createStream('ORDERS', ['orders.>']);
       t = await startNode({
         'channels.namespaces': { match: {}, room: {} },
         'bridges.startAt': 'earliest',
-        'bridges.kafka.brokers': kafka.brokers,
-        'bridges.nats.servers': nats.url,
-        'bridges.redis.url': redis.url,
+        ...sources.settings,
         'bridges.definitions': [
           { name: 'from-kafka', source: 'kafka', topic: 'news', target: { type: 'channel', value: 'news' } },
           { name: 'from-nats', source: 'nats', subject: 'scores.*', target: { type: 'channel', field: 'match', prefix: 'match:' } },
@@ -37,8 +32,7 @@ describe(
 
     after(async () => {
       await t?.stop();
-      await writers?.close();
-      await Promise.all([kafka?.stop(), nats?.stop(), redis?.stop()]);
+      await sources?.stop();
     });
 
     it('delivers a Kafka record to the WebSocket subscribers of the fixed channel', async () => {

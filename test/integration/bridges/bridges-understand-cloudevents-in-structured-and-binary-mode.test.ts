@@ -1,30 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { recordWriters, type RecordWriters } from '../../helpers/bridge-sources.js';
+import { startBridgeSources, type BridgeSources, type RecordWriters } from '../../helpers/bridge-sources.js';
 import { connectWs, type WsClient } from '../../helpers/clients.js';
 import { startNode, type TestNode } from '../../helpers/node.js';
-import { startKafkaMock, startNats, startRedis, type KafkaMockService, type Service } from '../../helpers/services.js';
 import { requireTool } from '../../helpers/tools.js';
 
 const attributes = { specversion: '1.0', id: 'evt-1', source: '/shop/orders', type: 'com.example.order.shipped' };
 
 describe('bridges understand CloudEvents in structured and binary mode', { skip: requireTool('kcat', 'nats-server', 'redis-server') }, () => {
-  let kafka: KafkaMockService;
-  let nats: Service;
-  let redis: Service;
+  let sources: BridgeSources;
   let writers: RecordWriters;
   let t: TestNode;
   let client: WsClient;
 
   before(async () => {
-    [kafka, nats, redis] = await Promise.all([startKafkaMock(), startNats(), startRedis()]);
-    writers = await recordWriters({ kafka: kafka.brokers, nats: nats.url, redis: redis.url });
+    sources = await startBridgeSources();
+    ({ writers } = sources);
     t = await startNode({
       'channels.namespaces': { orders: {} },
       'bridges.startAt': 'earliest',
-      'bridges.kafka.brokers': kafka.brokers,
-      'bridges.nats.servers': nats.url,
-      'bridges.redis.url': redis.url,
+      ...sources.settings,
       'bridges.definitions': [
         // The channel comes from the CloudEvent's subject attribute, whichever mode the event came in.
         { name: 'kafka-events', source: 'kafka', topic: 'events', target: { type: 'channel', field: 'subject', prefix: 'orders:' } },
@@ -40,8 +35,7 @@ describe('bridges understand CloudEvents in structured and binary mode', { skip:
   after(async () => {
     client?.close();
     await t?.stop();
-    await writers?.close();
-    await Promise.all([kafka?.stop(), nats?.stop(), redis?.stop()]);
+    await sources?.stop();
   });
 
   const delivered = async () => (await client.next((f) => f.type === 'message', 10_000)).data;
