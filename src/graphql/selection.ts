@@ -33,10 +33,6 @@ export class Selections {
 
   constructor(private readonly schema: GraphQLSchema) {}
 
-  get size(): number {
-    return this.byKey.size;
-  }
-
   /** The selection of a subscription field, shared with the operations of the same key; release it when the operation ends. */
   acquire(info: GraphQLResolveInfo, query: string): Selection {
     const used = new Set<string>();
